@@ -1,0 +1,148 @@
+"""The frontend's entry point: `.vmfb` bytes -> verified IR for every function.
+
+Contract: `load_module(data)` returns a `LoadedModule` whose functions are all decoded and
+verified, or raises a `SplatJitError` subclass (`FormatError`, `DecodeError`,
+`VerifyError`). Nested executables (VMVX kernels of a program) are found through the host
+module's own references: the rodata segments passed as the executable data to
+`hal.executable.create`, with the format string passed beside them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import FormatError, SplatJitError
+from ..ir import Function
+from .archive import load_module_def
+from .decoder import decode_module_functions
+from .schema import ModuleDef
+from .verifier import verify_function
+
+#: Imports whose (format, data) rodata arguments name a nested executable, by argument index.
+EXECUTABLE_CREATE_ARGS = {"hal.executable.create": (2, 3)}
+#: Nested executable formats that are themselves VM bytecode modules.
+BYTECODE_FORMATS = frozenset({"vmvx-bytecode-fb"})
+MAX_NESTING = 4
+
+
+@dataclass
+class NestedExecutable:
+    rodata_ordinal: int
+    format: str
+    module: "LoadedModule"
+
+
+@dataclass
+class LoadedModule:
+    defn: ModuleDef
+    functions: list[Function]
+    executables: list[NestedExecutable] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.defn.name
+
+    def function(self, name: str) -> Function:
+        for fn in self.functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(name)
+
+    @property
+    def op_count(self) -> int:
+        return sum(fn.op_count for fn in self.functions) + sum(
+            e.module.op_count for e in self.executables)
+
+
+def _successors(ins) -> list:
+    out = []
+    for f in ins.op.fields:
+        if f.kind == "target":
+            out.append(ins.args[f.name])
+        elif f.kind == "cases":
+            out.extend(ins.args[f.name])
+    return out
+
+
+def _rodata_flow(fn: Function, visit) -> None:
+    """Forward dataflow of "ref register r holds rodata segment k" over `fn`'s blocks.
+
+    `visit(ins, state)` sees each instruction with the facts that hold before it. At a
+    block entry a fact holds only if it holds on every incoming edge.
+    """
+    entry: dict[int, dict[int, int]] = {0: {}}
+    changed = True
+    while changed:
+        changed = False
+        for block in fn.blocks:
+            if block.index not in entry:
+                continue
+            state = dict(entry[block.index])
+            for ins in block.instrs:
+                visit(ins, state)
+                args = ins.args
+                for f in ins.op.fields:
+                    if f.kind == "dst" and f.bank == "ref":
+                        state.pop(args[f.name].ordinal, None)
+                    elif f.kind == "dstlist":
+                        for r in args[f.name]:
+                            if r.is_ref:
+                                state.pop(r.ordinal, None)
+                if ins.op.mnemonic == "const.ref.rodata":
+                    state[args["value"].ordinal] = args["rodata"]
+                for succ in _successors(ins):
+                    out = dict(state)
+                    for src, dst in succ.remap:
+                        if dst.is_ref:
+                            out.pop(dst.ordinal, None)
+                            if src.ordinal in state:
+                                out[dst.ordinal] = state[src.ordinal]
+                    old = entry.get(succ.block)
+                    new = out if old is None else {k: v for k, v in old.items() if out.get(k) == v}
+                    if new != old:
+                        entry[succ.block] = new
+                        changed = True
+
+
+def executable_references(module: ModuleDef, functions: list[Function]) -> list[tuple[int, int]]:
+    """(format rodata, data rodata) ordinal pairs passed to executable-creation imports."""
+    wanted = {i | 0x80000000: EXECUTABLE_CREATE_ARGS[imp.name]
+              for i, imp in enumerate(module.imports) if imp.name in EXECUTABLE_CREATE_ARGS}
+    found: list[tuple[int, int]] = []
+
+    def visit(ins, state):
+        positions = wanted.get(ins.args.get("callee_ordinal"))
+        if positions is None:
+            return
+        ops = ins.args["operands"]
+        if max(positions) < len(ops):
+            pair = tuple(state.get(ops[i].ordinal) if ops[i].is_ref else None for i in positions)
+            if None not in pair and pair not in found:
+                found.append(pair)
+
+    if wanted:
+        for fn in functions:
+            _rodata_flow(fn, visit)
+    return found
+
+
+def load_module(data, *, nested: bool = True, _depth: int = 0) -> LoadedModule:
+    """Parses, decodes and verifies a module (and, if `nested`, its nested executables)."""
+    defn = load_module_def(data)
+    functions = decode_module_functions(defn)
+    for fn in functions:
+        verify_function(fn, defn)
+    loaded = LoadedModule(defn, functions)
+    if nested:
+        if _depth >= MAX_NESTING:
+            raise FormatError(f"executables nested deeper than {MAX_NESTING} levels")
+        for fmt_i, data_i in executable_references(defn, functions):
+            fmt = defn.rodata[fmt_i].data.decode("utf-8", errors="replace")
+            if fmt not in BYTECODE_FORMATS:
+                continue
+            try:
+                inner = load_module(defn.rodata[data_i].data, nested=True, _depth=_depth + 1)
+            except SplatJitError as e:
+                raise type(e)(f"nested executable in rodata[{data_i}]: {e.message}",
+                              where=e.where) from None
+            loaded.executables.append(NestedExecutable(data_i, fmt, inner))
+    return loaded

@@ -1,0 +1,173 @@
+"""Reads IREE's `BytecodeModuleDef` FlatBuffer (schema `bytecode_module_def.fbs`) into plain data.
+
+Contract: `read_module(flatbuffer, rodata_base, archive)` returns a `ModuleDef` whose every
+offset has been checked: function bytecode ranges lie inside the bytecode vector, external
+rodata segments lie inside the archive. Malformed input raises `FormatError`.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from ..errors import FormatError
+from .cconv import Signature, parse_cconv
+from .flatbuffer import Buffer, Table
+
+# Vtable slots of each table, in schema order (a union takes two slots: tag, value).
+_MODULE = dict(name=0, version=1, requirements=2, attrs=3, types=4, dependencies=5,
+               imported_functions=6, exported_functions=7, function_signatures=8,
+               rodata_segments=9, rwdata_segments=10, module_state=11,
+               function_descriptors=12, bytecode_version=13, bytecode_data=14,
+               debug_database=15)
+_FUNCTION_DESCRIPTOR = struct.Struct("<iiIhhhh")  # offset, length, requirements, reserved, blocks, i32, ref
+
+FEATURE_NAMES = {1 << 0: "EXT_F32", 1 << 1: "EXT_F64", 1 << 2: "YIELD", 1 << 3: "UNWIND"}
+
+
+@dataclass(frozen=True)
+class ImportDef:
+    name: str
+    signature: Signature
+    attrs: dict
+    optional: bool
+
+
+@dataclass(frozen=True)
+class ExportDef:
+    name: str
+    ordinal: int
+
+
+@dataclass(frozen=True)
+class FunctionDescriptor:
+    """Where a function's bytecode lives (bytes, relative to the bytecode vector) and its frame."""
+    bytecode_offset: int
+    bytecode_length: int
+    requirements: int
+    block_count: int
+    i32_register_count: int
+    ref_register_count: int
+
+
+@dataclass(frozen=True)
+class RodataSegment:
+    """A read-only data segment. `external` segments live in the archive after the FlatBuffer."""
+    data: bytes
+    external: bool
+    archive_offset: int | None = None  # absolute byte offset in the archive (external only)
+
+
+@dataclass
+class ModuleDef:
+    name: str
+    version: int
+    requirements: int
+    attrs: dict
+    types: list[str]
+    dependencies: list[tuple[str, int, bool]]  # (name, minimum version, required)
+    imports: list[ImportDef]
+    exports: list[ExportDef]
+    signatures: list[Signature]
+    signature_attrs: list[dict]
+    rodata: list[RodataSegment]
+    rwdata_sizes: list[int]
+    global_bytes: int
+    global_refs: int
+    functions: list[FunctionDescriptor]
+    bytecode_version: int
+    bytecode: bytes
+    function_names: list[str | None] = field(default_factory=list)  # from exports / debug info
+    flatbuffer_size: int = 0
+
+    def function_name(self, ordinal: int) -> str:
+        name = self.function_names[ordinal] if ordinal < len(self.function_names) else None
+        return name or f"{self.name}:{ordinal}"
+
+
+def _attrs(table: Table, slot: int, what: str) -> dict:
+    return {a.string(0, "key", ""): a.string(1, "value", "") for a in table.tables(slot, what)}
+
+
+def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
+    """Reads the root `BytecodeModuleDef` of `buf` (already stripped of its size prefix)."""
+    root = buf.root(b"IREE")
+    s = _MODULE
+    name = root.string(s["name"], "name")
+    if name is None:
+        raise FormatError("module has no name (a required field)")
+
+    signatures, signature_attrs = [], []
+    for sig in root.tables(s["function_signatures"], "function_signatures"):
+        signatures.append(parse_cconv(sig.string(0, "calling_convention", "") or ""))
+        signature_attrs.append(_attrs(sig, 1, "attrs"))
+
+    imports = []
+    for imp in root.tables(s["imported_functions"], "imported_functions"):
+        sig = imp.table(1, "signature")
+        cconv = sig.string(0, "calling_convention", "") if sig else ""
+        imports.append(ImportDef(imp.string(0, "full_name", "") or "", parse_cconv(cconv or ""),
+                                 _attrs(sig, 1, "attrs") if sig else {},
+                                 bool(imp.scalar(2, "I", 1, "flags") & 2)))
+
+    exports = [ExportDef(e.string(0, "local_name", "") or "", e.scalar(1, "i", 0, "internal_ordinal"))
+               for e in root.tables(s["exported_functions"], "exported_functions")]
+
+    rodata = []
+    for i, seg in enumerate(root.tables(s["rodata_segments"], "rodata_segments")):
+        embedded = seg.bytes_(2, f"rodata[{i}].embedded_data")
+        if embedded is not None:
+            rodata.append(RodataSegment(embedded, False))
+            continue
+        if not seg.has(4):
+            rodata.append(RodataSegment(b"", False))
+            continue
+        offset = seg.scalar(3, "Q", 0, "external_data_offset")
+        length = seg.scalar(4, "Q", 0, "external_data_length")
+        start = rodata_base + offset
+        if start + length > len(archive):
+            raise FormatError(f"rodata[{i}] external data [{start}, {start + length}) outside the "
+                              f"{len(archive)}-byte archive")
+        rodata.append(RodataSegment(archive[start:start + length], True, start))
+
+    rwdata_sizes = [t.scalar(0, "i", 0, "byte_size") for t in root.tables(s["rwdata_segments"], "rwdata_segments")]
+    state = root.table(s["module_state"], "module_state")
+    global_bytes = state.scalar(0, "i", 0, "global_bytes_capacity") if state else 0
+    global_refs = state.scalar(1, "i", 0, "global_ref_count") if state else 0
+    if global_bytes < 0 or global_refs < 0:
+        raise FormatError(f"module state has negative sizes ({global_bytes} bytes, {global_refs} refs)")
+
+    bytecode = root.bytes_(s["bytecode_data"], "bytecode_data") or b""
+    functions = []
+    for i, (off, length, req, _rsv, blocks, n_i32, n_ref) in enumerate(
+            root.structs(s["function_descriptors"], "function_descriptors", _FUNCTION_DESCRIPTOR)):
+        if off < 0 or length < 0 or off + length > len(bytecode):
+            raise FormatError(f"function {i} bytecode [{off}, {off + length}) outside the "
+                              f"{len(bytecode)}-byte bytecode section")
+        if blocks < 0 or n_i32 < 0 or n_ref < 0:
+            raise FormatError(f"function {i} has negative block or register counts")
+        functions.append(FunctionDescriptor(off, length, req, blocks, n_i32, n_ref))
+    if len(signatures) < len(functions):
+        raise FormatError(f"{len(functions)} functions but only {len(signatures)} signatures")
+
+    names: list[str | None] = [None] * len(functions)
+    debug = root.table(s["debug_database"], "debug_database")
+    if debug is not None:
+        for i, fn in enumerate(debug.tables(2, "functions")[:len(functions)]):  # slots 0-1: location_table union
+            names[i] = fn.string(0, "local_name") or None
+    for e in exports:
+        if not 0 <= e.ordinal < len(functions):
+            raise FormatError(f"export {e.name!r} names function {e.ordinal} of {len(functions)}")
+        names[e.ordinal] = names[e.ordinal] or e.name
+
+    return ModuleDef(
+        name=name, version=root.scalar(s["version"], "I", 0, "version"),
+        requirements=root.scalar(s["requirements"], "I", 0, "requirements"),
+        attrs=_attrs(root, s["attrs"], "attrs"),
+        types=[t.string(0, "full_name", "") or "" for t in root.tables(s["types"], "types")],
+        dependencies=[(d.string(0, "name", "") or "", d.scalar(1, "I", 0, "minimum_version"),
+                       bool(d.scalar(2, "I", 1, "flags") & 1))
+                      for d in root.tables(s["dependencies"], "dependencies")],
+        imports=imports, exports=exports, signatures=signatures, signature_attrs=signature_attrs,
+        rodata=rodata, rwdata_sizes=rwdata_sizes, global_bytes=global_bytes, global_refs=global_refs,
+        functions=functions, bytecode_version=root.scalar(s["bytecode_version"], "I", 0, "bytecode_version"),
+        bytecode=bytecode, function_names=names, flatbuffer_size=buf.size)

@@ -1,0 +1,127 @@
+"""The IR shared by every stage: functions of blocks of instructions, in IREE's register model.
+
+Register model (the VM's, kept as is so results stay bit-identical):
+  * one 32-bit bank: i32 and f32 values take one slot, i64 and f64 values take an even-aligned
+    pair of slots (`%i2:3`); writing a pair clobbers both halves, writing a half breaks the pair;
+  * a separate ref bank (`%r0`), whose operands may carry a move bit (`%R0`: the op takes
+    ownership and the register is left null).
+Instructions keep the byte offset of their op inside the function's bytecode, so traps,
+listings and profilers can name `function+offset`. No machine registers appear here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .frontend.cconv import Signature
+from .frontend.opcodes import Opcode
+
+#: Value types; "x32" is a raw 32-bit slot (a branch remap half, or an untyped list entry).
+VALUE_TYPES = ("i32", "i64", "f32", "f64", "ref", "x32")
+WIDE = frozenset({"i64", "f64"})
+
+
+class Reg:
+    """A register operand: `type` names the view of the bank (see `VALUE_TYPES`).
+
+    `ordinal` indexes the i32 bank (the even slot for wide types) or the ref bank.
+    Immutable and hashable by (type, ordinal, move).
+    """
+
+    __slots__ = ("type", "ordinal", "move")
+
+    def __init__(self, type: str, ordinal: int, move: bool = False):
+        self.type, self.ordinal, self.move = type, ordinal, move
+
+    @property
+    def is_ref(self) -> bool:
+        return self.type == "ref"
+
+    @property
+    def slots(self) -> tuple[int, ...]:
+        """The i32-bank slots this register covers (empty for refs)."""
+        if self.type == "ref":
+            return ()
+        return (self.ordinal, self.ordinal + 1) if self.type in WIDE else (self.ordinal,)
+
+    def __eq__(self, other):
+        return isinstance(other, Reg) and (self.type, self.ordinal, self.move) == (
+            other.type, other.ordinal, other.move)
+
+    def __hash__(self):
+        return hash((self.type, self.ordinal, self.move))
+
+    def __repr__(self):
+        return f"Reg({self.type}, {self.ordinal}{', move' if self.move else ''})"
+
+    def __str__(self):
+        if self.type == "ref":
+            return f"%{'R' if self.move else 'r'}{self.ordinal}"
+        if self.type in WIDE:
+            return f"%i{self.ordinal}:{self.ordinal + 1}"
+        return f"%i{self.ordinal}"
+
+
+@dataclass(frozen=True)
+class Successor:
+    """A branch edge: target block (index, marker offset) and its register remap list.
+
+    `remap` is applied in order, like the interpreter does: each (src, dst) pair copies one
+    32-bit slot (`x32`) or retains/moves one ref.
+    """
+    pc: int
+    block: int | None
+    remap: tuple[tuple[Reg, Reg], ...]
+
+
+@dataclass
+class Instr:
+    """One decoded op. `args` maps each field name of the op's layout to its value:
+    Reg, int (attrs and ordinals), float, str, list[Reg], list[int] (segments),
+    Successor, or list[Successor] (branch table cases).
+    """
+    offset: int
+    op: Opcode
+    args: dict
+    length: int
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def __repr__(self):
+        return f"<{self.offset:#06x} {self.op.name} {self.args}>"
+
+
+@dataclass
+class Block:
+    """A basic block: `offset` is its block marker's byte offset; ends in a terminator."""
+    index: int
+    offset: int
+    instrs: list[Instr] = field(default_factory=list)
+
+
+@dataclass
+class Function:
+    """A decoded (and, once `verified` is set, verified) bytecode function."""
+    module: str
+    name: str
+    ordinal: int
+    signature: Signature
+    i32_count: int
+    ref_count: int
+    requirements: int
+    blocks: list[Block]
+    bytecode_offset: int  # where this function starts in the module's bytecode section
+    verified: bool = False
+
+    def where(self, offset: int | None = None) -> str:
+        base = f"{self.module}.{self.name}"
+        return base if offset is None else f"{base}+0x{offset:x}"
+
+    def instrs(self):
+        for b in self.blocks:
+            yield from b.instrs
+
+    @property
+    def op_count(self) -> int:
+        return sum(len(b.instrs) for b in self.blocks)
