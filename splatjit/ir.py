@@ -73,16 +73,17 @@ class Successor:
     remap: tuple[tuple[Reg, Reg], ...]
 
 
-@dataclass
 class Instr:
     """One decoded op. `args` maps each field name of the op's layout to its value:
     Reg, int (attrs and ordinals), float, str, list[Reg], list[int] (segments),
-    Successor, or list[Successor] (branch table cases).
+    Successor, or list[Successor] (branch table cases). `offset` and `length` are in bytes,
+    relative to the start of the function's bytecode.
     """
-    offset: int
-    op: Opcode
-    args: dict
-    length: int
+
+    __slots__ = ("offset", "op", "args", "length")
+
+    def __init__(self, offset: int, op: Opcode, args: dict, length: int):
+        self.offset, self.op, self.args, self.length = offset, op, args, length
 
     @property
     def name(self) -> str:

@@ -67,31 +67,94 @@ class _Reader:
         return list(struct.unpack_from(f"<{n}H", self.data, start))
 
 
+_FIXED_FORMAT = {oc.SRC: "H", oc.DST: "H", oc.U16: "H", oc.GLOBAL: "I", oc.FUNC: "I",
+                 oc.RODATA: "I", oc.TYPE: "I", oc.TARGET: "I"}
+_CONST_FORMAT = {"i32": "i", "i64": "q", "f32": "f", "f64": "d"}
+
+
+def _fixed_plan(op: oc.Opcode):
+    """(struct, fields) when every field of `op` has a fixed size, else None.
+
+    Such ops (most of them) decode with one `unpack_from` instead of one read per field.
+    """
+    fmt = "<"
+    for f in op.fields:
+        if f.kind is oc.CONST:
+            fmt += _CONST_FORMAT[f.bank]
+        elif f.kind in _FIXED_FORMAT:
+            fmt += _FIXED_FORMAT[f.kind]
+        else:
+            return None
+    regs = tuple((f.name, f.bank, f.move) for f in op.fields if f.kind in (oc.SRC, oc.DST))
+    targets = tuple(f.name for f in op.fields if f.kind is oc.TARGET)
+    return struct.Struct(fmt), tuple(f.name for f in op.fields), regs, targets
+
+
+def _by_byte(opset: str, make) -> list:
+    table = [None] * 256
+    for op in oc.OPCODES:
+        if op.opcode_set == opset:
+            table[op.number] = make(op)
+    return table
+
+
+#: opcode set -> 256-entry list of rows (None = unassigned), and of fixed-layout plans.
+_TABLES = {s: _by_byte(s, lambda op: op) for s in (oc.CORE, oc.EXT_F32, oc.EXT_F64)}
+_PLANS = {s: _by_byte(s, _fixed_plan) for s in (oc.CORE, oc.EXT_F32, oc.EXT_F64)}
+_MARKER = _TABLES[oc.CORE][oc.BLOCK_MARKER]
+
+
+_RAW_CACHE: dict[tuple[int, str], Reg] = {}
+
+
 def reg_from_raw(raw: int, type_hint: str) -> Reg:
     """A register from its raw u16 encoding. Refs are recognised by the type bit."""
-    if raw & REF_BIT:
-        return Reg("ref", raw & REF_MASK, bool(raw & MOVE_BIT))
-    return Reg(type_hint, raw & I32_MASK)
+    reg = _RAW_CACHE.get((raw, type_hint))
+    if reg is None:
+        if raw & REF_BIT:
+            reg = Reg("ref", raw & REF_MASK, bool(raw & MOVE_BIT))
+        else:
+            reg = Reg(type_hint, raw & I32_MASK)
+        _RAW_CACHE[(raw, type_hint)] = reg
+    return reg
+
+
+_REG_CACHE: dict[tuple[str, int], Reg] = {}
 
 
 def _typed_reg(raw: int, bank: str, move: bool, rd: _Reader) -> Reg:
+    reg = _REG_CACHE.get((bank, raw))
+    if reg is not None and (move or not raw & MOVE_BIT):
+        return reg
     if bank == "ref":
         if not raw & REF_BIT:
             raise rd.fail(f"ref register expected, got i32-bank register {raw & I32_MASK}")
         if raw & MOVE_BIT and not move:
             raise rd.fail("ref register carries a move bit on an op that does not take one")
-        return Reg("ref", raw & REF_MASK, bool(raw & MOVE_BIT))
-    if raw & REF_BIT:
+        reg = Reg("ref", raw & REF_MASK, bool(raw & MOVE_BIT))
+    elif raw & REF_BIT:
         raise rd.fail(f"{bank} register expected, got ref register {raw & REF_MASK}")
-    return Reg(bank, raw)
+    else:
+        reg = Reg(bank, raw)
+    _REG_CACHE[(bank, raw)] = reg  # Regs are immutable; at most 5 x 65536 entries
+    return reg
 
 
 def _remap_pairs(rd: _Reader) -> tuple:
-    rd.align2()
-    n = rd.u16()
-    start = rd.need(4 * n)
-    raw = struct.unpack_from(f"<{2 * n}H", rd.data, start)
-    return tuple((reg_from_raw(raw[2 * i], "x32"), reg_from_raw(raw[2 * i + 1], "x32")) for i in range(n))
+    pc = rd.pc + ((rd.pc - rd.base) & 1)  # aligned to 2 relative to the function start
+    data = rd.data
+    if pc + 2 > rd.end:
+        raise rd.fail("remap list runs past the end of the function")
+    n = data[pc] | data[pc + 1] << 8
+    if pc + 2 + 4 * n > rd.end:
+        raise rd.fail("remap list runs past the end of the function")
+    rd.pc = pc + 2 + 4 * n
+    if not n:
+        return ()
+    raw = struct.unpack_from(f"<{2 * n}H", data, pc + 2)
+    cache = _RAW_CACHE
+    regs = [cache.get((r, "x32")) or reg_from_raw(r, "x32") for r in raw]
+    return tuple(zip(regs[0::2], regs[1::2]))
 
 
 def _flatten_types(types: tuple, segments: list[int] | None, rd: _Reader) -> list[str] | None:
@@ -118,6 +181,7 @@ class FunctionDecoder:
 
     def __init__(self, module: ModuleDef):
         self.module = module
+        self._arg_types: dict[tuple, list[str] | None] = {}  # (callee, segments) -> entry types
 
     def callee_signature(self, ordinal: int) -> Signature | None:
         m = self.module
@@ -130,24 +194,29 @@ class FunctionDecoder:
         m = self.module
         desc = m.functions[ordinal]
         name = m.function_name(ordinal)
-        where = f"{m.name}.{name}"
         signature = m.signatures[ordinal]
-        rd = _Reader(m.bytecode, desc.bytecode_offset, desc.bytecode_length, where)
+        rd = _Reader(m.bytecode, desc.bytecode_offset, desc.bytecode_length, f"{m.name}.{name}")
+        data, base, end = rd.data, rd.base, rd.end
         blocks: list[Block] = []
         block: Block | None = None
-        by_number = oc.BY_NUMBER
-        while rd.pc < rd.end:
-            rd.op_pc = rd.pc
-            byte = rd.u8()
-            opset = oc.CORE
-            if byte in oc.PREFIX_BYTES:
-                opset = oc.PREFIX_BYTES[byte]
-                byte = rd.u8()
-            op = by_number.get((opset, byte))
+        core = _TABLES[oc.CORE]
+        pc = base
+        while pc < end:
+            op_pc = rd.op_pc = pc
+            op = core[data[pc]]
+            pc += 1
             if op is None:
-                raise rd.fail(f"unknown opcode 0x{byte:02X} in the {opset} set")
-            offset = rd.op_pc - rd.base
-            if op.number == oc.BLOCK_MARKER and opset == oc.CORE:
+                byte = data[pc - 1]
+                opset = oc.PREFIX_BYTES.get(byte)
+                if opset is None or pc >= end:
+                    raise rd.fail(f"unknown opcode 0x{byte:02X} in the core set" if opset is None
+                                  else "prefix byte at the end of the function")
+                op = _TABLES[opset][data[pc]]
+                pc += 1
+                if op is None:
+                    raise rd.fail(f"unknown opcode 0x{data[pc - 1]:02X} in the {opset} set")
+            offset = op_pc - base
+            if op is _MARKER:
                 if block is not None:
                     raise rd.fail("block marker inside a block (previous block has no terminator)")
                 block = Block(len(blocks), offset)
@@ -155,18 +224,35 @@ class FunctionDecoder:
                 continue
             if block is None:
                 raise rd.fail(f"{op.name} outside a block (expected a block marker)")
-            args = self._operands(op, rd, signature)
-            block.instrs.append(Instr(offset, op, args, rd.pc - rd.op_pc))
+            plan = _PLANS[op.opcode_set][op.number]
+            if plan is not None:  # fixed-size layout: one unpack, then type the registers
+                st, names, regs, targets = plan
+                if pc + st.size > end:
+                    raise rd.fail(f"op runs {pc + st.size - end} bytes past the end of the function")
+                args = dict(zip(names, st.unpack_from(data, pc)))
+                pc += st.size
+                for rname, bank, move in regs:
+                    raw = args[rname]
+                    reg = _REG_CACHE.get((bank, raw))
+                    args[rname] = reg if reg is not None and (move or not raw & MOVE_BIT) \
+                        else _typed_reg(raw, bank, move, rd)
+                for tname in targets:
+                    args[tname] = Successor(args[tname], None, ())
+            else:
+                rd.pc = pc
+                args = self._operands(op, rd, signature)
+                pc = rd.pc
+            block.instrs.append(Instr(offset, op, args, pc - op_pc))
             if op.mnemonic in oc.TERMINATORS:
                 block = None
         if block is not None:
-            rd.op_pc = rd.pc
+            rd.op_pc = pc
             raise rd.fail("function ends inside a block (missing terminator)")
         return Function(m.name, name, ordinal, signature, desc.i32_register_count,
                         desc.ref_register_count, desc.requirements, blocks, desc.bytecode_offset)
 
     def _operands(self, op: oc.Opcode, rd: _Reader, own: Signature) -> dict:
-        args: dict = {}
+        args = {}
         data = rd.data
         for f in op.fields:
             kind = f.kind
@@ -214,7 +300,12 @@ class FunctionDecoder:
             if sig is None:
                 return _typed_list(raws, None)
             if f.kind is oc.SRCLIST:
-                return _typed_list(raws, _flatten_types(sig.args, args.get("segment_sizes"), rd))
+                segments = args.get("segment_sizes")
+                key = (args["callee_ordinal"], tuple(segments) if segments is not None else None)
+                types = self._arg_types.get(key)
+                if types is None:
+                    types = self._arg_types[key] = _flatten_types(sig.args, segments, rd)
+                return _typed_list(raws, types)
             return _typed_list(raws, list(sig.results))
         if op.mnemonic == "return":
             return _typed_list(raws, list(own.results))

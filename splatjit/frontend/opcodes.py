@@ -203,17 +203,17 @@ LAYOUTS: dict[str, tuple[Field, ...]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: rows are unique and hash fast
 class Opcode:
     """A row of the opcode table: `mnemonic` is the name without the `vm.` prefix."""
     opcode_set: str
     number: int
     mnemonic: str
     layout: str
+    fields: tuple = ()  # LAYOUTS[layout], filled in at construction
 
-    @property
-    def fields(self) -> tuple[Field, ...]:
-        return LAYOUTS[self.layout]
+    def __post_init__(self):
+        object.__setattr__(self, "fields", LAYOUTS[self.layout])
 
     @property
     def name(self) -> str:

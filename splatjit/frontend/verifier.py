@@ -70,6 +70,7 @@ class _FunctionVerifier:
         self.fn, self.m = fn, module
         self.instr: Instr | None = None
         self.block_at = {b.offset: b.index for b in fn.blocks}
+        self.flat_cache: dict[tuple, list[str] | str] = {}
 
     def fail(self, message: str) -> VerifyError:
         off = self.instr.offset if self.instr is not None else None
@@ -96,6 +97,10 @@ class _FunctionVerifier:
         if len(regs) != len(types):
             raise self.fail(f"{what}: {len(regs)} registers for {len(types)} values")
         for i, (r, t) in enumerate(zip(regs, types)):
+            if r.type == t and (r.ordinal < self.fn.ref_count if t == "ref" else
+                                r.ordinal < self.fn.i32_count if t not in WIDE else
+                                not r.ordinal & 1 and r.ordinal + 1 < self.fn.i32_count):
+                continue  # the common case: right type, in range
             if (t == "ref") != (r.type == "ref"):
                 raise self.fail(f"{what}[{i}]: expected {t}, got {'ref' if r.is_ref else 'i32-bank'} "
                                 f"register {r}")
@@ -157,35 +162,46 @@ class _FunctionVerifier:
             raise self.fail(f"{op.name} needs feature {op.opcode_set.upper()} that the function "
                             f"does not declare")
         m = self.m
-        for f in op.fields:
-            v = args.get(f.name)
-            k = f.kind
+        fn = self.fn
+        for name, k, bank in _CHECKS[op]:
+            v = args[name]
             if k is oc.SRC or k is oc.DST:
-                self.reg(v, f.name)
+                # Inline fast path of self.reg() for the common in-range case.
+                if v.type == "ref":
+                    if v.ordinal < fn.ref_count:
+                        continue
+                elif v.type in WIDE:
+                    if not v.ordinal & 1 and v.ordinal + 1 < fn.i32_count:
+                        continue
+                elif v.ordinal < fn.i32_count:
+                    continue
+                self.reg(v, name)
             elif k is oc.TARGET:
-                args[f.name] = self.successor(v)
+                args[name] = self.successor(v)
             elif k is oc.CASES:
-                args[f.name] = [self.successor(s) for s in v]
-            elif k is oc.RODATA and v >= len(m.rodata):
-                raise self.fail(f"rodata ordinal {v} out of range ({len(m.rodata)} segments)")
-            elif k is oc.TYPE and v >= len(m.types):
-                raise self.fail(f"type ordinal {v} out of range ({len(m.types)} types)")
+                args[name] = [self.successor(s) for s in v]
+            elif k is oc.RODATA:
+                if v >= len(m.rodata):
+                    raise self.fail(f"rodata ordinal {v} out of range ({len(m.rodata)} segments)")
+            elif k is oc.TYPE:
+                if v >= len(m.types):
+                    raise self.fail(f"type ordinal {v} out of range ({len(m.types)} types)")
             elif k is oc.FUNC:
                 self.callee(v)
             elif k is oc.GLOBAL:
                 self.global_ref(op, v)
-            elif (k is oc.SRCLIST or k is oc.DSTLIST) and f.bank != "any":
+            elif bank != "any":  # typed register lists
                 for i, r in enumerate(v):
-                    self.reg(r, f"{f.name}[{i}]")
+                    self.reg(r, f"{name}[{i}]")
         if "callee_ordinal" in args:
             self.call(ins)
         elif op.mnemonic == "return":
             self.typed_list(args["operands"], list(self.fn.signature.results), "return")
         else:
-            for f in op.fields:
-                if f.bank == "any":  # trace/print/discard: any registers, in range
-                    for i, r in enumerate(args[f.name]):
-                        self.reg(r, f"{f.name}[{i}]")
+            for name, k, bank in _CHECKS[op]:
+                if bank == "any":  # trace/print/discard: any registers, in range
+                    for i, r in enumerate(args[name]):
+                        self.reg(r, f"{name}[{i}]")
 
     def global_ref(self, op: oc.Opcode, value: int) -> None:
         bank = next((f.bank for f in op.fields if f.kind in (oc.SRC, oc.DST)), None)
@@ -199,7 +215,11 @@ class _FunctionVerifier:
     def call(self, ins: Instr) -> None:
         args = ins.args
         sig = self.callee(args["callee_ordinal"])
-        types = _flat(sig.args, args.get("segment_sizes"))
+        segments = args.get("segment_sizes")
+        key = (args["callee_ordinal"], tuple(segments) if segments is not None else None)
+        types = self.flat_cache.get(key)
+        if types is None:
+            types = self.flat_cache[key] = _flat(sig.args, segments)
         if isinstance(types, str):
             raise self.fail(f"call to {self.callee_name(args['callee_ordinal'])}: {types}")
         self.typed_list(args["operands"], types, "call operands")
@@ -209,6 +229,13 @@ class _FunctionVerifier:
         if ordinal & IMPORT_BIT:
             return self.m.imports[ordinal & ~IMPORT_BIT].name
         return self.m.function_name(ordinal)
+
+
+_CHECKED_KINDS = frozenset({oc.SRC, oc.DST, oc.TARGET, oc.CASES, oc.RODATA, oc.TYPE, oc.FUNC,
+                            oc.GLOBAL, oc.SRCLIST, oc.DSTLIST})
+#: Per opcode row: the (field name, kind, bank) triples the verifier looks at.
+_CHECKS = {op: tuple((f.name, f.kind, f.bank) for f in op.fields if f.kind in _CHECKED_KINDS)
+           for op in oc.OPCODES}
 
 
 def verify_function(fn: Function, module: ModuleDef) -> Function:
