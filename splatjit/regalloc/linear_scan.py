@@ -1,0 +1,52 @@
+"""Linear-scan register allocation (Poletto & Sarkar) over live intervals.
+
+Contract: `allocate(intervals, target)` returns an `Allocation` mapping each variable to a
+register name of its class, or to None (spilled: the variable lives in its memory home, the
+frame slot of the VM register). Intervals that cross a call only get callee-saved registers.
+When registers run out, the interval that ends last is spilled (ties: the one used least).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .liveness import Interval
+from .target import TargetDesc
+from .variables import Var
+
+
+@dataclass
+class Allocation:
+    reg_of: dict[Var, str | None] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)  # registers handed out (for prologue saves)
+
+    def location(self, v: Var | None) -> str | None:
+        return None if v is None else self.reg_of.get(v)
+
+
+def allocate(intervals: list[Interval], target: TargetDesc) -> Allocation:
+    alloc = Allocation()
+    active: list[tuple[Interval, str]] = []
+    for iv in sorted(intervals, key=lambda i: (i.start, i.end)):
+        active = [(a, r) for a, r in active if a.end >= iv.start]  # expire old intervals
+        allowed = target.registers(iv.var.cls, across_call=iv.crosses_call)
+        taken = {r for _, r in active}
+        free = [r for r in allowed if r not in taken]
+        if free:
+            reg = free[0]
+        else:
+            # Spill the candidate that ends last among those whose register we could take.
+            candidates = [(a, r) for a, r in active if r in allowed]
+            if candidates:
+                victim, reg = max(candidates, key=lambda ar: (ar[0].end, -ar[0].uses))
+                if (victim.end, -victim.uses) > (iv.end, -iv.uses):
+                    alloc.reg_of[victim.var] = None
+                    active.remove((victim, reg))
+                else:
+                    reg = None
+            else:
+                reg = None
+        alloc.reg_of[iv.var] = reg
+        if reg is not None:
+            active.append((iv, reg))
+            alloc.used.add(reg)
+    return alloc
