@@ -9,11 +9,20 @@ from pathlib import Path
 _FUNC = re.compile(r"^vm\.func @([^(]+)\(")
 
 
-def dump_text(vmfb: bytes, tool: str) -> str:
+def dump_text(vmfb: bytes, tool: str) -> tuple[str, bool]:
+    """(stdout, complete). 3.13's disassembler stops at ops it cannot print (exit 1)."""
     with tempfile.NamedTemporaryFile(suffix=".vmfb") as f:
         f.write(vmfb)
         f.flush()
-        return subprocess.run([tool, f.name], check=True, capture_output=True, text=True).stdout
+        run = subprocess.run([tool, f.name], capture_output=True, text=True)
+        return run.stdout, run.returncode == 0
+
+
+def complete_function_bodies(vmfb: bytes, tool: str) -> list[tuple[str, list[str]]]:
+    """Function bodies `tool` printed in full (a failed dump loses its last function)."""
+    text, complete = dump_text(vmfb, tool)
+    bodies = function_bodies(text)
+    return bodies if complete else bodies[:-1]
 
 
 def function_bodies(text: str) -> list[tuple[str, list[str]]]:

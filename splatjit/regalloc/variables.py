@@ -88,6 +88,29 @@ def wide_pair_moves(raw: list[tuple[int, int]], wide_slots: set[int]):
     return wide, single
 
 
+def remap_copies(pairs, wide_slots: set[int]) -> list[tuple[str, int, int]]:
+    """A remap list as ordered copies ("ref" | "w" 64-bit pair | "n" 32-bit, src, dst),
+    grouping halves exactly as `wide_pair_moves` does."""
+    out: list[tuple[str, int, int]] = []
+    i, n = 0, len(pairs)
+    while i < n:
+        s, d = pairs[i]
+        if s.is_ref:
+            out.append(("ref", s.ordinal, d.ordinal))
+            i += 1
+            continue
+        nxt = pairs[i + 1] if i + 1 < n else None
+        if (nxt is not None and not nxt[0].is_ref and not s.ordinal & 1 and not d.ordinal & 1
+                and (nxt[0].ordinal, nxt[1].ordinal) == (s.ordinal + 1, d.ordinal + 1)
+                and s.ordinal in wide_slots and d.ordinal in wide_slots):
+            out.append(("w", s.ordinal, d.ordinal))
+            i += 2
+        else:
+            out.append(("n", s.ordinal, d.ordinal))
+            i += 1
+    return out
+
+
 class SlotMap:
     """Result of `classify`: slot -> Var for promoted slots (both slots of a wide var)."""
 

@@ -1,0 +1,348 @@
+"""Lowering of verified IR to x86-64: the per-function framework.
+
+`FunctionLowering` owns one function's frame, allocation and labels and offers the operand
+helpers op lowerings use (`read_gpr`, `write_gpr`, `read_xmm`, ...); the op lowerings live in
+`ops_int.py`, `ops_float.py`, `ops_memory.py` and `ops_control.py`, each a table of
+`mnemonic -> function(lowering, instr)`.
+
+Contract: `compile_module(loaded, features)` returns a `CompiledModule` whose code follows the
+native ABI of `runtime/abi.py`; functions that use an op without a lowering are listed in
+`unsupported` (calling them traps with TRAP_UNSUPPORTED) instead of failing the module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import UnsupportedError
+from ..frontend.loader import LoadedModule
+from ..frontend.verifier import arg_registers
+from ..ir import Function, Instr, Reg
+from ..regalloc.linear_scan import Allocation, allocate
+from ..regalloc.liveness import live_intervals
+from ..regalloc.variables import SlotMap, Var, classify
+from ..runtime import abi
+from . import operands as R
+from .assembler import Assembler
+from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, X64_TARGET, XMM_BY_NAME, Frame
+from .operands import Label, byte, dword, qword, rbp, rsp
+
+SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    ordinal: int
+    entry: Label
+    allocation: Allocation
+    slots: SlotMap
+    frame: Frame
+    unsupported: list[str] = field(default_factory=list)  # op names without a lowering
+
+
+@dataclass
+class CompiledModule:
+    code: bytes
+    entries: dict[int, int]            # function ordinal -> code offset
+    functions: dict[int, FunctionInfo]
+    listing: list[tuple[int, str]]     # (code offset, instruction text)
+    tag_map: dict[int, object]         # code offset -> (function ordinal, bytecode offset)
+    unsupported: dict[int, list[str]]  # function ordinal -> unsupported op names
+    features: frozenset
+
+
+class FunctionLowering:
+    def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
+                 handlers: dict, clobbers, fuel: bool = False):
+        self.fuel = fuel
+        self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
+        self.entries = entries
+        self.handlers = handlers
+        self.slots = classify(fn)
+        self.alloc = allocate(live_intervals(fn, self.slots, clobbers), X64_TARGET)
+        saved = sorted(r for r in self.alloc.used if r in X64_TARGET.callee_saved)
+        self.frame = Frame.layout(saved, fn.i32_count, fn.ref_count, self._out_size())
+        self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
+        self.epilogue = Label(f"{fn.name}.epilogue")
+        self.exit_no_depth = Label(f"{fn.name}.exit")
+        self.traps: list[tuple[Label, int, int, object]] = []  # label, code, offset, status src
+        self.unsupported: list[str] = []
+        self.ins: Instr | None = None
+
+    # ------------------------------------------------------------------ frame helpers
+    def _out_size(self) -> int:
+        size = 0
+        for ins in self.fn.instrs():
+            callee = ins.args.get("callee_ordinal")
+            if callee is None or callee & 0x80000000 or ins.op.mnemonic == "import.resolved":
+                continue
+            sig = self.m.signatures[callee]
+            size = max(size, abi.cconv_layout(sig.args)[1] + abi.cconv_layout(sig.results)[1])
+        return size
+
+    def slot_mem(self, ordinal: int, bits: int):
+        return R.SizeSpec(bits)[rbp + self.frame.slot(ordinal)]
+
+    def ref_mem(self, reg: Reg):
+        return qword[rbp + self.frame.ref(reg.ordinal)]
+
+    def ctx(self, into=R.rax):
+        self.a.mov(into, qword[rbp + CTX_OFF])
+        return into
+
+    # ------------------------------------------------------------------ operand access
+    def var_reg(self, reg: Reg):
+        """The machine register holding `reg` (sized), or None if it lives in memory."""
+        v = self.slots.var_of(reg)
+        name = self.alloc.location(v)
+        if name is None:
+            return None
+        if v.cls == "fpr":
+            return XMM_BY_NAME[name]
+        bits = 64 if v.wide else 32
+        return GPR_BY_NAME[name].view(bits)
+
+    def var_location(self, v: Var | None):
+        name = self.alloc.location(v)
+        if name is None:
+            return None
+        return XMM_BY_NAME[name] if v.cls == "fpr" else GPR_BY_NAME[name].view(64 if v.wide else 32)
+
+    def gpr_src(self, reg: Reg):
+        """A register or memory operand readable by an ALU instruction."""
+        r = self.var_reg(reg)
+        if r is not None and isinstance(r, R.GPR):
+            return r
+        if r is not None:  # an f32/f64 variable read as bits
+            return self.read_gpr(reg, R.rax)
+        return self.slot_mem(reg.ordinal, SIZE[reg.type])
+
+    def read_gpr(self, reg: Reg, scratch) -> R.GPR:
+        """`reg`'s value in a general register (`scratch`, sized, unless already in one)."""
+        bits = SIZE[reg.type]
+        r = self.var_reg(reg)
+        t = scratch.view(bits)
+        if r is None:
+            self.a.mov(t, self.slot_mem(reg.ordinal, bits))
+            return t
+        if isinstance(r, R.GPR):
+            return r
+        (self.a.movd if bits == 32 else self.a.movq)(t, r)
+        return t
+
+    def load_gpr(self, reg: Reg, target) -> R.GPR:
+        """`reg`'s value copied into `target` (sized); returns the sized register."""
+        bits = SIZE[reg.type]
+        t = target.view(bits)
+        src = self.read_gpr(reg, t)
+        if src != t:
+            self.a.mov(t, src)
+        return t
+
+    def write_gpr(self, reg: Reg, src: R.GPR) -> None:
+        bits = SIZE[reg.type]
+        src = src.view(bits)
+        r = self.var_reg(reg)
+        if r is None:
+            self.a.mov(self.slot_mem(reg.ordinal, bits), src)
+        elif isinstance(r, R.GPR):
+            if r != src:
+                self.a.mov(r, src)
+        else:
+            (self.a.movd if bits == 32 else self.a.movq)(r, src)
+
+    def xmm_src(self, reg: Reg):
+        r = self.var_reg(reg)
+        if isinstance(r, R.XMM):
+            return r
+        if r is None:
+            return self.slot_mem(reg.ordinal, SIZE[reg.type])
+        return self.read_xmm(reg, R.xmm1)
+
+    def read_xmm(self, reg: Reg, scratch) -> R.XMM:
+        bits = SIZE[reg.type]
+        r = self.var_reg(reg)
+        if isinstance(r, R.XMM):
+            return r
+        if r is None:
+            (self.a.movss if bits == 32 else self.a.movsd)(scratch, self.slot_mem(reg.ordinal, bits))
+        else:
+            (self.a.movd if bits == 32 else self.a.movq)(scratch, r)
+        return scratch
+
+    def load_xmm(self, reg: Reg, target) -> R.XMM:
+        src = self.read_xmm(reg, target)
+        if src != target:
+            self.a.movaps(target, src)
+        return target
+
+    def write_xmm(self, reg: Reg, src: R.XMM) -> None:
+        bits = SIZE[reg.type]
+        r = self.var_reg(reg)
+        if r is None:
+            (self.a.movss if bits == 32 else self.a.movsd)(self.slot_mem(reg.ordinal, bits), src)
+        elif isinstance(r, R.XMM):
+            if r != src:
+                self.a.movaps(r, src)
+        else:
+            (self.a.movd if bits == 32 else self.a.movq)(r, src)
+
+    def read_ref(self, reg: Reg, into=R.r10) -> R.GPR:
+        self.a.mov(into, self.ref_mem(reg))
+        return into
+
+    def write_ref(self, reg: Reg, src: R.GPR) -> None:
+        self.a.mov(self.ref_mem(reg), src)
+
+    # ------------------------------------------------------------------ traps
+    def trap_label(self, code: int, status=None) -> Label:
+        """A label that, jumped to, traps with `code` at the current op (stubs go after the body)."""
+        label = Label(f"{self.fn.name}.trap{len(self.traps)}")
+        self.traps.append((label, code, self.ins.offset if self.ins else 0, status))
+        return label
+
+    def check_nonnull(self, ref_reg) -> None:
+        self.a.test(ref_reg, ref_reg)
+        self.a.jz(self.trap_label(abi.TRAP_NULL_REF))
+
+    # ------------------------------------------------------------------ body
+    def lower(self) -> FunctionInfo:
+        a, fn = self.a, self.fn
+        a.align(16)
+        a.set_tag((fn.ordinal, -1))
+        a.label(self.entries[fn.ordinal])
+        self._prologue()
+        headers = loop_headers(fn) if self.fuel else set()
+        for block in fn.blocks:
+            a.label(self.block_labels[block.index])
+            if block.index in headers:
+                self.ins = block.instrs[0]
+                self._burn_fuel()
+            for ins in block.instrs:
+                self.ins = ins
+                a.set_tag((fn.ordinal, ins.offset))
+                handler = self.handlers.get(ins.op.mnemonic)
+                if handler is None:
+                    self.unsupported.append(ins.op.name)
+                    a.jmp(self.trap_label(abi.TRAP_UNSUPPORTED))
+                    continue
+                handler(self, ins)
+        self.ins = None
+        a.set_tag((fn.ordinal, -1))
+        self._epilogue()
+        self._trap_stubs()
+        return FunctionInfo(fn.name, fn.ordinal, self.entries[fn.ordinal], self.alloc, self.slots,
+                            self.frame, sorted(set(self.unsupported)))
+
+    def _burn_fuel(self) -> None:
+        """One unit of fuel per loop iteration and per call; TRAP_FUEL when none is left."""
+        self.a.mov(R.r11, qword[rbp + CTX_OFF])
+        self.a.dec(qword[R.r11 + abi.CTX_FUEL])
+        self.a.js(self.trap_label(abi.TRAP_FUEL))
+
+    def _prologue(self) -> None:
+        a, f = self.a, self.frame
+        a.push(R.rbp)
+        a.mov(R.rbp, R.rsp)
+        a.sub(R.rsp, f.size)
+        a.mov(qword[rbp + CTX_OFF], R.rdi)
+        a.mov(qword[rbp + RESULTS_OFF], R.rdx)
+        for i, name in enumerate(f.saved):
+            a.mov(qword[rbp + f.save_slot(i)], GPR_BY_NAME[name])
+        # Recursion budget: trap instead of overflowing the native stack.
+        a.mov(R.eax, dword[R.rdi + abi.CTX_DEPTH_LEFT])
+        a.test(R.eax, R.eax)
+        stack_trap = Label(f"{self.fn.name}.stack")
+        a.jz(stack_trap)
+        a.dec(R.eax)
+        a.mov(dword[R.rdi + abi.CTX_DEPTH_LEFT], R.eax)
+        self._stack_trap = stack_trap
+        if self.fuel:
+            self.ins = self.fn.blocks[0].instrs[0] if self.fn.blocks and self.fn.blocks[0].instrs else None
+            self._burn_fuel()
+            self.ins = None
+        # Arguments: from the args buffer (rsi) into their registers (IREE's placement).
+        types = [t for t in self.fn.signature.args]
+        offsets, _ = abi.cconv_layout(types)
+        if self.fn.ref_count:  # refs start null, like the interpreter's zeroed frame
+            a.xor(R.eax, R.eax)
+            for r in range(self.fn.ref_count):
+                a.mov(qword[rbp + f.ref(r)], R.rax)
+        for reg, off in zip(arg_registers(self.fn.signature), offsets):
+            if reg.is_ref:
+                a.mov(R.rax, qword[R.rsi + off])
+                self.write_ref(reg, R.rax)
+            elif reg.type in ("f32", "f64"):
+                x = R.xmm0
+                (a.movss if reg.type == "f32" else a.movsd)(x, R.SizeSpec(SIZE[reg.type])[R.rsi + off])
+                self.write_xmm(reg, x)
+            else:
+                t = R.rax.view(SIZE[reg.type])
+                a.mov(t, R.SizeSpec(SIZE[reg.type])[R.rsi + off])
+                self.write_gpr(reg, t)
+
+    def _epilogue(self) -> None:
+        a, f = self.a, self.frame
+        a.label(self.epilogue)            # eax holds the status
+        a.mov(R.rcx, qword[rbp + CTX_OFF])
+        a.inc(dword[R.rcx + abi.CTX_DEPTH_LEFT])
+        a.label(self.exit_no_depth)
+        for i, name in enumerate(f.saved):
+            a.mov(GPR_BY_NAME[name], qword[rbp + f.save_slot(i)])
+        a.mov(R.rsp, R.rbp)
+        a.pop(R.rbp)
+        a.ret()
+        a.label(self._stack_trap)
+        self._emit_trap_store(abi.TRAP_STACK, 0, None)
+        a.jmp(self.exit_no_depth)
+
+    def _emit_trap_store(self, code: int, offset: int, status) -> None:
+        a = self.a
+        a.mov(R.rcx, qword[rbp + CTX_OFF])
+        if status is not None:
+            a.movsxd(R.rax, status) if status.bits == 32 else a.mov(R.rax, status)
+            a.mov(qword[R.rcx + abi.CTX_TRAP_STATUS], R.rax)
+        a.mov(dword[R.rcx + abi.CTX_TRAP_CODE], code)
+        a.mov(dword[R.rcx + abi.CTX_TRAP_OFFSET], offset)
+        a.mov(dword[R.rcx + abi.CTX_TRAP_FUNCTION], self.fn.ordinal)
+        a.mov(R.eax, code)
+
+    def _trap_stubs(self) -> None:
+        for label, code, offset, status in self.traps:
+            self.a.set_tag((self.fn.ordinal, offset))
+            self.a.label(label)
+            self._emit_trap_store(code, offset, status)
+            self.a.jmp(self.epilogue)
+        self.a.set_tag((self.fn.ordinal, -1))
+
+
+def loop_headers(fn: Function) -> set[int]:
+    """Blocks entered by a backward branch (a branch from the same or a later block)."""
+    from ..regalloc.variables import successors
+    return {s.block for b in fn.blocks for ins in b.instrs[-1:] for s in successors(ins)
+            if s.block is not None and s.block <= b.index}
+
+
+def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=None,
+                   fuel: bool = False) -> CompiledModule:
+    """Compiles every function of `loaded` (not its nested executables) into one code blob.
+
+    With `fuel`, every loop iteration and call burns one unit of `Context.fuel` and the code
+    traps (TRAP_FUEL) when it runs out: a budget for untrusted or test inputs.
+    """
+    from .ops import HANDLERS, clobbers_caller_saved
+    handlers = HANDLERS if handlers is None else handlers
+    clobbers = clobbers_caller_saved if clobbers is None else clobbers
+    a = Assembler(features)
+    entries = {fn.ordinal: Label(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
+    infos = {}
+    for fn in loaded.functions:
+        if not fn.verified:
+            raise UnsupportedError(f"function {fn.name} is not verified")
+        infos[fn.ordinal] = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel).lower()
+    code = a.finish()
+    return CompiledModule(
+        code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
+        listing=list(a.listing), tag_map=dict(a.tag_map),
+        unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
+        features=a.features)

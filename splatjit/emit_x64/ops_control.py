@@ -1,0 +1,254 @@
+"""Control flow and calls: branches with their remap copies, br_table, return, fail, calls.
+
+Branch remaps follow the interpreter's sequential order; they are turned into a parallel
+move set (`regalloc.parallel_move`) and sequenced with r11 breaking cycles.
+"""
+from __future__ import annotations
+
+from ..regalloc.parallel_move import from_sequential, sequence
+from ..regalloc.variables import remap_copies
+from ..runtime import abi
+from . import operands as R
+from .frame import CTX_OFF, RESULTS_OFF
+from .operands import qword, rbp, rsp
+
+SCRATCH = ("scratch",)
+
+
+def _location(L, kind: str, slot: int):
+    if kind == "ref":
+        return ("ref", slot)
+    v = L.slots.var_at.get(slot)
+    if v is not None and L.alloc.location(v) is not None:
+        return ("var", v)
+    return ("mem", slot, 64 if kind == "w" else 32)
+
+
+def _width(loc) -> int:
+    if loc[0] in ("ref", "scratch"):  # the cycle scratch (r11) holds a whole 64-bit value
+        return 64
+    if loc[0] == "var":
+        return 64 if loc[1].wide else 32
+    return loc[2]
+
+
+def _read_into(L, loc, target):
+    """Copy `loc`'s value into general register `target` (64-bit name)."""
+    a = L.a
+    bits = _width(loc)
+    t = target.view(bits)
+    if loc[0] == "ref":
+        a.mov(target, qword[rbp + L.frame.ref(loc[1])])
+    elif loc[0] == "mem":
+        a.mov(t, L.slot_mem(loc[1], bits))
+    elif loc == SCRATCH:
+        a.mov(t, R.r11.view(bits))
+    else:
+        r = L.var_location(loc[1])
+        if isinstance(r, R.XMM):
+            (a.movd if bits == 32 else a.movq)(t, r)
+        elif r != t:
+            a.mov(t, r)
+    return t
+
+
+def _move(L, dst, src):
+    a = L.a
+    if dst[0] == "var":
+        d = L.var_location(dst[1])
+        if src[0] == "var":
+            s = L.var_location(src[1])
+            if isinstance(d, R.XMM) and isinstance(s, R.XMM):
+                a.movaps(d, s)
+                return
+        if isinstance(d, R.XMM):
+            if src[0] == "mem":
+                bits = _width(dst)
+                (a.movss if bits == 32 else a.movsd)(d, L.slot_mem(src[1], bits))
+                return
+            t = _read_into(L, src, R.rax)
+            (a.movd if t.bits == 32 else a.movq)(d, t)
+            return
+        _read_into(L, src, d.view(64))
+        return
+    if dst == SCRATCH:
+        _read_into(L, src, R.r11)
+        return
+    t = _read_into(L, src, R.rax)
+    if dst[0] == "ref":
+        a.mov(qword[rbp + L.frame.ref(dst[1])], R.rax)
+    else:
+        a.mov(L.slot_mem(dst[1], dst[2]), t.view(dst[2]))
+
+
+def edge_moves(L, succ) -> None:
+    """Emit the copies of one branch edge (may be none).
+
+    Fast path: whole-value parallel moves between promoted variables and memory slots. When
+    the list mixes 32- and 64-bit copies of one memory slot (the compiler reuses halves of
+    dead pairs), fall back to the interpreter's own procedure: promoted sources are stored to
+    their home slots, the raw 32-bit copies run in order on memory, destinations reload.
+    """
+    copies = remap_copies(succ.remap, L.slots.wide_slots)
+    pairs = [(_location(L, k, s), _location(L, k, d)) for k, s, d in copies]
+    mem = [loc for p in pairs for loc in p if loc[0] == "mem"]
+    covered: dict[int, object] = {}
+    for loc in set(mem):
+        for slot in range(loc[1], loc[1] + loc[2] // 32):
+            if covered.setdefault(slot, loc) != loc:
+                _sequential_in_memory(L, succ, pairs)
+                return
+    for dst, src in sequence(from_sequential(pairs), SCRATCH):
+        _move(L, dst, src)
+
+
+def _sequential_in_memory(L, succ, pairs) -> None:
+    a = L.a
+    sources = {src[1] for src, _ in pairs if src[0] == "var"}
+    targets = {dst[1] for _, dst in pairs if dst[0] == "var"}
+    for v in sorted(sources, key=lambda v: v.slot):
+        _move(L, ("mem", v.slot, 64 if v.wide else 32), ("var", v))
+    for src, dst in succ.remap:
+        if src.is_ref:
+            a.mov(R.rax, qword[rbp + L.frame.ref(src.ordinal)])
+            a.mov(qword[rbp + L.frame.ref(dst.ordinal)], R.rax)
+        else:
+            a.mov(R.eax, L.slot_mem(src.ordinal, 32))
+            a.mov(L.slot_mem(dst.ordinal, 32), R.eax)
+    for v in sorted(targets, key=lambda v: v.slot):
+        _move(L, ("var", v), ("mem", v.slot, 64 if v.wide else 32))
+
+
+def _has_moves(succ) -> bool:
+    return bool(succ.remap)
+
+
+def branch(L, ins):
+    succ = ins.args["dest_pc"]
+    edge_moves(L, succ)
+    L.a.jmp(L.block_labels[succ.block])
+
+
+def cond_branch(L, ins):
+    a, args = L.a, ins.args
+    t, f = args["true_dest_pc"], args["false_dest_pc"]
+    c = L.read_gpr(args["condition"], R.rcx)
+    a.test(c, c)
+    if not _has_moves(t) and not _has_moves(f):
+        a.jnz(L.block_labels[t.block])
+        a.jmp(L.block_labels[f.block])
+        return
+    false_edge = R.Label()
+    a.jz(false_edge)
+    edge_moves(L, t)
+    a.jmp(L.block_labels[t.block])
+    a.label(false_edge)
+    edge_moves(L, f)
+    a.jmp(L.block_labels[f.block])
+
+
+def branch_table(L, ins):
+    a, args = L.a, ins.args
+    cases = args["cases"]
+    default = args["default_dest_pc"]
+    L.load_gpr(args["index"], R.rcx)
+    default_edge = R.Label()
+    a.cmp(R.ecx, len(cases))
+    a.jae(default_edge)
+    targets, stubs = [], []
+    for s in cases:
+        if _has_moves(s):
+            lbl = R.Label()
+            stubs.append((lbl, s))
+            targets.append(lbl)
+        else:
+            targets.append(L.block_labels[s.block])
+    table = a.jump_table(targets)
+    a.lea(R.r11, table.with_size(None))
+    a.movsxd(R.rax, R.dword[R.r11 + R.rcx * 4])
+    a.add(R.rax, R.r11)
+    a.jmp(R.rax)
+    for lbl, s in stubs:
+        a.label(lbl)
+        edge_moves(L, s)
+        a.jmp(L.block_labels[s.block])
+    a.label(default_edge)
+    edge_moves(L, default)
+    a.jmp(L.block_labels[default.block])
+
+
+def _store_values(L, regs, types, base, offsets):
+    """Write VM registers into an args/results buffer at `base` (a GPR) + offsets."""
+    a = L.a
+    for reg, t, off in zip(regs, types, offsets):
+        if t == "ref":
+            L.read_ref(reg, R.rax)
+            a.mov(qword[base + off], R.rax)
+        elif t in ("f32", "f64"):
+            x = L.read_xmm(reg.__class__(t, reg.ordinal), R.xmm0)
+            (a.movss if t == "f32" else a.movsd)(R.SizeSpec(32 if t == "f32" else 64)[base + off], x)
+        else:
+            g = L.read_gpr(reg.__class__(t, reg.ordinal), R.rax)
+            a.mov(R.SizeSpec(g.bits)[base + off], g)
+
+
+def _load_values(L, regs, types, base, offsets):
+    a = L.a
+    for reg, t, off in zip(regs, types, offsets):
+        if t == "ref":
+            a.mov(R.rax, qword[base + off])
+            L.write_ref(reg, R.rax)
+        elif t in ("f32", "f64"):
+            (a.movss if t == "f32" else a.movsd)(R.xmm0, R.SizeSpec(32 if t == "f32" else 64)[base + off])
+            L.write_xmm(reg.__class__(t, reg.ordinal), R.xmm0)
+        else:
+            bits = 32 if t == "i32" else 64
+            a.mov(R.rax.view(bits), R.SizeSpec(bits)[base + off])
+            L.write_gpr(reg.__class__(t, reg.ordinal), R.rax.view(bits))
+
+
+def return_(L, ins):
+    a = L.a
+    results = list(L.fn.signature.results)
+    offsets, _ = abi.cconv_layout(results)
+    a.mov(R.r11, qword[rbp + RESULTS_OFF])
+    _store_values(L, ins.args["operands"], results, R.r11, offsets)
+    a.xor(R.eax, R.eax)
+    a.jmp(L.epilogue)
+
+
+def fail(L, ins):
+    a = L.a
+    s = L.load_gpr(ins.args["status"], R.rdx)
+    a.test(s, s)
+    a.jnz(L.trap_label(abi.TRAP_FAIL, status=R.edx))
+    if L.fn.blocks[-1].instrs[-1] is ins:  # status 0 would run off the end of the function
+        a.jmp(L.trap_label(abi.TRAP_FAIL, status=R.edx))
+
+
+def call(L, ins):
+    """Internal call: args and results through buffers in the outgoing area at [rsp]."""
+    a, args = L.a, ins.args
+    callee = args["callee_ordinal"]
+    if callee & 0x80000000:
+        L.unsupported.append("vm.call (import)")
+        a.jmp(L.trap_label(abi.TRAP_UNSUPPORTED))
+        return
+    sig = L.m.signatures[callee]
+    arg_offsets, arg_size = abi.cconv_layout(sig.args)
+    res_offsets, _ = abi.cconv_layout(sig.results)
+    _store_values(L, args["operands"], list(sig.args), rsp, arg_offsets)
+    a.mov(R.rdi, qword[rbp + CTX_OFF])
+    a.mov(R.rsi, rsp)
+    a.lea(R.rdx, qword[rsp + arg_size])
+    a.call(L.entries[callee])
+    a.test(R.eax, R.eax)
+    a.jnz(L.epilogue)  # the callee trapped: its report stands, unwind with its code
+    if args["results"]:
+        a.lea(R.rdx, qword[rsp + arg_size])
+        _load_values(L, args["results"], list(sig.results), R.rdx, res_offsets)
+
+
+HANDLERS = {"br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
+            "fail": fail, "call": call}
+CALLS = {"call", "call.variadic"}

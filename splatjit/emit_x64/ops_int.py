@@ -1,0 +1,240 @@
+"""Integer op lowerings (i32 and i64) with the interpreter's exact semantics (iree/vm/ops.h).
+
+Wrap-around arithmetic; shift amounts masked to the width (x86's own masking agrees);
+division by zero and INT_MIN / -1 trap (the interpreter's C code is undefined there).
+"""
+from __future__ import annotations
+
+from ..runtime import abi
+from . import operands as R
+
+#: Commutative-or-not two-operand ALU ops: mnemonic stem -> assembler method name.
+ALU = {"add": "add", "sub": "sub", "mul": "imul", "and": "and_", "or": "or_", "xor": "xor"}
+COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
+
+
+def _bits(ins) -> int:
+    return 64 if ".i64" in ins.op.name else 32
+
+
+def binary_alu(L, ins):
+    a, args = L.a, ins.args
+    stem = ins.op.mnemonic.split(".")[0]
+    op = getattr(a, ALU[stem])
+    lhs, rhs, dst = args["left"], args["right"], args["result"]
+    d = L.var_reg(dst)
+    if isinstance(d, R.GPR) and L.var_reg(rhs) != d:
+        src = L.read_gpr(lhs, d)
+        if src != d:
+            a.mov(d, src)
+        op(d, L.gpr_src(rhs))
+        return
+    if isinstance(d, R.GPR) and stem in COMMUTATIVE:  # dst aliases rhs: d = d op lhs
+        op(d, L.gpr_src(lhs))
+        return
+    t = L.load_gpr(lhs, R.rax)
+    op(t, L.gpr_src(rhs))
+    L.write_gpr(dst, t)
+
+
+def divide(L, ins):
+    a, args = L.a, ins.args
+    bits = _bits(ins)
+    signed = ins.op.mnemonic.endswith(".s")
+    want_rem = ins.op.mnemonic.startswith("rem")
+    ax, cx, dx = R.rax.view(bits), R.rcx.view(bits), R.rdx.view(bits)
+    L.load_gpr(args["right"], R.rcx)
+    L.load_gpr(args["left"], R.rax)
+    a.test(cx, cx)
+    a.jz(L.trap_label(abi.TRAP_DIV_BY_ZERO))
+    if signed:
+        ok = R.Label()
+        a.cmp(cx, -1)
+        a.jne(ok)
+        if bits == 32:
+            a.cmp(ax, -0x80000000)
+        else:
+            a.mov(R.rdx, -0x8000000000000000)
+            a.cmp(R.rax, R.rdx)
+        a.je(L.trap_label(abi.TRAP_DIV_OVERFLOW))
+        a.label(ok)
+        (a.cdq if bits == 32 else a.cqo)()
+        a.idiv(cx)
+    else:
+        a.xor(R.edx, R.edx)
+        a.div(cx)
+    L.write_gpr(args["result"], dx if want_rem else ax)
+
+
+def fma_int(L, ins):
+    a, args = L.a, ins.args
+    t = L.load_gpr(args["first"], R.rax)
+    a.imul(t, L.gpr_src(args["second"]))
+    a.add(t, L.gpr_src(args["third"]))
+    L.write_gpr(args["result"], t)
+
+
+def shift(L, ins):
+    a, args = L.a, ins.args
+    op = {"shl": a.shl, "shr": a.sar if ins.op.mnemonic.endswith(".s") else a.shr}[ins.op.mnemonic[:3]]
+    L.load_gpr(args["amount"], R.rcx)
+    t = L.load_gpr(args["operand"], R.rax)
+    op(t, R.cl)  # x86 masks the count to 31 / 63, as the VM does
+    L.write_gpr(args["result"], t)
+
+
+def unary(L, ins):
+    a, args = L.a, ins.args
+    name = ins.op.mnemonic.split(".")[0]
+    t = L.load_gpr(args["operand"], R.rax)
+    if name == "not":
+        a.not_(t)
+    elif name == "abs":  # abs(INT_MIN) stays INT_MIN, as the interpreter computes on x86
+        c = R.rcx.view(t.bits)
+        a.mov(c, t)
+        a.neg(c)
+        a.cmovns(t, c)
+    L.write_gpr(args["result"], t)
+
+
+def ctlz(L, ins):
+    a, args = L.a, ins.args
+    bits = _bits(ins)
+    t = L.load_gpr(args["operand"], R.rax)
+    if "lzcnt" in a.features:
+        a.lzcnt(t, t)
+    else:  # bsr leaves the destination undefined for 0: handle 0 explicitly
+        c = R.rcx.view(bits)
+        a.mov(c, bits)
+        zero = R.Label()
+        a.test(t, t)
+        a.jz(zero)
+        a.bsr(t, t)
+        a.mov(c, bits - 1)
+        a.sub(c, t)
+        a.label(zero)
+        t = c
+    L.write_gpr(args["result"], t)
+
+
+def min_max(L, ins):
+    a, args = L.a, ins.args
+    kind, signed = ins.op.mnemonic.split(".")[0], ins.op.mnemonic.endswith(".s")
+    t = L.load_gpr(args["left"], R.rax)
+    c = L.load_gpr(args["right"], R.rcx)
+    a.cmp(t, c)
+    if kind == "min":   # rhs < lhs ? rhs : lhs
+        (a.cmovg if signed else a.cmova)(t, c)
+    else:               # lhs < rhs ? rhs : lhs
+        (a.cmovl if signed else a.cmovb)(t, c)
+    L.write_gpr(args["result"], t)
+
+
+def extend(L, ins):
+    """trunc.i32.i8/i16, ext.i8/i16.i32.s/u, trunc.i64.i32, ext.i32.i64.s/u."""
+    a, args, m = L.a, ins.args, ins.op.mnemonic
+    src = L.load_gpr(args["operand"], R.rax)
+    if m in ("trunc.i32.i8", "ext.i8.i32.u"):
+        a.movzx(R.eax, R.al)
+        out = R.eax
+    elif m in ("trunc.i32.i16", "ext.i16.i32.u"):
+        a.movzx(R.eax, R.ax)
+        out = R.eax
+    elif m == "ext.i8.i32.s":
+        a.movsx(R.eax, R.al)
+        out = R.eax
+    elif m == "ext.i16.i32.s":
+        a.movsx(R.eax, R.ax)
+        out = R.eax
+    elif m == "trunc.i64.i32":
+        out = R.eax  # the low half of rax
+    elif m == "ext.i32.i64.s":
+        a.movsxd(R.rax, R.eax)
+        out = R.rax
+    else:  # ext.i32.i64.u: writing eax zero-extends
+        a.mov(R.eax, src.view(32))
+        out = R.rax
+    L.write_gpr(args["result"], out)
+
+
+CONDITION = {"eq": "e", "ne": "ne", "lt.s": "l", "lt.u": "b"}
+
+
+def compare(L, ins):
+    a, args = L.a, ins.args
+    parts = ins.op.mnemonic.split(".")
+    cond = CONDITION[parts[1] if parts[1] in ("eq", "ne") else f"{parts[1]}.{parts[3]}"]
+    t = L.read_gpr(args["left"], R.rax)
+    a.cmp(t, L.gpr_src(args["right"]))
+    getattr(a, "set" + cond)(R.cl)
+    a.movzx(R.ecx, R.cl)
+    L.write_gpr(args["result"], R.ecx)
+
+
+def compare_nz(L, ins):
+    a, args = L.a, ins.args
+    t = L.read_gpr(args["operand"], R.rax)
+    a.test(t, t)
+    a.setne(R.cl)
+    a.movzx(R.ecx, R.cl)
+    L.write_gpr(args["result"], R.ecx)
+
+
+def select(L, ins):
+    a, args = L.a, ins.args
+    t = L.load_gpr(args["false_value"], R.rax)
+    c = L.read_gpr(args["condition"], R.rcx)
+    a.test(c, c)
+    a.cmovne(t, L.gpr_src(args["true_value"]))
+    L.write_gpr(args["result"], t)
+
+
+def const_int(L, ins):
+    a, args = L.a, ins.args
+    dst = args["result"]
+    value = args.get("value", 0)
+    d = L.var_reg(dst)
+    bits = 64 if dst.type == "i64" else 32
+    if isinstance(d, R.GPR):
+        if value == 0:
+            a.xor(d.view(32), d.view(32))
+        elif bits == 64 and 0 <= value < 2**32:
+            a.mov(d.view(32), value)
+        else:
+            a.mov(d, value)
+        return
+    if d is None and -2**31 <= value < 2**31:
+        a.mov(L.slot_mem(dst.ordinal, bits), value)
+        return
+    t = R.rax.view(bits)
+    a.mov(t, value)
+    L.write_gpr(dst, t)
+
+
+HANDLERS = {}
+for _t in ("i32", "i64"):
+    for _stem in ALU:
+        HANDLERS[f"{_stem}.{_t}"] = binary_alu
+    for _m in ("div", "rem"):
+        for _s in ("s", "u"):
+            HANDLERS[f"{_m}.{_t}.{_s}"] = divide
+            HANDLERS[f"min.{_t}.{_s}"] = min_max
+            HANDLERS[f"max.{_t}.{_s}"] = min_max
+    HANDLERS[f"fma.{_t}"] = fma_int
+    HANDLERS[f"shl.{_t}"] = shift
+    HANDLERS[f"shr.{_t}.s"] = shift
+    HANDLERS[f"shr.{_t}.u"] = shift
+    HANDLERS[f"not.{_t}"] = unary
+    HANDLERS[f"abs.{_t}"] = unary
+    HANDLERS[f"ctlz.{_t}"] = ctlz
+    HANDLERS[f"cmp.eq.{_t}"] = compare
+    HANDLERS[f"cmp.ne.{_t}"] = compare
+    HANDLERS[f"cmp.lt.{_t}.s"] = compare
+    HANDLERS[f"cmp.lt.{_t}.u"] = compare
+    HANDLERS[f"cmp.nz.{_t}"] = compare_nz
+    HANDLERS[f"select.{_t}"] = select
+    HANDLERS[f"const.{_t}"] = const_int
+    HANDLERS[f"const.{_t}.zero"] = const_int
+for _m in ("trunc.i32.i8", "trunc.i32.i16", "ext.i8.i32.s", "ext.i8.i32.u", "ext.i16.i32.s",
+           "ext.i16.i32.u", "trunc.i64.i32", "ext.i32.i64.s", "ext.i32.i64.u"):
+    HANDLERS[_m] = extend

@@ -1,0 +1,363 @@
+"""Buffers, globals and refs (iree/vm/buffer.h semantics, bounds checked on every access).
+
+A ref register holds a `BufferDesc*` (runtime/abi.py) or 0. Element offsets are unsigned
+64-bit counts of elements; an access traps unless offset (+ length) fits the buffer, checked
+without overflow (the interpreter's `(offset + n) * size` can wrap; ours cannot).
+"""
+from __future__ import annotations
+
+from ..runtime import abi
+from . import operands as R
+from .ops_float import libc_address
+from .operands import dword, qword
+
+#: buffer op mnemonic -> (element bytes, load extension or None)
+LOADS = {"buffer.load.i8.u": (1, "zx"), "buffer.load.i8.s": (1, "sx"), "buffer.load.i16.u": (2, "zx"),
+         "buffer.load.i16.s": (2, "sx"), "buffer.load.i32": (4, None), "buffer.load.i64": (8, None),
+         "buffer.load.f32": (4, None), "buffer.load.f64": (8, None)}
+STORES = {"buffer.store.i8": 1, "buffer.store.i16": 2, "buffer.store.i32": 4,
+          "buffer.store.i64": 8, "buffer.store.f32": 4, "buffer.store.f64": 8}
+FILLS = {"buffer.fill.i8": 1, "buffer.fill.i16": 2, "buffer.fill.i32": 4, "buffer.fill.i64": 8,
+         "buffer.fill.f32": 4, "buffer.fill.f64": 8}
+SHIFT = {1: 0, 2: 1, 4: 2, 8: 3}
+SIZED = {1: R.byte, 2: R.word, 4: dword, 8: qword}
+
+
+def _element_address(L, buf_reg, index_reg, size: int, *, writable: bool):
+    """r10 = data pointer, rax = checked element index; traps on null / range / read-only."""
+    a = L.a
+    b = L.read_ref(buf_reg, R.r10)
+    L.check_nonnull(b)
+    if writable:
+        a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
+        a.jz(L.trap_label(abi.TRAP_READ_ONLY))
+    L.load_gpr(index_reg, R.rax)
+    a.mov(R.rcx, qword[R.r10 + abi.BUF_LENGTH])
+    if SHIFT[size]:
+        a.shr(R.rcx, SHIFT[size])
+    a.cmp(R.rax, R.rcx)
+    a.jae(L.trap_label(abi.TRAP_OUT_OF_BOUNDS))
+    a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
+    return R.Mem(R.r10, R.rax, size)
+
+
+def load(L, ins):
+    a, args = L.a, ins.args
+    size, ext = LOADS[ins.op.mnemonic]
+    mem = _element_address(L, args["source_buffer"], args["source_offset"], size, writable=False)
+    dst = args["result"]
+    if dst.type in ("f32", "f64"):
+        (a.movss if size == 4 else a.movsd)(R.xmm0, SIZED[size][mem])
+        L.write_xmm(dst, R.xmm0)
+        return
+    if ext == "zx":
+        a.movzx(R.ecx, SIZED[size][mem])
+        t = R.ecx
+    elif ext == "sx":
+        a.movsx(R.ecx, SIZED[size][mem])
+        t = R.ecx
+    else:
+        t = R.rcx.view(size * 8)
+        a.mov(t, SIZED[size][mem])
+    L.write_gpr(dst, t)
+
+
+def store(L, ins):
+    a, args = L.a, ins.args
+    size = STORES[ins.op.mnemonic]
+    value = args["value"]
+    if value.type in ("f32", "f64"):
+        x = L.load_xmm(value, R.xmm0)
+        mem = _element_address(L, args["target_buffer"], args["target_offset"], size, writable=True)
+        (a.movss if size == 4 else a.movsd)(SIZED[size][mem], x)
+        return
+    v = L.load_gpr(value, R.rdx)
+    mem = _element_address(L, args["target_buffer"], args["target_offset"], size, writable=True)
+    a.mov(SIZED[size][mem], R.rdx.view(size * 8))
+    del v
+
+
+def fill(L, ins):
+    """Fill `length` elements from `offset`: both unsigned element counts, checked."""
+    a, args = L.a, ins.args
+    size = FILLS[ins.op.mnemonic]
+    value = args["value"]
+    if value.type in ("f32", "f64"):
+        x = L.read_xmm(value, R.xmm0)
+        (a.movd if size == 4 else a.movq)(R.rdx.view(size * 8), x)
+    else:
+        L.load_gpr(value, R.rdx)
+    b = L.read_ref(args["target_buffer"], R.r10)
+    L.check_nonnull(b)
+    a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
+    a.jz(L.trap_label(abi.TRAP_READ_ONLY))
+    L.load_gpr(args["target_offset"], R.rax)
+    a.mov(R.rcx, qword[R.r10 + abi.BUF_LENGTH])
+    if SHIFT[size]:
+        a.shr(R.rcx, SHIFT[size])
+    oob = L.trap_label(abi.TRAP_OUT_OF_BOUNDS)
+    a.cmp(R.rax, R.rcx)
+    a.ja(oob)
+    a.sub(R.rcx, R.rax)                      # elements available after offset
+    L.load_gpr(args["length"], R.r11)
+    a.cmp(R.r11, R.rcx)
+    a.ja(oob)
+    a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
+    a.lea(R.r10, R.Mem(R.r10, R.rax, size))
+    loop, done = R.Label(), R.Label()
+    a.test(R.r11, R.r11)
+    a.jz(done)
+    a.label(loop)
+    a.mov(SIZED[size][R.r10], R.rdx.view(size * 8))
+    a.add(R.r10, size)
+    a.dec(R.r11)
+    a.jnz(loop)
+    a.label(done)
+
+
+def length(L, ins):
+    a, args = L.a, ins.args
+    b = L.read_ref(args["buffer"], R.r10)
+    L.check_nonnull(b)
+    a.mov(R.rax, qword[R.r10 + abi.BUF_LENGTH])
+    L.write_gpr(args["result"], R.rax)
+
+
+def _byte_range(L, buf, offset, *, writable: bool, ptr_out):
+    """ptr_out = data + offset after checking [offset, offset + rdx) lies in `buf` (bytes).
+
+    `offset` is a register already holding the byte offset; uses rcx and r10.
+    """
+    a = L.a
+    oob = L.trap_label(abi.TRAP_OUT_OF_BOUNDS)
+    b = L.read_ref(buf, R.r10)
+    L.check_nonnull(b)
+    if writable:
+        a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
+        a.jz(L.trap_label(abi.TRAP_READ_ONLY))
+    a.mov(R.rcx, qword[R.r10 + abi.BUF_LENGTH])
+    a.cmp(offset, R.rcx)
+    a.ja(oob)
+    a.sub(R.rcx, offset)
+    a.cmp(R.rdx, R.rcx)                      # rdx holds the length
+    a.ja(oob)
+    a.mov(ptr_out, qword[R.r10 + abi.BUF_DATA])
+    a.add(ptr_out, offset)
+
+
+def _two_ranges(L, ins, first: str, second: str, *, first_writable: bool):
+    """rdi, rsi = checked pointers into the two buffers; rdx = length. All operands are read
+    before rdi/rsi (allocatable registers) are overwritten."""
+    args = ins.args
+    L.load_gpr(args["length"], R.rdx)
+    L.load_gpr(args[first + "_offset"], R.rax)
+    L.load_gpr(args[second + "_offset"], R.r11)
+    _byte_range(L, args[first + "_buffer"], R.rax, writable=first_writable, ptr_out=R.rdi)
+    _byte_range(L, args[second + "_buffer"], R.r11, writable=False, ptr_out=R.rsi)
+
+
+def copy(L, ins):
+    """buffer.copy: byte ranges, overlapping allowed (memmove)."""
+    _two_ranges(L, ins, "target", "source", first_writable=True)
+    L.a.mov(R.rax, libc_address("memmove"))
+    L.a.call(R.rax)
+
+
+def compare(L, ins):
+    """buffer.compare: 1 when the byte ranges are equal, else 0."""
+    a = L.a
+    _two_ranges(L, ins, "lhs", "rhs", first_writable=False)
+    a.mov(R.rax, libc_address("memcmp"))
+    a.call(R.rax)
+    a.test(R.eax, R.eax)
+    a.sete(R.cl)
+    a.movzx(R.ecx, R.cl)
+    L.write_gpr(ins.args["result"], R.ecx)
+
+
+def _call_helper(L, name: str) -> None:
+    """Call helper `name` (args already in rdi, rsi, rdx, rcx, r8); trap if it returns 0."""
+    a = L.a
+    a.mov(R.rax, qword[R.rdi + abi.CTX_HELPERS])
+    a.call(qword[R.rax + 8 * abi.HELPERS.index(name)])
+    a.test(R.rax, R.rax)
+    a.jz(L.trap_label(abi.TRAP_HELPER))
+
+
+def alloc(L, ins):
+    a, args = L.a, ins.args
+    L.load_gpr(args["length"], R.rax)
+    L.load_gpr(args["alignment"], R.r11)
+    a.mov(R.rsi, R.rax)
+    a.mov(R.edx, R.r11d)
+    L.ctx(R.rdi)
+    _call_helper(L, "buffer_alloc")
+    L.write_ref(args["result"], R.rax)
+
+
+def clone(L, ins):
+    """Operands are read into scratch registers before the argument registers are set."""
+    a, args = L.a, ins.args
+    L.read_ref(args["source"], R.r10)
+    L.check_nonnull(R.r10)
+    L.load_gpr(args["offset"], R.r11)
+    L.load_gpr(args["length"], R.rax)
+    L.load_gpr(args["alignment"], R.rcx)
+    a.mov(R.r8d, R.ecx)
+    a.mov(R.rcx, R.rax)
+    a.mov(R.rdx, R.r11)
+    a.mov(R.rsi, R.r10)
+    L.ctx(R.rdi)
+    _call_helper(L, "buffer_clone")
+    L.write_ref(args["result"], R.rax)
+
+
+# ---------------------------------------------------------------- globals
+GLOBAL_BITS = {"i32": 32, "f32": 32, "i64": 64, "f64": 64}
+
+
+def _global_mem(L, ins, offset_field: str, bits: int):
+    a = L.a
+    L.ctx(R.r10)
+    v = ins.args[offset_field]
+    a.mov(R.r11, qword[R.r10 + abi.CTX_GLOBALS])
+    if isinstance(v, int):  # verified in range
+        return R.SizeSpec(bits)[R.r11 + v]
+    L.load_gpr(v, R.rax)
+    a.movsxd(R.rax, R.eax)
+    a.lea(R.rcx, qword[R.rax + bits // 8])
+    a.test(R.rax, R.rax)
+    oob = L.trap_label(abi.TRAP_OUT_OF_BOUNDS)
+    a.js(oob)
+    a.cmp(R.rcx, qword[R.r10 + abi.CTX_GLOBAL_BYTES])
+    a.ja(oob)
+    return R.SizeSpec(bits)[R.r11 + R.rax]
+
+
+def global_load(L, ins):
+    kind = ins.op.mnemonic.split(".")[-1]
+    bits = GLOBAL_BITS[kind]
+    field = "byte_offset"
+    mem = _global_mem(L, ins, field, bits)
+    dst = ins.args["result"]
+    if kind in ("f32", "f64"):
+        (L.a.movss if bits == 32 else L.a.movsd)(R.xmm0, mem)
+        L.write_xmm(dst, R.xmm0)
+    else:
+        L.a.mov(R.rdx.view(bits), mem)
+        L.write_gpr(dst, R.rdx.view(bits))
+
+
+def global_store(L, ins):
+    kind = ins.op.mnemonic.split(".")[-1]
+    bits = GLOBAL_BITS[kind]
+    value = ins.args["value"]
+    if kind in ("f32", "f64"):
+        x = L.load_xmm(value, R.xmm0)
+        mem = _global_mem(L, ins, "byte_offset", bits)
+        (L.a.movss if bits == 32 else L.a.movsd)(mem, x)
+    else:
+        L.load_gpr(value, R.rdx)
+        mem = _global_mem(L, ins, "byte_offset", bits)
+        L.a.mov(mem, R.rdx.view(bits))
+
+
+def global_ref(L, ins):
+    a, args = L.a, ins.args
+    L.ctx(R.r10)
+    a.mov(R.r11, qword[R.r10 + abi.CTX_REF_GLOBALS])
+    g = args["global"]
+    if not isinstance(g, int):
+        L.load_gpr(g, R.rax)
+        a.cmp(R.eax, L.m.global_refs)
+        a.jae(L.trap_label(abi.TRAP_OUT_OF_BOUNDS))
+        slot = qword[R.r11 + R.rax * 8]
+    else:
+        slot = qword[R.r11 + 8 * g]
+    if "load" in ins.op.mnemonic:
+        a.mov(R.rax, slot)
+        L.write_ref(args["value"], R.rax)
+    else:
+        L.read_ref(args["value"], R.rax)
+        a.mov(slot, R.rax)
+
+
+# ---------------------------------------------------------------- refs
+def const_ref_zero(L, ins):
+    L.a.mov(L.ref_mem(ins.args["result"]), 0)
+
+
+def const_ref_rodata(L, ins):
+    a = L.a
+    L.ctx(R.rax)
+    a.mov(R.rax, qword[R.rax + abi.CTX_RODATA])
+    a.add(R.rax, abi.BUF_SIZE * ins.args["rodata"])
+    L.write_ref(ins.args["value"], R.rax)
+
+
+def assign_ref(L, ins):
+    src, dst = ins.args["source"], ins.args["result"]
+    L.read_ref(src, R.rax)
+    L.write_ref(dst, R.rax)
+
+
+def discard_refs(L, ins):
+    """No-op: buffers are owned by the runtime's arena, not counted in generated code."""
+
+
+def cmp_ref(L, ins):
+    a, args = L.a, ins.args
+    if ins.op.mnemonic == "cmp.nz.ref":
+        L.read_ref(args["operand"], R.rax)
+        a.test(R.rax, R.rax)
+        a.setne(R.cl)
+    else:
+        L.read_ref(args["left"], R.rax)
+        a.cmp(R.rax, L.ref_mem(args["right"]))
+        (a.sete if ins.op.mnemonic == "cmp.eq.ref" else a.setne)(R.cl)
+    a.movzx(R.ecx, R.cl)
+    L.write_gpr(args["result"], R.ecx)
+
+
+def select_ref(L, ins):
+    a, args = L.a, ins.args
+    L.read_ref(args["false_value"], R.rax)
+    c = L.read_gpr(args["condition"], R.rcx)
+    a.test(c, c)
+    a.cmovne(R.rax, L.ref_mem(args["true_value"]))
+    L.write_ref(args["result"], R.rax)
+
+
+def cast_any_ref(L, ins):
+    """Null casts to null; a non-null ref must be a buffer when the target type is one."""
+    a, args = L.a, ins.args
+    target = L.m.types[args["result_type"]]
+    L.read_ref(args["operand"], R.rax)
+    if target == "!vm.buffer":
+        ok = R.Label()
+        a.test(R.rax, R.rax)
+        a.jz(ok)
+        a.cmp(dword[R.rax + abi.BUF_TYPE], abi.TYPE_BUFFER)
+        a.jne(L.trap_label(abi.TRAP_TYPE))
+        a.label(ok)
+    L.write_ref(args["result"], R.rax)
+
+
+HANDLERS = {}
+HANDLERS.update({m: load for m in LOADS})
+HANDLERS.update({m: store for m in STORES})
+HANDLERS.update({m: fill for m in FILLS})
+HANDLERS.update({"buffer.length": length, "buffer.copy": copy, "buffer.compare": compare,
+                 "buffer.alloc": alloc, "buffer.clone": clone})
+for _k in ("i32", "i64", "f32", "f64"):
+    HANDLERS[f"global.load.{_k}"] = global_load
+    HANDLERS[f"global.store.{_k}"] = global_store
+    HANDLERS[f"global.load.indirect.{_k}"] = global_load
+    HANDLERS[f"global.store.indirect.{_k}"] = global_store
+for _m in ("global.load.ref", "global.store.ref", "global.load.indirect.ref", "global.store.indirect.ref"):
+    HANDLERS[_m] = global_ref
+HANDLERS.update({"const.ref.zero": const_ref_zero, "const.ref.rodata": const_ref_rodata,
+                 "assign.ref": assign_ref, "discard.refs": discard_refs, "cmp.eq.ref": cmp_ref,
+                 "cmp.ne.ref": cmp_ref, "cmp.nz.ref": cmp_ref, "select.ref": select_ref,
+                 "cast.any.ref": cast_any_ref})
+CALLS = {"buffer.copy", "buffer.compare", "buffer.alloc", "buffer.clone"}

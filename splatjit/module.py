@@ -1,0 +1,143 @@
+"""`JitModule`: a compiled `.vmfb` module with the interpreter's exported functions.
+
+Contract: `JitModule(vmfb_bytes, target="native")` parses, verifies and compiles every
+function, maps the code read-execute and runs the module's `__init` export if it has one
+(as IREE does on context registration). Exported functions are attributes (and items);
+calling one checks arity and types first (`TypeError`), then runs native code; a trap raises
+`TrapError` naming function and bytecode offset. Refs are returned as the objects passed in
+(zero-copy) or as read-only `bytes` for rodata.
+"""
+from __future__ import annotations
+
+import ctypes
+import platform
+
+from .errors import TrapError, UnsupportedError
+from .frontend.loader import LoadedModule, load_module
+from .runtime import abi
+from .runtime.helpers import BufferHeap
+from .runtime.memory import ExecutableMemory
+from .runtime.values import Arena, pack_args, results_buffer, unpack_results
+
+_NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+TARGETS = ("native", "x86_64")
+
+
+class ExportedFunction:
+    """A callable export: `fn(*args) -> result | tuple | None`."""
+
+    def __init__(self, module: "JitModule", name: str, ordinal: int):
+        self.module, self.name, self.ordinal = module, name, ordinal
+        self.signature = module.loaded.defn.signatures[ordinal]
+        self._native = _NATIVE_FN(module._memory.address + module.compiled.entries[ordinal])
+        self._where = f"{module.name}.{name}"
+
+    def __call__(self, *args):
+        m = self.module
+        missing = m.compiled.unsupported.get(self.ordinal)
+        if missing:
+            raise UnsupportedError(f"{self._where} uses {', '.join(missing)}, which splatjit "
+                                   f"cannot compile yet")
+        arena = Arena()
+        argbuf = pack_args(self.signature, args, arena, self._where)
+        resbuf = results_buffer(self.signature)
+        ctx = m._context
+        ctx.depth_left = abi.MAX_DEPTH
+        ctx.fuel = m.fuel if m.fuel is not None else 0
+        status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf), ctypes.addressof(resbuf))
+        try:
+            if status:
+                raise m._trap(status)
+            out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
+        finally:
+            m._heap.collect(a for a in m._ref_globals if a)
+        return None if not out else out[0] if len(out) == 1 else tuple(out)
+
+    def __repr__(self):
+        return f"<export {self._where}{self.signature.describe()}>"
+
+
+class JitModule:
+    def __init__(self, vmfb_bytes, target: str = "native", imports=None, features=None,
+                 fuel: int | None = None):
+        """`fuel`: if set, each call may run at most this many loop iterations + calls, then
+        traps (TrapError, "fuel exhausted"); code is compiled with the checks only then."""
+        self.fuel = fuel
+        if target not in TARGETS:
+            raise UnsupportedError(f"target {target!r}: this build runs {', '.join(TARGETS)}")
+        if platform.machine() not in ("x86_64", "AMD64"):
+            raise UnsupportedError(f"native x86-64 code cannot run on {platform.machine()}")
+        from .emit_x64.lower import compile_module
+        self.loaded: LoadedModule = load_module(vmfb_bytes)
+        self.name = self.loaded.name
+        self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
+        self._memory = ExecutableMemory(self.compiled.code)
+        self._build_context()
+        self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
+                         for e in self.loaded.defn.exports}
+        init = self._exports.get("__init")
+        if init is not None and not init.signature.args:
+            init()
+
+    def _build_context(self) -> None:
+        d = self.loaded.defn
+        self._globals = (ctypes.c_uint8 * max(d.global_bytes, 8))()
+        self._ref_globals = (ctypes.c_uint64 * max(d.global_refs, 1))()
+        self._rodata_bytes = [ctypes.create_string_buffer(seg.data, max(len(seg.data), 1))
+                              for seg in d.rodata]
+        self._rodata = (abi.BufferDesc * max(len(d.rodata), 1))()
+        self._rodata_objects = {}
+        self._heap = BufferHeap()
+        for i, (seg, raw) in enumerate(zip(d.rodata, self._rodata_bytes)):
+            self._rodata[i] = abi.BufferDesc(ctypes.addressof(raw), len(seg.data), 0, abi.TYPE_BUFFER)
+            self._rodata_objects[ctypes.addressof(self._rodata) + i * abi.BUF_SIZE] = seg.data
+        self._context = abi.Context(
+            depth_left=abi.MAX_DEPTH, globals=ctypes.addressof(self._globals),
+            global_bytes=d.global_bytes, ref_globals=ctypes.addressof(self._ref_globals),
+            rodata=ctypes.addressof(self._rodata), helpers=ctypes.addressof(self._heap.table))
+
+    def _lookup_ref(self, address: int):
+        """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""
+        if address in self._rodata_objects:
+            return self._rodata_objects[address]
+        return self._heap.lookup(address)
+
+    def _trap(self, status: int) -> TrapError:
+        ctx = self._context
+        fn_ordinal, offset = ctx.trap_function, ctx.trap_offset
+        fn = self.loaded.functions[fn_ordinal] if 0 <= fn_ordinal < len(self.loaded.functions) else None
+        message = abi.TRAP_MESSAGES.get(ctx.trap_code, f"trap {ctx.trap_code}")
+        if ctx.trap_code == abi.TRAP_FAIL and fn is not None:
+            ins = next((i for i in fn.instrs() if i.offset == offset), None)
+            text = ins.args.get("message", "") if ins is not None else ""
+            message = f"vm.fail (status {ctx.trap_status}): {text}"
+        elif ctx.trap_code == abi.TRAP_STACK:
+            offset = None
+        name = f"{self.name}.{fn.name}" if fn is not None else self.name
+        return TrapError(message, function=name, offset=offset, status=ctx.trap_code)
+
+    # ------------------------------------------------------------------ exports
+    @property
+    def exports(self) -> dict[str, str]:
+        """Export name -> signature text."""
+        return {n: f.signature.describe() for n, f in self._exports.items()}
+
+    def __getitem__(self, name: str) -> ExportedFunction:
+        try:
+            return self._exports[name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no export {name!r}; exports: "
+                           f"{', '.join(self._exports)}") from None
+
+    def __getattr__(self, name: str) -> ExportedFunction:
+        exports = self.__dict__.get("_exports")
+        if exports is not None and name in exports:
+            return exports[name]
+        raise AttributeError(name)
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self.__dict__.get("_exports", {}))
+
+    def close(self) -> None:
+        """Unmaps the code now (it is also unmapped when the module is collected)."""
+        self._memory.close()

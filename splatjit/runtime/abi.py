@@ -1,0 +1,113 @@
+"""The native ABI shared by generated code (both ISAs) and the Python runtime.
+
+Every compiled VM function has the native signature
+
+    int32 fn(Context* ctx, const uint8* args, uint8* results)
+
+(SysV: rdi, rsi, rdx; AAPCS64: x0, x1, x2). It returns 0 on success or a trap code; on a
+trap it has filled `ctx.trap_*`. `args`/`results` use IREE's calling-convention layout:
+i32/f32 take 4 bytes, i64/f64 8 bytes aligned to 8, refs one 8-byte pointer aligned to 8.
+
+A ref is a pointer to a `BufferDesc` (or 0 for null). Memory is owned by the Python runtime;
+generated code never frees.
+"""
+from __future__ import annotations
+
+import ctypes
+
+# Context field byte offsets (see `Context`).
+CTX_TRAP_CODE = 0
+CTX_TRAP_OFFSET = 4
+CTX_TRAP_FUNCTION = 8
+CTX_DEPTH_LEFT = 12
+CTX_TRAP_STATUS = 16
+CTX_GLOBALS = 24
+CTX_GLOBAL_BYTES = 32
+CTX_REF_GLOBALS = 40
+CTX_RODATA = 48
+CTX_HELPERS = 56
+CTX_FUEL = 64
+
+#: Native call depth allowed before a stack-exhaustion trap (each frame is small).
+MAX_DEPTH = 4096
+
+
+class Context(ctypes.Structure):
+    _fields_ = [
+        ("trap_code", ctypes.c_int32),
+        ("trap_offset", ctypes.c_int32),
+        ("trap_function", ctypes.c_int32),
+        ("depth_left", ctypes.c_int32),
+        ("trap_status", ctypes.c_int64),
+        ("globals", ctypes.c_uint64),
+        ("global_bytes", ctypes.c_uint64),
+        ("ref_globals", ctypes.c_uint64),
+        ("rodata", ctypes.c_uint64),   # BufferDesc[rodata segment count]
+        ("helpers", ctypes.c_uint64),  # void*[HELPER_COUNT], see HELPERS
+        ("fuel", ctypes.c_int64),      # loop iterations + calls left (modules compiled with fuel)
+    ]
+
+
+# BufferDesc field byte offsets.
+BUF_DATA = 0
+BUF_LENGTH = 8
+BUF_ACCESS = 16
+BUF_TYPE = 20
+BUF_SIZE = 24
+ACCESS_MUTABLE = 1
+#: Ref type tags, so cast.any.ref can check what it casts.
+TYPE_BUFFER = 1
+
+
+class BufferDesc(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_uint64), ("length", ctypes.c_uint64),
+                ("access", ctypes.c_uint32), ("type", ctypes.c_uint32)]
+
+
+assert ctypes.sizeof(Context) == CTX_FUEL + 8 and ctypes.sizeof(BufferDesc) == BUF_SIZE
+
+# Trap codes (returned by generated code, stored in ctx.trap_code).
+TRAP_OUT_OF_BOUNDS = 1
+TRAP_NULL_REF = 2
+TRAP_DIV_BY_ZERO = 3
+TRAP_DIV_OVERFLOW = 4
+TRAP_FAIL = 5
+TRAP_STACK = 6
+TRAP_READ_ONLY = 7
+TRAP_TYPE = 8
+TRAP_HELPER = 9
+TRAP_UNSUPPORTED = 10
+TRAP_FUEL = 11
+
+TRAP_MESSAGES = {
+    TRAP_OUT_OF_BOUNDS: "out-of-bounds access",
+    TRAP_NULL_REF: "null reference",
+    TRAP_DIV_BY_ZERO: "integer division by zero",
+    TRAP_DIV_OVERFLOW: "integer division overflow (INT_MIN / -1)",
+    TRAP_FAIL: "vm.fail",
+    TRAP_STACK: "call stack exhausted",
+    TRAP_READ_ONLY: "buffer is read-only and cannot be mapped for mutation",
+    TRAP_TYPE: "ref type mismatch",
+    TRAP_HELPER: "runtime helper failed",
+    TRAP_UNSUPPORTED: "op not supported by this JIT yet",
+    TRAP_FUEL: "fuel exhausted (loop iteration / call budget)",
+}
+
+#: Helper function table (runtime callbacks and libm entry points), by index.
+HELPERS = (
+    "buffer_alloc",   # BufferDesc* (Context*, int64 length, int32 alignment) -> 0 on failure
+    "buffer_clone",   # BufferDesc* (Context*, BufferDesc* src, int64 off, int64 len, int32 align)
+)
+
+VALUE_SIZE = {"i32": 4, "f32": 4, "i64": 8, "f64": 8, "ref": 8}
+
+
+def cconv_layout(types) -> tuple[list[int], int]:
+    """Byte offsets of each value in an args/results buffer, and the buffer size (8-aligned)."""
+    offsets, pos = [], 0
+    for t in types:
+        size = VALUE_SIZE[t]
+        pos = (pos + size - 1) // size * size if size == 8 else pos
+        offsets.append(pos)
+        pos += size
+    return offsets, (pos + 7) // 8 * 8

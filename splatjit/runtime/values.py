@@ -1,0 +1,109 @@
+"""Marshalling between Python values and the native args/results buffers (runtime/abi.py).
+
+Contract: `pack_args(signature, values, arena)` checks arity and types *before* any native
+code runs and raises `TypeError` naming the expected signature; buffers (numpy arrays,
+bytearray, memoryview, bytes) are passed zero-copy as `BufferDesc`s kept alive by `arena`.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+import struct
+
+import numpy as np
+
+from ..frontend.cconv import Signature
+from . import abi
+
+_PACK = {"i32": "<i", "i64": "<q", "f32": "<f", "f64": "<d"}
+_INT_RANGE = {"i32": 32, "i64": 64}
+
+
+class Arena:
+    """Keeps buffers and their descriptors alive; maps descriptor addresses back to objects."""
+
+    def __init__(self):
+        self.by_address: dict[int, tuple[ctypes.Structure, object]] = {}
+
+    def buffer(self, obj) -> int:
+        if obj is None:
+            return 0
+        if isinstance(obj, np.ndarray):
+            if not obj.flags.c_contiguous:
+                raise TypeError("buffer arguments must be C-contiguous arrays")
+            data, length, mutable = obj.ctypes.data, obj.nbytes, obj.flags.writeable
+        elif isinstance(obj, (bytearray, memoryview, bytes)):
+            view = memoryview(obj)
+            if not view.contiguous:
+                raise TypeError("buffer arguments must be contiguous")
+            arr = np.frombuffer(view, dtype=np.uint8) if view.nbytes else np.zeros(0, np.uint8)
+            data, length, mutable = arr.ctypes.data, view.nbytes, not view.readonly
+            obj = (obj, arr)
+        else:
+            raise TypeError(f"expected a buffer (numpy array, bytearray, memoryview) or None, "
+                            f"got {type(obj).__name__}")
+        desc = abi.BufferDesc(data, length, abi.ACCESS_MUTABLE if mutable else 0, abi.TYPE_BUFFER)
+        address = ctypes.addressof(desc)
+        self.by_address[address] = (desc, obj)
+        return address
+
+    def lookup(self, address: int):
+        entry = self.by_address.get(address)
+        return None if entry is None else entry[1]
+
+
+def _check_scalar(t: str, v, name: str):
+    if t in _INT_RANGE:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name}: expected an int for {t}, got {type(v).__name__}")
+        v = int(v)
+        bits = _INT_RANGE[t]
+        if not -(1 << (bits - 1)) <= v < (1 << bits):
+            raise TypeError(f"{name}: {v} does not fit {t}")
+        return v - (1 << bits) if v >= 1 << (bits - 1) else v
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name}: expected a float for {t}, got {type(v).__name__}")
+    return float(v)
+
+
+def pack_args(sig: Signature, values, arena: Arena, where: str) -> ctypes.Array:
+    types = list(sig.args)
+    if len(values) != len(types):
+        raise TypeError(f"{where}{sig.describe()} takes {len(types)} arguments, got {len(values)}")
+    offsets, size = abi.cconv_layout(types)
+    buf = (ctypes.c_uint8 * max(size, 8))()
+    for i, (t, v, off) in enumerate(zip(types, values, offsets)):
+        name = f"{where} argument {i}"
+        if t == "ref":
+            struct.pack_into("<Q", buf, off, arena.buffer(v) if v is not None else 0)
+        else:
+            struct.pack_into(_PACK[t], buf, off, _check_scalar(t, v, name))
+    return buf
+
+
+def results_buffer(sig: Signature) -> ctypes.Array:
+    return (ctypes.c_uint8 * max(abi.cconv_layout(list(sig.results))[1], 8))()
+
+
+def unpack_results(sig: Signature, buf, arena: Arena, lookup_ref):
+    """Results as Python values; refs map back to the arguments passed in, or via `lookup_ref`
+    (module-owned buffers), else raise (a dangling ref is a runtime bug, never silently None)."""
+    types = list(sig.results)
+    offsets, _ = abi.cconv_layout(types)
+    out = []
+    for t, off in zip(types, offsets):
+        if t == "ref":
+            address = struct.unpack_from("<Q", buf, off)[0]
+            obj = None if address == 0 else arena.lookup(address)
+            if obj is None and address:
+                obj = lookup_ref(address)
+                if obj is None:
+                    raise RuntimeError(f"splatjit: returned ref {address:#x} is not a known buffer")
+            out.append(obj[0] if isinstance(obj, tuple) else obj)
+        else:
+            out.append(struct.unpack_from(_PACK[t], buf, off)[0])
+    return out
+
+
+def is_nan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)
