@@ -26,6 +26,18 @@ def cmd_dump(args) -> int:
     return 0
 
 
+def cmd_disasm(args) -> int:
+    from .disasm import as_json, as_text, function_records
+    from .module import JitModule
+    module = JitModule(_read(args.file), target=args.target)
+    records = function_records(module, args.target if args.target != "native" else "x86_64",
+                               args.function)
+    if args.function and not records:
+        raise SystemExit(f"splatjit: no function named {args.function!r}")
+    sys.stdout.write((as_json(records) if args.json else as_text(records)) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="splatjit", description="JIT compiler for IREE VM bytecode")
     sub = p.add_subparsers(dest="command", required=True)
@@ -34,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--offsets", action="store_true", help="prefix each op with its bytecode offset")
     d.add_argument("--no-nested", action="store_true", help="skip nested executables")
     d.set_defaults(func=cmd_dump)
+    x = sub.add_parser("disasm", help="generated machine code interleaved with the bytecode")
+    x.add_argument("file")
+    x.add_argument("--function", help="only this function")
+    x.add_argument("--target", default="native", choices=("native", "x86_64"))
+    x.add_argument("--json", action="store_true", help="machine-readable output")
+    x.set_defaults(func=cmd_disasm)
     return p
 
 

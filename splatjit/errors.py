@@ -47,3 +47,7 @@ class TrapError(SplatJitError):
         if function is not None:
             where = f"{function}+0x{offset:x}" if offset is not None else function
         super().__init__(message, where=where)
+
+
+class LinkError(SplatJitError):
+    """An import has no provider, or its provider's signature differs from the import's."""

@@ -16,6 +16,7 @@ from .errors import TrapError, UnsupportedError
 from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
 from .runtime.helpers import BufferHeap
+from .runtime.imports import ImportTable
 from .runtime.memory import ExecutableMemory
 from .runtime.values import Arena, pack_args, results_buffer, unpack_results
 
@@ -29,7 +30,8 @@ class ExportedFunction:
     def __init__(self, module: "JitModule", name: str, ordinal: int):
         self.module, self.name, self.ordinal = module, name, ordinal
         self.signature = module.loaded.defn.signatures[ordinal]
-        self._native = _NATIVE_FN(module._memory.address + module.compiled.entries[ordinal])
+        self.address = module._memory.address + module.compiled.entries[ordinal]
+        self._native = _NATIVE_FN(self.address)
         self._where = f"{module.name}.{name}"
 
     def __call__(self, *args):
@@ -42,6 +44,7 @@ class ExportedFunction:
         argbuf = pack_args(self.signature, args, arena, self._where)
         resbuf = results_buffer(self.signature)
         ctx = m._context
+        ctx.trap_code = 0
         ctx.depth_left = abi.MAX_DEPTH
         ctx.fuel = m.fuel if m.fuel is not None else 0
         status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf), ctypes.addressof(resbuf))
@@ -72,6 +75,7 @@ class JitModule:
         self.name = self.loaded.name
         self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
         self._memory = ExecutableMemory(self.compiled.code)
+        self._imports = ImportTable(self.loaded.defn, imports)
         self._build_context()
         self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                          for e in self.loaded.defn.exports}
@@ -94,7 +98,8 @@ class JitModule:
         self._context = abi.Context(
             depth_left=abi.MAX_DEPTH, globals=ctypes.addressof(self._globals),
             global_bytes=d.global_bytes, ref_globals=ctypes.addressof(self._ref_globals),
-            rodata=ctypes.addressof(self._rodata), helpers=ctypes.addressof(self._heap.table))
+            rodata=ctypes.addressof(self._rodata), helpers=ctypes.addressof(self._heap.table),
+            imports=self._imports.address)
 
     def _lookup_ref(self, address: int):
         """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""
@@ -107,7 +112,16 @@ class JitModule:
         fn_ordinal, offset = ctx.trap_function, ctx.trap_offset
         fn = self.loaded.functions[fn_ordinal] if 0 <= fn_ordinal < len(self.loaded.functions) else None
         message = abi.TRAP_MESSAGES.get(ctx.trap_code, f"trap {ctx.trap_code}")
-        if ctx.trap_code == abi.TRAP_FAIL and fn is not None:
+        if ctx.trap_code == abi.TRAP_IMPORT:
+            cause = self._imports.errors.pop() if self._imports.errors else None
+            for provider in self._imports.modules:
+                if provider._context.trap_code:
+                    cause = provider._trap(provider._context.trap_code)
+                    provider._context.trap_code = 0
+                    provider._context.depth_left = abi.MAX_DEPTH
+            if cause is not None:
+                message = f"imported function failed: {cause!r}"
+        elif ctx.trap_code == abi.TRAP_FAIL and fn is not None:
             ins = next((i for i in fn.instrs() if i.offset == offset), None)
             text = ins.args.get("message", "") if ins is not None else ""
             message = f"vm.fail (status {ctx.trap_status}): {text}"

@@ -74,9 +74,12 @@ class FunctionLowering:
         size = 0
         for ins in self.fn.instrs():
             callee = ins.args.get("callee_ordinal")
-            if callee is None or callee & 0x80000000 or ins.op.mnemonic == "import.resolved":
+            if callee is None:
                 continue
-            sig = self.m.signatures[callee]
+            sig = (self.m.imports[callee & 0x7FFFFFFF].signature if callee & 0x80000000
+                   else self.m.signatures[callee])
+            if sig.is_variadic:
+                continue
             size = max(size, abi.cconv_layout(sig.args)[1] + abi.cconv_layout(sig.results)[1])
         return size
 

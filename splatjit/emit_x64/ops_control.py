@@ -227,28 +227,52 @@ def fail(L, ins):
 
 
 def call(L, ins):
-    """Internal call: args and results through buffers in the outgoing area at [rsp]."""
+    """Internal or import call: args and results through buffers in the outgoing area at
+    [rsp]. Internal callees are direct `call`s; imports go through the Context's import
+    table (entry, callee Context), so another JitModule or a Python callable can serve them."""
     a, args = L.a, ins.args
     callee = args["callee_ordinal"]
-    if callee & 0x80000000:
-        L.unsupported.append("vm.call (import)")
+    is_import = bool(callee & 0x80000000)
+    sig = L.m.imports[callee & 0x7FFFFFFF].signature if is_import else L.m.signatures[callee]
+    if sig.is_variadic:
+        L.unsupported.append(f"{ins.op.name} of a variadic import")
         a.jmp(L.trap_label(abi.TRAP_UNSUPPORTED))
         return
-    sig = L.m.signatures[callee]
     arg_offsets, arg_size = abi.cconv_layout(sig.args)
     res_offsets, _ = abi.cconv_layout(sig.results)
     _store_values(L, args["operands"], list(sig.args), rsp, arg_offsets)
-    a.mov(R.rdi, qword[rbp + CTX_OFF])
     a.mov(R.rsi, rsp)
     a.lea(R.rdx, qword[rsp + arg_size])
-    a.call(L.entries[callee])
-    a.test(R.eax, R.eax)
-    a.jnz(L.epilogue)  # the callee trapped: its report stands, unwind with its code
+    if is_import:
+        entry = abi.IMPORT_ENTRY_SIZE * (callee & 0x7FFFFFFF)
+        a.mov(R.r11, qword[rbp + CTX_OFF])
+        a.mov(R.r11, qword[R.r11 + abi.CTX_IMPORTS])
+        a.mov(R.rdi, qword[R.r11 + entry + 8])
+        a.call(qword[R.r11 + entry])
+        a.test(R.eax, R.eax)
+        a.jnz(L.trap_label(abi.TRAP_IMPORT))
+    else:
+        a.mov(R.rdi, qword[rbp + CTX_OFF])
+        a.call(L.entries[callee])
+        a.test(R.eax, R.eax)
+        a.jnz(L.epilogue)  # the callee trapped: its report stands, unwind with its code
     if args["results"]:
         a.lea(R.rdx, qword[rsp + arg_size])
         _load_values(L, args["results"], list(sig.results), R.rdx, res_offsets)
 
 
+def import_resolved(L, ins):
+    """1 when the import has a provider (its table entry is non-null), else 0."""
+    a = L.a
+    entry = abi.IMPORT_ENTRY_SIZE * (ins.args["import_ordinal"] & 0x7FFFFFFF)
+    a.mov(R.r11, qword[rbp + CTX_OFF])
+    a.mov(R.r11, qword[R.r11 + abi.CTX_IMPORTS])
+    a.cmp(qword[R.r11 + entry], 0)
+    a.setne(R.cl)
+    a.movzx(R.ecx, R.cl)
+    L.write_gpr(ins.args["result"], R.ecx)
+
+
 HANDLERS = {"br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
-            "fail": fail, "call": call}
+            "fail": fail, "call": call, "import.resolved": import_resolved}
 CALLS = {"call", "call.variadic"}

@@ -27,6 +27,9 @@ CTX_REF_GLOBALS = 40
 CTX_RODATA = 48
 CTX_HELPERS = 56
 CTX_FUEL = 64
+CTX_IMPORTS = 72
+#: Import table entry: (native entry address, Context* to call it with), 16 bytes each.
+IMPORT_ENTRY_SIZE = 16
 
 #: Native call depth allowed before a stack-exhaustion trap (each frame is small).
 MAX_DEPTH = 4096
@@ -45,7 +48,12 @@ class Context(ctypes.Structure):
         ("rodata", ctypes.c_uint64),   # BufferDesc[rodata segment count]
         ("helpers", ctypes.c_uint64),  # void*[HELPER_COUNT], see HELPERS
         ("fuel", ctypes.c_int64),      # loop iterations + calls left (modules compiled with fuel)
+        ("imports", ctypes.c_uint64),  # ImportEntry[import count]
     ]
+
+
+class ImportEntry(ctypes.Structure):
+    _fields_ = [("entry", ctypes.c_uint64), ("context", ctypes.c_uint64)]
 
 
 # BufferDesc field byte offsets.
@@ -64,7 +72,7 @@ class BufferDesc(ctypes.Structure):
                 ("access", ctypes.c_uint32), ("type", ctypes.c_uint32)]
 
 
-assert ctypes.sizeof(Context) == CTX_FUEL + 8 and ctypes.sizeof(BufferDesc) == BUF_SIZE
+assert ctypes.sizeof(Context) == CTX_IMPORTS + 8 and ctypes.sizeof(BufferDesc) == BUF_SIZE
 
 # Trap codes (returned by generated code, stored in ctx.trap_code).
 TRAP_OUT_OF_BOUNDS = 1
@@ -78,6 +86,7 @@ TRAP_TYPE = 8
 TRAP_HELPER = 9
 TRAP_UNSUPPORTED = 10
 TRAP_FUEL = 11
+TRAP_IMPORT = 12
 
 TRAP_MESSAGES = {
     TRAP_OUT_OF_BOUNDS: "out-of-bounds access",
@@ -91,6 +100,7 @@ TRAP_MESSAGES = {
     TRAP_HELPER: "runtime helper failed",
     TRAP_UNSUPPORTED: "op not supported by this JIT yet",
     TRAP_FUEL: "fuel exhausted (loop iteration / call budget)",
+    TRAP_IMPORT: "imported function failed",
 }
 
 #: Helper function table (runtime callbacks and libm entry points), by index.

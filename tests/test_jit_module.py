@@ -1,0 +1,132 @@
+"""JitModule behaviour on the bundled example modules: calls, argument checks, traps, W^X,
+resource hygiene, and the `disasm` command."""
+from __future__ import annotations
+
+import gc
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from splatjit import TrapError
+from splatjit.cli import main as cli_main
+from splatjit.module import JitModule
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+LOOP_SUM = (EXAMPLES / "loop_sum.vmfb").read_bytes()
+
+
+def _loop_sum_reference(n: int) -> int:
+    """The bytecode's do-while: sum of 0..max(n, 1)-1 in i32 wrap-around."""
+    total, i = 0, 0
+    while True:
+        total = (total + i) & 0xFFFFFFFF
+        i += 1
+        if not i < n:
+            break
+    return total - (1 << 32) if total >= 1 << 31 else total
+
+
+@pytest.mark.parametrize("n", [-5, 0, 1, 2, 100, 65536, 100_000])
+def test_loop_sum_runs_natively(n):
+    m = JitModule(LOOP_SUM)
+    assert m.loop_sum(n) == _loop_sum_reference(n)
+    assert m["loop_sum"](n) == m.loop_sum(n)
+
+
+def test_exports_and_unknown_names():
+    m = JitModule(LOOP_SUM)
+    assert m.exports == {"loop_sum": "(i32) -> (i32)"}
+    with pytest.raises(KeyError, match="no export 'nope'"):
+        m["nope"]
+    with pytest.raises(AttributeError):
+        m.nope
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "takes 1 arguments, got 0"),
+    ((1, 2), "takes 1 arguments, got 2"),
+    (("1",), "expected an int for i32"),
+    ((1.5,), "expected an int for i32"),
+    ((2**32,), "does not fit i32"),
+])
+def test_bad_arguments_raise_type_error_naming_the_signature(args, message):
+    m = JitModule(LOOP_SUM)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        m.loop_sum(*args)
+
+
+def test_trap_names_function_and_bytecode_offset():
+    m = JitModule(LOOP_SUM, fuel=10)
+    assert m.loop_sum(5) == 10
+    loop_header = m.loaded.functions[0].blocks[1].instrs[0].offset
+    with pytest.raises(TrapError, match=rf"module\.loop_sum\+0x{loop_header:x}: fuel exhausted") as e:
+        m.loop_sum(1000)
+    assert e.value.function == "module.loop_sum" and e.value.offset == loop_header
+    assert m.loop_sum(5) == 10  # a trap leaves the module usable
+
+
+def _code_mappings(address: int) -> list[str]:
+    out = []
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+        if lo <= address < hi:
+            out.append(line.split()[1])
+    return out
+
+
+def test_code_is_never_writable_and_executable():
+    m = JitModule(LOOP_SUM)
+    perms = _code_mappings(m._memory.address)
+    assert perms and all(p.startswith("r-x") for p in perms), perms
+
+
+def _maps_count() -> int:
+    return len(Path("/proc/self/maps").read_text().splitlines())
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _cycles(n: int) -> tuple[int, int]:
+    for _ in range(50):  # warm caches, allocator pools
+        JitModule(LOOP_SUM).loop_sum(3)
+    gc.collect()
+    maps, rss = _maps_count(), _rss_kib()
+    for _ in range(n):
+        JitModule(LOOP_SUM).loop_sum(3)
+    gc.collect()
+    return _maps_count() - maps, _rss_kib() - rss
+
+
+def test_create_drop_cycles_leave_mappings_and_rss_flat():
+    grown_maps, grown_rss = _cycles(300)
+    assert grown_maps <= 2 and grown_rss < 8 * 1024, (grown_maps, grown_rss)
+
+
+@pytest.mark.slow
+def test_10k_create_drop_cycles():
+    grown_maps, grown_rss = _cycles(10_000)
+    assert grown_maps <= 2 and grown_rss < 16 * 1024, (grown_maps, grown_rss)
+
+
+def test_disasm_interleaves_bytecode_and_machine_code(capsys):
+    assert cli_main(["disasm", str(EXAMPLES / "loop_sum.vmfb")]) == 0
+    text = capsys.readouterr().out
+    assert "vm.add.i32 %i3, %i2" in text
+    assert re.search(r"^\s+[0-9a-f]+:\s+[0-9a-f]+\s+add r\w+, r\w+$", text, re.M)
+    assert "// registers: i32@0=" in text
+
+
+def test_disasm_json(capsys):
+    assert cli_main(["disasm", "--json", "--function", "loop_sum",
+                     str(EXAMPLES / "loop_sum.vmfb")]) == 0
+    records = json.loads(capsys.readouterr().out)
+    ops = [op["op"] for op in records[0]["ops"]]
+    assert any(op.startswith("vm.cond_br") for op in ops)
+    assert all(op["code"] for op in records[0]["ops"])  # every op produced machine code
