@@ -59,7 +59,14 @@ class FunctionLowering:
         self.entries = entries
         self.handlers = handlers
         self.slots = classify(fn)
-        self.alloc = allocate(live_intervals(fn, self.slots, clobbers), X64_TARGET)
+        intervals = live_intervals(fn, self.slots, clobbers)
+        self.alloc = allocate(intervals, X64_TARGET)
+        self.interval_end = {iv.var: iv.end for iv in intervals}
+        self.point = {}  # id(instr) -> program point (see regalloc/liveness.py)
+        for i, ins in enumerate(fn.instrs()):
+            self.point[id(ins)] = 2 * i
+        self.next_ins: Instr | None = None
+        self.flags: tuple[Reg, str] | None = None  # (i32 result, condition code) still in EFLAGS
         saved = sorted(r for r in self.alloc.used if r in X64_TARGET.callee_saved)
         self.frame = Frame.layout(saved, fn.i32_count, fn.ref_count, self._out_size())
         self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
@@ -197,6 +204,32 @@ class FunctionLowering:
     def write_ref(self, reg: Reg, src: R.GPR) -> None:
         self.a.mov(self.ref_mem(reg), src)
 
+    def jump(self, block_index: int) -> None:
+        """Jump to a block, or fall through when it is laid out right after this one."""
+        if block_index != self.block.index + 1:
+            self.a.jmp(self.block_labels[block_index])
+
+    # ------------------------------------------------------------------ compare + branch fusion
+    def branch_on_flags(self, result: Reg) -> bool:
+        """True when the next op is a cond_br on `result`: the compare leaves its condition in
+        EFLAGS for the branch (mov/movzx/setcc between them do not touch the flags)."""
+        nxt = self.next_ins
+        return nxt is not None and nxt.op.mnemonic == "cond_br" and nxt.args["condition"] == result
+
+    def dead_after_next(self, result: Reg) -> bool:
+        """True when `result` is a promoted variable nobody reads after the next op (the
+        cond_br consuming it), so it need not be materialised at all."""
+        v = self.slots.var_of(result)
+        if v is None or self.alloc.location(v) is None:
+            return False
+        nxt = self.next_ins
+        if self.interval_end.get(v, 1 << 30) > self.point[id(nxt)]:
+            return False
+        for f in ("true_dest_pc", "false_dest_pc"):
+            if any(s.ordinal in v.slots_covered for s, _ in nxt.args[f].remap if not s.is_ref):
+                return False
+        return True
+
     # ------------------------------------------------------------------ traps
     def trap_label(self, code: int, status=None) -> Label:
         """A label that, jumped to, traps with `code` at the current op (stubs go after the body)."""
@@ -217,12 +250,14 @@ class FunctionLowering:
         self._prologue()
         headers = loop_headers(fn) if self.fuel else set()
         for block in fn.blocks:
+            self.block = block
             a.label(self.block_labels[block.index])
             if block.index in headers:
                 self.ins = block.instrs[0]
                 self._burn_fuel()
-            for ins in block.instrs:
+            for k, ins in enumerate(block.instrs):
                 self.ins = ins
+                self.next_ins = block.instrs[k + 1] if k + 1 < len(block.instrs) else None
                 a.set_tag((fn.ordinal, ins.offset))
                 handler = self.handlers.get(ins.op.mnemonic)
                 if handler is None:

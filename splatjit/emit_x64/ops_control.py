@@ -126,25 +126,33 @@ def _has_moves(succ) -> bool:
 def branch(L, ins):
     succ = ins.args["dest_pc"]
     edge_moves(L, succ)
-    L.a.jmp(L.block_labels[succ.block])
+    L.jump(succ.block)
 
 
 def cond_branch(L, ins):
     a, args = L.a, ins.args
     t, f = args["true_dest_pc"], args["false_dest_pc"]
-    c = L.read_gpr(args["condition"], R.rcx)
-    a.test(c, c)
+    cond = "nz"
+    if L.flags is not None and L.flags[0] == args["condition"]:
+        cond = L.flags[1]  # the compare just before left its condition in EFLAGS
+    else:
+        c = L.read_gpr(args["condition"], R.rcx)
+        a.test(c, c)
+    L.flags = None
     if not _has_moves(t) and not _has_moves(f):
-        a.jnz(L.block_labels[t.block])
-        a.jmp(L.block_labels[f.block])
+        getattr(a, "j" + cond)(L.block_labels[t.block])
+        L.jump(f.block)
         return
     false_edge = R.Label()
-    a.jz(false_edge)
+    getattr(a, "j" + INVERSE[cond])(false_edge)
     edge_moves(L, t)
     a.jmp(L.block_labels[t.block])
     a.label(false_edge)
     edge_moves(L, f)
-    a.jmp(L.block_labels[f.block])
+    L.jump(f.block)
+
+
+INVERSE = {"nz": "z", "z": "nz", "e": "ne", "ne": "e", "l": "ge", "ge": "l", "b": "ae", "ae": "b"}
 
 
 def branch_table(L, ins):
@@ -273,6 +281,48 @@ def import_resolved(L, ins):
     L.write_gpr(ins.args["result"], R.ecx)
 
 
-HANDLERS = {"br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
+def switch(L, ins):
+    """result = values[index] if 0 <= index < len(values) else default_value.
+
+    IREE 3.13's interpreter reads an in-range `vm.switch.i64` value through its 32-bit
+    register view and sign-extends it (`*result = regs_i32[reg]`); splatjit reproduces that
+    so results stay bit-identical (the default value keeps all 64 bits).
+    """
+    a, args = L.a, ins.args
+    dst, values = args["result"], args["values"]
+    kind = dst.type
+    done = R.Label()
+
+    def load(reg):
+        if kind == "ref":
+            L.read_ref(reg, R.rax)
+        elif kind in ("f32", "f64"):
+            L.load_xmm(reg.__class__(kind, reg.ordinal), R.xmm0)
+        else:
+            L.load_gpr(reg.__class__(kind, reg.ordinal), R.rax)
+
+    L.load_gpr(args["index"], R.rcx)
+    load(args["default_value"])
+    for k, reg in enumerate(values):
+        skip = R.Label()
+        a.cmp(R.ecx, k)
+        a.jne(skip)
+        load(reg)
+        if kind == "i64":
+            a.movsxd(R.rax, R.eax)
+        a.jmp(done)
+        a.label(skip)
+    a.label(done)
+    if kind == "ref":
+        L.write_ref(dst, R.rax)
+    elif kind in ("f32", "f64"):
+        L.write_xmm(dst, R.xmm0)
+    else:
+        L.write_gpr(dst, R.rax.view(32 if kind == "i32" else 64))
+
+
+HANDLERS = {"switch.i32": switch, "switch.i64": switch, "switch.f32": switch, "switch.f64": switch,
+            "switch.ref": switch,
+            "br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
             "fail": fail, "call": call, "import.resolved": import_resolved}
 CALLS = {"call", "call.variadic"}

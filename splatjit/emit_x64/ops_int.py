@@ -166,18 +166,27 @@ def compare(L, ins):
     cond = CONDITION[parts[1] if parts[1] in ("eq", "ne") else f"{parts[1]}.{parts[3]}"]
     t = L.read_gpr(args["left"], R.rax)
     a.cmp(t, L.gpr_src(args["right"]))
-    getattr(a, "set" + cond)(R.cl)
-    a.movzx(R.ecx, R.cl)
-    L.write_gpr(args["result"], R.ecx)
+    _flags_result(L, args["result"], cond)
 
 
 def compare_nz(L, ins):
     a, args = L.a, ins.args
     t = L.read_gpr(args["operand"], R.rax)
     a.test(t, t)
-    a.setne(R.cl)
-    a.movzx(R.ecx, R.cl)
-    L.write_gpr(args["result"], R.ecx)
+    _flags_result(L, args["result"], "ne")
+
+
+def _flags_result(L, result, cond: str) -> None:
+    """Materialise a 0/1 result from condition `cond` unless only the next cond_br reads it;
+    leave the condition in EFLAGS for a directly following cond_br either way."""
+    a = L.a
+    fused = L.branch_on_flags(result)
+    if not (fused and L.dead_after_next(result)):
+        getattr(a, "set" + cond)(R.cl)
+        a.movzx(R.ecx, R.cl)
+        L.write_gpr(result, R.ecx)  # mov / movd: EFLAGS survive
+    if fused:
+        L.flags = (result, cond)
 
 
 def select(L, ins):

@@ -35,6 +35,10 @@ class Var:
     def wide(self) -> bool:
         return self.kind in WIDE
 
+    @property
+    def slots_covered(self) -> tuple[int, ...]:
+        return (self.slot, self.slot + 1) if self.wide else (self.slot,)
+
     def __str__(self):
         return f"{self.kind}@{self.slot}"
 
