@@ -9,12 +9,14 @@ import pytest
 
 import corpus
 from iree_dump import complete_function_bodies, op_name
-from splatjit import VerifyError, load_module
+from splatjit import DecodeError, VerifyError, load_module
 from splatjit.frontend import opcodes as oc
 from splatjit.frontend.listing import function_lines
 
-#: (corpus id, function) pairs that IREE 3.13's compiler mis-encodes (see docs/ARCHITECTURE.md).
-KNOWN_BAD_ENCODINGS = {"vm/globals_f32_indirect"}
+#: Ops IREE 3.13's disassembler prints wrongly (it misdecodes vm.switch.ref's operands);
+#: functions using them are compared by our own round trip only.
+DISASSEMBLER_BUGS = {"vm.switch.ref"}
+EXPECTED_ERRORS = {"load-fails": DecodeError, "verify-fails": VerifyError}
 
 
 def _tool(name: str) -> str:
@@ -44,8 +46,8 @@ ITEMS = corpus.all_items()
 @pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
 def test_corpus_module_listing_matches_iree_dump_module(item):
     data = _compiled(item)
-    if item.id in KNOWN_BAD_ENCODINGS:
-        with pytest.raises(VerifyError, match="not even-aligned"):
+    if item.expect != "ok":  # a module IREE 3.13 itself mis-encodes: rejected, never run
+        with pytest.raises(EXPECTED_ERRORS[item.expect]):
             load_module(data)
         return
     mod = load_module(data)
@@ -57,8 +59,16 @@ def test_corpus_module_listing_matches_iree_dump_module(item):
     for label, m in _modules(mod):
         reference = complete_function_bodies(blobs[label], tool)
         assert reference, f"{label}: iree-dump-module printed no function"
-        for fn, (name, lines) in zip(m.functions, reference):  # both in ordinal order
-            assert fn.name == name
+        # iree-dump-module's order is not always ordinal order: pair by name, then by order
+        # among functions sharing a name (a host module can have two `__init`s).
+        pending = {}
+        for fn in m.functions:
+            pending.setdefault(fn.name, []).append(fn)
+        for name, lines in reference:
+            assert pending.get(name), f"{label}: iree-dump-module lists unknown function {name}"
+            fn = pending[name].pop(0)
+            if any(ins.op.name in DISASSEMBLER_BUGS for ins in fn.instrs()):
+                continue
             mine = [line.strip() for line in function_lines(fn, m.defn)[1:-1]]
             assert [op_name(x) for x in mine] == [op_name(x) for x in lines], f"{label} {name}"
             assert mine == lines, f"{label} {name}"
@@ -74,7 +84,7 @@ def test_corpus_covers_the_opcode_table():
             data = corpus.compile_item(item)
         except corpus.CompileFailure:
             continue
-        if item.id in KNOWN_BAD_ENCODINGS:
+        if item.expect != "ok":
             continue
         mod = load_module(data)
         for _, m in _modules(mod):

@@ -24,8 +24,6 @@ FUEL = 200_000
 SKIP_TRAPS = ("fuel exhausted", "division", "runtime helper failed")
 #: Modules some corpus modules import, by imported module name -> corpus item name.
 PROVIDERS = {"native_import_module": "native_import_module"}
-#: The 3.13 compiler mis-encodes vm.global.load.indirect.f32 (see docs/ARCHITECTURE.md).
-KNOWN_BAD = {"globals_f32_indirect"}
 
 
 def _wraps_in_iree(args) -> bool:
@@ -58,7 +56,7 @@ def _module_bytes(name: str) -> bytes:
     return corpus.compile_item(item)
 
 
-ITEMS = [i for i in corpus.vm_items() if i.name not in KNOWN_BAD]
+ITEMS = [i for i in corpus.vm_items() if i.expect == "ok"]
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])

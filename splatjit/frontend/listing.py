@@ -75,7 +75,8 @@ class _Fmt:
         if ordinal & IMPORT_BIT:
             i = ordinal & ~IMPORT_BIT
             return m.imports[i].name if i < len(m.imports) else f"import:{i}"
-        return f"{m.name}.{m.function_name(ordinal)}"
+        internal = m.internal_name(ordinal)  # as IREE's disassembler names call targets
+        return f"{m.name}.{internal}" if internal else f"{m.name}:{ordinal}"
 
     def __getitem__(self, key: str) -> str:
         return self.field(key)

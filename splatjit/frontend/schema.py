@@ -76,12 +76,20 @@ class ModuleDef:
     functions: list[FunctionDescriptor]
     bytecode_version: int
     bytecode: bytes
-    function_names: list[str | None] = field(default_factory=list)  # from exports / debug info
+    function_names: list[str | None] = field(default_factory=list)  # first export's name
+    debug_names: list[str | None] = field(default_factory=list)     # debug database, by ordinal
     flatbuffer_size: int = 0
 
     def function_name(self, ordinal: int) -> str:
+        """The name IREE's tools give function `ordinal`: its first export's name, else its
+        debug-database name, else `fnN`."""
         name = self.function_names[ordinal] if ordinal < len(self.function_names) else None
-        return name or f"{self.name}:{ordinal}"
+        return name or self.internal_name(ordinal) or f"fn{ordinal}"
+
+    def internal_name(self, ordinal: int) -> str | None:
+        """The debug database's name for `ordinal` (IREE's runtime name for internal calls;
+        3.13 modules built with --compile-from=vm carry a partial, misaligned table)."""
+        return self.debug_names[ordinal] if ordinal < len(self.debug_names) else None
 
 
 def _attrs(table: Table, slot: int, what: str) -> dict:
@@ -149,11 +157,12 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
     if len(signatures) < len(functions):
         raise FormatError(f"{len(functions)} functions but only {len(signatures)} signatures")
 
-    names: list[str | None] = [None] * len(functions)
+    debug_names: list[str | None] = [None] * len(functions)
     debug = root.table(s["debug_database"], "debug_database")
     if debug is not None:
         for i, fn in enumerate(debug.tables(2, "functions")[:len(functions)]):  # slots 0-1: location_table union
-            names[i] = fn.string(0, "local_name") or None
+            debug_names[i] = fn.string(0, "local_name") or None
+    names: list[str | None] = [None] * len(functions)
     for e in exports:
         if not 0 <= e.ordinal < len(functions):
             raise FormatError(f"export {e.name!r} names function {e.ordinal} of {len(functions)}")
@@ -170,4 +179,4 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
         imports=imports, exports=exports, signatures=signatures, signature_attrs=signature_attrs,
         rodata=rodata, rwdata_sizes=rwdata_sizes, global_bytes=global_bytes, global_refs=global_refs,
         functions=functions, bytecode_version=root.scalar(s["bytecode_version"], "I", 0, "bytecode_version"),
-        bytecode=bytecode, function_names=names, flatbuffer_size=buf.size)
+        bytecode=bytecode, function_names=names, debug_names=debug_names, flatbuffer_size=buf.size)
