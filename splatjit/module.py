@@ -5,7 +5,9 @@ function, maps the code read-execute and runs the module's `__init` export if it
 (as IREE does on context registration). Exported functions are attributes (and items);
 calling one checks arity and types first (`TypeError`), then runs native code; a trap raises
 `TrapError` naming function and bytecode offset. Refs are returned as the objects passed in
-(zero-copy) or as read-only `bytes` for rodata.
+(zero-copy) or as read-only `bytes` for rodata. Python lists pass as `!vm.list<?>` (or typed,
+see runtime/lists.TypedList), are updated in place after the call, and list results come
+back as Python lists.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from .errors import TrapError, UnsupportedError
 from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
 from .runtime.helpers import BufferHeap
+from .runtime.lists import reachable
 from .runtime.imports import ImportTable
 from .runtime.memory import ExecutableMemory
 from .runtime.values import Arena, pack_args, results_buffer, unpack_results
@@ -49,11 +52,14 @@ class ExportedFunction:
         ctx.fuel = m.fuel if m.fuel is not None else 0
         status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf), ctypes.addressof(resbuf))
         try:
+            arena.reader(m._lookup_ref).sync_arguments()  # list arguments see the VM's changes
             if status:
                 raise m._trap(status)
             out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
         finally:
-            m._heap.collect(a for a in m._ref_globals if a)
+            live = reachable(a for a in m._ref_globals if a)
+            m._pinned = {a: e for a, e in {**m._pinned, **arena.by_address}.items() if a in live}
+            m._heap.collect(live)
         return None if not out else out[0] if len(out) == 1 else tuple(out)
 
     def __repr__(self):
@@ -92,6 +98,8 @@ class JitModule:
         self._rodata = (abi.BufferDesc * max(len(d.rodata), 1))()
         self._rodata_objects = {}
         self._heap = BufferHeap()
+        self._pinned: dict[int, tuple] = {}  # caller buffers held by ref globals
+        self._pinned = {}  # argument buffers/lists ref globals still reach after their call
         for i, (seg, raw) in enumerate(zip(d.rodata, self._rodata_bytes)):
             self._rodata[i] = abi.BufferDesc(ctypes.addressof(raw), len(seg.data), 0, abi.TYPE_BUFFER)
             self._rodata_objects[ctypes.addressof(self._rodata) + i * abi.BUF_SIZE] = seg.data
@@ -101,10 +109,22 @@ class JitModule:
             rodata=ctypes.addressof(self._rodata), helpers=ctypes.addressof(self._heap.table),
             imports=self._imports.address)
 
+    def _retain_globals(self, arena: Arena) -> None:
+        """Keeps alive exactly the buffers ref globals still point at after a call: caller
+        buffers stored into a global (their descriptors would die with the call's arena) and
+        module-allocated ones; everything else is released."""
+        roots = {a for a in self._ref_globals if a}
+        pinned = {a: e for a, e in self._pinned.items() if a in roots}
+        pinned.update({a: e for a, e in arena.by_address.items() if a in roots})
+        self._pinned = pinned
+        self._heap.collect(roots)
+
     def _lookup_ref(self, address: int):
         """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""
         if address in self._rodata_objects:
             return self._rodata_objects[address]
+        if address in self._pinned:
+            return self._pinned[address][1]
         return self._heap.lookup(address)
 
     def _trap(self, status: int) -> TrapError:
@@ -125,6 +145,9 @@ class JitModule:
             ins = next((i for i in fn.instrs() if i.offset == offset), None)
             text = ins.args.get("message", "") if ins is not None else ""
             message = f"vm.fail (status {ctx.trap_status}): {text}"
+            if ctx.trap_status == 0:  # only reachable as the function's last op
+                message = (f"vm.fail with status 0 ends the function (the interpreter would run "
+                           f"off the end of its bytecode): {text}")
         elif ctx.trap_code == abi.TRAP_STACK:
             offset = None
         name = f"{self.name}.{fn.name}" if fn is not None else self.name

@@ -6,7 +6,8 @@ oracle is not asked): splatjit runs first, with a fuel budget; when it traps for
 fuel, integer division by zero / INT_MIN / -1 (the interpreter dies of SIGFPE), a failed
 allocation (the interpreter would try to allocate it), or an out-of-bounds access whose
 offset makes IREE's `(offset + n) * size` check wrap (the interpreter reads wild memory),
-the input is skipped. Anything else must agree: same values, or a trap on both sides.
+or a `vm.fail` with status 0 as a function's last op (the interpreter runs off the end of
+the bytecode), the input is skipped. Anything else must agree: same values, or a trap on both sides.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from splatjit import TrapError, UnsupportedError
 from splatjit.module import JitModule
 
 FUEL = 200_000
-SKIP_TRAPS = ("fuel exhausted", "division", "runtime helper failed")
+SKIP_TRAPS = ("fuel exhausted", "division", "runtime helper failed", "run off the end")
 #: Modules some corpus modules import, by imported module name -> corpus item name.
 PROVIDERS = {"native_import_module": "native_import_module"}
 
@@ -102,7 +103,8 @@ def test_module_matches_interpreter(item):
                 f"{where}: splatjit {got_trap or got!r}, interpreter {want_trap or want!r}"
             if got_trap is not None:
                 continue
-            got_list = [] if got is None else list(got) if isinstance(got, tuple) else [got]
+            n_results = len(sig.results)
+            got_list = [] if n_results == 0 else [got] if n_results == 1 else list(got)
             assert len(got_list) == len(want), where
             for t, g, w in zip(sig.results, got_list, want):
                 if t == "ref":

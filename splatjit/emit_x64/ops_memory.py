@@ -275,11 +275,11 @@ def global_ref(L, ins):
     else:
         slot = qword[R.r11 + 8 * g]
     if "load" in ins.op.mnemonic:
-        a.mov(R.rax, slot)
-        L.write_ref(args["value"], R.rax)
-    else:
-        L.read_ref(args["value"], R.rax)
-        a.mov(slot, R.rax)
+        a.mov(R.rcx, slot)
+        L.write_ref(args["value"], R.rcx)
+    else:  # rax may hold the slot index: the value goes through rcx
+        L.read_ref(args["value"], R.rcx)
+        a.mov(slot, R.rcx)
 
 
 # ---------------------------------------------------------------- refs

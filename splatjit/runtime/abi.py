@@ -74,6 +74,33 @@ class BufferDesc(ctypes.Structure):
 
 assert ctypes.sizeof(Context) == CTX_IMPORTS + 8 and ctypes.sizeof(BufferDesc) == BUF_SIZE
 
+# ListDesc (`!vm.list`) field byte offsets; the type tag sits where BufferDesc keeps its own.
+# Elements live in a separate array of LIST_SLOT-byte slots: u32 tag, u32 pad, u64 value.
+# Tags are ELEM_*: a value's type, ELEM_REF (value = ref pointer) or ELEM_NONE (empty).
+# Values are canonical: integers sign-extended to 64 bits, f32 bits zero-extended.
+LIST_STORAGE = 0    # u64 slot array pointer
+LIST_COUNT = 8      # u64 element count (< 2**32)
+LIST_KIND = 16      # u32 ELEM_NONE (variant list), ELEM_I8..ELEM_F64 (value list), ELEM_REF
+LIST_TYPE = 20      # u32 TYPE_LIST
+LIST_CAPACITY = 24  # u64 slots allocated
+LIST_REF_TYPE = 32  # u32 ref type tag a ref list's elements must have (TYPE_*)
+LIST_SHIFT = 36     # u32 64 - element bits for integer value lists (sign-extension shift)
+LIST_SIZE = 40
+LIST_SLOT = 16
+TYPE_LIST = 2
+TYPE_OTHER = 0xFF   # a ref type no runtime object has (types splatjit does not implement)
+ELEM_NONE, ELEM_I8, ELEM_I16, ELEM_I32, ELEM_I64, ELEM_F32, ELEM_F64, ELEM_REF = range(8)
+
+
+class ListDesc(ctypes.Structure):
+    _fields_ = [("storage", ctypes.c_uint64), ("count", ctypes.c_uint64),
+                ("kind", ctypes.c_uint32), ("type", ctypes.c_uint32),
+                ("capacity", ctypes.c_uint64), ("ref_type", ctypes.c_uint32),
+                ("shift", ctypes.c_uint32)]
+
+
+assert ctypes.sizeof(ListDesc) == LIST_SIZE and ListDesc.type.offset == BUF_TYPE == LIST_TYPE
+
 # Trap codes (returned by generated code, stored in ctx.trap_code).
 TRAP_OUT_OF_BOUNDS = 1
 TRAP_NULL_REF = 2
@@ -107,6 +134,9 @@ TRAP_MESSAGES = {
 HELPERS = (
     "buffer_alloc",   # BufferDesc* (Context*, int64 length, int32 alignment) -> 0 on failure
     "buffer_clone",   # BufferDesc* (Context*, BufferDesc* src, int64 off, int64 len, int32 align)
+    "list_alloc",     # ListDesc* (Context*, uint32 kind, uint32 ref_type, uint32 capacity)
+    "list_reserve",   # ListDesc* (Context*, ListDesc* list, uint32 minimum_capacity)
+    "list_resize",    # ListDesc* (Context*, ListDesc* list, uint32 new_size)
 )
 
 VALUE_SIZE = {"i32": 4, "f32": 4, "i64": 8, "f64": 8, "ref": 8}

@@ -12,6 +12,7 @@ import ctypes
 import numpy as np
 
 from . import abi
+from .lists import ListHeap, reachable
 
 #: Largest buffer a module may allocate (bytes); larger requests trap instead of exhausting memory.
 MAX_ALLOCATION = 1 << 31
@@ -38,6 +39,7 @@ class BufferHeap:
         self.clone_fn = CLONE_FN(self._clone)
         self.table = (ctypes.c_void_p * len(abi.HELPERS))(
             ctypes.cast(self.alloc_fn, ctypes.c_void_p), ctypes.cast(self.clone_fn, ctypes.c_void_p))
+        self.lists = ListHeap(self.table)  # the list_* helpers (runtime/lists.py)
 
     def _new(self, length: int, alignment: int) -> tuple[int, np.ndarray]:
         view, raw = _aligned_zeros(length, alignment)
@@ -68,6 +70,7 @@ class BufferHeap:
         return None if entry is None else entry[1]
 
     def collect(self, roots) -> None:
-        """Drops every buffer not among `roots` (addresses still referenced)."""
-        keep = set(roots)
+        """Drops every buffer and list not reachable from `roots` (addresses still referenced)."""
+        keep = reachable(roots)
+        self.lists.collect(keep)
         self.by_address = {a: e for a, e in self.by_address.items() if a in keep}

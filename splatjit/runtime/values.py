@@ -2,7 +2,8 @@
 
 Contract: `pack_args(signature, values, arena)` checks arity and types *before* any native
 code runs and raises `TypeError` naming the expected signature; buffers (numpy arrays,
-bytearray, memoryview, bytes) are passed zero-copy as `BufferDesc`s kept alive by `arena`.
+bytearray, memoryview, bytes) are passed zero-copy as `BufferDesc`s kept alive by `arena`;
+Python lists are copied into `!vm.list`s (runtime/lists.py) and copied back after the call.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import struct
 import numpy as np
 
 from ..frontend.cconv import Signature
-from . import abi
+from . import abi, lists
 
 _PACK = {"i32": "<i", "i64": "<q", "f32": "<f", "f64": "<d"}
 _INT_RANGE = {"i32": 32, "i64": 64}
@@ -24,6 +25,20 @@ class Arena:
 
     def __init__(self):
         self.by_address: dict[int, tuple[ctypes.Structure, object]] = {}
+        self.packed: dict[int, int] = {}  # id(Python list) -> its ListDesc* (runtime/lists.py)
+        self._reader = None
+
+    def ref(self, obj) -> int:
+        """A ref argument: None -> 0, a Python list -> a `!vm.list` (lists.pack), else a buffer."""
+        if isinstance(obj, list):
+            return lists.pack(obj, self)
+        return self.buffer(obj)
+
+    def reader(self, lookup_ref) -> "lists.RefReader":
+        """This call's converter of native refs (lists included) back to Python objects."""
+        if self._reader is None:
+            self._reader = lists.RefReader(self, lookup_ref)
+        return self._reader
 
     def buffer(self, obj) -> int:
         if obj is None:
@@ -75,7 +90,7 @@ def pack_args(sig: Signature, values, arena: Arena, where: str) -> ctypes.Array:
     for i, (t, v, off) in enumerate(zip(types, values, offsets)):
         name = f"{where} argument {i}"
         if t == "ref":
-            struct.pack_into("<Q", buf, off, arena.buffer(v) if v is not None else 0)
+            struct.pack_into("<Q", buf, off, arena.ref(v))
         else:
             struct.pack_into(_PACK[t], buf, off, _check_scalar(t, v, name))
     return buf
@@ -94,12 +109,7 @@ def unpack_results(sig: Signature, buf, arena: Arena, lookup_ref):
     for t, off in zip(types, offsets):
         if t == "ref":
             address = struct.unpack_from("<Q", buf, off)[0]
-            obj = None if address == 0 else arena.lookup(address)
-            if obj is None and address:
-                obj = lookup_ref(address)
-                if obj is None:
-                    raise RuntimeError(f"splatjit: returned ref {address:#x} is not a known buffer")
-            out.append(obj[0] if isinstance(obj, tuple) else obj)
+            out.append(arena.reader(lookup_ref).to_python(address))
         else:
             out.append(struct.unpack_from(_PACK[t], buf, off)[0])
     return out
