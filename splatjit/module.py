@@ -57,9 +57,7 @@ class ExportedFunction:
                 raise m._trap(status)
             out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
         finally:
-            live = reachable(a for a in m._ref_globals if a)
-            m._pinned = {a: e for a, e in {**m._pinned, **arena.by_address}.items() if a in live}
-            m._heap.collect(live)
+            m._retain_globals(arena)
         return None if not out else out[0] if len(out) == 1 else tuple(out)
 
     def __repr__(self):
@@ -98,8 +96,7 @@ class JitModule:
         self._rodata = (abi.BufferDesc * max(len(d.rodata), 1))()
         self._rodata_objects = {}
         self._heap = BufferHeap()
-        self._pinned: dict[int, tuple] = {}  # caller buffers held by ref globals
-        self._pinned = {}  # argument buffers/lists ref globals still reach after their call
+        self._pinned: dict[int, tuple] = {}  # argument buffers/lists ref globals still reach
         for i, (seg, raw) in enumerate(zip(d.rodata, self._rodata_bytes)):
             self._rodata[i] = abi.BufferDesc(ctypes.addressof(raw), len(seg.data), 0, abi.TYPE_BUFFER)
             self._rodata_objects[ctypes.addressof(self._rodata) + i * abi.BUF_SIZE] = seg.data
@@ -110,14 +107,12 @@ class JitModule:
             imports=self._imports.address)
 
     def _retain_globals(self, arena: Arena) -> None:
-        """Keeps alive exactly the buffers ref globals still point at after a call: caller
-        buffers stored into a global (their descriptors would die with the call's arena) and
-        module-allocated ones; everything else is released."""
-        roots = {a for a in self._ref_globals if a}
-        pinned = {a: e for a, e in self._pinned.items() if a in roots}
-        pinned.update({a: e for a, e in arena.by_address.items() if a in roots})
-        self._pinned = pinned
-        self._heap.collect(roots)
+        """After a call, keeps alive exactly what ref globals still reach (through lists too):
+        caller buffers/lists stored into a global (their descriptors would otherwise die with
+        the call's arena) and module-allocated ones; everything else is released."""
+        live = reachable(a for a in self._ref_globals if a)
+        self._pinned = {a: e for a, e in {**self._pinned, **arena.by_address}.items() if a in live}
+        self._heap.collect(live)
 
     def _lookup_ref(self, address: int):
         """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""

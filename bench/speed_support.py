@@ -1,0 +1,328 @@
+"""Support for bench/test_speed.py: compiled modules, the C reference library, the interpreter
+wrapper and the session table of per-unit timings with their ratios.
+
+Contracts:
+  * `compile_vm(path)` returns `.vmfb` bytes for a `vm`-dialect `.mlir` source, compiled with
+    `iree-compile --compile-mode=vm` (or the source's `// corpus-flags:`) through
+    tests/corpus.py's cache when it exists, else cached in `.corpus-cache/bench-*` keyed by
+    source hash, flags and compiler version; raises `RuntimeError` with the reason.
+  * `c_library()` returns `(CDLL, None)` or `(None, reason)`; never raises. Built once per
+    session with the system C compiler from `bench/c_ref/*.c`, cached like the modules.
+  * `TABLE.record(...)` stores one timing in ns per unit (iteration, element, call, ...);
+    ratios are recomputed on every record and written into every row's `extra_info`.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CACHE = ROOT / ".corpus-cache"
+CORPUS_VM = ROOT / "tests" / "corpus" / "vm"
+C_REF = BENCH / "c_ref"
+C_SOURCES = ("loop_sum.c", "buffer_reduce.c", "call_add1.c", "matmul.c")
+VM_FLAGS = ("--compile-mode=vm",)
+COMPILE_TIMEOUT_S = 300
+
+IMPLS = ("splatjit", "iree", "c")
+
+
+# ------------------------------------------------------------------------ iree-compile
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def iree_compile_path() -> str | None:
+    here = Path(sys.executable).parent / "iree-compile"
+    if here.exists():
+        return str(here)
+    return shutil.which("iree-compile")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _flags(path: Path) -> tuple[str, ...]:
+    """A source's `// corpus-flags: ...` line (first 5 lines), else --compile-mode=vm."""
+    for line in path.read_text().splitlines()[:5]:
+        if line.startswith("// corpus-flags:"):
+            return tuple(line.split(":", 1)[1].split())
+    return VM_FLAGS
+
+
+def _corpus_helper():
+    """tests/corpus.py if it provides the compile API (bench/conftest.py puts tests/ on
+    sys.path), else None."""
+    try:
+        import corpus
+    except Exception:  # noqa: BLE001 - an unfinished helper must not break the benchmarks
+        return None
+    needed = ("compile_item", "all_items", "CorpusItem")
+    return corpus if all(hasattr(corpus, n) for n in needed) else None
+
+
+def compile_vm(path: Path) -> bytes:
+    """`.vmfb` bytes of a vm-dialect source; raises RuntimeError with the compiler's reason."""
+    path = Path(path)
+    flags = _flags(path)
+    helper = _corpus_helper()
+    if helper is not None:
+        try:
+            return helper.compile_item(helper.CorpusItem(path.stem, path, "vm", "vm", flags))
+        except Exception as e:  # noqa: BLE001 - CompileFailure, or a changed helper API
+            raise RuntimeError(f"iree-compile {path.name}: {e}") from e
+    source = path.read_bytes()
+    key = hashlib.sha256(source + repr(flags).encode()
+                         + _version("iree-base-compiler").encode()).hexdigest()[:16]
+    cached = CACHE / f"bench-{path.stem}-{key}.vmfb"
+    if cached.exists():
+        return cached.read_bytes()
+    compiler = iree_compile_path()
+    if compiler is None:
+        raise RuntimeError("iree-compile not found next to the Python executable or on PATH")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.vmfb"
+        try:
+            r = subprocess.run([compiler, *flags, str(path), "-o", str(out)],
+                               capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"iree-compile {path.name} timed out") from None
+        if r.returncode != 0:
+            raise RuntimeError(f"iree-compile {path.name} failed:\n{r.stderr[-2000:]}")
+        data = out.read_bytes()
+    _atomic_write(cached, data)
+    return data
+
+
+def corpus_modules() -> tuple[list[tuple[str, bytes]], str]:
+    """(name, vmfb bytes) for the test corpus, and where it came from: tests/corpus.py's
+    items when that helper exists, else tests/corpus/vm/*.mlir. Failed compiles are left out."""
+    helper = _corpus_helper()
+    out = []
+    if helper is not None:
+        for item in helper.all_items():
+            try:
+                out.append((getattr(item, "id", item.name), helper.compile_item(item)))
+            except Exception:  # noqa: BLE001 - CompileFailure (cached with its reason)
+                continue
+        return out, "tests/corpus.py all_items()"
+    for path in sorted(CORPUS_VM.glob("*.mlir")):
+        try:
+            out.append((path.stem, compile_vm(path)))
+        except RuntimeError:
+            continue
+    return out, "tests/corpus/vm/*.mlir"
+
+
+# --------------------------------------------------------------------- C reference library
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def c_flags() -> list[str]:
+    """-O2 scalar code: no auto-vectorisation (the VM code is scalar) and no contraction of
+    a multiply and an add into an fma (the interpreter rounds both, see c_ref/matmul.c)."""
+    return ["-O2", "-shared", "-fPIC", "-fno-tree-vectorize", "-ffp-contract=off"]
+
+
+_C_LIB: tuple | None = None
+
+
+def c_library() -> tuple[ctypes.CDLL | None, str | None]:
+    global _C_LIB
+    if _C_LIB is None:
+        _C_LIB = _build_c_library()
+    return _C_LIB
+
+
+def _build_c_library():
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        return None, "no C compiler (cc, gcc, clang or $CC) on PATH"
+    try:
+        version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+        flags = c_flags()
+        h = hashlib.sha256(version.encode() + repr(flags).encode())
+        for name in C_SOURCES:
+            h.update((C_REF / name).read_bytes())
+        lib = CACHE / f"bench-cref-{h.hexdigest()[:16]}.so"
+        if not lib.exists():
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "libcref.so"
+                r = subprocess.run([cc, *flags, *(str(C_REF / n) for n in C_SOURCES),
+                                    "-o", str(out), "-lm"], capture_output=True, text=True)
+                if r.returncode != 0:
+                    return None, f"{cc} failed: {r.stderr.strip()[-500:]}"
+                _atomic_write(lib, out.read_bytes())
+        dll = ctypes.CDLL(str(lib))
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, f"C reference library unavailable: {e}"
+    i32, ptr = ctypes.c_int32, ctypes.c_void_p
+    for name, res, args in (("loop_sum", i32, [i32]), ("buffer_reduce", i32, [i32]),
+                            ("call_imported_func", i32, [i32]), ("call_loop", i32, [i32, i32]),
+                            ("noop", None, []),
+                            ("matmul", None, [ptr, ptr, ptr, i32, i32, i32])):
+        fn = getattr(dll, name)
+        fn.restype, fn.argtypes = res, args
+    dll.description = f"{Path(cc).name} {' '.join(flags)}"
+    return dll, None
+
+
+# ------------------------------------------------------------------------- the interpreter
+class Interpreter:
+    """IREE's bytecode interpreter (iree.runtime) over modules; later ones may import earlier.
+    `function(name)` returns a callable taking ints and VmBuffers, returning the first result."""
+
+    def __init__(self, modules: list[bytes]):
+        import iree.runtime as rt
+        self.rt = rt
+        self.instance = rt.VmInstance()
+        self.modules = [rt.VmModule.copy_buffer(self.instance, m) for m in modules]
+        self.context = rt.VmContext(self.instance, modules=self.modules)
+
+    def function(self, name: str):
+        rt, ctx = self.rt, self.context
+        fn = self.modules[-1].lookup_function(name)
+        if fn is None:
+            raise KeyError(name)
+
+        def call(*args):
+            arglist = rt.VmVariantList(len(args))
+            for a in args:
+                if isinstance(a, int):
+                    arglist.push_int(a)
+                else:
+                    arglist.push_ref(a)
+            results = rt.VmVariantList(1)
+            ctx.invoke(fn, arglist, results)
+            return results.get_variant(0) if results.size else None
+
+        return call
+
+    def buffer(self, array):
+        """A mutable VmBuffer holding a copy of `array` and a numpy view of it (same dtype)."""
+        import numpy as np
+        vb = self.rt.VmBuffer(array.nbytes, 16, True)
+        view = np.frombuffer(vb, dtype=array.dtype).reshape(array.shape)
+        view[...] = array
+        return vb, view
+
+
+# ---------------------------------------------------------------------------- the table
+@dataclass
+class Group:
+    name: str
+    unit: str                       # "iter", "element", "call", "MAC", ...
+    target: str = ""
+    show_sizes: bool = True         # list each implementation's n in the notes
+    rows: dict = field(default_factory=dict)   # impl -> (ns, n, extra_info dict)
+    skipped: dict = field(default_factory=dict)  # impl -> reason
+    notes: list = field(default_factory=list)
+
+    def ratios(self) -> dict[str, float]:
+        ns = {impl: row[0] for impl, row in self.rows.items()}
+        out = {}
+        if "splatjit" in ns and "c" in ns and ns["c"] > 0:
+            out["jit_over_c"] = ns["splatjit"] / ns["c"]
+        if "splatjit" in ns and "iree" in ns and ns["splatjit"] > 0:
+            out["interp_over_jit"] = ns["iree"] / ns["splatjit"]
+        return out
+
+
+class SpeedTable:
+    def __init__(self):
+        self.groups: dict[str, Group] = {}
+        self.extra: list[tuple[str, str, str]] = []   # (name, value, target) for non-ratio rows
+        self.extra_notes: list[str] = []
+        self.single_shot = False
+
+    def group(self, name: str, unit: str, target: str = "") -> Group:
+        g = self.groups.get(name)
+        if g is None:
+            g = self.groups[name] = Group(name, unit, target)
+        return g
+
+    def record(self, group: Group, impl: str, seconds: float, units: int, extra_info: dict,
+               single_shot: bool = False) -> float:
+        ns = seconds * 1e9 / units
+        group.rows[impl] = (ns, units, extra_info)
+        self.single_shot |= single_shot
+        extra_info.update(impl=impl, units=units, unit=group.unit,
+                          **{f"ns_per_{group.unit}": round(ns, 3)})
+        ratios = {k: round(v, 3) for k, v in group.ratios().items()}
+        for _, _, info in group.rows.values():
+            info.update(ratios)
+        return ns
+
+    def skip(self, group: Group, impl: str, reason: str) -> None:
+        group.skipped[impl] = reason
+
+    def lines(self) -> list[str]:
+        if not self.groups and not self.extra:
+            return []
+        if self.single_shot:
+            return ["benchmarks disabled: each workload ran once, for correctness only; run "
+                    "with --benchmark-enable for the timing table"]
+        out = [f"splatjit speed: {cpu_model()}, {os.cpu_count()} cores; best round of each "
+               f"benchmark, ns per unit of work"]
+        lib, reason = c_library()
+        out.append(f"C reference: {lib.description if lib is not None else reason}")
+        head = (f"{'workload':<24}{'unit':>10}{'splatjit':>11}{'iree.rt':>11}{'C':>9}"
+                f"{'JIT/C':>8}{'interp/JIT':>11}  target")
+        out += [head, "-" * len(head)]
+
+        def cell(g, impl, width):
+            row = g.rows.get(impl)
+            if row is None:
+                return f"{'skip' if impl in g.skipped else '-':>{width}}"
+            ns = row[0]
+            text = f"{ns:.3g}" if ns < 1000 else f"{ns:,.0f}"
+            return f"{text:>{width}}"
+
+        for g in self.groups.values():
+            r = g.ratios()
+            jc = f"{r['jit_over_c']:.2f}x" if "jit_over_c" in r else "-"
+            ij = f"{r['interp_over_jit']:.1f}x" if "interp_over_jit" in r else "-"
+            out.append(f"{g.name:<24}{'ns/' + g.unit:>10}{cell(g, 'splatjit', 11)}"
+                       f"{cell(g, 'iree', 11)}{cell(g, 'c', 9)}{jc:>8}{ij:>11}  {g.target}")
+        for name, value, target in self.extra:
+            out.append(f"{name:<24}{value:>31}{'':>28}  {target}")
+        notes = []
+        for g in self.groups.values():
+            sizes = ", ".join(f"{impl} n={row[1]:,}" for impl, row in g.rows.items())
+            if sizes and g.show_sizes:
+                notes.append(f"{g.name}: {sizes}")
+            notes += [f"{g.name}: {n}" for n in g.notes]
+            notes += [f"{g.name}: {impl} skipped: {why}" for impl, why in g.skipped.items()]
+        notes += self.extra_notes
+        if notes:
+            out.append("notes:")
+            out += [f"  {n}" for n in notes]
+        return out
+
+
+TABLE = SpeedTable()
