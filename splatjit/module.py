@@ -21,9 +21,11 @@ from .runtime.helpers import BufferHeap
 from .runtime.lists import reachable
 from .runtime.imports import ImportTable
 from .runtime.memory import ExecutableMemory
-from .runtime.values import Arena, pack_args, results_buffer, unpack_results
+from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
 
 _NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+#: The same ABI, with args passed as a bytes object (read only) and results as a ctypes buffer.
+_SCALAR_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
 TARGETS = ("native", "x86_64")
 
 
@@ -35,14 +37,32 @@ class ExportedFunction:
         self.signature = module.loaded.defn.signatures[ordinal]
         self.address = module._memory.address + module.compiled.entries[ordinal]
         self._native = _NATIVE_FN(self.address)
+        self._scalar_native = _SCALAR_FN(self.address)
         self._where = f"{module.name}.{name}"
+        self._scalar = ScalarMarshaller(self.signature) if ScalarMarshaller.applies(self.signature) else None
+        self._missing = module.compiled.unsupported.get(ordinal)
 
     def __call__(self, *args):
         m = self.module
-        missing = m.compiled.unsupported.get(self.ordinal)
-        if missing:
-            raise UnsupportedError(f"{self._where} uses {', '.join(missing)}, which splatjit "
-                                   f"cannot compile yet")
+        if self._missing:
+            raise UnsupportedError(f"{self._where} uses {', '.join(self._missing)}, which "
+                                   f"splatjit cannot compile yet")
+        scalar = self._scalar
+        packed = scalar.pack(args) if scalar is not None else None
+        if packed is not None:  # fast path: no refs, every value a plain int / float
+            ctx = m._context
+            ctx.trap_code = 0
+            ctx.depth_left = abi.MAX_DEPTH
+            ctx.fuel = m.fuel or 0
+            resbuf = ctypes.create_string_buffer(scalar.result_size)
+            status = self._scalar_native(m._context_address, packed, resbuf)
+            if status:
+                m._retain_globals(Arena())
+                raise m._trap(status)
+            if m._ref_globals_used:
+                m._retain_globals(Arena())
+            out = scalar.unpack(resbuf)
+            return None if not out else out[0] if len(out) == 1 else tuple(out)
         arena = Arena()
         argbuf = pack_args(self.signature, args, arena, self._where)
         resbuf = results_buffer(self.signature)
@@ -105,6 +125,8 @@ class JitModule:
             global_bytes=d.global_bytes, ref_globals=ctypes.addressof(self._ref_globals),
             rodata=ctypes.addressof(self._rodata), helpers=ctypes.addressof(self._heap.table),
             imports=self._imports.address)
+        self._context_address = ctypes.addressof(self._context)
+        self._ref_globals_used = d.global_refs > 0
 
     def _retain_globals(self, arena: Arena) -> None:
         """After a call, keeps alive exactly what ref globals still reach (through lists too):

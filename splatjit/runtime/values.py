@@ -117,3 +117,55 @@ def unpack_results(sig: Signature, buf, arena: Arena, lookup_ref):
 
 def is_nan(x) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+class ScalarMarshaller:
+    """Precompiled marshalling for signatures with no refs: one `struct` per direction.
+
+    `pack(args)` returns the args buffer as bytes, or None when some value needs the general
+    path (which then raises the precise `TypeError`); `unpack(buf)` returns the results.
+    """
+
+    _CODE = {"i32": "i", "i64": "q", "f32": "f", "f64": "d"}
+
+    def __init__(self, sig: Signature):
+        self.args, self.results = list(sig.args), list(sig.results)
+        self.arg_struct = self._struct(self.args)
+        self.result_struct = self._struct(self.results)
+        self.result_size = max(self.result_struct.size, 8)
+        self._wide = [t in ("i32", "i64") for t in self.args]
+        self._bounds = [(-(1 << 31), 1 << 32) if t == "i32" else (-(1 << 63), 1 << 64)
+                        for t in self.args]
+
+    @classmethod
+    def _struct(cls, types) -> struct.Struct:
+        offsets, size = abi.cconv_layout(types)
+        fmt, pos = "<", 0
+        for t, off in zip(types, offsets):
+            fmt += "x" * (off - pos) + cls._CODE[t]
+            pos = off + abi.VALUE_SIZE[t]
+        return struct.Struct(fmt + "x" * (max(size, 8) - pos))
+
+    @staticmethod
+    def applies(sig: Signature) -> bool:
+        return "ref" not in sig.args and "ref" not in sig.results and not sig.is_variadic
+
+    def pack(self, values) -> bytes | None:
+        if len(values) != len(self.args):
+            return None
+        out = []
+        for v, is_int, (lo, hi), t in zip(values, self._wide, self._bounds, self.args):
+            if is_int:
+                if type(v) is not int or not lo <= v < hi:
+                    return None
+                if v >= hi >> 1:  # unsigned spelling of a negative value
+                    v -= hi
+            elif type(v) is not float:
+                if type(v) is not int:
+                    return None
+                v = float(v)
+            out.append(v)
+        return self.arg_struct.pack(*out)
+
+    def unpack(self, buf) -> list:
+        return list(self.result_struct.unpack_from(buf))
