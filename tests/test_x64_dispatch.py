@@ -49,7 +49,9 @@ def test_dispatch_functions_match_interpreter(item, ordinal):
     compared, wrote = 0, False
     for name in jit.exports:
         for n, (wid, count) in enumerate(WORKGROUPS):
-            local, constants = np.zeros(1 << 12, np.uint8), np.zeros(256, np.uint8)
+            # Push constants carry dynamic dims / offsets: small, aligned, non-zero values.
+            local = np.zeros(1 << 12, np.uint8)
+            constants = np.full(64, 4, np.int32).view(np.uint8)
             mine, theirs = _bindings(n), _bindings(n)
             args = [local, constants, mine, *wid, 1, 1, 1, *count]
             try:
