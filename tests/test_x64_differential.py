@@ -60,8 +60,19 @@ def _module_bytes(name: str) -> bytes:
 ITEMS = [i for i in corpus.vm_items() if i.expect == "ok"]
 
 
+#: Modules whose lowering depends on CPU features (lzcnt, SSE4.1 rounding): also run with
+#: the baseline instruction set, as on a CPU without them.
+BASELINE = [i for i in ITEMS if i.name in ("arith_i32", "arith_i64", "arith_f32", "arith_f64",
+                                           "math_f32", "math_f64", "conversions")]
+
+
+@pytest.mark.parametrize("item", BASELINE, ids=[i.id for i in BASELINE])
+def test_baseline_sse2_code_matches_interpreter(item):
+    test_module_matches_interpreter(item, features={"sse2"})
+
+
 @pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
-def test_module_matches_interpreter(item):
+def test_module_matches_interpreter(item, features=None):
     try:
         data = corpus.compile_item(item)
     except corpus.CompileFailure as e:
@@ -73,7 +84,9 @@ def test_module_matches_interpreter(item):
     if len(provider_bytes) != len(needed):
         pytest.skip(f"no provider module for imports of {sorted(needed)}")
     providers = {n: JitModule(b) for n, b in zip(sorted(needed), provider_bytes)}
-    jit = JitModule(data, fuel=FUEL, imports=providers)
+    jit = JitModule(data, fuel=FUEL, imports=providers, features=features)
+    if features is not None:
+        assert jit.compiled.features >= frozenset(features) and "lzcnt" not in jit.compiled.features
     oracle = Oracle(provider_bytes + [data])
     compared = unsupported = 0
     for export in loaded.defn.exports:
