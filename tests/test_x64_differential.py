@@ -11,7 +11,6 @@ the bytecode), the input is skipped. Anything else must agree: same values, or a
 """
 from __future__ import annotations
 
-import resource
 
 import numpy as np
 import pytest
@@ -43,13 +42,7 @@ def _inputs(sig):
         yield n, [(_buffer_for(n) if t == "ref" else v) for t, v in zip(sig.args, combo)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _memory_cap():
-    """A wild allocation in the oracle must fail, not take the machine down."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+pytestmark = pytest.mark.usefixtures("memory_cap")
 
 
 def _module_bytes(name: str) -> bytes:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import math
-import resource
 import struct
 
 import numpy as np
@@ -329,13 +328,7 @@ def quirks_source() -> str:
 
 
 # ---------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def _memory_cap():
-    """A wild allocation in the oracle must fail, not take the machine down."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+pytestmark = pytest.mark.usefixtures("memory_cap")
 
 
 @pytest.fixture(scope="module")

@@ -71,10 +71,9 @@ def store(L, ins):
         mem = _element_address(L, args["target_buffer"], args["target_offset"], size, writable=True)
         (a.movss if size == 4 else a.movsd)(SIZED[size][mem], x)
         return
-    v = L.load_gpr(value, R.rdx)
+    L.load_gpr(value, R.rdx)
     mem = _element_address(L, args["target_buffer"], args["target_offset"], size, writable=True)
     a.mov(SIZED[size][mem], R.rdx.view(size * 8))
-    del v
 
 
 def fill(L, ins):
@@ -328,16 +327,26 @@ def select_ref(L, ins):
     L.write_ref(args["result"], R.rax)
 
 
+def _ref_type_tag(type_name: str) -> int | None:
+    """The native type tag a ref of `type_name` carries (None: any ref is accepted)."""
+    if type_name == "!vm.buffer":
+        return abi.TYPE_BUFFER
+    if type_name.startswith("!vm.list"):
+        return abi.TYPE_LIST
+    return None
+
+
 def cast_any_ref(L, ins):
-    """Null casts to null; a non-null ref must be a buffer when the target type is one."""
+    """Null casts to null; a non-null ref must carry the target type's tag (buffers and lists
+    keep it at the same offset)."""
     a, args = L.a, ins.args
-    target = L.m.types[args["result_type"]]
+    tag = _ref_type_tag(L.m.types[args["result_type"]])
     L.read_ref(args["operand"], R.rax)
-    if target == "!vm.buffer":
+    if tag is not None:
         ok = R.Label()
         a.test(R.rax, R.rax)
         a.jz(ok)
-        a.cmp(dword[R.rax + abi.BUF_TYPE], abi.TYPE_BUFFER)
+        a.cmp(dword[R.rax + abi.BUF_TYPE], tag)
         a.jne(L.trap_label(abi.TRAP_TYPE))
         a.label(ok)
     L.write_ref(args["result"], R.rax)

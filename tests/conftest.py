@@ -1,0 +1,13 @@
+"""Shared fixtures."""
+import resource
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def memory_cap():
+    """A wild allocation in IREE's interpreter must fail, not take the machine down."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
