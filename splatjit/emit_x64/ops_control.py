@@ -321,7 +321,13 @@ def switch(L, ins):
         L.write_gpr(dst, R.rax.view(32 if kind == "i32" else 64))
 
 
-HANDLERS = {"switch.i32": switch, "switch.i64": switch, "switch.f32": switch, "switch.f64": switch,
+def trace(L, ins):
+    """vm.trace / vm.print: no-ops in IREE 3.13's interpreter (their refs are not owned here)."""
+
+
+HANDLERS = {"trace": trace, "print": trace,
+            "break": branch,  # resumes at the target's block marker, a no-op: a plain branch
+            "switch.i32": switch, "switch.i64": switch, "switch.f32": switch, "switch.f64": switch,
             "switch.ref": switch,
             "br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
             "fail": fail, "call": call, "import.resolved": import_resolved}
