@@ -57,6 +57,14 @@ class _Insn:
                 raise AsmError(f"{insn}: no rel32 form to relax to")
             self.long_form, self.long_enc = long_form, encode(long_form, insn.operands)
 
+    def copy(self, tag: object) -> "_Insn":
+        """The same encoded instruction with another tag (encodings are position independent;
+        label and RIP fixups are resolved at layout)."""
+        twin = _Insn.__new__(_Insn)
+        twin.insn, twin.form, twin.enc, twin.tag = self.insn, self.form, self.enc, tag
+        twin.long_form, twin.long_enc, twin.is_long = self.long_form, self.long_enc, False
+        return twin
+
     def current(self) -> tuple[Encoded, Any]:
         return (self.long_enc, self.long_form) if self.is_long else (self.enc, self.form)
 
@@ -268,9 +276,30 @@ class Assembler:
         return bytes(out)
 
 
+#: (features, mnemonic, operands) -> an encoded `_Insn` to copy. A JIT emits the same few
+#: hundred instructions (frame accesses, trap stores) over and over; validating, matching
+#: and encoding each once is most of the assembler's cost. Bounded: cleared when full.
+_ENCODED: dict[tuple, _Insn] = {}
+_ENCODED_LIMIT = 1 << 16
+
+
 def _make_method(mnemonic: str):
     def method(self: Assembler, *operands: Operand | int, tag: object = _UNSET) -> Instruction:
-        return self.emit(Instruction(mnemonic, *operands), tag)
+        self._check_open()
+        key = (self.features, mnemonic, operands)
+        try:
+            cached = _ENCODED.get(key)
+        except TypeError:  # an unhashable operand (validation below reports it)
+            cached, key = None, None
+        if cached is None:
+            insn = Instruction(mnemonic, *operands)
+            cached = _Insn(insn, self.features, None)
+            if key is not None:
+                if len(_ENCODED) >= _ENCODED_LIMIT:
+                    _ENCODED.clear()
+                _ENCODED[key] = cached
+        self._items.append(cached.copy(self._tag if tag is _UNSET else tag))
+        return cached.insn
     method.__name__ = method.__qualname__ = mnemonic
     method.__doc__ = "; ".join(str(f) for f in TABLE.by_mnemonic[TABLE.canonical(mnemonic)])
     return method
