@@ -104,15 +104,16 @@ def _cycles(n: int) -> tuple[int, int]:
     return _maps_count() - maps, _rss_kib() - rss
 
 
+# A leak would add one code mapping per cycle; the allocator's own arenas may add a few.
 def test_create_drop_cycles_leave_mappings_and_rss_flat():
     grown_maps, grown_rss = _cycles(300)
-    assert grown_maps <= 2 and grown_rss < 8 * 1024, (grown_maps, grown_rss)
+    assert grown_maps <= 8 and grown_rss < 8 * 1024, (grown_maps, grown_rss)
 
 
 @pytest.mark.slow
 def test_10k_create_drop_cycles():
     grown_maps, grown_rss = _cycles(10_000)
-    assert grown_maps <= 2 and grown_rss < 16 * 1024, (grown_maps, grown_rss)
+    assert grown_maps <= 16 and grown_rss < 16 * 1024, (grown_maps, grown_rss)
 
 
 def test_disasm_interleaves_bytecode_and_machine_code(capsys):

@@ -287,10 +287,13 @@ def _make_method(mnemonic: str):
     def method(self: Assembler, *operands: Operand | int, tag: object = _UNSET) -> Instruction:
         self._check_open()
         key = (self.features, mnemonic, operands)
-        try:
-            cached = _ENCODED.get(key)
-        except TypeError:  # an unhashable operand (validation below reports it)
-            cached, key = None, None
+        if any(isinstance(op, (Label, RipRel)) for op in operands):
+            cached, key = None, None  # labels are unique: nothing to reuse, and no leak
+        else:
+            try:
+                cached = _ENCODED.get(key)
+            except TypeError:  # an unhashable operand (validation below reports it)
+                cached, key = None, None
         if cached is None:
             insn = Instruction(mnemonic, *operands)
             cached = _Insn(insn, self.features, None)

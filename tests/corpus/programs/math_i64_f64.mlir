@@ -1,27 +1,35 @@
-// i64 and f64 elementwise math: (a * b + 7) and sqrt(|x|) * exp(-x*x).
-func.func @main(%a: tensor<32xi64>, %b: tensor<32xi64>, %x: tensor<32xf64>) -> (tensor<32xi64>, tensor<32xf64>) {
-  %ei = tensor.empty() : tensor<32xi64>
-  %ef = tensor.empty() : tensor<32xf64>
-  %ri = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
-                        iterator_types = ["parallel"]}
-      ins(%a, %b : tensor<32xi64>, tensor<32xi64>) outs(%ei : tensor<32xi64>) {
-  ^bb0(%p: i64, %q: i64, %o: i64):
-    %c7 = arith.constant 7 : i64
+// corpus-inputs: --input=4x8xi64=-123456789012 --input=4x8xi64=97 --input=4x8xf64=2.5
+// i64 and f64 elementwise math. NOTE: by default iree-compile demotes f64 to
+// f32 (--iree-input-demote-f64-to-f32 defaults to true), so the f64 half
+// becomes f32 code and the public signature changes to f32; i64 is kept.
+func.func @main(%a : tensor<4x8xi64>, %b : tensor<4x8xi64>, %x : tensor<4x8xf64>) -> (tensor<4x8xi64>, tensor<4x8xf64>) {
+  %ei = tensor.empty() : tensor<4x8xi64>
+  %ef = tensor.empty() : tensor<4x8xf64>
+  %r0, %r1 = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>,
+                       affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b, %x : tensor<4x8xi64>, tensor<4x8xi64>, tensor<4x8xf64>)
+      outs(%ei, %ef : tensor<4x8xi64>, tensor<4x8xf64>) {
+  ^bb0(%p : i64, %q : i64, %v : f64, %o0 : i64, %o1 : f64):
+    %c3 = arith.constant 3 : i64
     %m = arith.muli %p, %q : i64
-    %s = arith.addi %m, %c7 : i64
-    linalg.yield %s : i64
-  } -> tensor<32xi64>
-  %rf = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
-                        iterator_types = ["parallel"]}
-      ins(%x : tensor<32xf64>) outs(%ef : tensor<32xf64>) {
-  ^bb0(%v: f64, %o: f64):
-    %av = math.absf %v : f64
-    %sq = math.sqrt %av : f64
-    %vv = arith.mulf %v, %v : f64
-    %nv = arith.negf %vv : f64
-    %ex = math.exp %nv : f64
-    %r = arith.mulf %sq, %ex : f64
-    linalg.yield %r : f64
-  } -> tensor<32xf64>
-  return %ri, %rf : tensor<32xi64>, tensor<32xf64>
+    %d = arith.divsi %m, %q : i64
+    %r = arith.remsi %p, %q : i64
+    %sh = arith.shrsi %m, %c3 : i64
+    %x1 = arith.xori %sh, %d : i64
+    %s = arith.addi %x1, %r : i64
+    %mx = arith.maxsi %s, %p : i64
+    %fq = arith.sitofp %q : i64 to f64
+    %sq = math.sqrt %v : f64
+    %ex = math.exp %v : f64
+    %sn = math.sin %v : f64
+    %pw = math.powf %v, %sq : f64
+    %t0 = arith.addf %sq, %ex : f64
+    %t1 = arith.mulf %t0, %sn : f64
+    %t2 = arith.divf %t1, %fq : f64
+    %t3 = arith.subf %t2, %pw : f64
+    linalg.yield %mx, %t3 : i64, f64
+  } -> (tensor<4x8xi64>, tensor<4x8xf64>)
+  return %r0, %r1 : tensor<4x8xi64>, tensor<4x8xf64>
 }
