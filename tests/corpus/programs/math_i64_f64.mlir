@@ -1,7 +1,8 @@
 // corpus-inputs: --input=4x8xi64=-123456789012 --input=4x8xi64=97 --input=4x8xf64=2.5
-// i64 and f64 elementwise math. NOTE: by default iree-compile demotes f64 to
-// f32 (--iree-input-demote-f64-to-f32 defaults to true), so the f64 half
-// becomes f32 code and the public signature changes to f32; i64 is kept.
+// corpus-flags: --iree-input-demote-f64-to-f32=false
+// i64 and f64 elementwise math. By default iree-compile demotes f64 to f32
+// (and rewrites the public signature to f32); the flag above keeps real f64
+// code in the dispatch, so the VMVX executable uses ext_f64 opcodes.
 func.func @main(%a : tensor<4x8xi64>, %b : tensor<4x8xi64>, %x : tensor<4x8xf64>) -> (tensor<4x8xi64>, tensor<4x8xf64>) {
   %ei = tensor.empty() : tensor<4x8xi64>
   %ef = tensor.empty() : tensor<4x8xf64>

@@ -1,3 +1,4 @@
+// corpus-needs: native_import_module
 // VMVX RFC benchmark 3: cross-module calls.
 // call_imported_func(x) chains 21 calls of native_import_module.add_1 and
 // returns x + 21 (i32 wraparound). Needs native_import_module loaded first.

@@ -66,6 +66,9 @@ vm.module @control_flow {
     vm.return %r : i32
   }
 
+  // NOTE: the 3.13 interpreter returns the low 32 bits, sign-extended, of the
+  // selected case (dispatch.c reads `regs_i32[...]` for switch.i64); the
+  // default value comes back intact.
   vm.export @switch_i64
   vm.func @switch_i64(%k : i32, %a : i64, %b : i64, %d : i64) -> i64 {
     %r = vm.switch.i64 %k[%a, %b] else %d : i64
@@ -180,7 +183,13 @@ vm.module @control_flow {
   }
 
   // Rotates four loop-carried values of four banks n times:
-  // (a, b, c, d) -> (d as i32, a as i64, b as f32, c as f64) each step.
+  // (a, b, c, d) -> (d as i32, a as i64, b as f32, c as f64) each step, and
+  // returns a + 10 b + 100 c + 1000 d (4321 for n = 4k with 1, 2, 3.0, 4.0).
+  // NOTE: 3.13 encodes the entry branch's register moves in an order that is
+  // only correct as a parallel copy, but the interpreter applies remap lists
+  // sequentially, so IREE returns garbage here (4.6e19 for any n with the
+  // inputs above). A faithful reimplementation must apply moves in encoded
+  // order to agree with the interpreter.
   vm.export @rotate_banks
   vm.func @rotate_banks(%n : i32, %a : i32, %b : i64, %c : f32, %d : f64) -> f64 {
     %c0 = vm.const.i32.zero

@@ -1,4 +1,4 @@
-// corpus-expect: invoke-hangs
+// corpus-hazard: invoke-hangs
 // Fiber yields. vm.yield branches to its successor and suspends the
 // invocation; iree_vm_invoke is meant to resume it transparently. With
 // iree.runtime 3.13 (Python VmContext.invoke and iree-run-module alike) any
