@@ -30,8 +30,7 @@ def cmd_disasm(args) -> int:
     from .disasm import as_json, as_text, function_records
     from .module import JitModule
     module = JitModule(_read(args.file), target=args.target)
-    records = function_records(module, args.target if args.target != "native" else "x86_64",
-                               args.function)
+    records = function_records(module, None, args.function)
     if args.function and not records:
         raise SystemExit(f"splatjit: no function named {args.function!r}")
     sys.stdout.write((as_json(records) if args.json else as_text(records)) + "\n")
@@ -49,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("disasm", help="generated machine code interleaved with the bytecode")
     x.add_argument("file")
     x.add_argument("--function", help="only this function")
-    x.add_argument("--target", default="native", choices=("native", "x86_64"))
+    x.add_argument("--target", default="native", choices=("native", "x86_64", "aarch64"),
+                   help="ISA to compile for (aarch64 code is shown as it would run)")
     x.add_argument("--json", action="store_true", help="machine-readable output")
     x.set_defaults(func=cmd_disasm)
     return p

@@ -12,7 +12,9 @@ import capstone
 
 from .frontend.listing import format_instr, format_signature
 
-ARCH = {"x86_64": (capstone.CS_ARCH_X86, capstone.CS_MODE_64)}
+ARCH = {"x86_64": (capstone.CS_ARCH_X86, capstone.CS_MODE_64),
+        "aarch64": (getattr(capstone, "CS_ARCH_ARM64", getattr(capstone, "CS_ARCH_AARCH64", None)),
+                    capstone.CS_MODE_ARM)}
 
 
 def _decode(code: bytes, target: str):
@@ -22,9 +24,12 @@ def _decode(code: bytes, target: str):
             for i in cs.disasm(code, 0)]
 
 
-def function_records(module, target: str = "x86_64", function: str | None = None) -> list[dict]:
-    """One dict per function: name, signature, allocation, ops (each with its machine code)."""
+def function_records(module, target: str | None = None, function: str | None = None) -> list[dict]:
+    """One dict per function: name, signature, allocation, ops (each with its machine code).
+
+    `target` defaults to the ISA the module was compiled for (`module.target`)."""
     compiled = module.compiled
+    target = target or module.target
     insns = _decode(compiled.code, target)
     by_tag: dict = {}
     tag = None

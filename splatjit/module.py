@@ -26,7 +26,7 @@ from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, 
 _NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 #: The same ABI, with args passed as a bytes object (read only) and results as a ctypes buffer.
 _SCALAR_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
-TARGETS = ("native", "x86_64")
+TARGETS = ("native", "x86_64", "aarch64")
 
 
 class ExportedFunction:
@@ -35,9 +35,10 @@ class ExportedFunction:
     def __init__(self, module: "JitModule", name: str, ordinal: int):
         self.module, self.name, self.ordinal = module, name, ordinal
         self.signature = module.loaded.defn.signatures[ordinal]
-        self.address = module._memory.address + module.compiled.entries[ordinal]
-        self._native = _NATIVE_FN(self.address)
-        self._scalar_native = _SCALAR_FN(self.address)
+        if module._backend is None:  # native x86-64 code in this process
+            self.address = module._memory.address + module.compiled.entries[ordinal]
+            self._native = _NATIVE_FN(self.address)
+            self._scalar_native = _SCALAR_FN(self.address)
         self._where = f"{module.name}.{name}"
         self._scalar = ScalarMarshaller(self.signature) if ScalarMarshaller.applies(self.signature) else None
         self._missing = module.compiled.unsupported.get(ordinal)
@@ -47,6 +48,11 @@ class ExportedFunction:
         if self._missing:
             raise UnsupportedError(f"{self._where} uses {', '.join(self._missing)}, which "
                                    f"splatjit cannot compile yet")
+        if m._backend is not None:  # AArch64 code under the emulator
+            status, out, trap = m._backend.call(self.ordinal, list(args), self.signature)
+            if status:
+                raise m._trap_from(**trap)
+            return None if not out else out[0] if len(out) == 1 else tuple(out)
         scalar = self._scalar
         packed = scalar.pack(args) if scalar is not None else None
         if packed is not None:  # fast path: no refs, every value a plain int / float
@@ -92,15 +98,28 @@ class JitModule:
         self.fuel = fuel
         if target not in TARGETS:
             raise UnsupportedError(f"target {target!r}: this build runs {', '.join(TARGETS)}")
-        if platform.machine() not in ("x86_64", "AMD64"):
-            raise UnsupportedError(f"native x86-64 code cannot run on {platform.machine()}")
-        from .emit_x64.lower import compile_module
+        self.target = "aarch64" if target == "aarch64" else "x86_64"
         self.loaded: LoadedModule = load_module(vmfb_bytes)
         self.name = self.loaded.name
-        self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
-        self._memory = ExecutableMemory(self.compiled.code)
-        self._imports = ImportTable(self.loaded.defn, imports)
-        self._build_context()
+        self._backend = None
+        self._memory = None
+        if self.target == "aarch64":
+            # AArch64 code runs under Unicorn here (runtime/a64_backend.py); providers must be
+            # aarch64 JitModules or dicts of callables.
+            from .emit_a64.lower import compile_module as compile_a64
+            from .runtime.a64_backend import A64Backend
+            self.compiled = compile_a64(self.loaded, fuel=fuel is not None)
+            providers = {n: (p._backend if isinstance(p, JitModule) else p)
+                         for n, p in (imports or {}).items()}
+            self._backend = A64Backend(self.loaded, self.compiled, fuel=fuel, imports=providers)
+        else:
+            if platform.machine() not in ("x86_64", "AMD64"):
+                raise UnsupportedError(f"native x86-64 code cannot run on {platform.machine()}")
+            from .emit_x64.lower import compile_module
+            self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
+            self._memory = ExecutableMemory(self.compiled.code)
+            self._imports = ImportTable(self.loaded.defn, imports)
+            self._build_context()
         self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                          for e in self.loaded.defn.exports}
         init = self._exports.get("__init")
@@ -145,30 +164,44 @@ class JitModule:
         return self._heap.lookup(address)
 
     def _trap(self, status: int) -> TrapError:
+        """The TrapError for the x86-64 Context's trap report."""
         ctx = self._context
-        fn_ordinal, offset = ctx.trap_function, ctx.trap_offset
-        fn = self.loaded.functions[fn_ordinal] if 0 <= fn_ordinal < len(self.loaded.functions) else None
-        message = abi.TRAP_MESSAGES.get(ctx.trap_code, f"trap {ctx.trap_code}")
-        if ctx.trap_code == abi.TRAP_IMPORT:
-            cause = self._imports.errors.pop() if self._imports.errors else None
-            for provider in self._imports.modules:
-                if provider._context.trap_code:
-                    cause = provider._trap(provider._context.trap_code)
-                    provider._context.trap_code = 0
-                    provider._context.depth_left = abi.MAX_DEPTH
+        return self._trap_from(ctx.trap_code, ctx.trap_offset, ctx.trap_function, ctx.trap_status)
+
+    def _import_failure(self):
+        """What made an import fail: a Python exception, or a provider module's trap."""
+        if self._backend is not None:
+            return self._backend.import_errors.pop() if self._backend.import_errors else None
+        cause = self._imports.errors.pop() if self._imports.errors else None
+        for provider in self._imports.modules:
+            if provider._context.trap_code:
+                cause = provider._trap(provider._context.trap_code)
+                provider._context.trap_code = 0
+                provider._context.depth_left = abi.MAX_DEPTH
+        return cause
+
+    def _trap_from(self, trap_code: int, trap_offset: int, trap_function: int,
+                   trap_status: int) -> TrapError:
+        """A TrapError naming `module.function+0xOFFSET` for a trap report (either target)."""
+        offset = trap_offset
+        fns = self.loaded.functions
+        fn = fns[trap_function] if 0 <= trap_function < len(fns) else None
+        message = abi.TRAP_MESSAGES.get(trap_code, f"trap {trap_code}")
+        if trap_code == abi.TRAP_IMPORT:
+            cause = self._import_failure()
             if cause is not None:
                 message = f"imported function failed: {cause!r}"
-        elif ctx.trap_code == abi.TRAP_FAIL and fn is not None:
+        elif trap_code == abi.TRAP_FAIL and fn is not None:
             ins = next((i for i in fn.instrs() if i.offset == offset), None)
             text = ins.args.get("message", "") if ins is not None else ""
-            message = f"vm.fail (status {ctx.trap_status}): {text}"
-            if ctx.trap_status == 0:  # only reachable as the function's last op
+            message = f"vm.fail (status {trap_status}): {text}"
+            if trap_status == 0:  # only reachable as the function's last op
                 message = (f"vm.fail with status 0 ends the function (the interpreter would run "
                            f"off the end of its bytecode): {text}")
-        elif ctx.trap_code == abi.TRAP_STACK:
+        elif trap_code == abi.TRAP_STACK:
             offset = None
         name = f"{self.name}.{fn.name}" if fn is not None else self.name
-        return TrapError(message, function=name, offset=offset, status=ctx.trap_code)
+        return TrapError(message, function=name, offset=offset, status=trap_code)
 
     # ------------------------------------------------------------------ exports
     @property
@@ -194,4 +227,5 @@ class JitModule:
 
     def close(self) -> None:
         """Unmaps the code now (it is also unmapped when the module is collected)."""
-        self._memory.close()
+        if self._memory is not None:
+            self._memory.close()

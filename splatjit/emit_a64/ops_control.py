@@ -10,7 +10,7 @@ from ..regalloc.parallel_move import from_sequential, sequence
 from ..regalloc.variables import remap_copies
 from ..runtime import abi
 from . import operands as R
-from .frame import CTX_OFF, RESULTS_OFF
+from .frame import RESULTS_OFF
 from .lower import fview, gview
 from .operands import FPReg, GPR, Label, mem, sp, x29
 

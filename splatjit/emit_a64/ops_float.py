@@ -18,7 +18,6 @@ import struct
 
 from . import operands as R
 from .lower import fview, gview
-from .operands import Label
 
 
 def _w(ins) -> str:

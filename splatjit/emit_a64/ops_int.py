@@ -9,7 +9,6 @@ from __future__ import annotations
 from ..runtime import abi
 from . import operands as R
 from .lower import gview
-from .operands import Label
 
 #: Two-operand ALU ops: mnemonic stem -> assembler method name.
 ALU = {"add": "add", "sub": "sub", "mul": "mul", "and": "and_", "or": "orr", "xor": "eor"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ..runtime import abi
 from . import operands as R
-from .lower import fview, gview
-from .operands import Label, mem
+from .lower import gview
+from .operands import Label, mem, sp
 
 #: buffer op mnemonic -> (element bytes, load extension or None)
 LOADS = {"buffer.load.i8.u": (1, "zx"), "buffer.load.i8.s": (1, "sx"), "buffer.load.i16.u": (2, "zx"),
@@ -21,6 +21,9 @@ STORES = {"buffer.store.i8": 1, "buffer.store.i16": 2, "buffer.store.i32": 4,
 FILLS = {"buffer.fill.i8": 1, "buffer.fill.i16": 2, "buffer.fill.i32": 4, "buffer.fill.i64": 8,
          "buffer.fill.f32": 4, "buffer.fill.f64": 8}
 SHIFT = {1: 0, 2: 1, 4: 2, 8: 3}
+#: Fills of at least this many bytes store one element and then double the filled prefix
+#: with memmove (log2(n) calls), so huge fills run at memmove speed (and under emulation).
+FILL_LOOP_BYTES = 1024
 LOAD_INSN = {(1, "zx"): "ldrb", (1, "sx"): "ldrsb", (2, "zx"): "ldrh", (2, "sx"): "ldrsh",
              (4, None): "ldr", (8, None): "ldr"}
 STORE_INSN = {1: "strb", 2: "strh", 4: "str", 8: "str"}
@@ -100,12 +103,39 @@ def fill(L, ins):
     a.b_hi(oob)
     a.ldr(R.x3, mem(b, abi.BUF_DATA))
     a.add(R.x3, R.x3, off.lsl(SHIFT[size]) if SHIFT[size] else off)
-    loop, done = Label(), Label()
+    loop, big, done = Label(), Label(), Label()
+    value = gview(R.x2, vbits)
     a.cbz(n, done)
+    a.lsl(R.x5, n, SHIFT[size]) if SHIFT[size] else a.mov(R.x5, n)  # bytes: <= the length
+    a.cmp(R.x5, FILL_LOOP_BYTES)
+    a.b_hs(big)
     a.bind(loop)
-    getattr(a, STORE_INSN[size])(gview(R.x2, vbits), R.post(R.x3, size))
+    getattr(a, STORE_INSN[size])(value, R.post(R.x3, size))
     a.subs(n, n, 1)
     a.b_ne(loop)
+    a.b(done)
+    a.bind(big)  # one element, then memmove the filled prefix onto the rest, doubling it
+    getattr(a, STORE_INSN[size])(value, mem(R.x3, 0))
+    a.mov(R.x6, size)
+    a.stp(R.x3, R.x5, R.pre(sp, -32))        # [sp]: data, bytes, bytes done (memmove
+    again, out = Label(), Label()            # clobbers the caller-saved registers)
+    a.str(R.x6, mem(sp, 16))
+    a.bind(again)
+    a.ldp(R.x3, R.x5, mem(sp, 0))
+    a.ldr(R.x6, mem(sp, 16))
+    a.cmp(R.x6, R.x5)
+    a.b_hs(out)
+    a.sub(R.x2, R.x5, R.x6)
+    a.cmp(R.x2, R.x6)
+    a.csel(R.x2, R.x2, R.x6, "lo")            # min(bytes left, bytes done)
+    a.add(R.x7, R.x6, R.x2)
+    a.str(R.x7, mem(sp, 16))
+    a.add(R.x0, R.x3, R.x6)
+    a.mov(R.x1, R.x3)
+    L.call_symbol("memmove")
+    a.b(again)
+    a.bind(out)
+    a.add(sp, sp, 32)
     a.bind(done)
 
 
@@ -348,4 +378,4 @@ HANDLERS.update({"const.ref.zero": const_ref_zero, "const.ref.rodata": const_ref
                  "assign.ref": assign_ref, "discard.refs": discard_refs, "cmp.eq.ref": cmp_ref,
                  "cmp.ne.ref": cmp_ref, "cmp.nz.ref": cmp_ref, "select.ref": select_ref,
                  "cast.any.ref": cast_any_ref})
-CALLS = {"buffer.copy", "buffer.compare", "buffer.alloc", "buffer.clone"}
+CALLS = {"buffer.copy", "buffer.compare", "buffer.alloc", "buffer.clone", *FILLS}
