@@ -12,6 +12,7 @@ back as Python lists.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import platform
 
 from .errors import TrapError, UnsupportedError
@@ -27,6 +28,21 @@ _NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, 
 #: The same ABI, with args passed as a bytes object (read only) and results as a ctypes buffer.
 _SCALAR_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
 TARGETS = ("native", "x86_64", "aarch64")
+#: platform.machine() -> the ISA whose code this process can execute directly.
+NATIVE_ISA = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+
+
+def host_symbol(name: str) -> int:
+    """Address of a libm / libc function in this process (what native code `blr`s to)."""
+    for lib in (_LIBM, _LIBC):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            return ctypes.cast(fn, ctypes.c_void_p).value
+    raise UnsupportedError(f"no host symbol {name!r}")
+
+
+_LIBM = ctypes.CDLL(ctypes.util.find_library("m"))
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
 
 
 class ExportedFunction:
@@ -98,14 +114,26 @@ class JitModule:
         self.fuel = fuel
         if target not in TARGETS:
             raise UnsupportedError(f"target {target!r}: this build runs {', '.join(TARGETS)}")
-        self.target = "aarch64" if target == "aarch64" else "x86_64"
+        native_isa = NATIVE_ISA.get(platform.machine())
+        self.target = native_isa if target == "native" else target
         self.loaded: LoadedModule = load_module(vmfb_bytes)
         self.name = self.loaded.name
         self._backend = None
         self._memory = None
-        if self.target == "aarch64":
-            # AArch64 code runs under Unicorn here (runtime/a64_backend.py); providers must be
-            # aarch64 JitModules or dicts of callables.
+        if self.target == native_isa:  # this host's own ISA: map the code and call it
+            if native_isa == "aarch64":
+                from .emit_a64.lower import compile_module as compile_a64
+                self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
+                                            resolve=host_symbol)
+            else:
+                from .emit_x64.lower import compile_module
+                self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
+            self._memory = ExecutableMemory(self.compiled.code)
+            self._imports = ImportTable(self.loaded.defn, imports)
+            self._build_context()
+        elif self.target == "aarch64":
+            # AArch64 code on another host runs under Unicorn (runtime/a64_backend.py);
+            # providers must be aarch64 JitModules or dicts of callables.
             from .emit_a64.lower import compile_module as compile_a64
             from .runtime.a64_backend import A64Backend
             self.compiled = compile_a64(self.loaded, fuel=fuel is not None)
@@ -113,13 +141,7 @@ class JitModule:
                          for n, p in (imports or {}).items()}
             self._backend = A64Backend(self.loaded, self.compiled, fuel=fuel, imports=providers)
         else:
-            if platform.machine() not in ("x86_64", "AMD64"):
-                raise UnsupportedError(f"native x86-64 code cannot run on {platform.machine()}")
-            from .emit_x64.lower import compile_module
-            self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
-            self._memory = ExecutableMemory(self.compiled.code)
-            self._imports = ImportTable(self.loaded.defn, imports)
-            self._build_context()
+            raise UnsupportedError(f"{self.target} code cannot run on a {platform.machine()} host")
         self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                          for e in self.loaded.defn.exports}
         init = self._exports.get("__init")
