@@ -58,6 +58,9 @@ class ExportedFunction:
         self._where = f"{module.name}.{name}"
         self._scalar = ScalarMarshaller(self.signature) if ScalarMarshaller.applies(self.signature) else None
         self._missing = module.compiled.unsupported.get(ordinal)
+        self._busy = 0
+        if self._scalar is not None:
+            self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
 
     def __call__(self, *args):
         m = self.module
@@ -72,15 +75,23 @@ class ExportedFunction:
         scalar = self._scalar
         packed = scalar.pack(args) if scalar is not None else None
         if packed is not None:  # fast path: no refs, every value a plain int / float
-            ctx = m._context
-            ctx.trap_code = 0
-            ctx.depth_left = abi.MAX_DEPTH
-            ctx.fuel = m.fuel or 0
-            resbuf = ctypes.create_string_buffer(scalar.result_size)
-            status = self._scalar_native(m._context_address, packed, resbuf)
+            if m.fuel is not None:
+                m._context.fuel = m.fuel
+            # The results buffer is reused unless this export is already running (an import
+            # implemented in Python may call back into it). Every native frame restores the
+            # recursion budget on its way out, traps included, so it is not reset here.
+            resbuf = self._resbuf if not self._busy else ctypes.create_string_buffer(scalar.result_size)
+            self._busy += 1
+            try:
+                status = self._scalar_native(m._context_address, packed, resbuf)
+            finally:
+                self._busy -= 1
             if status:
                 m._retain_globals(Arena())
-                raise m._trap(status)
+                error = m._trap(status)
+                m._context.trap_code = 0
+                m._context.depth_left = abi.MAX_DEPTH
+                raise error
             if m._ref_globals_used:
                 m._retain_globals(Arena())
             out = scalar.unpack(resbuf)
