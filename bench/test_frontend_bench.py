@@ -5,7 +5,6 @@ Run: python -m pytest bench --benchmark-enable. Target: >= 200k ops/s (decode + 
 from __future__ import annotations
 
 import corpus
-from splatjit.frontend.archive import load_module_def
 from splatjit.frontend.decoder import decode_module_functions
 from splatjit.frontend.loader import load_module
 from splatjit.frontend.verifier import verify_function

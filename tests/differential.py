@@ -107,3 +107,33 @@ def edge_inputs(types, *, limit: int = 40, seed: int = 0, avoid_div_traps: bool 
         combos = [c for c in combos if not (c[-1] == 0 or (len(c) >= 2 and types[0] in INT_MIN
                                                             and c[0] == INT_MIN[types[0]] and c[1] == -1))]
     return combos
+
+
+# ---------------------------------------------------------------- VMVX dispatch kernels
+#: (workgroup id, workgroup count) triples dispatch tests run each kernel for.
+WORKGROUPS = [((0, 0, 0), (1, 1, 1)), ((1, 0, 0), (2, 1, 1)), ((0, 1, 1), (1, 2, 2))]
+BINDINGS, BINDING_BYTES = 6, 1 << 14
+
+
+def dispatch_kernels():
+    """pytest params (corpus item, rodata ordinal) for every nested executable of every program."""
+    import pytest
+
+    import corpus
+    from splatjit import load_module
+    out = []
+    for item in corpus.program_items():
+        try:
+            data = corpus.compile_item(item)
+        except corpus.CompileFailure:
+            continue
+        for exe in load_module(data).executables:
+            out.append(pytest.param(item, exe.rodata_ordinal, id=f"{item.id}@rodata{exe.rodata_ordinal}"))
+    return out
+
+
+def random_bindings(seed: int) -> list[np.ndarray]:
+    """BINDINGS buffers of BINDING_BYTES random f32 values in [-2, 2), as bytes; seeded."""
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-2, 2, BINDING_BYTES // 4).astype(np.float32).view(np.uint8)
+            for _ in range(BINDINGS)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from pathlib import Path
 
 _FUNC = re.compile(r"^vm\.func @([^(]+)\(")
 

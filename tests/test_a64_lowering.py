@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import corpus
-from differential import Oracle, edge_inputs, normalise, same
+from differential import (WORKGROUPS, Oracle, dispatch_kernels, edge_inputs, normalise,
+                          random_bindings, same)
 from splatjit import TrapError, UnsupportedError, load_module
 from splatjit.module import JitModule
 from splatjit.runtime.a64_backend import A64Module, code_sizes, profile_ops
@@ -281,28 +282,6 @@ def test_heap_is_released_between_calls():
 
 
 # ---------------------------------------------------------------- VMVX dispatch kernels
-BINDINGS, BINDING_BYTES = 6, 1 << 14
-WORKGROUPS = [((0, 0, 0), (1, 1, 1)), ((1, 0, 0), (2, 1, 1)), ((0, 1, 1), (1, 2, 2))]
-
-
-def _kernels():
-    out = []
-    for item in corpus.program_items():
-        try:
-            data = corpus.compile_item(item)
-        except corpus.CompileFailure:
-            continue
-        for exe in load_module(data).executables:
-            out.append(pytest.param(item, exe.rodata_ordinal, id=f"{item.id}@rodata{exe.rodata_ordinal}"))
-    return out
-
-
-def _bindings(seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(-2, 2, BINDING_BYTES // 4).astype(np.float32).view(np.uint8)
-            for _ in range(BINDINGS)]
-
-
 def _same_but_default_nan(a: np.ndarray, b: np.ndarray) -> bool:
     """Equal bytes, except 32-bit words that are NaN on both sides: the two ISAs' default
     NaNs differ in sign (x86 0xFFC00000, AArch64 0x7FC00000; f64 likewise in the high word)."""
@@ -311,7 +290,7 @@ def _same_but_default_nan(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(np.isnan(wa[diff].view(np.float32)) & np.isnan(wb[diff].view(np.float32))))
 
 
-@pytest.mark.parametrize("item, ordinal", _kernels())
+@pytest.mark.parametrize("item, ordinal", dispatch_kernels())
 def test_dispatch_kernels_match_x86(item, ordinal):
     """Every corpus program's VMVX dispatch functions on random bindings, as
     tests/test_x64_dispatch.py runs them against the interpreter."""
@@ -328,7 +307,7 @@ def test_dispatch_kernels_match_x86(item, ordinal):
             for m in (a64, x86):
                 local = np.zeros(1 << 12, np.uint8)
                 constants = np.full(64, 4, np.int32).view(np.uint8)
-                bindings = _bindings(n)
+                bindings = random_bindings(n)
                 result, trap = _run(m[e.name], [local, constants, bindings, *wid, 1, 1, 1, *count])
                 runs.append((result, (trap.message, trap.offset) if trap else None, [local, *bindings]))
             (got, got_trap, got_mem), (want, want_trap, want_mem) = runs

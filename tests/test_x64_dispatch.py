@@ -12,33 +12,11 @@ import numpy as np
 import pytest
 
 import corpus
-from differential import Oracle
+from differential import WORKGROUPS, Oracle, dispatch_kernels, random_bindings
 from splatjit import LinkError, TrapError, load_module
 from splatjit.module import JitModule
 
-BINDINGS, BINDING_BYTES = 6, 1 << 14
-WORKGROUPS = [((0, 0, 0), (1, 1, 1)), ((1, 0, 0), (2, 1, 1)), ((0, 1, 1), (1, 2, 2))]
-
-
-def _kernels():
-    out = []
-    for item in corpus.program_items():
-        try:
-            data = corpus.compile_item(item)
-        except corpus.CompileFailure:
-            continue
-        for exe in load_module(data).executables:
-            out.append(pytest.param(item, exe.rodata_ordinal, id=f"{item.id}@rodata{exe.rodata_ordinal}"))
-    return out
-
-
-def _bindings(seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(-2, 2, BINDING_BYTES // 4).astype(np.float32).view(np.uint8)
-            for _ in range(BINDINGS)]
-
-
-@pytest.mark.parametrize("item, ordinal", _kernels())
+@pytest.mark.parametrize("item, ordinal", dispatch_kernels())
 def test_dispatch_functions_match_interpreter(item, ordinal):
     kernel = load_module(corpus.compile_item(item)).defn.rodata[ordinal].data
     try:
@@ -52,7 +30,7 @@ def test_dispatch_functions_match_interpreter(item, ordinal):
             # Push constants carry dynamic dims / offsets: small, aligned, non-zero values.
             local = np.zeros(1 << 12, np.uint8)
             constants = np.full(64, 4, np.int32).view(np.uint8)
-            mine, theirs = _bindings(n), _bindings(n)
+            mine, theirs = random_bindings(n), random_bindings(n)
             args = [local, constants, mine, *wid, 1, 1, 1, *count]
             oracle_args = [local.copy(), constants.copy(), theirs, *wid, 1, 1, 1, *count]
             types = ["ref", "ref", "ref"] + ["i32"] * 9
@@ -68,7 +46,7 @@ def test_dispatch_functions_match_interpreter(item, ordinal):
             oracle.call(name, oracle_args, types)
             for i, (a, b) in enumerate(zip(mine, theirs)):
                 assert a.tobytes() == b.tobytes(), f"{name} workgroup {wid}: binding {i} differs"
-            wrote |= any(a.tobytes() != b.tobytes() for a, b in zip(mine, _bindings(n)))
+            wrote |= any(a.tobytes() != b.tobytes() for a, b in zip(mine, random_bindings(n)))
             compared += 1
     assert compared
     assert wrote, "no dispatch wrote any binding: the comparison would be vacuous"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import struct
 
-from splatjit.frontend.archive import SEGMENT_ALIGNMENT, _strip_zip_header  # noqa: F401
+from splatjit.frontend.archive import _strip_zip_header
 from splatjit.frontend.flatbuffer import Buffer
 from splatjit.frontend.loader import load_module
 

@@ -6,7 +6,7 @@ labels and offers the operand helpers op lowerings use (`read_gpr`, `write_gpr`,
 `ops_control.py` and `ops_list.py`, each a table of `mnemonic -> function(lowering, instr)`.
 
 Contract: `compile_module(loaded, fuel=False, resolve=None)` returns a `CompiledModule`
-(the x86 backend's dataclass) whose code follows the native ABI of `runtime/abi.py` in its
+(`splatjit/lowering.py`) whose code follows the native ABI of `runtime/abi.py` in its
 AAPCS64 form (x0 = Context*, x1 = args, x2 = results, status in w0). Code outside the module
 (libm, memmove/memcmp) is reached with `blr` to `resolve(name)`, an absolute address; the
 default resolves to the host-call stubs of `runtime/a64_backend.py` (Unicorn). Runtime
@@ -15,11 +15,11 @@ without a lowering are listed in `unsupported` (calling them traps with TRAP_UNS
 """
 from __future__ import annotations
 
-from ..emit_x64.lower import CompiledModule, FunctionInfo, loop_headers
 from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
+from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area_size
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
@@ -63,7 +63,7 @@ class FunctionLowering:
         used = self.alloc.used & A64_TARGET.callee_saved
         saved = sorted((r for r in used if r[0] == "x"), key=lambda r: int(r[1:])) + \
             sorted((r for r in used if r[0] == "d"), key=lambda r: int(r[1:]))
-        self.frame = Frame.layout(saved, fn.i32_count, fn.ref_count, self._out_size())
+        self.frame = Frame.layout(saved, fn.i32_count, fn.ref_count, outgoing_area_size(fn, self.m))
         self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
         self.epilogue = Label(f"{fn.name}.epilogue")
         self.exit_no_depth = Label(f"{fn.name}.exit")
@@ -72,19 +72,6 @@ class FunctionLowering:
         self.ins: Instr | None = None
 
     # ------------------------------------------------------------------ frame helpers
-    def _out_size(self) -> int:
-        size = 0
-        for ins in self.fn.instrs():
-            callee = ins.args.get("callee_ordinal")
-            if callee is None:
-                continue
-            sig = (self.m.imports[callee & 0x7FFFFFFF].signature if callee & 0x80000000
-                   else self.m.signatures[callee])
-            if sig.is_variadic:
-                continue
-            size = max(size, abi.cconv_layout(sig.args)[1] + abi.cconv_layout(sig.results)[1])
-        return size
-
     def sp_mem(self, offset: int, nbytes: int):
         """[sp + offset] for an access of `nbytes`; through x17 beyond the scaled range."""
         if offset % nbytes == 0 and offset // nbytes < 4096:

@@ -7,6 +7,7 @@ with x16 breaking cycles (x0 is the temporary of memory-to-memory copies).
 from __future__ import annotations
 
 from ..regalloc.parallel_move import from_sequential, sequence
+from ..lowering import callee_signature, mixes_memory_widths
 from ..regalloc.variables import remap_copies
 from ..runtime import abi
 from . import operands as R
@@ -85,13 +86,9 @@ def edge_moves(L, succ) -> None:
     """Emit the copies of one branch edge (may be none); see emit_x64/ops_control.py."""
     copies = remap_copies(succ.remap, L.slots.wide_slots)
     pairs = [(_location(L, k, s), _location(L, k, d)) for k, s, d in copies]
-    mem_locs = [loc for p in pairs for loc in p if loc[0] == "mem"]
-    covered: dict[int, object] = {}
-    for loc in set(mem_locs):
-        for slot in range(loc[1], loc[1] + loc[2] // 32):
-            if covered.setdefault(slot, loc) != loc:
-                _sequential_in_memory(L, succ, pairs)
-                return
+    if mixes_memory_widths(pairs):
+        _sequential_in_memory(L, succ, pairs)
+        return
     for dst, src in sequence(from_sequential(pairs), SCRATCH):
         _move(L, dst, src)
 
@@ -242,7 +239,7 @@ def call(L, ins):
     a, args = L.a, ins.args
     callee = args["callee_ordinal"]
     is_import = bool(callee & 0x80000000)
-    sig = L.m.imports[callee & 0x7FFFFFFF].signature if is_import else L.m.signatures[callee]
+    sig = callee_signature(L.m, callee)
     if sig.is_variadic:
         L.unsupported.append(f"{ins.op.name} of a variadic import")
         a.b(L.trap_label(abi.TRAP_UNSUPPORTED))

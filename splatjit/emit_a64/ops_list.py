@@ -14,7 +14,6 @@ from . import operands as R
 from .lower import fview, gview
 from .operands import Label, mem
 from .ops_memory import call_helper
-from .ops_memory import cast_any_ref as _cast_any_ref_buffer
 
 TAG = {"i32": abi.ELEM_I32, "i64": abi.ELEM_I64, "f32": abi.ELEM_F32, "f64": abi.ELEM_F64}
 OTHER_FLOAT = {abi.ELEM_F32: abi.ELEM_F64, abi.ELEM_F64: abi.ELEM_F32}
@@ -252,26 +251,8 @@ def resize(L, ins):
     _grow(L, ins, "new_size", "list_resize")
 
 
-def cast_any_ref(L, ins):
-    """cast.any.ref to a list type checks the ref is a list (null passes); other targets
-    are ops_memory's."""
-    a, args = L.a, ins.args
-    if not L.m.types[args["result_type"]].startswith("!vm.list"):
-        _cast_any_ref_buffer(L, ins)
-        return
-    L.read_ref(args["operand"], R.x0)
-    ok = Label()
-    a.cbz(R.x0, ok)
-    a.ldr(R.w1, mem(R.x0, abi.LIST_TYPE))
-    a.cmp(R.w1, abi.TYPE_LIST)
-    a.b_ne(L.trap_label(abi.TRAP_TYPE))
-    a.bind(ok)
-    L.write_ref(args["result"], R.x0)
-
-
 HANDLERS = {"list.size": size, "list.alloc": alloc, "list.reserve": reserve,
-            "list.resize": resize, "list.get.ref": get_ref, "list.set.ref": set_ref,
-            "cast.any.ref": cast_any_ref}
+            "list.resize": resize, "list.get.ref": get_ref, "list.set.ref": set_ref}
 HANDLERS.update({f"list.get.{t}": get_int for t in ("i32", "i64")})
 HANDLERS.update({f"list.set.{t}": set_int for t in ("i32", "i64")})
 HANDLERS.update({f"list.get.{t}": get_float for t in ("f32", "f64")})

@@ -7,6 +7,7 @@ offsets and lengths, x2 values.
 """
 from __future__ import annotations
 
+from ..lowering import ref_type_tag
 from ..runtime import abi
 from . import operands as R
 from .lower import gview
@@ -347,15 +348,16 @@ def select_ref(L, ins):
 
 
 def cast_any_ref(L, ins):
-    """Null casts to null; a non-null ref must be a buffer when the target type is one."""
+    """Null casts to null; a non-null ref must carry the target type's tag (buffers and lists
+    keep it at the same offset)."""
     a, args = L.a, ins.args
-    target = L.m.types[args["result_type"]]
+    tag = ref_type_tag(L.m.types[args["result_type"]])
     L.read_ref(args["operand"], R.x0)
-    if target == "!vm.buffer":
+    if tag is not None:
         ok = Label()
         a.cbz(R.x0, ok)
         a.ldr(R.w1, mem(R.x0, abi.BUF_TYPE))
-        a.cmp(R.w1, abi.TYPE_BUFFER)
+        a.cmp(R.w1, tag)
         a.b_ne(L.trap_label(abi.TRAP_TYPE))
         a.bind(ok)
     L.write_ref(args["result"], R.x0)

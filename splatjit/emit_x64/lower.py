@@ -11,44 +11,21 @@ native ABI of `runtime/abi.py`; functions that use an op without a lowering are 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
-from ..regalloc.linear_scan import Allocation, allocate
+from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area_size
+from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
-from ..regalloc.variables import SlotMap, Var, classify
+from ..regalloc.variables import Var, classify
 from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
 from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, X64_TARGET, XMM_BY_NAME, Frame
-from .operands import Label, byte, dword, qword, rbp, rsp
+from .operands import Label, dword, qword, rbp
 
 SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
-
-
-@dataclass
-class FunctionInfo:
-    name: str
-    ordinal: int
-    entry: Label
-    allocation: Allocation
-    slots: SlotMap
-    frame: Frame
-    unsupported: list[str] = field(default_factory=list)  # op names without a lowering
-
-
-@dataclass
-class CompiledModule:
-    code: bytes
-    entries: dict[int, int]            # function ordinal -> code offset
-    functions: dict[int, FunctionInfo]
-    listing: list[tuple[int, str]]     # (code offset, instruction text)
-    tag_map: dict[int, object]         # code offset -> (function ordinal, bytecode offset)
-    unsupported: dict[int, list[str]]  # function ordinal -> unsupported op names
-    features: frozenset
 
 
 class FunctionLowering:
@@ -68,7 +45,7 @@ class FunctionLowering:
         self.next_ins: Instr | None = None
         self.flags: tuple[Reg, str] | None = None  # (i32 result, condition code) still in EFLAGS
         saved = sorted(r for r in self.alloc.used if r in X64_TARGET.callee_saved)
-        self.frame = Frame.layout(saved, fn.i32_count, fn.ref_count, self._out_size())
+        self.frame = Frame.layout(saved, fn.i32_count, fn.ref_count, outgoing_area_size(fn, self.m))
         self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
         self.epilogue = Label(f"{fn.name}.epilogue")
         self.exit_no_depth = Label(f"{fn.name}.exit")
@@ -77,19 +54,6 @@ class FunctionLowering:
         self.ins: Instr | None = None
 
     # ------------------------------------------------------------------ frame helpers
-    def _out_size(self) -> int:
-        size = 0
-        for ins in self.fn.instrs():
-            callee = ins.args.get("callee_ordinal")
-            if callee is None:
-                continue
-            sig = (self.m.imports[callee & 0x7FFFFFFF].signature if callee & 0x80000000
-                   else self.m.signatures[callee])
-            if sig.is_variadic:
-                continue
-            size = max(size, abi.cconv_layout(sig.args)[1] + abi.cconv_layout(sig.results)[1])
-        return size
-
     def slot_mem(self, ordinal: int, bits: int):
         return R.SizeSpec(bits)[rbp + self.frame.slot(ordinal)]
 
@@ -352,13 +316,6 @@ class FunctionLowering:
             self._emit_trap_store(code, offset, status)
             self.a.jmp(self.epilogue)
         self.a.set_tag((self.fn.ordinal, -1))
-
-
-def loop_headers(fn: Function) -> set[int]:
-    """Blocks entered by a backward branch (a branch from the same or a later block)."""
-    from ..regalloc.variables import successors
-    return {s.block for b in fn.blocks for ins in b.instrs[-1:] for s in successors(ins)
-            if s.block is not None and s.block <= b.index}
 
 
 def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=None,

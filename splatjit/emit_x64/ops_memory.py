@@ -6,6 +6,7 @@ without overflow (the interpreter's `(offset + n) * size` can wrap; ours cannot)
 """
 from __future__ import annotations
 
+from ..lowering import ref_type_tag
 from ..runtime import abi
 from . import operands as R
 from .ops_float import libc_address
@@ -327,20 +328,11 @@ def select_ref(L, ins):
     L.write_ref(args["result"], R.rax)
 
 
-def _ref_type_tag(type_name: str) -> int | None:
-    """The native type tag a ref of `type_name` carries (None: any ref is accepted)."""
-    if type_name == "!vm.buffer":
-        return abi.TYPE_BUFFER
-    if type_name.startswith("!vm.list"):
-        return abi.TYPE_LIST
-    return None
-
-
 def cast_any_ref(L, ins):
     """Null casts to null; a non-null ref must carry the target type's tag (buffers and lists
     keep it at the same offset)."""
     a, args = L.a, ins.args
-    tag = _ref_type_tag(L.m.types[args["result_type"]])
+    tag = ref_type_tag(L.m.types[args["result_type"]])
     L.read_ref(args["operand"], R.rax)
     if tag is not None:
         ok = R.Label()

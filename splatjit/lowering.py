@@ -1,0 +1,90 @@
+"""Target-independent pieces of lowering, shared by `emit_x64` and `emit_a64`.
+
+Contract: nothing here knows an instruction encoding or a machine register; the emitters
+call these to decide *what* to emit (which blocks are loop headers, how large the outgoing
+call area is, whether a remap list must take the interpreter's sequential route, which type
+tag a cast checks) and keep *how* to themselves. `CompiledModule` / `FunctionInfo` are what
+either emitter hands to the runtime.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .frontend.cconv import Signature
+from .frontend.schema import ModuleDef
+from .ir import Function
+from .regalloc.linear_scan import Allocation
+from .regalloc.variables import SlotMap, successors
+from .runtime import abi
+
+IMPORT_BIT = 0x80000000
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    ordinal: int
+    entry: object                      # the emitter's entry label
+    allocation: Allocation
+    slots: SlotMap
+    frame: object                      # the emitter's frame layout (`frame.size` in bytes)
+    unsupported: list[str] = field(default_factory=list)  # op names without a lowering
+
+
+@dataclass
+class CompiledModule:
+    code: bytes
+    entries: dict[int, int]            # function ordinal -> code offset
+    functions: dict[int, FunctionInfo]
+    listing: list[tuple[int, str]]     # (code offset, instruction text)
+    tag_map: dict[int, object]         # code offset -> (function ordinal, bytecode offset)
+    unsupported: dict[int, list[str]]  # function ordinal -> unsupported op names
+    features: frozenset
+
+
+def callee_signature(module: ModuleDef, ordinal: int) -> Signature:
+    """The signature of a call target: an import (bit 31 set) or an internal function."""
+    if ordinal & IMPORT_BIT:
+        return module.imports[ordinal & ~IMPORT_BIT].signature
+    return module.signatures[ordinal]
+
+
+def outgoing_area_size(fn: Function, module: ModuleDef) -> int:
+    """Bytes for the args + results buffers of the largest non-variadic call in `fn`."""
+    size = 0
+    for ins in fn.instrs():
+        callee = ins.args.get("callee_ordinal")
+        if callee is None:
+            continue
+        sig = callee_signature(module, callee)
+        if not sig.is_variadic:
+            size = max(size, abi.cconv_layout(sig.args)[1] + abi.cconv_layout(sig.results)[1])
+    return size
+
+
+def loop_headers(fn: Function) -> set[int]:
+    """Blocks entered by a backward branch (a branch from the same or a later block)."""
+    return {s.block for b in fn.blocks for ins in b.instrs[-1:] for s in successors(ins)
+            if s.block is not None and s.block <= b.index}
+
+
+def mixes_memory_widths(pairs) -> bool:
+    """True when a remap's copies touch one memory slot both as a 32-bit value and as half of
+    a 64-bit one; such lists take the interpreter's sequential route. `pairs` hold
+    ("mem", slot, bits) locations among others."""
+    covered: dict[int, object] = {}
+    for loc in {loc for p in pairs for loc in p if loc[0] == "mem"}:
+        for slot in range(loc[1], loc[1] + loc[2] // 32):
+            if covered.setdefault(slot, loc) != loc:
+                return True
+    return False
+
+
+def ref_type_tag(type_name: str) -> int | None:
+    """The native type tag `cast.any.ref` to `type_name` checks (None: any ref passes).
+    Buffers and lists keep their tag at the same offset (abi.BUF_TYPE == abi.LIST_TYPE)."""
+    if type_name == "!vm.buffer":
+        return abi.TYPE_BUFFER
+    if type_name.startswith("!vm.list"):
+        return abi.TYPE_LIST
+    return None
