@@ -49,16 +49,55 @@ def callee_signature(module: ModuleDef, ordinal: int) -> Signature:
     return module.signatures[ordinal]
 
 
+@dataclass(frozen=True)
+class CallLayout:
+    """Where a call site's values go in its outgoing args/results buffers (runtime/abi.py).
+
+    `arg_types`/`arg_offsets` pair one-to-one with the instruction's operand registers;
+    `counts` are (offset, n) i32 constants a variadic call stores before each span."""
+    arg_types: tuple
+    arg_offsets: tuple
+    counts: tuple
+    arg_size: int
+    result_types: tuple
+    result_offsets: tuple
+    result_size: int
+
+
+def call_layout(module: ModuleDef, ins) -> CallLayout:
+    """The buffer layout of a `call` / `call.variadic` instruction."""
+    sig = callee_signature(module, ins.args["callee_ordinal"])
+    segments = ins.args.get("segment_sizes")
+    if sig.is_variadic:
+        flat = abi.flatten_variadic(sig.args, segments)
+    else:
+        flat = list(sig.args)
+    offsets, arg_size = abi.cconv_layout(flat)
+    arg_types, arg_offsets, counts, k = [], [], [], 0
+    for i, t in enumerate(sig.args):  # split the count slots from the value slots
+        if isinstance(t, tuple):
+            counts.append((offsets[k], segments[i]))
+            k += 1
+            n = len(t) * segments[i]
+            arg_types += flat[k:k + n]
+            arg_offsets += offsets[k:k + n]
+            k += n
+        else:
+            arg_types.append(t)
+            arg_offsets.append(offsets[k])
+            k += 1
+    res_offsets, res_size = abi.cconv_layout(list(sig.results))
+    return CallLayout(tuple(arg_types), tuple(arg_offsets), tuple(counts), arg_size,
+                      tuple(sig.results), tuple(res_offsets), res_size)
+
+
 def outgoing_area_size(fn: Function, module: ModuleDef) -> int:
-    """Bytes for the args + results buffers of the largest non-variadic call in `fn`."""
+    """Bytes for the args + results buffers of the largest call in `fn`."""
     size = 0
     for ins in fn.instrs():
-        callee = ins.args.get("callee_ordinal")
-        if callee is None:
-            continue
-        sig = callee_signature(module, callee)
-        if not sig.is_variadic:
-            size = max(size, abi.cconv_layout(sig.args)[1] + abi.cconv_layout(sig.results)[1])
+        if ins.args.get("callee_ordinal") is not None:
+            layout = call_layout(module, ins)
+            size = max(size, layout.arg_size + layout.result_size)
     return size
 
 
@@ -87,4 +126,4 @@ def ref_type_tag(type_name: str) -> int | None:
         return abi.TYPE_BUFFER
     if type_name.startswith("!vm.list"):
         return abi.TYPE_LIST
-    return None
+    return abi.HOST_TYPE_TAGS.get(type_name)

@@ -22,6 +22,7 @@ from .runtime.helpers import BufferHeap
 from .runtime.lists import reachable
 from .runtime.imports import ImportTable
 from .runtime.memory import ExecutableMemory
+from .runtime.objects import ObjectSpace, VmBuffer
 from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
 
 _NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -82,10 +83,12 @@ class ExportedFunction:
             # recursion budget on its way out, traps included, so it is not reset here.
             resbuf = self._resbuf if not self._busy else ctypes.create_string_buffer(scalar.result_size)
             self._busy += 1
+            m._depth += 1
             try:
                 status = self._scalar_native(m._context_address, packed, resbuf)
             finally:
                 self._busy -= 1
+                m._depth -= 1
             if status:
                 m._retain_globals(Arena())
                 error = m._trap(status)
@@ -103,7 +106,12 @@ class ExportedFunction:
         ctx.trap_code = 0
         ctx.depth_left = abi.MAX_DEPTH
         ctx.fuel = m.fuel if m.fuel is not None else 0
-        status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf), ctypes.addressof(resbuf))
+        m._depth += 1
+        try:
+            status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf),
+                                  ctypes.addressof(resbuf))
+        finally:
+            m._depth -= 1
         try:
             arena.reader(m._lookup_ref).sync_arguments()  # list arguments see the VM's changes
             if status:
@@ -140,7 +148,8 @@ class JitModule:
                 from .emit_x64.lower import compile_module
                 self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
             self._memory = ExecutableMemory(self.compiled.code)
-            self._imports = ImportTable(self.loaded.defn, imports)
+            self._objects = ObjectSpace()
+            self._imports = ImportTable(self.loaded.defn, imports, self._objects)
             self._build_context()
         elif self.target == "aarch64":
             # AArch64 code on another host runs under Unicorn (runtime/a64_backend.py);
@@ -179,14 +188,19 @@ class JitModule:
             imports=self._imports.address)
         self._context_address = ctypes.addressof(self._context)
         self._ref_globals_used = d.global_refs > 0
+        self._depth = 0  # calls of this module's exports now running (Python imports re-enter)
 
     def _retain_globals(self, arena: Arena) -> None:
         """After a call, keeps alive exactly what ref globals still reach (through lists too):
         caller buffers/lists stored into a global (their descriptors would otherwise die with
         the call's arena) and module-allocated ones; everything else is released."""
+        if self._depth:  # an outer call of this module is still running: it holds more refs
+            self._pinned.update(arena.by_address)
+            return
         live = reachable(a for a in self._ref_globals if a)
         self._pinned = {a: e for a, e in {**self._pinned, **arena.by_address}.items() if a in live}
         self._heap.collect(live)
+        self._objects.collect(live)
 
     def _lookup_ref(self, address: int):
         """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""
@@ -194,6 +208,9 @@ class JitModule:
             return self._rodata_objects[address]
         if address in self._pinned:
             return self._pinned[address][1]
+        obj = self._objects.get(address)
+        if obj is not None:  # made by a Python import; a plain buffer comes back as its array
+            return obj.array if isinstance(obj, VmBuffer) else obj
         return self._heap.lookup(address)
 
     def _trap(self, status: int) -> TrapError:

@@ -7,7 +7,7 @@ with x16 breaking cycles (x0 is the temporary of memory-to-memory copies).
 from __future__ import annotations
 
 from ..regalloc.parallel_move import from_sequential, sequence
-from ..lowering import callee_signature, mixes_memory_widths
+from ..lowering import call_layout, mixes_memory_widths
 from ..regalloc.variables import remap_copies
 from ..runtime import abi
 from . import operands as R
@@ -234,21 +234,19 @@ def fail(L, ins):
 
 def call(L, ins):
     """Internal or import call: args and results through buffers in the outgoing area at
-    [sp]. Internal callees are direct `bl`s; imports go through the Context's import table
+    [sp] (lowering.call_layout; a variadic call stores each span's count before it).
+    Internal callees are direct `bl`s; imports go through the Context's import table
     (entry, callee Context)."""
     a, args = L.a, ins.args
     callee = args["callee_ordinal"]
     is_import = bool(callee & 0x80000000)
-    sig = callee_signature(L.m, callee)
-    if sig.is_variadic:
-        L.unsupported.append(f"{ins.op.name} of a variadic import")
-        a.b(L.trap_label(abi.TRAP_UNSUPPORTED))
-        return
-    arg_offsets, arg_size = abi.cconv_layout(sig.args)
-    res_offsets, _ = abi.cconv_layout(sig.results)
-    _store_values(L, args["operands"], list(sig.args), sp, arg_offsets)
+    lay = call_layout(L.m, ins)
+    for off, count in lay.counts:
+        a.mov(R.w3, count)
+        a.str(R.w3, mem(sp, off))
+    _store_values(L, args["operands"], lay.arg_types, sp, lay.arg_offsets)
     a.mov(R.x1, sp)
-    a.add(R.x2, sp, arg_size)
+    a.add(R.x2, sp, lay.arg_size)
     if is_import:
         entry = abi.IMPORT_ENTRY_SIZE * (callee & 0x7FFFFFFF)
         L.ctx(R.x16)
@@ -263,8 +261,8 @@ def call(L, ins):
         a.bl(L.entries[callee])
         a.cbnz(R.w0, L.epilogue)  # the callee trapped: its report stands, unwind with its code
     if args["results"]:
-        a.add(R.x4, sp, arg_size)
-        _load_values(L, args["results"], list(sig.results), R.x4, res_offsets)
+        a.add(R.x4, sp, lay.arg_size)
+        _load_values(L, args["results"], lay.result_types, R.x4, lay.result_offsets)
 
 
 def import_resolved(L, ins):
@@ -329,5 +327,5 @@ HANDLERS = {"trace": trace, "print": trace,
             "switch.i32": switch, "switch.i64": switch, "switch.f32": switch, "switch.f64": switch,
             "switch.ref": switch,
             "br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
-            "fail": fail, "call": call, "import.resolved": import_resolved}
+            "fail": fail, "call": call, "call.variadic": call, "import.resolved": import_resolved}
 CALLS = {"call", "call.variadic"}

@@ -6,12 +6,12 @@ move set (`regalloc.parallel_move`) and sequenced with r11 breaking cycles.
 from __future__ import annotations
 
 from ..regalloc.parallel_move import from_sequential, sequence
-from ..lowering import callee_signature, mixes_memory_widths
+from ..lowering import call_layout, mixes_memory_widths
 from ..regalloc.variables import remap_copies
 from ..runtime import abi
 from . import operands as R
 from .frame import CTX_OFF, RESULTS_OFF
-from .operands import qword, rbp, rsp
+from .operands import dword, qword, rbp, rsp
 
 SCRATCH = ("scratch",)
 
@@ -233,21 +233,18 @@ def fail(L, ins):
 
 def call(L, ins):
     """Internal or import call: args and results through buffers in the outgoing area at
-    [rsp]. Internal callees are direct `call`s; imports go through the Context's import
-    table (entry, callee Context), so another JitModule or a Python callable can serve them."""
+    [rsp] (lowering.call_layout; a variadic call stores each span's count before it).
+    Internal callees are direct `call`s; imports go through the Context's import table
+    (entry, callee Context), so another JitModule or a Python callable can serve them."""
     a, args = L.a, ins.args
     callee = args["callee_ordinal"]
     is_import = bool(callee & 0x80000000)
-    sig = callee_signature(L.m, callee)
-    if sig.is_variadic:
-        L.unsupported.append(f"{ins.op.name} of a variadic import")
-        a.jmp(L.trap_label(abi.TRAP_UNSUPPORTED))
-        return
-    arg_offsets, arg_size = abi.cconv_layout(sig.args)
-    res_offsets, _ = abi.cconv_layout(sig.results)
-    _store_values(L, args["operands"], list(sig.args), rsp, arg_offsets)
+    lay = call_layout(L.m, ins)
+    for off, count in lay.counts:
+        a.mov(dword[rsp + off], count)
+    _store_values(L, args["operands"], lay.arg_types, rsp, lay.arg_offsets)
     a.mov(R.rsi, rsp)
-    a.lea(R.rdx, qword[rsp + arg_size])
+    a.lea(R.rdx, qword[rsp + lay.arg_size])
     if is_import:
         entry = abi.IMPORT_ENTRY_SIZE * (callee & 0x7FFFFFFF)
         a.mov(R.r11, qword[rbp + CTX_OFF])
@@ -262,8 +259,8 @@ def call(L, ins):
         a.test(R.eax, R.eax)
         a.jnz(L.epilogue)  # the callee trapped: its report stands, unwind with its code
     if args["results"]:
-        a.lea(R.rdx, qword[rsp + arg_size])
-        _load_values(L, args["results"], list(sig.results), R.rdx, res_offsets)
+        a.lea(R.rdx, qword[rsp + lay.arg_size])
+        _load_values(L, args["results"], lay.result_types, R.rdx, lay.result_offsets)
 
 
 def import_resolved(L, ins):
@@ -327,5 +324,5 @@ HANDLERS = {"trace": trace, "print": trace,
             "switch.i32": switch, "switch.i64": switch, "switch.f32": switch, "switch.f64": switch,
             "switch.ref": switch,
             "br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
-            "fail": fail, "call": call, "import.resolved": import_resolved}
+            "fail": fail, "call": call, "call.variadic": call, "import.resolved": import_resolved}
 CALLS = {"call", "call.variadic"}

@@ -89,6 +89,11 @@ LIST_SIZE = 40
 LIST_SLOT = 16
 TYPE_LIST = 2
 TYPE_OTHER = 0xFF   # a ref type no runtime object has (types splatjit does not implement)
+#: Ref types implemented by Python runtime objects (runtime/objects.py, splatjit/hal/), by
+#: the type name a module's type table uses.
+HOST_TYPE_TAGS = {"!hal.allocator": 16, "!hal.buffer": 17, "!hal.buffer_view": 18,
+                  "!hal.command_buffer": 19, "!hal.device": 20, "!hal.executable": 21,
+                  "!hal.fence": 22, "!hal.semaphore": 23, "!hal.file": 24, "!hal.channel": 25}
 ELEM_NONE, ELEM_I8, ELEM_I16, ELEM_I32, ELEM_I64, ELEM_F32, ELEM_F64, ELEM_REF = range(8)
 
 
@@ -140,6 +145,44 @@ HELPERS = (
 )
 
 VALUE_SIZE = {"i32": 4, "f32": 4, "i64": 8, "f64": 8, "ref": 8}
+
+
+def flatten_variadic(types, counts) -> list[str]:
+    """The value types of a variadic call's args buffer: each span (a tuple in `types`)
+    becomes an i32 element count followed by the span's types repeated `counts[i]` times.
+    Non-variadic entries pass through (their `counts[i]` is ignored)."""
+    out: list[str] = []
+    for i, t in enumerate(types):
+        if isinstance(t, tuple):
+            out.append("i32")
+            out.extend(list(t) * counts[i])
+        else:
+            out.append(t)
+    return out
+
+
+def read_variadic(types, raw: bytes, read_value) -> list:
+    """Walks an args buffer laid out by `flatten_variadic` + `cconv_layout` without knowing
+    the counts in advance: spans come back as lists of tuples. `read_value(t, offset)`."""
+    out, pos = [], 0
+
+    def take(t):
+        nonlocal pos
+        size = VALUE_SIZE[t]
+        pos = (pos + size - 1) // size * size if size == 8 else pos
+        value = read_value(t, pos)
+        pos += size
+        return value
+
+    for t in types:
+        if isinstance(t, tuple):
+            count = take("i32")
+            if not 0 <= count <= len(raw):
+                raise ValueError(f"variadic span count {count} is out of range")
+            out.append([tuple(take(e) for e in t) for _ in range(count)])
+        else:
+            out.append(take(t))
+    return out
 
 
 def cconv_layout(types) -> tuple[list[int], int]:

@@ -3,7 +3,8 @@
 Providers (by imported module name, the part of `module.function` before the first dot):
   * a `JitModule`: its export is called natively with the provider's own Context;
   * a mapping of function name -> Python callable: called through a ctypes trampoline that
-    speaks the native ABI (args/results buffers in calling-convention layout).
+    speaks the native ABI (args/results buffers in calling-convention layout; variadic spans
+    arrive as lists of tuples; refs as HostObjects or numpy views, see `python_trampoline`).
 Contract: `ImportTable(defn, providers)` raises `LinkError` for a missing required import or
 a signature mismatch; optional imports without a provider get a null entry
 (`vm.import.resolved` reads 0). Exceptions raised by Python callables are kept in `errors`
@@ -19,16 +20,15 @@ import numpy as np
 from ..errors import LinkError
 from ..frontend.cconv import Signature
 from ..frontend.schema import ModuleDef
-from . import abi
+from . import abi, objects
+from .objects import HostObject, ObjectSpace, VmBuffer
 
 NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 _PACK = {"i32": "<i", "i64": "<q", "f32": "<f", "f64": "<d"}
 
 
 def _buffer_view(address: int):
-    """A zero-copy uint8 numpy view of the buffer a BufferDesc* describes (None for null)."""
-    if not address:
-        return None
+    """A zero-copy uint8 numpy view of the buffer a BufferDesc* describes."""
     desc = abi.BufferDesc.from_address(address)
     if not desc.length:
         return np.zeros(0, np.uint8)
@@ -37,26 +37,69 @@ def _buffer_view(address: int):
     return arr
 
 
-def python_trampoline(sig: Signature, fn, errors: list, keep: list):
-    """A native-ABI entry point that calls `fn(*args)` and stores its result(s)."""
+def ref_to_python(address: int, space: ObjectSpace):
+    """An import's ref argument: None, the HostObject behind it, or a numpy view of a buffer."""
+    if not address:
+        return None
+    obj = space.get(address)
+    if obj is not None:
+        return obj
+    if objects.type_tag(address) == abi.TYPE_BUFFER:
+        return _buffer_view(address)
+    raise TypeError(f"ref {address:#x} of type tag {objects.type_tag(address)} cannot be passed "
+                    f"to a Python import")
+
+
+def ref_to_native(value, space: ObjectSpace) -> int:
+    """An import's ref result: None -> 0, a HostObject (held by `space`), or a buffer (numpy
+    array / bytearray, wrapped zero-copy in a VmBuffer)."""
+    if value is None:
+        return 0
+    if not isinstance(value, HostObject):
+        if isinstance(value, (bytearray, bytes, memoryview)):
+            value = VmBuffer(np.frombuffer(value, np.uint8), mutable=not isinstance(value, bytes))
+        elif isinstance(value, np.ndarray):
+            value = VmBuffer(value)
+        else:
+            raise TypeError(f"an import returned {type(value).__name__} for a ref result")
+    return space.hold(value)
+
+
+def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace):
+    """A native-ABI entry point that calls `fn(*args)` and stores its result(s).
+
+    Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
+    span as a list of tuples (one tuple per element, in the span's types)."""
     arg_types, res_types = list(sig.args), list(sig.results)
-    arg_offsets, arg_size = abi.cconv_layout(arg_types)
     res_offsets, res_size = abi.cconv_layout(res_types)
+    if sig.is_variadic:
+        def read_args(args_ptr):
+            # the buffer's extent depends on the counts: read through a large window
+            raw = (ctypes.c_uint8 * (1 << 30)).from_address(args_ptr)
+            return abi.read_variadic(arg_types, raw, lambda t, off: read_one(raw, t, off))
+    else:
+        arg_offsets, arg_size = abi.cconv_layout(arg_types)
+
+        def read_args(args_ptr):
+            raw = ctypes.string_at(args_ptr, arg_size) if arg_size else b""
+            return [read_one(raw, t, off) for t, off in zip(arg_types, arg_offsets)]
+
+    def read_one(raw, t, off):
+        if t == "ref":
+            return ref_to_python(struct.unpack_from("<Q", raw, off)[0], space)
+        return struct.unpack_from(_PACK[t], raw, off)[0]
 
     def entry(ctx, args_ptr, results_ptr):
         try:
-            raw = ctypes.string_at(args_ptr, arg_size) if arg_size else b""
-            values = [_buffer_view(struct.unpack_from("<Q", raw, off)[0]) if t == "ref"
-                      else struct.unpack_from(_PACK[t], raw, off)[0]
-                      for t, off in zip(arg_types, arg_offsets)]
-            out = fn(*values)
+            out = fn(*read_args(args_ptr))
             outs = [] if not res_types else [out] if len(res_types) == 1 else list(out)
             if len(outs) != len(res_types):
                 raise TypeError(f"import returned {len(outs)} values, expected {len(res_types)}")
             buf = bytearray(res_size)
             for t, off, v in zip(res_types, res_offsets, outs):
                 if t == "ref":
-                    raise TypeError("Python imports cannot return refs yet")
+                    struct.pack_into("<Q", buf, off, ref_to_native(v, space))
+                    continue
                 v = int(v) if t in ("i32", "i64") else float(v)
                 if t in ("i32", "i64"):
                     bits = 32 if t == "i32" else 64
@@ -75,7 +118,7 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list):
 
 
 class ImportTable:
-    def __init__(self, defn: ModuleDef, providers: dict | None):
+    def __init__(self, defn: ModuleDef, providers: dict | None, space: ObjectSpace | None = None):
         from ..module import JitModule
         providers = providers or {}
         n = len(defn.imports)
@@ -83,6 +126,7 @@ class ImportTable:
         self.errors: list[BaseException] = []
         self.keep: list = []  # providers and callbacks that must outlive the table
         self.modules: list = []
+        self.space = space if space is not None else ObjectSpace()
         for i, imp in enumerate(defn.imports):
             modname, _, fname = imp.name.partition(".")
             provider = providers.get(modname)
@@ -106,10 +150,8 @@ class ImportTable:
                 fn = provider.get(fname) if hasattr(provider, "get") else None
                 if fn is None or not callable(fn):
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
-                if imp.signature.is_variadic:
-                    raise LinkError(f"import {imp.name}: variadic Python imports are not supported yet")
                 self.entries[i] = abi.ImportEntry(
-                    python_trampoline(imp.signature, fn, self.errors, self.keep), 0)
+                    python_trampoline(imp.signature, fn, self.errors, self.keep, self.space), 0)
 
     @property
     def address(self) -> int:

@@ -49,7 +49,7 @@ def ref_type_tag(type_name: str):
         return abi.TYPE_LIST
     if type_name in VALUE_KINDS or type_name in ("!vm.opaque", "?"):
         return None
-    return abi.TYPE_OTHER
+    return abi.HOST_TYPE_TAGS.get(type_name, abi.TYPE_OTHER)
 
 
 def element_kind(type_name: str) -> tuple[int, int]:

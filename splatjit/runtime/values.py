@@ -15,6 +15,7 @@ import numpy as np
 
 from ..frontend.cconv import Signature
 from . import abi, lists
+from .objects import HostObject
 
 _PACK = {"i32": "<i", "i64": "<q", "f32": "<f", "f64": "<d"}
 _INT_RANGE = {"i32": 32, "i64": 64}
@@ -32,6 +33,9 @@ class Arena:
         """A ref argument: None -> 0, a Python list -> a `!vm.list` (lists.pack), else a buffer."""
         if isinstance(obj, list):
             return lists.pack(obj, self)
+        if isinstance(obj, HostObject):
+            self.by_address[obj.ref_address] = (obj._desc, obj)
+            return obj.ref_address
         return self.buffer(obj)
 
     def reader(self, lookup_ref) -> "lists.RefReader":

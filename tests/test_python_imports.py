@@ -1,0 +1,110 @@
+"""Imports served by Python callables: fixed and variadic signatures, ref arguments and ref
+results, on vm/imports_variadic (its `corpus_variadic.*` imports have variadic spans, which
+iree.runtime's Python modules cannot provide, so these results are checked by hand)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import corpus
+from splatjit import TrapError
+from splatjit.module import JitModule
+from splatjit.runtime.objects import HostObject
+
+DATA = None
+
+
+def _data() -> bytes:
+    global DATA
+    if DATA is None:
+        DATA = corpus.compile_item(corpus.find_item("vm/imports_variadic"))
+    return DATA
+
+
+class Token(HostObject):
+    """An opaque ref a Python import hands to native code and gets back."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+
+def _providers(log: list):
+    def dispatch(cb, exe, entry, x, y, z, flags, constants, bindings):
+        log.append((cb, exe, entry, (x, y, z), flags, constants,
+                    [(slot, reserved, buf.copy(), off, length)
+                     for slot, reserved, buf, off, length in bindings]))
+
+    variadic = {
+        "sum_i32": lambda base, values: base + sum(v for (v,) in values),
+        "dot": lambda ints, floats: sum(i * f for (i,), (f,) in zip(ints, floats)),
+        "dispatch": dispatch,
+        "join": lambda timeout, refs: refs[1][0],
+        "wait_all": lambda timeout, values: timeout + len(values),
+    }
+    host = {
+        "add_2d_f32": lambda *a: None,
+        "mix": lambda a, b, c, d: a + b + c + d,
+        "echo": lambda b: b,
+        "split": lambda x: (x >> 16, x & 0xFFFF),
+        "slow_inc": lambda x: x + 1,
+    }
+    return {"corpus_variadic": variadic, "corpus_host": host}
+
+
+def test_variadic_spans_arrive_as_lists_of_tuples():
+    log = []
+    m = JitModule(_data(), imports=_providers(log))
+    assert m.resolved_mask() == 3
+    assert m.sum3(1, 2, 3, 4) == (1 + 2 + 3 + 4) + 1  # second call has an empty span
+    assert m.dot2(2, 3, 1.5, 0.25) == 3.75
+
+
+def test_sum3_wraps_to_i32():
+    m = JitModule(_data(), imports=_providers([]))
+    got = m.sum3(0x7FFFFFFF, 1, 0, 0)
+    want = (0x7FFFFFFF + 1 + 0x7FFFFFFF) & 0xFFFFFFFF
+    assert got == (want - (1 << 32) if want >= 1 << 31 else want)
+
+
+def test_dispatch_shaped_call_passes_refs_constants_and_binding_tuples():
+    log = []
+    m = JitModule(_data(), imports=_providers(log))
+    cb, exe = Token("cb"), Token("exe")
+    buf = np.arange(128, dtype=np.uint8)
+    assert m.dispatch(cb, exe, buf, 7) == 1
+    (got_cb, got_exe, entry, grid, flags, constants, bindings), = log
+    assert got_cb is cb and got_exe is exe
+    assert (entry, grid, flags) == (3, (7, 1, 1), 0)
+    assert constants == [(7,), (0,), (1,)]
+    assert [(s, r, o, n) for s, r, _, o, n in bindings] == [(0, 0, 0, 64), (1, 0, 64, 64)]
+    for _, _, view, _, _ in bindings:  # the whole buffer, zero-copy
+        assert np.array_equal(view, buf)
+
+
+def test_ref_results_from_python_come_back_as_buffers():
+    m = JitModule(_data(), imports=_providers([]))
+    a, b = np.zeros(8, np.uint8), np.arange(8, dtype=np.uint8)
+    joined = m.join(a, b)  # the Python import returns its second ref argument
+    assert np.array_equal(joined, b)
+    b[0] = 99  # zero-copy: the result views the caller's memory
+    assert joined[0] == 99
+    assert np.array_equal(m.echo(b), b)
+    assert m.echo(None) is None
+
+
+def test_python_import_exception_is_a_trap_naming_the_cause():
+    providers = _providers([])
+    providers["corpus_variadic"]["sum_i32"] = lambda base, values: 1 / 0
+    m = JitModule(_data(), imports=providers)
+    with pytest.raises(TrapError, match="ZeroDivisionError"):
+        m.sum3(1, 2, 3, 4)
+    assert m.dot2(1, 1, 1.0, 1.0) == 2.0  # the module still works after the trap
+
+
+def test_wrong_result_type_is_a_trap():
+    providers = _providers([])
+    providers["corpus_variadic"]["join"] = lambda timeout, refs: "not a buffer"
+    m = JitModule(_data(), imports=providers)
+    with pytest.raises(TrapError, match="import returned str"):
+        m.join(np.zeros(4, np.uint8), np.zeros(4, np.uint8))
