@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import platform
 
+from . import hal
 from .errors import TrapError, UnsupportedError
 from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
@@ -68,11 +69,13 @@ class ExportedFunction:
         if self._missing:
             raise UnsupportedError(f"{self._where} uses {', '.join(self._missing)}, which "
                                    f"splatjit cannot compile yet")
+        if m._program:
+            args = hal.to_arguments(self.signature, args)
         if m._backend is not None:  # AArch64 code under the emulator
             status, out, trap = m._backend.call(self.ordinal, list(args), self.signature)
             if status:
                 raise m._trap_from(**trap)
-            return None if not out else out[0] if len(out) == 1 else tuple(out)
+            return self._shape(out)
         scalar = self._scalar
         packed = scalar.pack(args) if scalar is not None else None
         if packed is not None:  # fast path: no refs, every value a plain int / float
@@ -119,6 +122,13 @@ class ExportedFunction:
             out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
         finally:
             m._retain_globals(arena)
+        return self._shape(out)
+
+    def _shape(self, out: list):
+        """None, one value or a tuple, like the interpreter's bindings; programs' buffer
+        views become numpy arrays."""
+        if self.module._program:
+            out = [hal.to_result(v) for v in out]
         return None if not out else out[0] if len(out) == 1 else tuple(out)
 
     def __repr__(self):
@@ -137,6 +147,10 @@ class JitModule:
         self.target = native_isa if target == "native" else target
         self.loaded: LoadedModule = load_module(vmfb_bytes)
         self.name = self.loaded.name
+        self._program = hal.is_program(self.loaded.defn)
+        if self._program:  # a whole program: serve its HAL imports, take numpy arrays
+            imports = hal.default_providers(self.loaded.defn, imports, target=target,
+                                            features=features, executables=self.loaded.executables)
         self._backend = None
         self._memory = None
         if self.target == native_isa:  # this host's own ISA: map the code and call it

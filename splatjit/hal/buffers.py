@@ -1,0 +1,183 @@
+"""HAL buffers and buffer views over numpy memory, shared by the local HAL (`hal.*`) and the
+inline HAL (`hal_inline.*`).
+
+Contract:
+* `Buffer.array` is a C-contiguous uint8 numpy array (a subspan is a view of its parent's);
+  `Buffer.storage()` is the `!vm.buffer` over the same bytes (inline programs' kernels read
+  and write it directly), made once per buffer.
+* `BufferView` = (buffer, shape, element type, encoding type) as IREE's
+  `iree_hal_buffer_view_t`; `BufferView.from_array` copies nothing when the array is
+  C-contiguous and writable-or-not as given; `to_array` is a view with the numpy dtype.
+* Element types are IREE's `(numerical_type << 24) | bit_count` values.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SplatJitError
+from ..runtime import abi
+from ..runtime.objects import HostObject, VmBuffer
+
+_TAGS = abi.HOST_TYPE_TAGS
+
+# numerical types (iree/hal/buffer_view.h)
+NT_UNKNOWN, NT_INTEGER, NT_SINT, NT_UINT, NT_BOOL = 0x00, 0x10, 0x11, 0x12, 0x13
+NT_FLOAT_IEEE, NT_FLOAT_BRAIN, NT_FLOAT_COMPLEX = 0x21, 0x22, 0x23
+ENCODING_OPAQUE, ENCODING_DENSE_ROW_MAJOR = 0, 1
+
+
+def element_type(numerical: int, bits: int) -> int:
+    return (numerical << 24) | bits
+
+
+#: numpy dtype <-> IREE element type. Signless integers (`i32`, what the compiler asserts)
+#: are what numpy signed ints map to; unsigned numpy ints map to `ui*`.
+DTYPE_ELEMENT = {
+    np.dtype(np.float32): element_type(NT_FLOAT_IEEE, 32),
+    np.dtype(np.float64): element_type(NT_FLOAT_IEEE, 64),
+    np.dtype(np.float16): element_type(NT_FLOAT_IEEE, 16),
+    np.dtype(np.int8): element_type(NT_INTEGER, 8),
+    np.dtype(np.int16): element_type(NT_INTEGER, 16),
+    np.dtype(np.int32): element_type(NT_INTEGER, 32),
+    np.dtype(np.int64): element_type(NT_INTEGER, 64),
+    np.dtype(np.uint8): element_type(NT_UINT, 8),
+    np.dtype(np.uint16): element_type(NT_UINT, 16),
+    np.dtype(np.uint32): element_type(NT_UINT, 32),
+    np.dtype(np.uint64): element_type(NT_UINT, 64),
+    np.dtype(np.bool_): element_type(NT_BOOL, 8),
+}
+ELEMENT_DTYPE = {v: k for k, v in DTYPE_ELEMENT.items()}
+ELEMENT_DTYPE.update({element_type(NT_SINT, b): np.dtype(f"int{b}") for b in (8, 16, 32, 64)})
+ELEMENT_DTYPE[element_type(NT_BOOL, 1)] = np.dtype(np.bool_)  # i1 is stored one byte each
+ELEMENT_DTYPE[element_type(NT_INTEGER, 1)] = np.dtype(np.bool_)
+_PREFIX = {NT_BOOL: "i", NT_INTEGER: "i", NT_SINT: "si", NT_UINT: "ui", NT_FLOAT_IEEE: "f",
+           NT_FLOAT_BRAIN: "bf", NT_FLOAT_COMPLEX: "cf"}
+
+
+class HalError(SplatJitError):
+    """A HAL call failed the way IREE's HAL module reports a non-OK status."""
+
+
+def element_type_name(et: int) -> str:
+    """`f32`, `i32`, `ui8`, ... as iree_hal_format_element_type prints them."""
+    numerical, bits = et >> 24, et & 0xFF
+    if numerical == NT_BOOL:
+        bits = 1
+    return f"{_PREFIX.get(numerical, '*')}{bits}"
+
+
+def element_byte_count(et: int) -> int:
+    """Bytes per element as stored (sub-byte types are not supported: one byte)."""
+    return max(1, (et & 0xFF) // 8)
+
+
+def dtype_of(et: int) -> np.dtype:
+    dtype = ELEMENT_DTYPE.get(et)
+    if dtype is None:
+        raise HalError(f"element type {element_type_name(et)} ({et:08X}) has no numpy dtype")
+    return dtype
+
+
+def _compatible(actual: int, expected: int) -> bool:
+    """iree_hal_element_types_are_compatible: opaque matches anything, integers of one width
+    match each other, otherwise exact."""
+    if actual >> 24 == NT_UNKNOWN:
+        return True
+    if actual >> 28 == expected >> 28 == 1 and actual & 0xFF == expected & 0xFF:
+        return True
+    return actual == expected
+
+
+class Buffer(HostObject):
+    """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous)."""
+    TYPE_TAG = _TAGS["!hal.buffer"]
+
+    def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF):
+        super().__init__()
+        self.array = array
+        self.memory_type, self.usage = memory_type, usage
+        self._storage: VmBuffer | None = None
+
+    @classmethod
+    def allocate(cls, length: int, alignment: int = 64, **kw) -> "Buffer":
+        if not 0 <= length <= 1 << 34:
+            raise HalError(f"buffer allocation of {length} bytes is out of range")
+        alignment = alignment if alignment and not alignment & (alignment - 1) else 64
+        alignment = max(alignment, 64)
+        raw = np.zeros(length + alignment, np.uint8)
+        start = (-raw.ctypes.data) % alignment
+        return cls(raw[start:start + length], **kw)
+
+    @property
+    def length(self) -> int:
+        return self.array.nbytes
+
+    def subspan(self, offset: int, length: int) -> "Buffer":
+        if offset < 0 or length < 0 or offset + length > self.length:
+            raise HalError(f"invalid subspan of an existing buffer (source_offset={offset}, "
+                           f"length={length}) of a {self.length}-byte buffer")
+        return Buffer(self.array[offset:offset + length], self.memory_type, self.usage)
+
+    def storage(self) -> VmBuffer:
+        if self._storage is None:
+            self._storage = VmBuffer(self.array)
+        return self._storage
+
+    def range(self, offset: int, length: int) -> np.ndarray:
+        """The bytes [offset, offset + length) (length -1: to the end), bounds-checked."""
+        if length == -1 or length == (1 << 64) - 1:
+            length = self.length - offset
+        if offset < 0 or length < 0 or offset + length > self.length:
+            raise HalError(f"range [{offset}, {offset}+{length}) outside a {self.length}-byte buffer")
+        return self.array[offset:offset + length]
+
+
+class BufferView(HostObject):
+    """`!hal.buffer_view`: a shaped, typed window on a Buffer."""
+    TYPE_TAG = _TAGS["!hal.buffer_view"]
+
+    def __init__(self, buffer: Buffer, shape, element_type: int, encoding: int = ENCODING_DENSE_ROW_MAJOR):
+        super().__init__()
+        self.buffer, self.shape = buffer, tuple(int(d) for d in shape)
+        self.element_type, self.encoding = element_type, encoding
+
+    @classmethod
+    def from_array(cls, array) -> "BufferView":
+        """Zero-copy for C-contiguous arrays of a supported dtype (copied otherwise)."""
+        array = np.asarray(array)
+        et = DTYPE_ELEMENT.get(array.dtype)
+        if et is None:
+            raise TypeError(f"arrays of dtype {array.dtype} cannot be passed as tensors")
+        if not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)
+        raw = array.reshape(-1).view(np.uint8) if array.size else np.zeros(0, np.uint8)
+        return cls(Buffer(raw), array.shape, et)
+
+    def to_array(self) -> np.ndarray:
+        dtype = dtype_of(self.element_type)
+        n = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        data = self.buffer.array[:n * dtype.itemsize]
+        if data.nbytes < n * dtype.itemsize:
+            raise HalError(f"buffer view {self.describe()} needs {n * dtype.itemsize} bytes, "
+                           f"its buffer has {self.buffer.length}")
+        return data.view(dtype).reshape(self.shape)
+
+    def describe(self) -> str:
+        return "x".join([*map(str, self.shape), element_type_name(self.element_type)])
+
+    def check(self, message: str, element_type: int, encoding: int, shape) -> None:
+        """hal.buffer_view.assert (iree_hal_modules_buffer_view_assert)."""
+        if self.encoding != ENCODING_OPAQUE and self.encoding != encoding:
+            raise HalError(f"{message} encoding mismatch; expected {encoding:08X} but have "
+                           f"{self.encoding:08X}")
+        if not _compatible(self.element_type, element_type):
+            raise HalError(f"{message} element type mismatch; expected "
+                           f"{element_type_name(element_type)} ({element_type:08X}) but have "
+                           f"{element_type_name(self.element_type)} ({self.element_type:08X})")
+        shape = tuple(shape)
+        if len(shape) != len(self.shape):
+            raise HalError(f"{message} shape rank mismatch; expected {len(shape)} but have "
+                           f"{len(self.shape)}")
+        if shape != self.shape:
+            raise HalError(f"{message} shape dimension mismatch; expected "
+                           f"{'x'.join(map(str, shape))} but have {'x'.join(map(str, self.shape))}")
