@@ -37,6 +37,15 @@ def cmd_disasm(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    from .runner import run
+    path = args.module or args.file
+    if not path:
+        raise SystemExit("splatjit run: give the module as FILE or --module=FILE")
+    return run(_read(path), args.function, args.input, args.output, target=args.target,
+               max_elements=args.print_max_element_count)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="splatjit", description="JIT compiler for IREE VM bytecode")
     sub = p.add_subparsers(dest="command", required=True)
@@ -52,6 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ISA to compile for (aarch64 code is shown as it would run)")
     x.add_argument("--json", action="store_true", help="machine-readable output")
     x.set_defaults(func=cmd_disasm)
+    r = sub.add_parser("run", help="run a function like iree-run-module (same flags and output)")
+    r.add_argument("file", nargs="?")
+    r.add_argument("--module", help="the module (iree-run-module's spelling of FILE)")
+    r.add_argument("--function", default="main", help="exported function to run (default main)")
+    r.add_argument("--input", action="append", default=[],
+                   help="an argument: 2x3xf32=1 2 3 4 5 6, 4xi32=7 (splat), @file.npy, "
+                        "2x2xf32=@raw.bin, or a scalar; repeat in order")
+    r.add_argument("--output", action="append", default=[],
+                   help="per result: - (print), @file.npy (write), +file.npy (append), "
+                        "empty (ignore); when given, one per result")
+    r.add_argument("--target", default="native", choices=("native", "x86_64", "aarch64"))
+    r.add_argument("--print_max_element_count", type=int, default=1024,
+                   help="elements printed per result before '...'")
+    r.add_argument("--device", help="accepted for iree-run-module compatibility (local-sync)")
+    r.set_defaults(func=cmd_run)
     return p
 
 

@@ -61,6 +61,7 @@ class ExportedFunction:
         self._scalar = ScalarMarshaller(self.signature) if ScalarMarshaller.applies(self.signature) else None
         self._missing = module.compiled.unsupported.get(ordinal)
         self._busy = 0
+        self._raw = False  # call_raw: keep buffer views
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
 
@@ -124,10 +125,19 @@ class ExportedFunction:
             m._retain_globals(arena)
         return self._shape(out)
 
+    def call_raw(self, *args) -> list:
+        """The results as a list, program buffer views left as `hal.BufferView`s."""
+        self._raw = True
+        try:
+            out = self(*args)
+        finally:
+            self._raw = False
+        return [] if out is None else list(out) if isinstance(out, tuple) else [out]
+
     def _shape(self, out: list):
         """None, one value or a tuple, like the interpreter's bindings; programs' buffer
         views become numpy arrays."""
-        if self.module._program:
+        if self.module._program and not self._raw:
             out = [hal.to_result(v) for v in out]
         return None if not out else out[0] if len(out) == 1 else tuple(out)
 

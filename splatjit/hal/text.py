@@ -3,7 +3,7 @@
 Contract:
 * `parse_input(text, read_file)` accepts `SHAPExTYPE=VALUES` (`2x3xf32=1 2 3 4 5 6`,
   `4xi32=7` splats one value, brackets and commas are separators, no values = zeros),
-  `TYPE=VALUE` for a 0-d tensor, and `@path.npy`; it returns a numpy array or raises
+  `TYPE=VALUE` for a 0-d tensor, `SHAPExTYPE=@raw.bin` (element bytes) and `@path.npy`; it returns a numpy array or raises
   `InputError` with IREE's wording where it has one.
 * `format_tensor(array, element_type_name, max_elements)` prints like
   `iree_hal_buffer_view_format`: `4x4xf32=[4 4 4 4][...]`, floats with C's `%G`, the leaf
@@ -11,6 +11,7 @@ Contract:
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -66,6 +67,15 @@ def parse_tensor(text: str) -> np.ndarray:
         raise InputError(f"input {text!r}: negative dimension")
     dtype = np.dtype(dtype)
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if values.startswith("@"):  # raw little-endian element bytes from a file
+        try:
+            with open(values[1:], "rb") as f:
+                raw = f.read()
+        except OSError as e:
+            raise InputError(f"input {text!r}: unable to open file {values[1:]}: {e.strerror}") from None
+        if len(raw) < count * dtype.itemsize:
+            raise InputError(f"input {text!r}: file has {len(raw)} bytes, {count * dtype.itemsize} needed")
+        return np.frombuffer(raw[:count * dtype.itemsize], dtype).reshape(shape).copy()
     tokens = [t for t in _SEPARATORS.split(values) if t]
     if not tokens:
         return np.zeros(shape, dtype)
@@ -93,7 +103,10 @@ def parse_input(text: str) -> np.ndarray:
 
 def _format_value(v, kind: str) -> str:
     if kind == "f":
-        return "%G" % float(v)
+        v = float(v)
+        if v != v:  # C's printf shows the sign of a NaN; Python's formatting drops it
+            return "-NAN" if math.copysign(1.0, v) < 0 else "NAN"
+        return "%G" % v
     if kind == "b":
         return str(int(v))
     return str(int(v))

@@ -1,0 +1,80 @@
+"""Whole programs end to end: `splatjit run` against `iree-run-module` on the same module
+and the same random `.npy` inputs: identical printed output and identical `.npy` bytes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import corpus
+from program_runs import (iree_run, iree_run_module_path, module_path, random_inputs,
+                          result_count, save_inputs, splatjit_run)
+from splatjit.module import JitModule
+
+pytestmark = pytest.mark.skipif(iree_run_module_path() is None, reason="no iree-run-module")
+
+#: variants whose results must be bit-identical (same accumulation order as the interpreter)
+EXACT_VARIANTS = ("inline",)
+ITEMS = [i for i in corpus.program_items() if i.variant in EXACT_VARIANTS]
+
+
+def _compiled(item):
+    try:
+        return corpus.compile_item(item)
+    except corpus.CompileFailure as e:
+        pytest.skip(f"iree-compile rejects {item.id}: {e.reason}")
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
+def test_printed_results_match_iree_run_module(item):
+    data = _compiled(item)
+    flags = [f.split("=", 1)[1] for f in item.inputs]
+    want = iree_run(module_path(item), flags)
+    assert want.returncode == 0, want.stderr
+    code, got, err = splatjit_run(data, flags)
+    assert code == 0, err
+    assert got == want.stdout
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
+def test_npy_outputs_match_on_random_inputs(item, seed, tmp_path):
+    data = _compiled(item)
+    inputs = save_inputs(random_inputs(item, seed), tmp_path)
+    printed = iree_run(module_path(item), inputs)
+    assert printed.returncode == 0, printed.stderr
+    n = result_count(printed.stdout)
+    want = [f"@{tmp_path}/want{i}.npy" for i in range(n)]
+    got = [f"@{tmp_path}/got{i}.npy" for i in range(n)]
+    assert iree_run(module_path(item), inputs, want).returncode == 0
+    code, out, err = splatjit_run(data, inputs, got)
+    assert code == 0, err
+    for w, g in zip(want, got):
+        assert open(g[1:], "rb").read() == open(w[1:], "rb").read(), g
+    code, out, err = splatjit_run(data, inputs)
+    assert out == printed.stdout
+
+
+def test_jit_module_main_takes_and_returns_numpy_arrays():
+    item = corpus.find_item("programs/matmul[inline]")
+    m = JitModule(_compiled(item))
+    a = np.arange(32, dtype=np.float32).reshape(4, 8)
+    b = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
+    got = m.main(a, b)
+    assert isinstance(got, np.ndarray) and got.shape == (4, 4) and got.dtype == np.float32
+    np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_program_inputs_are_clear_errors():
+    item = corpus.find_item("programs/matmul[inline]")
+    data = _compiled(item)
+    code, out, err = splatjit_run(data, ["4x8xi32=1", "8x4xf32=1"])
+    assert code == 1 and "element type mismatch" in err
+    code, out, err = splatjit_run(data, ["4x8xf32=1"])
+    assert code == 1 and "expects 2 inputs" in err
+    code, out, err = splatjit_run(data, ["4x8xf32=1 2", "8x4xf32=1"])
+    assert code == 1 and "underflow" in err
+    code, out, err = splatjit_run(data, ["@/nonexistent.npy", "8x4xf32=1"])
+    assert code == 1 and "cannot read" in err
+    m = JitModule(data)
+    with pytest.raises(Exception, match="shape dimension mismatch"):
+        m.main(np.zeros((4, 9), np.float32), np.zeros((8, 4), np.float32))
