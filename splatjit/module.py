@@ -125,6 +125,44 @@ class ExportedFunction:
             m._retain_globals(arena)
         return self._shape(out)
 
+    def run_grid(self, args: list, id_index: int, grid) -> None:
+        """Calls this function once per point of `grid` (x fastest), with `args[id_index:
+        id_index + 3]` set to the point; arguments are packed once (x86-64: the native
+        function is called in a tight loop; other targets: one ordinary call per point)."""
+        cx, cy, cz = grid
+        m = self.module
+        if m._backend is not None or self._missing:
+            for z in range(cz):
+                for y in range(cy):
+                    for x in range(cx):
+                        args[id_index:id_index + 3] = (x, y, z)
+                        self(*args)
+            return
+        arena = Arena()
+        argbuf = pack_args(self.signature, args, arena, self._where)
+        resbuf = results_buffer(self.signature)
+        ids = (ctypes.c_int32 * 3).from_buffer(argbuf, abi.cconv_layout(list(self.signature.args))[0][id_index])
+        ctx, native = m._context, self._native
+        ctx_address, arg_address, res_address = (ctypes.addressof(ctx), ctypes.addressof(argbuf),
+                                                 ctypes.addressof(resbuf))
+        m._depth += 1
+        try:
+            for z in range(cz):
+                ids[2] = z
+                for y in range(cy):
+                    ids[1] = y
+                    for x in range(cx):
+                        ids[0] = x
+                        ctx.trap_code = 0
+                        ctx.depth_left = abi.MAX_DEPTH
+                        ctx.fuel = m.fuel if m.fuel is not None else 0
+                        status = native(ctx_address, arg_address, res_address)
+                        if status:
+                            raise m._trap(status)
+        finally:
+            m._depth -= 1
+            m._retain_globals(arena)
+
     def call_raw(self, *args) -> list:
         """The results as a list, program buffer views left as `hal.BufferView`s."""
         self._raw = True

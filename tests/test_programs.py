@@ -13,7 +13,7 @@ from splatjit.module import JitModule
 pytestmark = pytest.mark.skipif(iree_run_module_path() is None, reason="no iree-run-module")
 
 #: variants whose results must be bit-identical (same accumulation order as the interpreter)
-EXACT_VARIANTS = ("inline",)
+EXACT_VARIANTS = ("inline", "scalar")
 ITEMS = [i for i in corpus.program_items() if i.variant in EXACT_VARIANTS]
 
 
@@ -52,6 +52,25 @@ def test_npy_outputs_match_on_random_inputs(item, seed, tmp_path):
         assert open(g[1:], "rb").read() == open(w[1:], "rb").read(), g
     code, out, err = splatjit_run(data, inputs)
     assert out == printed.stdout
+
+
+HAL_ITEMS = [i for i in corpus.program_items() if i.variant == "scalar"]
+
+
+@pytest.mark.parametrize("item", HAL_ITEMS, ids=[i.id for i in HAL_ITEMS])
+def test_main_matches_iree_runtime_local_sync(item):
+    """`JitModule(program).main(*arrays)` == iree.runtime's `load_vm_flatbuffer(...).main`."""
+    import iree.runtime as rt
+    data = _compiled(item)
+    inputs = random_inputs(item, 7)
+    want = rt.load_vm_flatbuffer(data, driver="local-sync").main(*[a.copy() for a in inputs])
+    want = [np.asarray(w.to_host()) for w in (want if isinstance(want, tuple) else (want,))]
+    got = JitModule(data).main(*inputs)
+    got = list(got) if isinstance(got, tuple) else [got]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        assert g.tobytes() == w.tobytes()
 
 
 def test_jit_module_main_takes_and_returns_numpy_arrays():

@@ -263,6 +263,14 @@ def call(L, ins):
         _load_values(L, args["results"], lay.result_types, R.rdx, lay.result_offsets)
 
 
+def call_yieldable(L, ins):
+    """`call.yieldable` / `call.variadic.yieldable`: a call, then on to `dest_pc`. Imports
+    and internal functions here never suspend (the host runs them to completion; `vm.yield`
+    resumes at once), so the call always completes before the branch."""
+    call(L, ins)
+    branch(L, ins)
+
+
 def import_resolved(L, ins):
     """1 when the import has a provider (its table entry is non-null), else 0."""
     a = L.a
@@ -324,5 +332,8 @@ HANDLERS = {"trace": trace, "print": trace,
             "switch.i32": switch, "switch.i64": switch, "switch.f32": switch, "switch.f64": switch,
             "switch.ref": switch,
             "br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
-            "fail": fail, "call": call, "call.variadic": call, "import.resolved": import_resolved}
-CALLS = {"call", "call.variadic"}
+            "fail": fail, "call": call, "call.variadic": call,
+            "call.yieldable": call_yieldable, "call.variadic.yieldable": call_yieldable,
+            "yield": branch,  # a synchronous host resumes a yielded function at once
+            "import.resolved": import_resolved}
+CALLS = {"call", "call.variadic", "call.yieldable", "call.variadic.yieldable"}

@@ -1,0 +1,369 @@
+"""A local, synchronous HAL: the `hal` module imports of a VMVX program (IREE 3.13
+`iree/modules/hal/`), with the semantics of the `local-sync` driver.
+
+Model: one device; queue operations run to completion when issued (after checking their
+wait fence), then signal their signal fence; command buffers record commands and replay
+them on `queue.execute[.indirect]`; executables are the program's nested VMVX modules,
+compiled by splatjit (`JitModule`) with the `vmvx.*` intrinsics as their imports; a dispatch
+runs the JIT-compiled function over the workgroup grid (hal/dispatch.py).
+
+Contract: `LocalHal(...).provider()` returns {function name: callable} covering every
+`hal.*` import the corpus programs use plus their close relatives; misuse (a wrong ref
+type, a range outside a buffer, an unknown executable format) raises `HalError`, which
+traps the calling program with that message.
+"""
+from __future__ import annotations
+
+import fnmatch
+
+import numpy as np
+
+from ..runtime import abi
+from ..runtime.objects import HostObject
+from .buffers import Buffer, BufferView, HalError
+from .inline import _view_assert, _view_create, _view_dim, expect, string_of
+
+_TAGS = abi.HOST_TYPE_TAGS
+WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
+STATUS_OK, STATUS_DEADLINE_EXCEEDED = 0, 4
+EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
+
+
+class Device(HostObject):
+    TYPE_TAG = _TAGS["!hal.device"]
+
+    def __init__(self, hal: "LocalHal"):
+        super().__init__()
+        self.hal = hal
+        self.allocator = Allocator()
+
+    def query(self, category: str, key: str) -> tuple[int, int]:
+        """(ok, value) as iree_hal_device_query_i64 answers for a local VMVX device."""
+        if category == "hal.device.id":
+            return 1, int(fnmatch.fnmatchcase("local-sync", key) or fnmatch.fnmatchcase("local", key))
+        if category == "hal.executable.format":
+            return 1, int(key in EXECUTABLE_FORMATS)
+        if category == "hal.device":
+            return (1, 1) if key == "concurrency" else (0, 0)
+        if category == "hal.dispatch":
+            return (1, 1) if key == "concurrency" else (0, 0)
+        return 0, 0
+
+
+class Allocator(HostObject):
+    TYPE_TAG = _TAGS["!hal.allocator"]
+
+
+class Fence(HostObject):
+    """Synchronous fence: signalled, failed (with a message) or still pending."""
+    TYPE_TAG = _TAGS["!hal.fence"]
+
+    def __init__(self, signaled: bool = False):
+        super().__init__()
+        self.signaled, self.failure = signaled, None
+
+
+class Executable(HostObject):
+    TYPE_TAG = _TAGS["!hal.executable"]
+
+    def __init__(self, module, export_names: list[str]):
+        super().__init__()
+        self.module = module
+        self.export_names = export_names
+        self.runners: dict[int, object] = {}
+
+    def runner(self, ordinal: int):
+        from .dispatch import DispatchRunner
+        runner = self.runners.get(ordinal)
+        if runner is None:
+            if not 0 <= ordinal < len(self.export_names):
+                raise HalError(f"executable has {len(self.export_names)} functions, no "
+                               f"function {ordinal}")
+            runner = self.runners[ordinal] = DispatchRunner(self.module, self.export_names[ordinal])
+        return runner
+
+
+class CommandBuffer(HostObject):
+    """Records (kind, payload) commands; replayed by `execute` against a binding table."""
+    TYPE_TAG = _TAGS["!hal.command_buffer"]
+
+    def __init__(self, binding_capacity: int):
+        super().__init__()
+        self.binding_capacity = binding_capacity
+        self.commands: list[tuple] = []
+        self.finalized = False
+
+    def record(self, *command) -> None:
+        if self.finalized:
+            raise HalError("command buffer is finalized and cannot record more commands")
+        self.commands.append(command)
+
+    def execute(self, table: list[tuple]) -> None:
+        def resolve(slot, buffer, offset, length) -> np.ndarray:
+            if buffer is None:
+                if not 0 <= slot < len(table):
+                    raise HalError(f"binding table slot {slot} out of range ({len(table)} slots)")
+                buffer, base, _ = table[slot]
+                offset += base
+            return expect(buffer, Buffer, "dispatch binding").range(offset, length)
+
+        for kind, *payload in self.commands:
+            if kind == "dispatch":
+                exe, ordinal, grid, constants, bindings = payload
+                views = [resolve(*b) for b in bindings]
+                exe.runner(ordinal).run(grid, constants, views)
+            elif kind == "fill":
+                target, pattern, width = payload
+                data = resolve(*target)
+                pat = np.frombuffer(int(pattern & ((1 << (8 * width)) - 1)).to_bytes(width, "little"), np.uint8)
+                if data.nbytes % width:
+                    raise HalError(f"fill length {data.nbytes} is not a multiple of {width}")
+                data[:] = np.tile(pat, data.nbytes // width)
+            elif kind == "copy":
+                source, target = payload
+                src, dst = resolve(*source), resolve(*target)
+                dst[:] = src
+            elif kind == "update":
+                data, target = payload
+                resolve(*target)[:] = data
+
+
+def intrinsic_providers(kernel_bytes: bytes) -> dict:
+    """Providers for a kernel module's imports: the `vmvx` microkernels if it uses them."""
+    from ..frontend.archive import load_module_def
+    wanted = {imp.name.partition(".")[0] for imp in load_module_def(kernel_bytes).imports}
+    if "vmvx" not in wanted:
+        return {}
+    from ..intrinsics.vmvx import provider
+    return {"vmvx": provider()}
+
+
+class LocalHal:
+    """The state behind one program's `hal` imports (one device)."""
+
+    def __init__(self, target: str = "native", features=None, executables=()):
+        self.target, self.features = target, features
+        self.device = Device(self)
+        self._compiled: dict[bytes, Executable] = {}
+
+    # -- executables -------------------------------------------------------------
+    def executable_create(self, device, affinity, format_, data, constants):
+        expect(device, Device, "executable.create")
+        fmt = string_of(format_)
+        if fmt not in EXECUTABLE_FORMATS:
+            raise HalError(f"executable format {fmt!r} is not supported (splatjit runs "
+                           f"{', '.join(EXECUTABLE_FORMATS)})")
+        if data is None:
+            raise HalError("executable.create: null executable data")
+        key = bytes(np.asarray(data))
+        exe = self._compiled.get(key)
+        if exe is None:
+            from ..module import JitModule
+            module = JitModule(key, target=self.target, features=self.features,
+                               imports=intrinsic_providers(key))
+            names = [e.name for e in module.loaded.defn.exports if not e.name.startswith("__")]
+            exe = self._compiled[key] = Executable(module, names)
+        if constants is not None and len(constants):
+            raise HalError("executable-level constants are not supported")
+        return exe
+
+    def lookup_function(self, exe, name):
+        exe = expect(exe, Executable, "executable.lookup.function")
+        name = string_of(name)
+        if name not in exe.export_names:
+            raise HalError(f"executable has no function {name!r} ({', '.join(exe.export_names)})")
+        return exe.export_names.index(name)
+
+    # -- queue -------------------------------------------------------------------
+    @staticmethod
+    def _wait(fence) -> None:
+        if fence is None:
+            return
+        fence = expect(fence, Fence, "queue wait fence")
+        if fence.failure is not None:
+            raise HalError(f"wait fence failed: {fence.failure}")
+        if not fence.signaled:
+            raise HalError("queue operation waits on a fence nothing will signal (deadlock "
+                           "in a synchronous HAL)")
+
+    @staticmethod
+    def _signal(fence) -> None:
+        if fence is not None:
+            expect(fence, Fence, "queue signal fence").signaled = True
+
+    def queue_alloca(self, device, affinity, wait, signal, pool, memory_types, usage, size, flags):
+        expect(device, Device, "device.queue.alloca")
+        self._wait(wait)
+        buffer = Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
+        self._signal(signal)
+        return buffer
+
+    def queue_dealloca(self, device, affinity, wait, signal, buffer, flags):
+        expect(device, Device, "device.queue.dealloca")
+        self._wait(wait)
+        expect(buffer, Buffer, "device.queue.dealloca")
+        self._signal(signal)
+
+    def queue_execute(self, device, affinity, wait, signal, cb, flags, table=()):
+        expect(device, Device, "device.queue.execute")
+        self._wait(wait)
+        if cb is not None:
+            expect(cb, CommandBuffer, "device.queue.execute").execute(list(table))
+        self._signal(signal)
+
+    def queue_barrier(self, device, affinity, wait, signal, flags):
+        self._wait(wait)
+        self._signal(signal)
+
+    def queue_fill(self, device, affinity, wait, signal, target, offset, length, pattern,
+                   pattern_length, flags):
+        cb = CommandBuffer(0)
+        cb.record("fill", (0, target, offset, length), pattern, pattern_length)
+        self.queue_execute(device, affinity, wait, signal, cb, flags)
+
+    def queue_copy(self, device, affinity, wait, signal, source, source_offset, target,
+                   target_offset, length, flags):
+        cb = CommandBuffer(0)
+        cb.record("copy", (0, source, source_offset, length), (0, target, target_offset, length))
+        self.queue_execute(device, affinity, wait, signal, cb, flags)
+
+    def queue_update(self, device, affinity, wait, signal, source, source_offset, target,
+                     target_offset, length, flags):
+        cb = CommandBuffer(0)
+        self.cb_update(cb, source, source_offset, target, target_offset, length, 0, flags)
+        self.queue_execute(device, affinity, wait, signal, cb, flags)
+
+    # -- fences --------------------------------------------------------------------
+    @staticmethod
+    def fence_await(timeout, flags, fences):
+        for (fence,) in fences:
+            fence = expect(fence, Fence, "fence.await")
+            if fence.failure is not None:
+                raise HalError(f"fence failed: {fence.failure}")
+            if not fence.signaled:
+                return STATUS_DEADLINE_EXCEEDED
+        return STATUS_OK
+
+    @staticmethod
+    def fence_join(flags, fences):
+        joined = Fence(signaled=True)
+        for (fence,) in fences:
+            if fence is None:
+                continue
+            fence = expect(fence, Fence, "fence.join")
+            joined.signaled &= fence.signaled
+            joined.failure = joined.failure or fence.failure
+        return joined
+
+    @staticmethod
+    def fence_query(fence):
+        fence = expect(fence, Fence, "fence.query")
+        return STATUS_OK if fence.signaled else STATUS_DEADLINE_EXCEEDED
+
+    @staticmethod
+    def fence_fail(fence, status):
+        expect(fence, Fence, "fence.fail").failure = f"status {status}"
+
+    # -- command buffers -------------------------------------------------------------
+    @staticmethod
+    def cb_dispatch(cb, exe, ordinal, x, y, z, flags, constants, bindings):
+        cb = expect(cb, CommandBuffer, "command_buffer.dispatch")
+        exe = expect(exe, Executable, "command_buffer.dispatch")
+        words = np.array([c & 0xFFFFFFFF for (c,) in constants], np.uint32)
+        refs = [(slot, buf, off, length) for _, slot, buf, off, length in bindings]
+        for _, buf, _, _ in refs:
+            if buf is not None:
+                expect(buf, Buffer, "dispatch binding")
+        cb.record("dispatch", exe, ordinal, (x & 0xFFFFFFFF, y & 0xFFFFFFFF, z & 0xFFFFFFFF),
+                  words, refs)
+
+    @staticmethod
+    def cb_fill(cb, target, offset, length, target_slot, pattern, pattern_length, flags):
+        expect(cb, CommandBuffer, "command_buffer.fill_buffer").record(
+            "fill", (target_slot, target, offset, length), pattern, pattern_length)
+
+    @staticmethod
+    def cb_copy(cb, source_slot, target_slot, source, source_offset, target, target_offset,
+                length, flags):
+        expect(cb, CommandBuffer, "command_buffer.copy_buffer").record(
+            "copy", (source_slot, source, source_offset, length),
+            (target_slot, target, target_offset, length))
+
+    @staticmethod
+    def cb_update(cb, source, source_offset, target, target_offset, length, target_slot, flags):
+        data = np.array(np.asarray(source)[source_offset:source_offset + length])
+        expect(cb, CommandBuffer, "command_buffer.update_buffer").record(
+            "update", data, (target_slot, target, target_offset, length))
+
+    def provider(self) -> dict:
+        dev = self.device
+
+        def finalize(cb):
+            expect(cb, CommandBuffer, "command_buffer.finalize").finalized = True
+
+        def buffer_assert(buffer, message, allocator, minimum_length, memory_types, usage):
+            buffer = expect(buffer, Buffer, "buffer.assert")
+            if buffer.length < minimum_length:
+                raise HalError(f"{string_of(message)} buffer byte length {buffer.length} less "
+                               f"than expected minimum {minimum_length}")
+
+        def buffer_load(buffer, offset, length):
+            data = expect(buffer, Buffer, "buffer.load").range(offset, length)
+            return int.from_bytes(bytes(data[:4]).ljust(4, b"\0"), "little", signed=True)
+
+        def buffer_store(value, buffer, offset, length):
+            data = expect(buffer, Buffer, "buffer.store").range(offset, length)
+            data[:] = np.frombuffer((value & 0xFFFFFFFF).to_bytes(4, "little")[:length], np.uint8)
+
+        def allocate(allocator, affinity, memory_types, usage, size):
+            expect(allocator, Allocator, "allocator.allocate")
+            return Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
+
+        return {
+            "devices.count": lambda: 1,
+            "devices.get": lambda i: dev if i == 0 else None,
+            "device.allocator": lambda d: expect(d, Device, "device.allocator").allocator,
+            "device.query.i64": lambda d, c, k: expect(d, Device, "device.query.i64").query(
+                string_of(c), string_of(k)),
+            "device.queue.alloca": self.queue_alloca,
+            "device.queue.dealloca": self.queue_dealloca,
+            "device.queue.execute": self.queue_execute,
+            "device.queue.execute.indirect": lambda d, a, w, s, cb, f, table: self.queue_execute(
+                d, a, w, s, cb, f, table),
+            "device.queue.barrier": self.queue_barrier,
+            "device.queue.fill": self.queue_fill,
+            "device.queue.copy": self.queue_copy,
+            "device.queue.update": self.queue_update,
+            "device.queue.flush": lambda d, a: None,
+            "allocator.allocate": allocate,
+            "buffer.assert": buffer_assert,
+            "buffer.subspan": lambda b, o, n: expect(b, Buffer, "buffer.subspan").subspan(o, n),
+            "buffer.length": lambda b: expect(b, Buffer, "buffer.length").length,
+            "buffer.load": buffer_load,
+            "buffer.store": buffer_store,
+            "buffer_view.create": _view_create,
+            "buffer_view.assert": _view_assert,
+            "buffer_view.buffer": lambda v: expect(v, BufferView, "buffer_view.buffer").buffer,
+            "buffer_view.element_type": lambda v: expect(v, BufferView, "buffer_view.element_type").element_type,
+            "buffer_view.encoding_type": lambda v: expect(v, BufferView, "buffer_view.encoding_type").encoding,
+            "buffer_view.rank": lambda v: len(expect(v, BufferView, "buffer_view.rank").shape),
+            "buffer_view.dim": _view_dim,
+            "buffer_view.trace": lambda key, views: None,
+            "command_buffer.create": lambda d, modes, cats, aff, cap: CommandBuffer(cap),
+            "command_buffer.finalize": finalize,
+            "command_buffer.begin_debug_group": lambda cb, label: None,
+            "command_buffer.end_debug_group": lambda cb: None,
+            "command_buffer.execution_barrier": lambda cb, src, dst, flags: None,
+            "command_buffer.dispatch": self.cb_dispatch,
+            "command_buffer.fill_buffer": self.cb_fill,
+            "command_buffer.copy_buffer": self.cb_copy,
+            "command_buffer.update_buffer": self.cb_update,
+            "executable.create": self.executable_create,
+            "executable.lookup.function": self.lookup_function,
+            "fence.create": lambda d, flags: Fence(),
+            "fence.join": self.fence_join,
+            "fence.await": self.fence_await,
+            "fence.query": self.fence_query,
+            "fence.signal": lambda f: setattr(expect(f, Fence, "fence.signal"), "signaled", True),
+            "fence.fail": self.fence_fail,
+        }
