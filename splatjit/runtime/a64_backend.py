@@ -44,6 +44,7 @@ from ..emit_a64.ops_float import LIBM_SYMBOLS, MATH
 from ..errors import LinkError, UnsupportedError
 from . import abi, lists
 from .helpers import MAX_ALLOCATION
+from .objects import HostObject, VmBuffer
 from .values import _check_scalar
 
 # ---------------------------------------------------------------- guest address space
@@ -156,6 +157,11 @@ class A64Backend:
         self._chunks: list[_Chunk] = []
         self._allocs: dict[int, int] = {}  # heap allocation start -> size
         self._lists: set[int] = set()      # guest ListDesc addresses
+        # HostObjects (HAL buffers, views, ...) the guest holds: guest descriptor <-> object.
+        # A VmBuffer's bytes are copied in; `_sync_out` / `_sync_in` keep both sides equal
+        # whenever control crosses between guest code and Python.
+        self._mirrors: dict[int, HostObject] = {}
+        self._mirror_of: dict[int, int] = {}  # id(object) -> guest descriptor
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
 
     # ------------------------------------------------------------------ setup
@@ -303,6 +309,8 @@ class A64Backend:
         old = self._heap_top
         self._allocs = {a: s for a, s in self._allocs.items() if a < top}
         self._lists = {a for a in self._lists if a < top}
+        for desc in [d for d in self._mirrors if d >= top]:
+            del self._mirror_of[id(self._mirrors.pop(desc))]
         while self._chunks and self._chunks[-1].start >= _align(top, GRANULE):
             self._chunks.pop().release()
         if self._chunks and old > top:  # keep "memory above the top is zero"
@@ -463,24 +471,33 @@ class A64Backend:
         sig, kind, target, ordinal = self.providers[i]
         args_ptr, res_ptr = uc.reg_read(UC_ARM64_REG_X1), uc.reg_read(UC_ARM64_REG_X2)
         arg_types, res_types = list(sig.args), list(sig.results)
-        offsets, size = abi.cconv_layout(arg_types)
-        raw = self.read(args_ptr, size)
-        values, views = [], []
-        for t, off in zip(arg_types, offsets):
-            if t == "ref":
-                desc = struct.unpack_from("<Q", raw, off)[0]
-                if desc and desc not in self._lists:
-                    arr = np.frombuffer(bytearray(self.buffer_bytes(desc)), np.uint8)
-                    if not self.u32(desc + abi.BUF_ACCESS) & abi.ACCESS_MUTABLE:
-                        arr.flags.writeable = False
-                    views.append((desc, arr))
-                    values.append(arr)
-                elif desc:
-                    raise UnsupportedError("lists cannot cross Unicorn module boundaries yet")
-                else:
-                    values.append(None)
-            else:
-                values.append(struct.unpack_from(_PACK[t], raw, off)[0])
+        views = []
+
+        def read_one(raw, t, off):
+            if t != "ref":
+                return struct.unpack_from(_PACK[t], raw, off)[0]
+            desc = struct.unpack_from("<Q", raw, off)[0]
+            if not desc:
+                return None
+            obj = self._mirrors.get(desc)
+            if obj is not None:
+                return obj.array if isinstance(obj, VmBuffer) else obj
+            if desc in self._lists:
+                raise UnsupportedError("lists cannot cross Unicorn module boundaries yet")
+            arr = np.frombuffer(bytearray(self.buffer_bytes(desc)), np.uint8)
+            if not self.u32(desc + abi.BUF_ACCESS) & abi.ACCESS_MUTABLE:
+                arr.flags.writeable = False
+            views.append((desc, arr))
+            return arr
+
+        if sig.is_variadic:  # counts are in the buffer: read what the stack holds
+            raw = self.read(args_ptr, min(STACK_TOP - args_ptr, 1 << 16))
+            values = abi.read_variadic(arg_types, raw, lambda t, off: read_one(raw, t, off))
+        else:
+            offsets, size = abi.cconv_layout(arg_types)
+            raw = self.read(args_ptr, size)
+            values = [read_one(raw, t, off) for t, off in zip(arg_types, offsets)]
+        self._sync_out()
         try:
             if kind == "module":
                 status, outs, trap = target.call(ordinal, values, sig)
@@ -498,6 +515,7 @@ class A64Backend:
         for desc, arr in views:  # the callee's writes, back into the guest buffers
             if arr.flags.writeable:
                 self.write(self.u64(desc + abi.BUF_DATA), arr.tobytes())
+        self._sync_in()
         res_offsets, res_size = abi.cconv_layout(res_types)
         buf = bytearray(res_size)
         for t, off, v in zip(res_types, res_offsets, outs):
@@ -518,6 +536,8 @@ class A64Backend:
             return 0
         if isinstance(obj, list):
             return self._list_from_python(obj, packed, buffers)
+        if isinstance(obj, HostObject):
+            return self._mirror(obj)
         if isinstance(obj, np.ndarray):
             if not obj.flags.c_contiguous:
                 raise TypeError("buffer arguments must be C-contiguous arrays")
@@ -534,12 +554,40 @@ class A64Backend:
         if entry is None:
             ptr = self.alloc(len(data))
             self.write(ptr, data)
-            entry = buffers[id(obj)] = [obj, ptr, len(data), mutable, []]
+            entry = buffers[id(obj)] = [obj, ptr, len(data), mutable, [], data]
         desc = self.alloc(abi.BUF_SIZE)
         self.write(desc, bytes(abi.BufferDesc(entry[1], entry[2], abi.ACCESS_MUTABLE if mutable else 0,
                                               abi.TYPE_BUFFER)))
         entry[4].append(desc)
         return desc
+
+    def _mirror(self, obj: HostObject) -> int:
+        """The guest descriptor of a HostObject (made on first use; a VmBuffer's bytes too)."""
+        desc = self._mirror_of.get(id(obj))
+        if desc is not None:
+            return desc
+        desc = self.alloc(abi.BUF_SIZE)
+        if isinstance(obj, VmBuffer):
+            data = self.alloc(len(obj), 16)
+            self.write(data, obj.array.tobytes())
+            self.write(desc, bytes(abi.BufferDesc(data, len(obj), obj._desc.access, abi.TYPE_BUFFER)))
+        else:
+            self.write(desc, bytes(abi.BufferDesc(0, 0, 0, obj.TYPE_TAG)))
+        self._mirrors[desc] = obj
+        self._mirror_of[id(obj)] = desc
+        return desc
+
+    def _sync_out(self) -> None:
+        """Guest bytes of mirrored VmBuffers -> their host arrays (before Python runs)."""
+        for desc, obj in self._mirrors.items():
+            if isinstance(obj, VmBuffer) and len(obj) and obj.array.flags.writeable:
+                obj.array[:] = np.frombuffer(self.read(self.u64(desc + abi.BUF_DATA), len(obj)), np.uint8)
+
+    def _sync_in(self) -> None:
+        """Host arrays of mirrored VmBuffers -> guest bytes (before guest code runs again)."""
+        for desc, obj in self._mirrors.items():
+            if isinstance(obj, VmBuffer) and len(obj):
+                self.write(self.u64(desc + abi.BUF_DATA), obj.array.tobytes())
 
     def _list_from_python(self, obj: list, packed: dict, buffers: dict) -> int:
         """A guest list for a Python list: `lists.pack` validates and converts the elements
@@ -581,6 +629,9 @@ class A64Backend:
             return None
         if address in call_refs:
             return call_refs[address]
+        if address in self._mirrors:
+            obj = self._mirrors[address]
+            return obj.array if isinstance(obj, VmBuffer) else obj
         if address in self.rodata_objects:
             return self.rodata_objects[address]
         if address in memo:
@@ -649,15 +700,17 @@ class A64Backend:
                     struct.pack_into(_PACK[t], raw, off, _check_scalar(t, v, f"{where} argument {i}"))
             args_ptr = self.alloc(len(raw))
             self.write(args_ptr, bytes(raw))
+            self._sync_in()  # mirrored buffers the caller may have changed since
             res_offsets, res_size = abi.cconv_layout(list(signature.results))
             res_ptr = self.alloc(max(res_size, 8))
             status = self._run(ordinal, args_ptr, res_ptr)
+            self._sync_out()
             call_refs = {}
-            for obj, ptr, length, mutable, descs in buffers.values():
+            for obj, ptr, length, mutable, descs, before in buffers.values():
                 for desc in descs:
                     call_refs[desc] = obj
                 if mutable and length:
-                    _write_back(obj, self.read(ptr, length))
+                    _write_back(obj, before, self.read(ptr, length))
             memo: dict = {}
             for guest, py in packed.values():
                 call_refs[guest] = py
@@ -729,12 +782,17 @@ class _Chunk:
         self.mm.close()
 
 
-def _write_back(obj, data: bytes) -> None:
-    """Copies the guest's view of a buffer argument back into the caller's object."""
-    if isinstance(obj, np.ndarray):
-        obj.reshape(-1).view(np.uint8)[:] = np.frombuffer(data, np.uint8)
-    else:
-        memoryview(obj).cast("B")[:] = data
+def _write_back(obj, before: bytes, after: bytes) -> None:
+    """Copies the bytes the guest changed in a buffer argument back into the caller's object.
+    Only changed bytes: two arguments may view overlapping host memory (HAL bindings of
+    one buffer), and a stale copy of one must not undo the guest's writes through another."""
+    if before == after:
+        return
+    old, new = np.frombuffer(before, np.uint8), np.frombuffer(after, np.uint8)
+    changed = old != new
+    target = obj.reshape(-1).view(np.uint8) if isinstance(obj, np.ndarray) else \
+        np.frombuffer(memoryview(obj).cast("B"), np.uint8)
+    target[changed] = new[changed]
 
 
 # ---------------------------------------------------------------- profiling

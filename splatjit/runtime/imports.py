@@ -42,8 +42,8 @@ def ref_to_python(address: int, space: ObjectSpace):
     if not address:
         return None
     obj = space.get(address)
-    if obj is not None:
-        return obj
+    if obj is not None:  # a Python-made `!vm.buffer` arrives like any buffer: a numpy view
+        return obj.array if isinstance(obj, VmBuffer) else obj
     if objects.type_tag(address) == abi.TYPE_BUFFER:
         return _buffer_view(address)
     raise TypeError(f"ref {address:#x} of type tag {objects.type_tag(address)} cannot be passed "
