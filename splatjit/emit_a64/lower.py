@@ -23,6 +23,7 @@ from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
+from ..regalloc.webs import rename_webs
 from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
@@ -49,6 +50,7 @@ class FunctionLowering:
     def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
                  handlers: dict, clobbers, fuel: bool = False, resolve=None):
         self.fuel = fuel
+        fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers

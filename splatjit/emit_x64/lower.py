@@ -19,6 +19,7 @@ from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
+from ..regalloc.webs import rename_webs
 from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
@@ -32,6 +33,7 @@ class FunctionLowering:
     def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
                  handlers: dict, clobbers, fuel: bool = False):
         self.fuel = fuel
+        fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers
@@ -263,7 +265,9 @@ class FunctionLowering:
             self.ins = self.fn.blocks[0].instrs[0] if self.fn.blocks and self.fn.blocks[0].instrs else None
             self._burn_fuel()
             self.ins = None
-        # Arguments: from the args buffer (rsi) into their registers (IREE's placement).
+        # Arguments: from the args buffer into their registers (IREE's placement). rsi may
+        # itself be allocated to an argument, so the buffer is read through r11.
+        a.mov(R.r11, R.rsi)
         types = [t for t in self.fn.signature.args]
         offsets, _ = abi.cconv_layout(types)
         if self.fn.ref_count:  # refs start null, like the interpreter's zeroed frame
@@ -272,15 +276,15 @@ class FunctionLowering:
                 a.mov(qword[rbp + f.ref(r)], R.rax)
         for reg, off in zip(arg_registers(self.fn.signature), offsets):
             if reg.is_ref:
-                a.mov(R.rax, qword[R.rsi + off])
+                a.mov(R.rax, qword[R.r11 + off])
                 self.write_ref(reg, R.rax)
             elif reg.type in ("f32", "f64"):
                 x = R.xmm0
-                (a.movss if reg.type == "f32" else a.movsd)(x, R.SizeSpec(SIZE[reg.type])[R.rsi + off])
+                (a.movss if reg.type == "f32" else a.movsd)(x, R.SizeSpec(SIZE[reg.type])[R.r11 + off])
                 self.write_xmm(reg, x)
             else:
                 t = R.rax.view(SIZE[reg.type])
-                a.mov(t, R.SizeSpec(SIZE[reg.type])[R.rsi + off])
+                a.mov(t, R.SizeSpec(SIZE[reg.type])[R.r11 + off])
                 self.write_gpr(reg, t)
 
     def _epilogue(self) -> None:
