@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from .frontend.cconv import Signature
 from .frontend.schema import ModuleDef
-from .ir import Function
+from .frontend import opcodes as oc
+from .ir import WIDE, Function, Reg
 from .regalloc.linear_scan import Allocation
 from .regalloc.variables import SlotMap, successors
 from .runtime import abi
@@ -127,3 +128,55 @@ def ref_type_tag(type_name: str) -> int | None:
     if type_name.startswith("!vm.list"):
         return abi.TYPE_LIST
     return abi.HOST_TYPE_TAGS.get(type_name)
+
+
+class CheckedAccesses:
+    """Range-check elimination inside a basic block: the buffer accesses already checked.
+
+    A fact (ref slot, index register, element size, writable) says an access of that
+    element passed its null, bounds (and, if `writable`, mutability) checks earlier in the
+    block. It stays true while neither the ref slot nor any slot of the index is written:
+    a buffer's length, data pointer and access never change, and a block has one entry.
+    An emitter asks `proven(...)` before checking, records with `add(...)`, calls
+    `kill(ins)` after lowering each op and `reset()` at each block start.
+    """
+
+    def __init__(self):
+        self.facts: set[tuple] = set()
+
+    def reset(self) -> None:
+        self.facts.clear()
+
+    @staticmethod
+    def _key(buf, index, size):
+        return (buf.ordinal, index.type, index.ordinal, size)
+
+    def proven(self, buf, index, size: int, writable: bool) -> bool:
+        key = self._key(buf, index, size)
+        return (key, True) in self.facts or (not writable and (key, False) in self.facts)
+
+    def add(self, buf, index, size: int, writable: bool) -> None:
+        self.facts.add((self._key(buf, index, size), writable))
+
+    def kill(self, ins) -> None:
+        if not self.facts:
+            return
+        refs, slots = set(), set()
+        for f in ins.op.fields:
+            value = ins.args.get(f.name)
+            regs = value if isinstance(value, list) else [value]
+            writes = f.kind in (oc.DST, oc.DSTLIST)
+            reads = f.kind in (oc.SRC, oc.SRCLIST)
+            for r in regs:
+                if not isinstance(r, Reg) or not (writes or reads):
+                    continue
+                if r.is_ref and (writes or r.move):  # a move-bit read leaves the slot null
+                    refs.add(r.ordinal)
+                elif writes and not r.is_ref:
+                    slots.update(r.slots)
+        self.facts = {f for f in self.facts
+                      if f[0][0] not in refs and not slots & set(_slots(f[0][1], f[0][2]))}
+
+
+def _slots(kind: str, ordinal: int) -> tuple[int, ...]:
+    return (ordinal, ordinal + 1) if kind in WIDE else (ordinal,)

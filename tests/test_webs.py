@@ -60,3 +60,32 @@ def test_kernels_reusing_slots_get_their_values_promoted():
 def _slots(value):
     regs = value if isinstance(value, list) else [value]
     return [s for r in regs if hasattr(r, "slots") for s in r.slots]
+
+
+def test_range_check_facts_die_with_their_registers():
+    """lowering.CheckedAccesses: a second access of the same element in a block is proven
+    only while neither the buffer ref nor the index is written."""
+    from splatjit.ir import Reg
+    from splatjit.lowering import CheckedAccesses
+    item = corpus.find_item("programs/matmul[scalar]")
+    fn = load_module(corpus.compile_item(item)).executables[0].module.functions[0]
+    loads = [i for i in fn.instrs() if i.op.mnemonic.startswith("buffer.load")]
+    ins = loads[0]
+    buf, index = ins.args["source_buffer"], ins.args["source_offset"]
+    facts = CheckedAccesses()
+    assert not facts.proven(buf, index, 4, False)
+    facts.add(buf, index, 4, False)
+    assert facts.proven(buf, index, 4, False)
+    assert not facts.proven(buf, index, 4, True)      # a load proves nothing about writes
+    assert not facts.proven(buf, index, 8, False)     # nor about wider elements
+    facts.kill(ins)                                   # the load writes neither
+    assert facts.proven(buf, index, 4, False)
+    from splatjit.frontend import opcodes as oc
+    writer = next(i for i in fn.instrs()
+                  if any(isinstance(i.args.get(f.name), Reg) and f.kind is oc.DST
+                         and set(i.args[f.name].slots) & set(index.slots) for f in i.op.fields))
+    facts.kill(writer)
+    assert not facts.proven(buf, index, 4, False)
+    facts.add(buf, index, 4, True)
+    facts.reset()
+    assert not facts.proven(buf, index, 4, False)

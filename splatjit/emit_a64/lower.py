@@ -19,7 +19,8 @@ from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
-from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area_size
+from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, loop_headers,
+                        outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
@@ -50,6 +51,7 @@ class FunctionLowering:
     def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
                  handlers: dict, clobbers, fuel: bool = False, resolve=None):
         self.fuel = fuel
+        self.checked = CheckedAccesses()  # range-check elimination within a block
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
@@ -265,6 +267,7 @@ class FunctionLowering:
         headers = loop_headers(fn) if self.fuel else set()
         for block in fn.blocks:
             self.block = block
+            self.checked.reset()
             self.flags = None
             a.bind(self.block_labels[block.index])
             if block.index in headers:
@@ -281,6 +284,7 @@ class FunctionLowering:
                     a.b(self.trap_label(abi.TRAP_UNSUPPORTED))
                     continue
                 handler(self, ins)
+                self.checked.kill(ins)
         self.ins = None
         a.tag = (fn.ordinal, -1)
         self._epilogue()

@@ -15,7 +15,8 @@ from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
-from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area_size
+from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, loop_headers,
+                        outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
@@ -33,6 +34,7 @@ class FunctionLowering:
     def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
                  handlers: dict, clobbers, fuel: bool = False):
         self.fuel = fuel
+        self.checked = CheckedAccesses()  # range-check elimination within a block
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
@@ -146,6 +148,14 @@ class FunctionLowering:
             (self.a.movd if bits == 32 else self.a.movq)(scratch, r)
         return scratch
 
+    def xmm_work(self, result: Reg, *later_sources: Reg) -> R.XMM:
+        """Where to compute `result`: its own XMM register when it has one that none of
+        `later_sources` (operands read after the first is loaded) occupies, else xmm0."""
+        home = self.var_reg(result)
+        if isinstance(home, R.XMM) and all(self.var_reg(s) != home for s in later_sources):
+            return home
+        return R.xmm0
+
     def load_xmm(self, reg: Reg, target) -> R.XMM:
         src = self.read_xmm(reg, target)
         if src != target:
@@ -217,6 +227,7 @@ class FunctionLowering:
         headers = loop_headers(fn) if self.fuel else set()
         for block in fn.blocks:
             self.block = block
+            self.checked.reset()
             a.label(self.block_labels[block.index])
             if block.index in headers:
                 self.ins = block.instrs[0]
@@ -231,6 +242,7 @@ class FunctionLowering:
                     a.jmp(self.trap_label(abi.TRAP_UNSUPPORTED))
                     continue
                 handler(self, ins)
+                self.checked.kill(ins)
         self.ins = None
         a.set_tag((fn.ordinal, -1))
         self._epilogue()

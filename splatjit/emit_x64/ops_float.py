@@ -40,7 +40,7 @@ def _op(a, stem: str, w: str):
 def binary(L, ins):
     a, args, w = L.a, ins.args, _w(ins)
     stem = ins.op.mnemonic.split(".")[0]
-    x = L.load_xmm(args["left"], R.xmm0)
+    x = L.load_xmm(args["left"], L.xmm_work(args["result"], args["right"]))
     _op(a, stem, w)(x, L.xmm_src(args["right"]))
     L.write_xmm(args["result"], x)
 
@@ -102,7 +102,7 @@ def fma(L, ins):
     """a * b + c, rounded twice: IREE builds without FP_FAST_FMA(F) (every x86-64 build)
     compute `a * b + c` unfused, and the VM fixes that order for every target."""
     a, args, w = L.a, ins.args, _w(ins)
-    x = L.load_xmm(args["first"], R.xmm0)
+    x = L.load_xmm(args["first"], L.xmm_work(args["result"], args["second"], args["third"]))
     _op(a, "mul", w)(x, L.xmm_src(args["second"]))
     _op(a, "add", w)(x, L.xmm_src(args["third"]))
     L.write_xmm(args["result"], x)

@@ -25,21 +25,28 @@ SIZED = {1: R.byte, 2: R.word, 4: dword, 8: qword}
 
 
 def _element_address(L, buf_reg, index_reg, size: int, *, writable: bool):
-    """r10 = data pointer, rax = checked element index; traps on null / range / read-only."""
+    """The element's memory operand: r10 = data pointer, index = the checked element index
+    (its own register if promoted, else rax); traps on null / range / read-only. rcx is
+    clobbered."""
     a = L.a
     b = L.read_ref(buf_reg, R.r10)
+    if L.checked.proven(buf_reg, index_reg, size, writable):  # same access earlier in the block
+        index = L.read_gpr(index_reg, R.rax)
+        a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
+        return R.Mem(R.r10, index, size)
+    L.checked.add(buf_reg, index_reg, size, writable)
     L.check_nonnull(b)
     if writable:
         a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
         a.jz(L.trap_label(abi.TRAP_READ_ONLY))
-    L.load_gpr(index_reg, R.rax)
+    index = L.read_gpr(index_reg, R.rax)
     a.mov(R.rcx, qword[R.r10 + abi.BUF_LENGTH])
     if SHIFT[size]:
         a.shr(R.rcx, SHIFT[size])
-    a.cmp(R.rax, R.rcx)
+    a.cmp(index, R.rcx)
     a.jae(L.trap_label(abi.TRAP_OUT_OF_BOUNDS))
     a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
-    return R.Mem(R.r10, R.rax, size)
+    return R.Mem(R.r10, index, size)
 
 
 def load(L, ins):
@@ -47,9 +54,11 @@ def load(L, ins):
     size, ext = LOADS[ins.op.mnemonic]
     mem = _element_address(L, args["source_buffer"], args["source_offset"], size, writable=False)
     dst = args["result"]
+    home = L.var_reg(dst)  # load straight into the result's register when it has one
     if dst.type in ("f32", "f64"):
-        (a.movss if size == 4 else a.movsd)(R.xmm0, SIZED[size][mem])
-        L.write_xmm(dst, R.xmm0)
+        x = home if isinstance(home, R.XMM) else R.xmm0
+        (a.movss if size == 4 else a.movsd)(x, SIZED[size][mem])
+        L.write_xmm(dst, x)
         return
     if ext == "zx":
         a.movzx(R.ecx, SIZED[size][mem])
@@ -58,7 +67,7 @@ def load(L, ins):
         a.movsx(R.ecx, SIZED[size][mem])
         t = R.ecx
     else:
-        t = R.rcx.view(size * 8)
+        t = (home if isinstance(home, R.GPR) else R.rcx).view(size * 8)
         a.mov(t, SIZED[size][mem])
     L.write_gpr(dst, t)
 
@@ -68,13 +77,13 @@ def store(L, ins):
     size = STORES[ins.op.mnemonic]
     value = args["value"]
     if value.type in ("f32", "f64"):
-        x = L.load_xmm(value, R.xmm0)
+        x = L.read_xmm(value, R.xmm0)
         mem = _element_address(L, args["target_buffer"], args["target_offset"], size, writable=True)
         (a.movss if size == 4 else a.movsd)(SIZED[size][mem], x)
         return
-    L.load_gpr(value, R.rdx)
+    v = L.read_gpr(value, R.rdx)
     mem = _element_address(L, args["target_buffer"], args["target_offset"], size, writable=True)
-    a.mov(SIZED[size][mem], R.rdx.view(size * 8))
+    a.mov(SIZED[size][mem], v.view(size * 8))
 
 
 def fill(L, ins):
