@@ -19,6 +19,7 @@ from . import hal
 from .errors import TrapError, UnsupportedError
 from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
+from .runtime.grid import run_grid_function
 from .runtime.helpers import BufferHeap
 from .runtime.lists import reachable
 from .runtime.imports import ImportTable
@@ -127,8 +128,9 @@ class ExportedFunction:
 
     def run_grid(self, args: list, id_index: int, grid) -> None:
         """Calls this function once per point of `grid` (x fastest), with `args[id_index:
-        id_index + 3]` set to the point; arguments are packed once (x86-64: the native
-        function is called in a tight loop; other targets: one ordinary call per point)."""
+        id_index + 3]` set to the point; arguments are packed once. x86-64: one native loop
+        over the grid (runtime/grid.py; with fuel, a Python loop giving each point a fresh
+        budget); other targets: one ordinary call per point."""
         cx, cy, cz = grid
         m = self.module
         if m._backend is not None or self._missing:
@@ -142,21 +144,28 @@ class ExportedFunction:
         argbuf = pack_args(self.signature, args, arena, self._where)
         resbuf = results_buffer(self.signature)
         ids = (ctypes.c_int32 * 3).from_buffer(argbuf, abi.cconv_layout(list(self.signature.args))[0][id_index])
-        ctx, native = m._context, self._native
-        ctx_address, arg_address, res_address = (ctypes.addressof(ctx), ctypes.addressof(argbuf),
-                                                 ctypes.addressof(resbuf))
+        ctx = m._context
+        ctx.trap_code = 0
+        ctx.depth_left = abi.MAX_DEPTH
         m._depth += 1
         try:
-            for z in range(cz):
+            if m.fuel is None:  # the whole grid in one native loop (runtime/grid.py)
+                counts = (ctypes.c_uint32 * 3)(cx, cy, cz)
+                status = run_grid_function()(ctypes.addressof(ctx), ctypes.addressof(argbuf),
+                                             ctypes.addressof(resbuf), self.address,
+                                             ctypes.addressof(counts), ctypes.addressof(ids))
+                if status:
+                    raise m._trap(status)
+                return
+            for z in range(cz):  # with fuel: a fresh budget per workgroup
                 ids[2] = z
                 for y in range(cy):
                     ids[1] = y
                     for x in range(cx):
                         ids[0] = x
-                        ctx.trap_code = 0
-                        ctx.depth_left = abi.MAX_DEPTH
-                        ctx.fuel = m.fuel if m.fuel is not None else 0
-                        status = native(ctx_address, arg_address, res_address)
+                        ctx.fuel = m.fuel
+                        status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf),
+                                              ctypes.addressof(resbuf))
                         if status:
                             raise m._trap(status)
         finally:

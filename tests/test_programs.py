@@ -113,5 +113,5 @@ def test_bad_program_inputs_are_clear_errors():
     code, out, err = splatjit_run(data, ["@/nonexistent.npy", "8x4xf32=1"])
     assert code == 1 and "cannot read" in err
     m = JitModule(data)
-    with pytest.raises(Exception, match="shape dimension mismatch"):
+    with pytest.raises(Exception, match="shape dimension 1 mismatch; expected 8 but have 9"):
         m.main(np.zeros((4, 9), np.float32), np.zeros((8, 4), np.float32))

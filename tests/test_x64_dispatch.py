@@ -50,3 +50,28 @@ def test_dispatch_functions_match_interpreter(item, ordinal):
             compared += 1
     assert compared
     assert wrote, "no dispatch wrote any binding: the comparison would be vacuous"
+
+
+def test_native_grid_loop_equals_one_call_per_workgroup():
+    """JitModule.run_grid (the native loop of runtime/grid.py) makes exactly the calls a
+    Python loop over the grid makes, in the same order, and stops at the first trap."""
+    from splatjit.runtime.lists import TypedList
+    item = corpus.find_item("programs/elementwise_f32[scalar]")
+    program = load_module(corpus.compile_item(item))
+    jit = JitModule(program.defn.rodata[program.executables[0].rodata_ordinal].data)
+    name = next(iter(jit.exports))
+    grid = (3, 2, 2)
+    constants = np.full(64, 4, np.int32).view(np.uint8)
+    native, python = random_bindings(5), random_bindings(5)
+    args = [np.zeros(16, np.uint8), constants, TypedList("!vm.buffer", native), 0, 0, 0, 1, 1, 1, *grid]
+    jit[name].run_grid(args, 3, grid)
+    for z in range(grid[2]):
+        for y in range(grid[1]):
+            for x in range(grid[0]):
+                jit[name](np.zeros(16, np.uint8), constants, python, x, y, z, 1, 1, 1, *grid)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(native, python))
+    assert any(a.tobytes() != b.tobytes() for a, b in zip(native, random_bindings(5)))
+    tiny = [np.zeros(4, np.uint8) for _ in native]  # every workgroup reads out of bounds
+    args[2] = TypedList("!vm.buffer", tiny)
+    with pytest.raises(TrapError, match="out-of-bounds"):
+        jit[name].run_grid(args, 3, grid)

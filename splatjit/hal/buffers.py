@@ -175,9 +175,17 @@ class BufferView(HostObject):
                            f"{element_type_name(element_type)} ({element_type:08X}) but have "
                            f"{element_type_name(self.element_type)} ({self.element_type:08X})")
         shape = tuple(shape)
+        problem = None
         if len(shape) != len(self.shape):
-            raise HalError(f"{message} shape rank mismatch; expected {len(shape)} but have "
-                           f"{len(self.shape)}")
-        if shape != self.shape:
-            raise HalError(f"{message} shape dimension mismatch; expected "
-                           f"{'x'.join(map(str, shape))} but have {'x'.join(map(str, self.shape))}")
+            problem = (f"{message} shape rank mismatch; expected {len(shape)}"
+                       f"{' (scalar)' if not shape else ''} but have {len(self.shape)}"
+                       f"{' (scalar)' if not self.shape else ''}")
+        else:
+            for i, (want, have) in enumerate(zip(shape, self.shape)):
+                if want != have:
+                    problem = (f"{message} shape dimension {i} mismatch; expected {want} but "
+                               f"have {have}")
+                    break
+        if problem is not None:
+            raise HalError(f"{problem}; expected shape `{'x'.join(map(str, shape))}`, actual "
+                           f"shape `{'x'.join(map(str, self.shape))}`")

@@ -1,0 +1,76 @@
+"""A native loop over a dispatch grid (x86-64): one call of a compiled function per point.
+
+    int32 run_grid(Context* ctx, uint8* args, uint8* results, fn* function,
+                   const uint32 grid[3], uint32 ids[3])
+
+calls `function(ctx, args, results)` for z in [0, grid[2]), y in [0, grid[1]), x in
+[0, grid[0]) (x fastest) with `ids` = (x, y, z) written before each call; `ids` points into
+`args` (the workgroup id arguments). Returns 0, or the first non-zero status (the trap
+report stays in the Context). The stub is assembled once per process by our own assembler
+and mapped read-execute like any other code.
+"""
+from __future__ import annotations
+
+import ctypes
+
+from ..emit_x64 import operands as R
+from ..emit_x64.assembler import Assembler
+from ..emit_x64.operands import Label, dword
+from .memory import ExecutableMemory
+
+GRID_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                           ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_STUB: tuple | None = None
+
+
+def _assemble() -> bytes:
+    a = Assembler(frozenset())
+    saved = (R.rbp, R.rbx, R.r12, R.r13, R.r14, R.r15)
+    for r in saved:
+        a.push(r)
+    a.sub(R.rsp, 8)  # 6 pushes + return address: realign to 16 for the calls
+    a.mov(R.rbx, R.rdi)
+    a.mov(R.r12, R.rsi)
+    a.mov(R.r13, R.rdx)
+    a.mov(R.r14, R.rcx)
+    a.mov(R.r15, R.r8)
+    a.mov(R.rbp, R.r9)
+    done, out = Label("done"), Label("out")
+    loops = []
+    for axis in (2, 1, 0):  # z, y, x: each loop counts in its ids[] slot
+        head, tail = Label(f"head{axis}"), Label(f"tail{axis}")
+        a.mov(dword[R.rbp + 4 * axis], 0)
+        a.label(head)
+        a.mov(R.eax, dword[R.rbp + 4 * axis])
+        a.cmp(R.eax, dword[R.r15 + 4 * axis])
+        a.jae(tail)
+        loops.append((axis, head, tail))
+    a.mov(R.rdi, R.rbx)
+    a.mov(R.rsi, R.r12)
+    a.mov(R.rdx, R.r13)
+    a.call(R.r14)
+    a.test(R.eax, R.eax)
+    a.jnz(out)
+    for k, (axis, head, tail) in enumerate(reversed(loops)):
+        a.inc(dword[R.rbp + 4 * axis])
+        a.jmp(head)
+        a.label(tail)
+        if axis == 2:
+            break
+    a.label(done)
+    a.xor(R.eax, R.eax)
+    a.label(out)
+    a.add(R.rsp, 8)
+    for r in reversed(saved):
+        a.pop(r)
+    a.ret()
+    return a.finish()
+
+
+def run_grid_function():
+    """The process's grid-loop stub as a ctypes function (see the module docstring)."""
+    global _STUB
+    if _STUB is None:
+        memory = ExecutableMemory(_assemble())
+        _STUB = (memory, GRID_FN(memory.address))
+    return _STUB[1]
