@@ -149,7 +149,7 @@ class ExportedFunction:
         ctx.depth_left = abi.MAX_DEPTH
         m._depth += 1
         try:
-            if m.fuel is None:  # the whole grid in one native loop (runtime/grid.py)
+            if m.fuel is None and m.target == "x86_64":  # one native loop (runtime/grid.py)
                 counts = (ctypes.c_uint32 * 3)(cx, cy, cz)
                 status = run_grid_function()(ctypes.addressof(ctx), ctypes.addressof(argbuf),
                                              ctypes.addressof(resbuf), self.address,
@@ -157,13 +157,13 @@ class ExportedFunction:
                 if status:
                     raise m._trap(status)
                 return
-            for z in range(cz):  # with fuel: a fresh budget per workgroup
+            for z in range(cz):  # with fuel (a fresh budget per workgroup), or arm64 hosts
                 ids[2] = z
                 for y in range(cy):
                     ids[1] = y
                     for x in range(cx):
                         ids[0] = x
-                        ctx.fuel = m.fuel
+                        ctx.fuel = m.fuel if m.fuel is not None else 0
                         status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf),
                                               ctypes.addressof(resbuf))
                         if status:
