@@ -65,8 +65,40 @@ class ExportedFunction:
         self._raw = False  # call_raw: keep buffer views
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
+        self._fast = (self._scalar is not None and module._backend is None and not self._missing
+                      and not module._program and module.fuel is None)
 
     def __call__(self, *args):
+        if self._fast:  # x86-64 code, only ints / floats, no fuel, not re-entered
+            scalar = self._scalar
+            packed = scalar.pack(args)
+            if packed is not None and not self._busy:
+                m = self.module
+                self._busy = 1
+                m._depth += 1
+                status = self._scalar_native(m._context_address, packed, self._resbuf)
+                self._busy = 0
+                m._depth -= 1
+                if not status and not m._ref_globals_used:
+                    out = scalar.unpack(self._resbuf)
+                    return None if not out else out[0] if len(out) == 1 else tuple(out)
+                return self._finish_scalar(status, self._resbuf)
+        return self._call(args)
+
+    def _finish_scalar(self, status: int, resbuf):
+        """The scalar path after the native call: trap or keep what ref globals reach."""
+        m = self.module
+        if status:
+            m._retain_globals(Arena())
+            error = m._trap(status)
+            m._context.trap_code = 0
+            m._context.depth_left = abi.MAX_DEPTH
+            raise error
+        m._retain_globals(Arena())
+        out = self._scalar.unpack(resbuf)
+        return None if not out else out[0] if len(out) == 1 else tuple(out)
+
+    def _call(self, args):
         m = self.module
         if self._missing:
             raise UnsupportedError(f"{self._where} uses {', '.join(self._missing)}, which "
@@ -94,14 +126,8 @@ class ExportedFunction:
             finally:
                 self._busy -= 1
                 m._depth -= 1
-            if status:
-                m._retain_globals(Arena())
-                error = m._trap(status)
-                m._context.trap_code = 0
-                m._context.depth_left = abi.MAX_DEPTH
-                raise error
-            if m._ref_globals_used:
-                m._retain_globals(Arena())
+            if status or m._ref_globals_used:
+                return self._finish_scalar(status, resbuf)
             out = scalar.unpack(resbuf)
             return None if not out else out[0] if len(out) == 1 else tuple(out)
         arena = Arena()

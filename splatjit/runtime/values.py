@@ -140,6 +140,11 @@ class ScalarMarshaller:
         self._wide = [t in ("i32", "i64") for t in self.args]
         self._bounds = [(-(1 << 31), 1 << 32) if t == "i32" else (-(1 << 63), 1 << 64)
                         for t in self.args]
+        if not self.args:  # nothing to convert: one shared zeroed buffer
+            empty = self.arg_struct.pack()
+            self.pack = lambda values: empty if not values else None
+        if not self.results:
+            self.unpack = lambda buf: []
 
     @classmethod
     def _struct(cls, types) -> struct.Struct:
