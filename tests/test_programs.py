@@ -115,3 +115,31 @@ def test_bad_program_inputs_are_clear_errors():
     m = JitModule(data)
     with pytest.raises(Exception, match="shape dimension 1 mismatch; expected 8 but have 9"):
         m.main(np.zeros((4, 9), np.float32), np.zeros((8, 4), np.float32))
+
+
+UKERNEL_ITEMS = [i for i in corpus.program_items() if i.variant in ("ukernel", "datatiled")]
+
+
+@pytest.mark.parametrize("target, seed", [("native", 4), ("aarch64", 5)])
+@pytest.mark.parametrize("item", UKERNEL_ITEMS, ids=[i.id for i in UKERNEL_ITEMS])
+def test_microkernel_programs_match_within_float_tolerance(item, target, seed, tmp_path):
+    """Microkernel and data-tiled programs: `vmvx.*` calls served by splatjit/intrinsics.
+    Integers must match exactly; floats within tolerance (a microkernel may accumulate in
+    another order than IREE's C build), and NaNs where IREE has NaNs."""
+    data = _compiled(item)
+    inputs = save_inputs(random_inputs(item, seed), tmp_path)
+    printed = iree_run(module_path(item), inputs)
+    assert printed.returncode == 0, printed.stderr
+    n = result_count(printed.stdout)
+    want = [f"@{tmp_path}/want{i}.npy" for i in range(n)]
+    got = [f"@{tmp_path}/got{i}.npy" for i in range(n)]
+    assert iree_run(module_path(item), inputs, want).returncode == 0
+    code, out, err = splatjit_run(data, inputs, got, target=target)
+    assert code == 0, err
+    for w, g in zip(want, got):
+        a, b = np.load(g[1:]), np.load(w[1:])
+        assert a.dtype == b.dtype and a.shape == b.shape
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
+        else:
+            assert a.tobytes() == b.tobytes()
