@@ -19,7 +19,7 @@ from . import hal
 from .errors import TrapError, UnsupportedError
 from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
-from .runtime.grid import run_grid_function
+from .runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
 from .runtime.helpers import BufferHeap
 from .runtime.lists import reachable
 from .runtime.imports import ImportTable
@@ -152,48 +152,44 @@ class ExportedFunction:
             m._retain_globals(arena)
         return self._shape(out)
 
-    def run_grid(self, args: list, id_index: int, grid) -> None:
+    def run_grid(self, args: list, id_index: int, grid, flush_denormals: bool = False) -> None:
         """Calls this function once per point of `grid` (x fastest), with `args[id_index:
         id_index + 3]` set to the point; arguments are packed once. x86-64: one native loop
-        over the grid (runtime/grid.py; with fuel, a Python loop giving each point a fresh
-        budget); other targets: one ordinary call per point."""
+        over the grid (runtime/grid.py), each call with a fresh fuel budget; with
+        `flush_denormals`, under MXCSR FTZ|DAZ as IREE's HAL runs dispatches. Other
+        targets: one ordinary call per point (AArch64 under Unicorn: FPCR.FZ likewise)."""
         cx, cy, cz = grid
         m = self.module
-        if m._backend is not None or self._missing:
-            for z in range(cz):
-                for y in range(cy):
-                    for x in range(cx):
-                        args[id_index:id_index + 3] = (x, y, z)
-                        self(*args)
+        if m.target != "x86_64" or m._backend is not None or self._missing:
+            backend = m._backend
+            if backend is not None:
+                backend.flush_denormals = flush_denormals
+            try:
+                for z in range(cz):
+                    for y in range(cy):
+                        for x in range(cx):
+                            args[id_index:id_index + 3] = (x, y, z)
+                            self(*args)
+            finally:
+                if backend is not None:
+                    backend.flush_denormals = False
             return
         arena = Arena()
         argbuf = pack_args(self.signature, args, arena, self._where)
         resbuf = results_buffer(self.signature)
         ids = (ctypes.c_int32 * 3).from_buffer(argbuf, abi.cconv_layout(list(self.signature.args))[0][id_index])
+        flags = (FLUSH_DENORMALS if flush_denormals else 0) | (RESET_FUEL if m.fuel is not None else 0)
+        params = GridParams((ctypes.c_uint32 * 3)(cx, cy, cz), flags, m.fuel or 0)
         ctx = m._context
         ctx.trap_code = 0
         ctx.depth_left = abi.MAX_DEPTH
         m._depth += 1
         try:
-            if m.fuel is None and m.target == "x86_64":  # one native loop (runtime/grid.py)
-                counts = (ctypes.c_uint32 * 3)(cx, cy, cz)
-                status = run_grid_function()(ctypes.addressof(ctx), ctypes.addressof(argbuf),
-                                             ctypes.addressof(resbuf), self.address,
-                                             ctypes.addressof(counts), ctypes.addressof(ids))
-                if status:
-                    raise m._trap(status)
-                return
-            for z in range(cz):  # with fuel (a fresh budget per workgroup), or arm64 hosts
-                ids[2] = z
-                for y in range(cy):
-                    ids[1] = y
-                    for x in range(cx):
-                        ids[0] = x
-                        ctx.fuel = m.fuel if m.fuel is not None else 0
-                        status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf),
-                                              ctypes.addressof(resbuf))
-                        if status:
-                            raise m._trap(status)
+            status = run_grid_function()(ctypes.addressof(ctx), ctypes.addressof(argbuf),
+                                         ctypes.addressof(resbuf), self.address,
+                                         ctypes.addressof(params), ctypes.addressof(ids))
+            if status:
+                raise m._trap(status)
         finally:
             m._depth -= 1
             m._retain_globals(arena)

@@ -143,3 +143,35 @@ def test_microkernel_programs_match_within_float_tolerance(item, target, seed, t
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
         else:
             assert a.tobytes() == b.tobytes()
+
+
+DENORMAL_ITEMS = [corpus.find_item(f"programs/{n}") for n in
+                  ("elementwise_f32[scalar]", "elementwise_f32[inline]", "elementwise_f32[ukernel]",
+                   "matmul[scalar]")]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("item", DENORMAL_ITEMS, ids=[i.id for i in DENORMAL_ITEMS])
+def test_denormals_flush_inside_hal_dispatches_only(item, target, tmp_path):
+    """IREE's local HAL runs dispatches with denormals flushed to zero (MXCSR FTZ|DAZ,
+    FPCR.FZ); inline programs call their kernels as plain functions, without. Inputs full
+    of denormals show both."""
+    from splatjit.hal.text import parse_input
+    arrays = []
+    for flag in item.inputs:
+        t = parse_input(flag.split("=", 1)[1])
+        a = np.full(t.shape, 1e-40, t.dtype)
+        a.flat[::3] = -3e-39
+        a.flat[1::5] = 1.5
+        arrays.append(a)
+    inputs = save_inputs(arrays, tmp_path)
+    n = result_count(iree_run(module_path(item), inputs).stdout)
+    want = [f"@{tmp_path}/want{i}.npy" for i in range(n)]
+    got = [f"@{tmp_path}/got{i}.npy" for i in range(n)]
+    assert iree_run(module_path(item), inputs, want).returncode == 0
+    code, out, err = splatjit_run(_compiled(item), inputs, got, target=target)
+    assert code == 0, err
+    for w, g in zip(want, got):
+        _assert_same_up_to_nan_sign(np.load(g[1:]), np.load(w[1:]))
+        if target == "native":
+            assert open(g[1:], "rb").read() == open(w[1:], "rb").read()

@@ -4,7 +4,8 @@ A dispatch function takes (local memory `!vm.buffer`, push constants `!vm.buffer
 bindings `!vm.list<!vm.buffer>`, workgroup id x y z, workgroup size x y z, workgroup count
 x y z); each workgroup is one call. The size is 1 1 1 (VMVX kernels loop over their own
 tile) and local memory is the size the function's `local_memory` attribute declares,
-zeroed once per dispatch and shared by its workgroups (one worker).
+zeroed once per dispatch and shared by its workgroups (one worker). Like IREE's local HAL,
+workgroups run with denormals flushed to zero (x86 MXCSR FTZ|DAZ, AArch64 FPCR.FZ).
 
 Contract: `DispatchRunner(module, name).run(grid, constants, bindings)` packs the arguments
 once and calls the native function for every workgroup in x-fastest order; the first trap
@@ -37,4 +38,4 @@ class DispatchRunner:
         local = np.zeros(max(self.local_memory_size, 0), np.uint8)
         args = [local, np.ascontiguousarray(constants).view(np.uint8),
                 TypedList("!vm.buffer", bindings), 0, 0, 0, *WORKGROUP_SIZE, cx, cy, cz]
-        self.function.run_grid(args, 3, grid)
+        self.function.run_grid(args, 3, grid, flush_denormals=True)

@@ -35,6 +35,7 @@ from collections import Counter
 import numpy as np
 from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc,
                      UcError)
+from unicorn.arm64_const import UC_ARM64_REG_FPCR
 from unicorn.arm64_const import (UC_ARM64_REG_D0, UC_ARM64_REG_D1, UC_ARM64_REG_PC,
                                  UC_ARM64_REG_SP, UC_ARM64_REG_X0, UC_ARM64_REG_X1,
                                  UC_ARM64_REG_X2, UC_ARM64_REG_X3, UC_ARM64_REG_X4,
@@ -53,6 +54,7 @@ SENTINEL = HOSTCALL_BASE + 0xF000  # x30 on entry: returning here ends the call
 CODE_BASE = 0x2000_0000
 DATA_BASE = 0x3000_0000          # Context, tables, globals, rodata
 STACK_TOP = 0x8000_0000
+FPCR_FZ = 1 << 24                # flush denormal inputs and results to zero
 HEAP_BASE = 0x1_0000_0000
 GRANULE = 0x1_0000
 MIN_CHUNK = 0x10_0000
@@ -147,6 +149,7 @@ class A64Backend:
         self._error: BaseException | None = None
         self.import_errors: list[BaseException] = []
         self.host_calls = 0
+        self.flush_denormals = False  # set around HAL dispatches: run with FPCR.FZ
         self._map_code()
         self._build_data()
         self._link_imports(imports or {})
@@ -741,6 +744,8 @@ class A64Backend:
                            (UC_ARM64_REG_X2, res_ptr), (UC_ARM64_REG_X30, SENTINEL),
                            (UC_ARM64_REG_SP, STACK_TOP)):
             uc.reg_write(reg, value)
+        # FPCR.FZ while running a HAL dispatch (hal/dispatch.py), as IREE's local HAL does
+        uc.reg_write(UC_ARM64_REG_FPCR, FPCR_FZ if self.flush_denormals else 0)
         self._error = None
         try:
             uc.emu_start(CODE_BASE + self.compiled.entries[ordinal], SENTINEL)

@@ -1,13 +1,15 @@
 """A native loop over a dispatch grid (x86-64): one call of a compiled function per point.
 
     int32 run_grid(Context* ctx, uint8* args, uint8* results, fn* function,
-                   const uint32 grid[3], uint32 ids[3])
+                   const GridParams* params, uint32 ids[3])
 
-calls `function(ctx, args, results)` for z in [0, grid[2]), y in [0, grid[1]), x in
-[0, grid[0]) (x fastest) with `ids` = (x, y, z) written before each call; `ids` points into
+calls `function(ctx, args, results)` for z in [0, count[2]), y in [0, count[1]), x in
+[0, count[0]) (x fastest) with `ids` = (x, y, z) written before each call; `ids` points into
 `args` (the workgroup id arguments). Returns 0, or the first non-zero status (the trap
-report stays in the Context). The stub is assembled once per process by our own assembler
-and mapped read-execute like any other code.
+report stays in the Context). With FLUSH_DENORMALS the calls run with MXCSR FTZ|DAZ set
+(restored on return), as IREE's local HAL runs every dispatch; with RESET_FUEL each call
+starts with `params.fuel` in `Context.fuel`. The stub is assembled once per process by our
+own assembler and mapped read-execute like any other code.
 """
 from __future__ import annotations
 
@@ -15,8 +17,20 @@ import ctypes
 
 from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
+from ..emit_x64.cpu import BASELINE
 from ..emit_x64.operands import Label, dword
+from . import abi
 from .memory import ExecutableMemory
+
+FLUSH_DENORMALS = 1
+RESET_FUEL = 2
+MXCSR_FTZ_DAZ = 0x8040
+
+
+class GridParams(ctypes.Structure):
+    _fields_ = [("count", ctypes.c_uint32 * 3), ("flags", ctypes.c_uint32),
+                ("fuel", ctypes.c_int64)]
+
 
 GRID_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -24,7 +38,7 @@ _STUB: tuple | None = None
 
 
 def _assemble() -> bytes:
-    a = Assembler(frozenset())
+    a = Assembler(BASELINE)
     saved = (R.rbp, R.rbx, R.r12, R.r13, R.r14, R.r15)
     for r in saved:
         a.push(r)
@@ -35,7 +49,15 @@ def _assemble() -> bytes:
     a.mov(R.r14, R.rcx)
     a.mov(R.r15, R.r8)
     a.mov(R.rbp, R.r9)
-    done, out = Label("done"), Label("out")
+    done, out, no_flush = Label("done"), Label("out"), Label("no_flush")
+    a.stmxcsr(dword[R.rsp])                    # the caller's MXCSR, restored at the end
+    a.test(dword[R.r15 + 12], FLUSH_DENORMALS)
+    a.jz(no_flush)
+    a.mov(R.eax, dword[R.rsp])
+    a.or_(R.eax, MXCSR_FTZ_DAZ)
+    a.mov(dword[R.rsp + 4], R.eax)
+    a.ldmxcsr(dword[R.rsp + 4])
+    a.label(no_flush)
     loops = []
     for axis in (2, 1, 0):  # z, y, x: each loop counts in its ids[] slot
         head, tail = Label(f"head{axis}"), Label(f"tail{axis}")
@@ -45,6 +67,12 @@ def _assemble() -> bytes:
         a.cmp(R.eax, dword[R.r15 + 4 * axis])
         a.jae(tail)
         loops.append((axis, head, tail))
+    keep_fuel = Label("keep_fuel")
+    a.test(dword[R.r15 + 12], RESET_FUEL)
+    a.jz(keep_fuel)
+    a.mov(R.rax, R.qword[R.r15 + 16])
+    a.mov(R.qword[R.rbx + abi.CTX_FUEL], R.rax)
+    a.label(keep_fuel)
     a.mov(R.rdi, R.rbx)
     a.mov(R.rsi, R.r12)
     a.mov(R.rdx, R.r13)
@@ -60,6 +88,7 @@ def _assemble() -> bytes:
     a.label(done)
     a.xor(R.eax, R.eax)
     a.label(out)
+    a.ldmxcsr(dword[R.rsp])
     a.add(R.rsp, 8)
     for r in reversed(saved):
         a.pop(r)
