@@ -175,3 +175,27 @@ def test_denormals_flush_inside_hal_dispatches_only(item, target, tmp_path):
         _assert_same_up_to_nan_sign(np.load(g[1:]), np.load(w[1:]))
         if target == "native":
             assert open(g[1:], "rb").read() == open(w[1:], "rb").read()
+
+
+def test_readme_main_command_runs_the_bundled_program(capsys):
+    """The README's first command (after `pip install -e .`) prints what iree-run-module
+    prints for the bundled example program."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from splatjit.cli import main
+    root = Path(__file__).resolve().parent.parent
+    first = re.search(r"```sh\n(.*?)\n", (root / "README.md").read_text()).group(1)
+    command = shlex.split(first.split("&&", 1)[1].split("#", 1)[0])
+    assert command[:2] == ["splatjit", "run"]
+    import os
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(command[1:]) == 0
+        printed = capsys.readouterr().out
+        want = iree_run(root / command[2], [a.split("=", 1)[1] for a in command[3:]])
+    finally:
+        os.chdir(old)
+    assert want.returncode == 0 and printed == want.stdout
