@@ -872,3 +872,32 @@ def test_differential_query_tile_sizes(iree):
         for role in (1, 2, 3):
             assert check(iree, "query_tile_sizes.2d", [16, 16, (op << 8) | role],
                          (0, 1, 2)) is None
+
+
+@pytest.mark.parametrize("m0, n0", [(1, 8), (2, 8), (4, 8), (8, 8), (2, 16), (7, 16)])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_native_mmt4d_tiles_equal_the_fused_model(m0, n0, accumulate):
+    """intrinsics/native_mmt4d.py (AVX2 + FMA) against the numpy model of IREE's fused
+    tiles, bit for bit, with denormals and specials among the inputs, flushed or not."""
+    from splatjit.emit_x64.cpu import host_features
+    from splatjit.intrinsics import vmvx as V
+    from splatjit.intrinsics.native_mmt4d import mmt4d_f32_function
+    if not {"avx2", "fma"} <= host_features():
+        pytest.skip("no AVX2/FMA on this CPU")
+    assert mmt4d_f32_function(m0, n0) is not None
+    rng = np.random.default_rng(m0 * 100 + n0)
+    M, N, K = 3, 2, 5
+    lhs = rng.uniform(-2, 2, (M, K, m0, 1)).astype(np.float32)
+    rhs = rng.uniform(-2, 2, (N, K, n0, 1)).astype(np.float32)
+    lhs.flat[::7] = 1e-39
+    rhs.flat[::11] = -2e-39
+    lhs.flat[3] = np.inf
+    acc = rng.uniform(-1, 1, (M, N, m0, n0)).astype(np.float32)
+    for flush in (False, True):
+        target = V.Target("x86_64", frozenset({"avx2_fma"}), generic_f32_fma=False,
+                          flush_denormals=flush)
+        model = V._mmt4d_tiles(lhs, rhs, acc if accumulate else None, V.MMT4D_TYPE_F32F32F32,
+                               True, V._Fp(target))
+        out = acc.copy()
+        assert V._native_mmt4d(lhs, rhs, out, accumulate, target)
+        assert out.view(np.uint32).tobytes() == np.asarray(model, np.float32).view(np.uint32).tobytes()

@@ -709,6 +709,28 @@ def _mmt4d_tiles(L: np.ndarray, R: np.ndarray, acc, typ: int, fused: bool,
     return out
 
 
+def _native_mmt4d(L: np.ndarray, R: np.ndarray, O: np.ndarray, accumulate: bool,
+                  target: Target) -> bool:
+    """Runs f32 tiles with fused multiply-adds natively (intrinsics/native_mmt4d.py) when
+    the layout is IREE's dense one and this CPU has a tile loop for (M0, N0); False if not.
+    Same result bits as `_mmt4d_tiles(..., fused=True)`: one fma per k per element, in order."""
+    A, K, M0, _ = L.shape
+    B, _, N0, _ = R.shape
+    if (L.dtype != np.float32 or target.arch != "x86_64" or
+            L.strides[1:] != (4 * M0, 4, 4) or R.strides[1:] != (4 * N0, 4, 4) or
+            O.strides[1:] != (4 * M0 * N0, 4 * N0, 4)):
+        return False
+    from .native_mmt4d import Mmt4dParams, mmt4d_f32_function
+    fn = mmt4d_f32_function(M0, N0)
+    if fn is None:
+        return False
+    params = Mmt4dParams(O.ctypes.data, O.strides[0], L.ctypes.data, L.strides[0],
+                         R.ctypes.data, R.strides[0], A, B, K, int(accumulate),
+                         int(target.flush_denormals))
+    fn(ctypes.addressof(params))
+    return True
+
+
 def _make_mmt4d(target: Target) -> Callable:
     fp = _Fp(target)
 
@@ -762,7 +784,8 @@ def _make_mmt4d(target: Target) -> Callable:
         if O.size == 0:
             return
         if not (_self_overlaps(odims) or _shares(O, L) or _shares(O, R)):
-            O[...] = _mmt4d_tiles(L, R, O if accumulate else None, typ, fused, fp)
+            if not (fused and K0 == 1 and _native_mmt4d(L, R, O, accumulate, target)):
+                O[...] = _mmt4d_tiles(L, R, O if accumulate else None, typ, fused, fp)
             return
         # Overlapping tiles: one tile at a time in IREE's (i, j) order, each reading the
         # current memory.
