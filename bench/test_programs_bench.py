@@ -134,6 +134,8 @@ def test_program(benchmark, source, variant, impl):
         got = _as_list(ss_measure(benchmark, g, impl, fn, inputs))
     elif impl == "iree":
         if variant == "inline":
+            if benchmark.disabled:
+                pytest.skip("timing disabled: iree-benchmark-module not run")
             ns = _benchmark_module_ns(corpus.compiled_path(item), inputs)
             ss.TABLE.record(g, impl, ns * 1e-9, 1, benchmark.extra_info)
             if "iree-benchmark-module" not in " ".join(g.notes):
