@@ -228,6 +228,30 @@ def clone(L, ins):
     L.write_ref(args["result"], R.x0)
 
 
+def hash_(L, ins):
+    """result = SipHash-2-4 of bytes [offset, offset + length) (runtime helper
+    `buffer_hash`); the range is checked here, as iree_vm_buffer_map_ro does."""
+    a, args = L.a, ins.args
+    L.read_ref(args["source_buffer"], R.x5)
+    L.check_nonnull(R.x5)
+    oob = L.trap_label(abi.TRAP_OUT_OF_BOUNDS)
+    L.load_gpr(args["source_offset"], R.x1)
+    L.load_gpr(args["length"], R.x2)
+    a.ldr(R.x3, mem(R.x5, abi.BUF_LENGTH))
+    a.cmp(R.x1, R.x3)
+    a.b_hi(oob)
+    a.sub(R.x3, R.x3, R.x1)
+    a.cmp(R.x2, R.x3)
+    a.b_hi(oob)
+    a.ldr(R.x4, mem(R.x5, abi.BUF_DATA))
+    a.add(R.x1, R.x4, R.x1)
+    L.ctx(R.x0)
+    a.ldr(R.x16, mem(R.x0, abi.CTX_HELPERS))
+    a.ldr(R.x16, mem(R.x16, 8 * abi.HELPERS.index("buffer_hash")))
+    a.blr(R.x16)
+    L.write_gpr(args["result"], R.x0)
+
+
 # ---------------------------------------------------------------- globals
 GLOBAL_BITS = {"i32": 32, "f32": 32, "i64": 64, "f64": 64}
 
@@ -372,7 +396,7 @@ HANDLERS.update({m: load for m in LOADS})
 HANDLERS.update({m: store for m in STORES})
 HANDLERS.update({m: fill for m in FILLS})
 HANDLERS.update({"buffer.length": length, "buffer.copy": copy, "buffer.compare": compare,
-                 "buffer.alloc": alloc, "buffer.clone": clone})
+                 "buffer.alloc": alloc, "buffer.clone": clone, "buffer.hash": hash_})
 for _k in ("i32", "i64", "f32", "f64"):
     HANDLERS[f"global.load.{_k}"] = global_load
     HANDLERS[f"global.store.{_k}"] = global_store
@@ -384,4 +408,4 @@ HANDLERS.update({"const.ref.zero": const_ref_zero, "const.ref.rodata": const_ref
                  "assign.ref": assign_ref, "discard.refs": discard_refs, "cmp.eq.ref": cmp_ref,
                  "cmp.ne.ref": cmp_ref, "cmp.nz.ref": cmp_ref, "select.ref": select_ref,
                  "cast.any.ref": cast_any_ref})
-CALLS = {"buffer.copy", "buffer.compare", "buffer.alloc", "buffer.clone", *FILLS}
+CALLS = {"buffer.copy", "buffer.compare", "buffer.alloc", "buffer.clone", "buffer.hash", *FILLS}

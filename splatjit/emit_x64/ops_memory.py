@@ -221,6 +221,29 @@ def clone(L, ins):
     L.write_ref(args["result"], R.rax)
 
 
+def hash_(L, ins):
+    """result = SipHash-2-4 of bytes [offset, offset + length) (runtime helper
+    `buffer_hash`); the range is checked here, as iree_vm_buffer_map_ro does."""
+    a, args = L.a, ins.args
+    L.read_ref(args["source_buffer"], R.r10)
+    L.check_nonnull(R.r10)
+    oob = L.trap_label(abi.TRAP_OUT_OF_BOUNDS)
+    L.load_gpr(args["source_offset"], R.rax)
+    L.load_gpr(args["length"], R.rdx)
+    a.mov(R.rcx, qword[R.r10 + abi.BUF_LENGTH])
+    a.cmp(R.rax, R.rcx)
+    a.ja(oob)
+    a.sub(R.rcx, R.rax)
+    a.cmp(R.rdx, R.rcx)
+    a.ja(oob)
+    a.mov(R.rsi, qword[R.r10 + abi.BUF_DATA])
+    a.add(R.rsi, R.rax)
+    L.ctx(R.rdi)
+    a.mov(R.rax, qword[R.rdi + abi.CTX_HELPERS])
+    a.call(qword[R.rax + 8 * abi.HELPERS.index("buffer_hash")])
+    L.write_gpr(args["result"], R.rax)
+
+
 # ---------------------------------------------------------------- globals
 GLOBAL_BITS = {"i32": 32, "f32": 32, "i64": 64, "f64": 64}
 
@@ -358,7 +381,7 @@ HANDLERS.update({m: load for m in LOADS})
 HANDLERS.update({m: store for m in STORES})
 HANDLERS.update({m: fill for m in FILLS})
 HANDLERS.update({"buffer.length": length, "buffer.copy": copy, "buffer.compare": compare,
-                 "buffer.alloc": alloc, "buffer.clone": clone})
+                 "buffer.alloc": alloc, "buffer.clone": clone, "buffer.hash": hash_})
 for _k in ("i32", "i64", "f32", "f64"):
     HANDLERS[f"global.load.{_k}"] = global_load
     HANDLERS[f"global.store.{_k}"] = global_store
@@ -370,4 +393,4 @@ HANDLERS.update({"const.ref.zero": const_ref_zero, "const.ref.rodata": const_ref
                  "assign.ref": assign_ref, "discard.refs": discard_refs, "cmp.eq.ref": cmp_ref,
                  "cmp.ne.ref": cmp_ref, "cmp.nz.ref": cmp_ref, "select.ref": select_ref,
                  "cast.any.ref": cast_any_ref})
-CALLS = {"buffer.copy", "buffer.compare", "buffer.alloc", "buffer.clone"}
+CALLS = {"buffer.copy", "buffer.compare", "buffer.alloc", "buffer.clone", "buffer.hash"}

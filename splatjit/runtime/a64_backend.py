@@ -44,7 +44,7 @@ from unicorn.arm64_const import (UC_ARM64_REG_D0, UC_ARM64_REG_D1, UC_ARM64_REG_
 from ..emit_a64.ops_float import LIBM_SYMBOLS, MATH
 from ..errors import LinkError, UnsupportedError
 from . import abi, lists
-from .helpers import MAX_ALLOCATION
+from .helpers import MAX_ALLOCATION, buffer_hash
 from .objects import HostObject, VmBuffer
 from .values import _check_scalar
 
@@ -107,7 +107,7 @@ _PACK = {"i32": "<i", "i64": "<q", "f32": "<f", "f64": "<d"}
 _ARG_REGS = (UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2, UC_ARM64_REG_X3, UC_ARM64_REG_X4)
 #: Integer arguments each non-libm host symbol takes (Context* included for helpers).
 _ARG_COUNT = {"memmove": 3, "memcmp": 3, "buffer_alloc": 3, "buffer_clone": 5, "list_alloc": 4,
-              "list_reserve": 3, "list_resize": 3}
+              "list_reserve": 3, "list_resize": 3, "buffer_hash": 3}
 
 
 class _Regs:
@@ -443,6 +443,8 @@ class A64Backend:
         elif name == "list_reserve":
             ok = x[1] in self._lists and self._list_reserve(x[1], x[2] & 0xFFFFFFFF)
             result = x[1] if ok else 0
+        elif name == "buffer_hash":
+            result = buffer_hash(self.read(x[1], x[2]))
         elif name == "list_resize":
             ok = x[1] in self._lists and self._list_resize(x[1], x[2] & 0xFFFFFFFF)
             result = x[1] if ok else 0

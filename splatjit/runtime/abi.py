@@ -142,6 +142,7 @@ HELPERS = (
     "list_alloc",     # ListDesc* (Context*, uint32 kind, uint32 ref_type, uint32 capacity)
     "list_reserve",   # ListDesc* (Context*, ListDesc* list, uint32 minimum_capacity)
     "list_resize",    # ListDesc* (Context*, ListDesc* list, uint32 new_size)
+    "buffer_hash",    # uint64 (Context*, const uint8* data, int64 length): vm.buffer.hash
 )
 
 VALUE_SIZE = {"i32": 4, "f32": 4, "i64": 8, "f64": 8, "ref": 8}

@@ -1,6 +1,6 @@
 """Runtime helpers generated code calls through `Context.helpers` (see abi.HELPERS).
 
-Contract: each helper returns a `BufferDesc*` or 0 on failure (the generated code then traps
+Contract: each allocation helper returns a `BufferDesc*` or 0 on failure (the generated code then traps
 with TRAP_HELPER). New buffers are zero-filled, mutable, and owned by a `BufferHeap`: they
 live while the call that made them runs, and afterwards while a ref global or a returned
 value holds them.
@@ -8,6 +8,7 @@ value holds them.
 from __future__ import annotations
 
 import ctypes
+import struct
 
 import numpy as np
 
@@ -18,6 +19,46 @@ from .lists import ListHeap, reachable
 MAX_ALLOCATION = 1 << 31
 
 ALLOC_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32)
+HASH_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+_M64 = (1 << 64) - 1
+
+
+def _rotl(x: int, b: int) -> int:
+    return ((x << b) | (x >> (64 - b))) & _M64
+
+
+def _sipround(v0, v1, v2, v3):
+    v0 = (v0 + v1) & _M64; v1 = _rotl(v1, 13); v1 ^= v0; v0 = _rotl(v0, 32)  # noqa: E702
+    v2 = (v2 + v3) & _M64; v3 = _rotl(v3, 16); v3 ^= v2                      # noqa: E702
+    v0 = (v0 + v3) & _M64; v3 = _rotl(v3, 21); v3 ^= v0                      # noqa: E702
+    v2 = (v2 + v1) & _M64; v1 = _rotl(v1, 17); v1 ^= v2; v2 = _rotl(v2, 32)  # noqa: E702
+    return v0, v1, v2, v3
+
+
+def buffer_hash(data: bytes) -> int:
+    """`vm.buffer.hash`: SipHash-2-4 with the fixed key 00 01 .. 0f, as iree_vm_buffer_hash
+    computes it (unsigned 64-bit result)."""
+    k0, k1 = 0x0706050403020100, 0x0F0E0D0C0B0A0908
+    v0, v1 = 0x736F6D6570736575 ^ k0, 0x646F72616E646F6D ^ k1
+    v2, v3 = 0x6C7967656E657261 ^ k0, 0x7465646279746573 ^ k1
+    n = len(data)
+    whole = n - n % 8
+    for (m,) in struct.iter_unpack("<Q", data[:whole]):
+        v3 ^= m
+        for _ in range(2):
+            v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+        v0 ^= m
+    b = ((n & 0xFF) << 56) | int.from_bytes(data[whole:], "little")
+    v3 ^= b
+    for _ in range(2):
+        v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+    v0 ^= b
+    v2 ^= 0xFF
+    for _ in range(4):
+        v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
 CLONE_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64,
                             ctypes.c_int64, ctypes.c_int32)
 
@@ -37,8 +78,10 @@ class BufferHeap:
         self.by_address: dict[int, tuple[abi.BufferDesc, np.ndarray, np.ndarray]] = {}
         self.alloc_fn = ALLOC_FN(self._alloc)
         self.clone_fn = CLONE_FN(self._clone)
+        self.hash_fn = HASH_FN(lambda ctx, data, length: buffer_hash(ctypes.string_at(data, length)))
         self.table = (ctypes.c_void_p * len(abi.HELPERS))(
             ctypes.cast(self.alloc_fn, ctypes.c_void_p), ctypes.cast(self.clone_fn, ctypes.c_void_p))
+        self.table[abi.HELPERS.index("buffer_hash")] = ctypes.cast(self.hash_fn, ctypes.c_void_p).value
         self.lists = ListHeap(self.table)  # the list_* helpers (runtime/lists.py)
 
     def _new(self, length: int, alignment: int) -> tuple[int, np.ndarray]:
