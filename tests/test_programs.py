@@ -39,11 +39,9 @@ def test_printed_results_match_iree_run_module(item, target):
     assert got == want.stdout
 
 
-@pytest.mark.parametrize("target, seed", [("native", 1), ("native", 2), ("aarch64", 3)])
-@pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
-def test_npy_outputs_match_on_random_inputs(item, target, seed, tmp_path):
-    data = _compiled(item)
-    inputs = save_inputs(random_inputs(item, seed), tmp_path)
+def _run_both(item, data, inputs, target, tmp_path):
+    """Runs iree-run-module (printing, then writing .npy files) and splatjit run (writing
+    .npy files) on the same inputs: (printed result, want paths, got paths)."""
     printed = iree_run(module_path(item), inputs)
     assert printed.returncode == 0, printed.stderr
     n = result_count(printed.stdout)
@@ -52,11 +50,20 @@ def test_npy_outputs_match_on_random_inputs(item, target, seed, tmp_path):
     assert iree_run(module_path(item), inputs, want).returncode == 0
     code, out, err = splatjit_run(data, inputs, got, target=target)
     assert code == 0, err
+    return printed, [w[1:] for w in want], [g[1:] for g in got]
+
+
+@pytest.mark.parametrize("target, seed", [("native", 1), ("native", 2), ("aarch64", 3)])
+@pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
+def test_npy_outputs_match_on_random_inputs(item, target, seed, tmp_path):
+    data = _compiled(item)
+    inputs = save_inputs(random_inputs(item, seed), tmp_path)
+    printed, want, got = _run_both(item, data, inputs, target, tmp_path)
     for w, g in zip(want, got):
         if target == "native":
-            assert open(g[1:], "rb").read() == open(w[1:], "rb").read(), g
+            assert open(g, "rb").read() == open(w, "rb").read(), g
         else:  # AArch64 makes positive default NaNs where x86 makes negative ones
-            _assert_same_up_to_nan_sign(np.load(g[1:]), np.load(w[1:]))
+            _assert_same_up_to_nan_sign(np.load(g), np.load(w))
     if target == "native":
         code, out, err = splatjit_run(data, inputs, target=target)
         assert out == printed.stdout
@@ -128,16 +135,9 @@ def test_microkernel_programs_match_within_float_tolerance(item, target, seed, t
     another order than IREE's C build), and NaNs where IREE has NaNs."""
     data = _compiled(item)
     inputs = save_inputs(random_inputs(item, seed), tmp_path)
-    printed = iree_run(module_path(item), inputs)
-    assert printed.returncode == 0, printed.stderr
-    n = result_count(printed.stdout)
-    want = [f"@{tmp_path}/want{i}.npy" for i in range(n)]
-    got = [f"@{tmp_path}/got{i}.npy" for i in range(n)]
-    assert iree_run(module_path(item), inputs, want).returncode == 0
-    code, out, err = splatjit_run(data, inputs, got, target=target)
-    assert code == 0, err
+    _, want, got = _run_both(item, data, inputs, target, tmp_path)
     for w, g in zip(want, got):
-        a, b = np.load(g[1:]), np.load(w[1:])
+        a, b = np.load(g), np.load(w)
         assert a.dtype == b.dtype and a.shape == b.shape
         if a.dtype.kind == "f":
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)

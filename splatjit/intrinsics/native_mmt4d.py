@@ -23,7 +23,7 @@ from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
 from ..emit_x64.cpu import host_features
 from ..emit_x64.operands import Label, dword, qword, ymmword
-from ..runtime.grid import MXCSR_FTZ_DAZ
+from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
 from ..runtime.memory import ExecutableMemory
 
 
@@ -49,15 +49,12 @@ def _assemble(m0: int, n0: int) -> bytes:
         a.push(r)
     a.sub(R.rsp, 8)
     a.mov(p, R.rdi)
-    a.stmxcsr(dword[R.rsp])                               # restored on return
-    no_flush = Label("no_flush")
-    a.cmp(qword[p + _OFF["flush_denormals"]], 0)
-    a.je(no_flush)
-    a.mov(R.eax, dword[R.rsp])
-    a.or_(R.eax, MXCSR_FTZ_DAZ)
-    a.mov(dword[R.rsp + 4], R.eax)
-    a.ldmxcsr(dword[R.rsp + 4])
-    a.label(no_flush)
+
+    def skip_unless_flush(a, label):
+        a.cmp(qword[p + _OFF["flush_denormals"]], 0)
+        a.je(label)
+
+    enter_flush_denormals(a, skip_unless_flush)  # MXCSR restored on return
     done, i_loop, i_next = Label("done"), Label("i"), Label("i_next")
     a.xor(R.r12, R.r12)                                   # i
     a.label(i_loop)
@@ -114,7 +111,7 @@ def _assemble(m0: int, n0: int) -> bytes:
     a.jmp(i_loop)
     a.label(done)
     a.vzeroupper()
-    a.ldmxcsr(dword[R.rsp])
+    leave_flush_denormals(a)
     a.add(R.rsp, 8)
     for r in reversed(saved):
         a.pop(r)

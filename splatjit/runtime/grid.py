@@ -37,6 +37,28 @@ GRID_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, cty
 _STUB: tuple | None = None
 
 
+def enter_flush_denormals(a: Assembler, skip_unless) -> None:
+    """Emit: save MXCSR at [rsp] (8 bytes reserved there) and, unless `skip_unless(a,
+    label)` jumps to `label`, set FTZ|DAZ. `leave_flush_denormals` restores it."""
+    no_flush = Label("no_flush")
+    a.stmxcsr(dword[R.rsp])
+    skip_unless(a, no_flush)
+    a.mov(R.eax, dword[R.rsp])
+    a.or_(R.eax, MXCSR_FTZ_DAZ)
+    a.mov(dword[R.rsp + 4], R.eax)
+    a.ldmxcsr(dword[R.rsp + 4])
+    a.label(no_flush)
+
+
+def leave_flush_denormals(a: Assembler) -> None:
+    a.ldmxcsr(dword[R.rsp])
+
+
+def _skip_unless_flag(a: Assembler, label: Label) -> None:
+    a.test(dword[R.r15 + 12], FLUSH_DENORMALS)
+    a.jz(label)
+
+
 def _assemble() -> bytes:
     a = Assembler(BASELINE)
     saved = (R.rbp, R.rbx, R.r12, R.r13, R.r14, R.r15)
@@ -49,15 +71,8 @@ def _assemble() -> bytes:
     a.mov(R.r14, R.rcx)
     a.mov(R.r15, R.r8)
     a.mov(R.rbp, R.r9)
-    done, out, no_flush = Label("done"), Label("out"), Label("no_flush")
-    a.stmxcsr(dword[R.rsp])                    # the caller's MXCSR, restored at the end
-    a.test(dword[R.r15 + 12], FLUSH_DENORMALS)
-    a.jz(no_flush)
-    a.mov(R.eax, dword[R.rsp])
-    a.or_(R.eax, MXCSR_FTZ_DAZ)
-    a.mov(dword[R.rsp + 4], R.eax)
-    a.ldmxcsr(dword[R.rsp + 4])
-    a.label(no_flush)
+    done, out = Label("done"), Label("out")
+    enter_flush_denormals(a, _skip_unless_flag)
     loops = []
     for axis in (2, 1, 0):  # z, y, x: each loop counts in its ids[] slot
         head, tail = Label(f"head{axis}"), Label(f"tail{axis}")
@@ -88,7 +103,7 @@ def _assemble() -> bytes:
     a.label(done)
     a.xor(R.eax, R.eax)
     a.label(out)
-    a.ldmxcsr(dword[R.rsp])
+    leave_flush_denormals(a)
     a.add(R.rsp, 8)
     for r in reversed(saved):
         a.pop(r)
