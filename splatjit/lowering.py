@@ -155,6 +155,11 @@ class CheckedAccesses:
         key = self._key(buf, index, size)
         return (key, True) in self.facts or (not writable and (key, False) in self.facts)
 
+    def in_bounds(self, buf, index, size: int) -> bool:
+        """Null and bounds checks done (a store after a load still checks mutability)."""
+        key = self._key(buf, index, size)
+        return (key, True) in self.facts or (key, False) in self.facts
+
     def add(self, buf, index, size: int, writable: bool) -> None:
         self.facts.add((self._key(buf, index, size), writable))
 

@@ -40,7 +40,10 @@ def _element_address(L, buf_reg, index_reg, size: int, *, writable: bool):
     a = L.a
     idx = L.load_gpr(index_reg, R.x0)
     b = L.read_ref(buf_reg, R.x3)
-    if L.checked.proven(buf_reg, index_reg, size, writable):  # same access earlier in the block
+    if L.checked.in_bounds(buf_reg, index_reg, size):  # same element checked earlier in the block
+        if writable and not L.checked.proven(buf_reg, index_reg, size, True):
+            _check_writable(L, b)
+            L.checked.add(buf_reg, index_reg, size, True)
         a.ldr(R.x3, mem(b, abi.BUF_DATA))
         return mem(R.x3, R.x0.lsl(SHIFT[size])) if size > 1 else mem(R.x3, R.x0)
     L.checked.add(buf_reg, index_reg, size, writable)

@@ -30,7 +30,11 @@ def _element_address(L, buf_reg, index_reg, size: int, *, writable: bool):
     clobbered."""
     a = L.a
     b = L.read_ref(buf_reg, R.r10)
-    if L.checked.proven(buf_reg, index_reg, size, writable):  # same access earlier in the block
+    if L.checked.in_bounds(buf_reg, index_reg, size):  # same element checked earlier in the block
+        if writable and not L.checked.proven(buf_reg, index_reg, size, True):
+            a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
+            a.jz(L.trap_label(abi.TRAP_READ_ONLY))
+            L.checked.add(buf_reg, index_reg, size, True)
         index = L.read_gpr(index_reg, R.rax)
         a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
         return R.Mem(R.r10, index, size)

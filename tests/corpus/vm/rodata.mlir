@@ -134,6 +134,18 @@ vm.module @rodata {
 
   // Clones the word blob into a mutable buffer, overwrites element i with v
   // and returns the sum of all six (wrapping).
+  // load word i, then store it + 1 back: the store still traps (read-only) although
+  // the same element was just loaded (range-check elimination must keep that check)
+  vm.export @increment_rodata_word
+  vm.func @increment_rodata_word(%i : i64) -> i32 {
+    %b = vm.const.ref.rodata @words : !vm.buffer
+    %v = vm.buffer.load.i32 %b[%i] : !vm.buffer -> i32
+    %one = vm.const.i32 1
+    %w = vm.add.i32 %v, %one : i32
+    vm.buffer.store.i32 %w, %b[%i] : i32 -> !vm.buffer
+    vm.return %w : i32
+  }
+
   vm.export @clone_and_patch
   vm.func @clone_and_patch(%i : i64, %v : i32) -> i32 {
     %b = vm.const.ref.rodata @words : !vm.buffer
