@@ -9,8 +9,11 @@ iree.rt (`iree.runtime`, local-sync; inline programs, which iree.runtime cannot 
 timed with `iree-benchmark-module` in a subprocess, without Python overhead), and the C
 column holds llvm-cpu (`iree.runtime` on the llvm-cpu build, `--iree-llvmcpu-target-cpu=host`).
 Targets (reported, not asserted): scalar matmul program interp/JIT >= 8; data-tiled matmul
-JIT/llvm-cpu <= 1.5; inline matmul interp/JIT >= 8. Every timed result is checked against
-the interpreter's (bit-exact for scalar and inline forms, allclose otherwise).
+JIT/llvm-cpu <= 1.5; inline matmul interp/JIT >= 8. Every timed result is checked: splatjit
+against the interpreter on the same form (bit-exact for scalar and inline forms, allclose
+otherwise), llvm-cpu against the interpreter on the scalar form (allclose). Note: IREE 3.13's
+data-tiled VMVX build of the 128^3 matmul computes wrong values (all-ones inputs give 64, not
+128) in IREE's own interpreter; splatjit reproduces the interpreter, llvm-cpu does not.
 """
 from __future__ import annotations
 
@@ -122,13 +125,12 @@ def test_program(benchmark, source, variant, impl):
     item, data, inputs = prepared
     g = _group(source, variant)
     benchmark.group = g.name
-    if variant == "inline":
-        want = [np.asarray(o) for o in _as_list(JitModule(data).main(*inputs))]
-        oracle = _prepare(source, "scalar")  # same math through the HAL form
-        _, want_scalar = _iree_outputs(oracle[1], inputs)
+    scalar = _prepare(source, "scalar")  # the plain HAL form: the reference for llvm-cpu
+    _, want_scalar = _iree_outputs(scalar[1], inputs)
+    if variant == "inline":  # iree.runtime cannot load it: its HAL form computes the same bits
+        want = want_scalar
     else:
         iree_fn, want = _iree_outputs(data, inputs)
-        want_scalar = want
     if impl == "splatjit":
         fn = JitModule(data).main
         got = _as_list(ss_measure(benchmark, g, impl, fn, inputs))
@@ -151,7 +153,7 @@ def test_program(benchmark, source, variant, impl):
             pytest.skip(f"llvm-cpu build failed: {e}")
         llvm_fn, _ = _iree_outputs(llvm_data, inputs)
         got = _as_list(ss_measure(benchmark, g, impl, llvm_fn, inputs, to_host=True))
-    for gv, wv in zip(got, want_scalar if impl != "splatjit" else want):
+    for gv, wv in zip(got, want_scalar if impl == "c" else want):
         gv, wv = np.asarray(gv), np.asarray(wv)
         if variant in EXACT and impl != "c":
             assert gv.tobytes() == wv.tobytes()

@@ -199,3 +199,20 @@ def test_readme_main_command_runs_the_bundled_program(capsys):
     finally:
         os.chdir(old)
     assert want.returncode == 0 and printed == want.stdout
+
+
+def test_datatiled_matmul128_reproduces_the_interpreters_wrong_answer():
+    """IREE 3.13's data-tiled VMVX build of a 128^3 f32 matmul sums only half of K in
+    IREE's own interpreter (all-ones inputs give 64, not 128). splatjit is a drop-in for the
+    interpreter: it gives the same bits, wrong answer included."""
+    from pathlib import Path
+    import iree.runtime as rt
+    source = Path(__file__).resolve().parent.parent / "bench" / "programs" / "matmul_f32.mlir"
+    item = corpus.CorpusItem(source.stem, source, "program", "datatiled",
+                             corpus.PROGRAM_VARIANTS["datatiled"])
+    data = _compiled(item)
+    ones = np.ones((128, 128), np.float32)
+    want = np.asarray(rt.load_vm_flatbuffer(data, driver="local-sync").main(ones, ones).to_host())
+    got = JitModule(data).main(ones, ones)
+    assert got.tobytes() == want.tobytes()
+    assert np.all(want == 64.0)  # the interpreter's answer; the right one is 128
