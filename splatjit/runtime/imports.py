@@ -65,48 +65,108 @@ def ref_to_native(value, space: ObjectSpace) -> int:
     return space.hold(value)
 
 
+_CODE = {"i32": "i", "i64": "q", "f32": "f", "f64": "d", "ref": "Q"}
+_RESULT_CODE = {"i32": "I", "i64": "Q", "f32": "f", "f64": "d", "ref": "Q"}
+_MASK = {"i32": 0xFFFFFFFF, "i64": (1 << 64) - 1}
+
+
+def _layout_struct(types, start: int = 0, codes=_CODE) -> tuple[struct.Struct, int]:
+    """One `struct` for values laid out as `abi.cconv_layout` places them from byte `start`
+    (8-byte values 8-aligned in the buffer): (the struct, bytes it spans from `start`)."""
+    fmt, pos = "<", start
+    for t in types:
+        size = abi.VALUE_SIZE[t]
+        if size == 8 and pos % 8:
+            fmt += "x" * (8 - pos % 8)
+            pos += 8 - pos % 8
+        fmt += codes[t]
+        pos += size
+    return struct.Struct(fmt), pos - start
+
+
+class _ArgReader:
+    """Decodes an import's args buffer into Python values (see `python_trampoline`), with
+    one precompiled `struct` per fixed run and per span tuple (by start alignment)."""
+
+    def __init__(self, arg_types: list, space: ObjectSpace):
+        self.space = space
+        self.variadic = any(isinstance(t, tuple) for t in arg_types)
+        self.arg_types = arg_types
+        if not self.variadic:
+            self.struct, self.size = _layout_struct(arg_types)
+            self.refs = [i for i, t in enumerate(arg_types) if t == "ref"]
+        self._tuples: dict[tuple, tuple] = {}
+
+    def _tuple_plan(self, types: tuple, start: int):
+        key = (types, start % 8)
+        plan = self._tuples.get(key)
+        if plan is None:
+            st, size = _layout_struct(types, start % 8)
+            # unpack_from reads from the 8-aligned address below `start`: pad up to it
+            st = struct.Struct("<" + "x" * (start % 8) + st.format[1:])
+            plan = self._tuples[key] = (st, size, [i for i, t in enumerate(types) if t == "ref"])
+        return plan
+
+    def read(self, args_ptr: int) -> list:
+        if not self.variadic:
+            if not self.size:
+                return []
+            values = list(self.struct.unpack(ctypes.string_at(args_ptr, self.size)))
+            for i in self.refs:
+                values[i] = ref_to_python(values[i], self.space)
+            return values
+        raw = (ctypes.c_uint8 * (1 << 30)).from_address(args_ptr)
+        out, pos = [], 0
+        for t in self.arg_types:
+            if isinstance(t, tuple):
+                (count,) = struct.unpack_from("<i", raw, pos)
+                pos += 4
+                if not 0 <= count <= 1 << 20:
+                    raise ValueError(f"variadic span count {count} is out of range")
+                items = []
+                for _ in range(count):
+                    st, size, refs = self._tuple_plan(t, pos)
+                    values = st.unpack_from(raw, pos - pos % 8)
+                    if refs:
+                        values = list(values)
+                        for i in refs:
+                            values[i] = ref_to_python(values[i], self.space)
+                        values = tuple(values)
+                    items.append(values)
+                    pos += size
+                out.append(items)
+            else:
+                size = abi.VALUE_SIZE[t]
+                if size == 8 and pos % 8:
+                    pos += 8 - pos % 8
+                (v,) = struct.unpack_from("<" + _CODE[t], raw, pos)
+                out.append(ref_to_python(v, self.space) if t == "ref" else v)
+                pos += size
+        return out
+
+
 def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace):
     """A native-ABI entry point that calls `fn(*args)` and stores its result(s).
 
     Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
-    span as a list of tuples (one tuple per element, in the span's types)."""
-    arg_types, res_types = list(sig.args), list(sig.results)
-    res_offsets, res_size = abi.cconv_layout(res_types)
-    if sig.is_variadic:
-        def read_args(args_ptr):
-            # the buffer's extent depends on the counts: read through a large window
-            raw = (ctypes.c_uint8 * (1 << 30)).from_address(args_ptr)
-            return abi.read_variadic(arg_types, raw, lambda t, off: read_one(raw, t, off))
-    else:
-        arg_offsets, arg_size = abi.cconv_layout(arg_types)
-
-        def read_args(args_ptr):
-            raw = ctypes.string_at(args_ptr, arg_size) if arg_size else b""
-            return [read_one(raw, t, off) for t, off in zip(arg_types, arg_offsets)]
-
-    def read_one(raw, t, off):
-        if t == "ref":
-            return ref_to_python(struct.unpack_from("<Q", raw, off)[0], space)
-        return struct.unpack_from(_PACK[t], raw, off)[0]
+    span as a list of tuples (one tuple per element, in the span's types). Integer results
+    wrap to their width; ref results go through `ref_to_native`."""
+    res_types = list(sig.results)
+    reader = _ArgReader(list(sig.args), space)
+    res_struct, res_size = _layout_struct(res_types, codes=_RESULT_CODE)
+    n_results = len(res_types)
+    convert = [(lambda v, s=space: ref_to_native(v, s)) if t == "ref" else
+               (lambda v, m=_MASK[t]: int(v) & m) if t in _MASK else float for t in res_types]
 
     def entry(ctx, args_ptr, results_ptr):
         try:
-            out = fn(*read_args(args_ptr))
-            outs = [] if not res_types else [out] if len(res_types) == 1 else list(out)
-            if len(outs) != len(res_types):
-                raise TypeError(f"import returned {len(outs)} values, expected {len(res_types)}")
-            buf = bytearray(res_size)
-            for t, off, v in zip(res_types, res_offsets, outs):
-                if t == "ref":
-                    struct.pack_into("<Q", buf, off, ref_to_native(v, space))
-                    continue
-                v = int(v) if t in ("i32", "i64") else float(v)
-                if t in ("i32", "i64"):
-                    bits = 32 if t == "i32" else 64
-                    v = ((v + (1 << (bits - 1))) % (1 << bits)) - (1 << (bits - 1))
-                struct.pack_into(_PACK[t], buf, off, v)
-            if res_size:
-                ctypes.memmove(results_ptr, bytes(buf), res_size)
+            out = fn(*reader.read(args_ptr))
+            if n_results:
+                outs = (out,) if n_results == 1 else tuple(out)
+                if len(outs) != n_results:
+                    raise TypeError(f"import returned {len(outs)} values, expected {n_results}")
+                data = res_struct.pack(*[c(v) for c, v in zip(convert, outs)])
+                ctypes.memmove(results_ptr, data, len(data))
             return 0
         except BaseException as e:  # noqa: BLE001 - reported as a trap, re-raised in Python
             errors.append(e)
