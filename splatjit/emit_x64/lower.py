@@ -27,6 +27,7 @@ from .assembler import Assembler
 from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, X64_TARGET, XMM_BY_NAME, Frame
 from .operands import Label, dword, qword, rbp
 
+LOOP_ALIGN = 32
 SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
 
 
@@ -224,12 +225,14 @@ class FunctionLowering:
         a.set_tag((fn.ordinal, -1))
         a.label(self.entries[fn.ordinal])
         self._prologue()
-        headers = loop_headers(fn) if self.fuel else set()
+        headers = loop_headers(fn)
         for block in fn.blocks:
             self.block = block
             self.checked.reset()
-            a.label(self.block_labels[block.index])
             if block.index in headers:
+                a.align(LOOP_ALIGN)  # nops run once on the way in; each iteration fetches less
+            a.label(self.block_labels[block.index])
+            if self.fuel and block.index in headers:
                 self.ins = block.instrs[0]
                 self._burn_fuel()
             for k, ins in enumerate(block.instrs):

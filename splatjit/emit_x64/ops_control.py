@@ -137,6 +137,9 @@ def cond_branch(L, ins):
         a.test(c, c)
     L.flags = None
     if not _has_moves(t) and not _has_moves(f):
+        if t.block == L.block.index + 1:  # fall into the true block, branch out on false
+            getattr(a, "j" + INVERSE[cond])(L.block_labels[f.block])
+            return
         getattr(a, "j" + cond)(L.block_labels[t.block])
         L.jump(f.block)
         return
@@ -149,7 +152,9 @@ def cond_branch(L, ins):
     L.jump(f.block)
 
 
-INVERSE = {"nz": "z", "z": "nz", "e": "ne", "ne": "e", "l": "ge", "ge": "l", "b": "ae", "ae": "b"}
+INVERSE = {"nz": "z", "z": "nz", "e": "ne", "ne": "e", "l": "ge", "ge": "l", "b": "ae", "ae": "b",
+           "le": "g", "g": "le", "be": "a", "a": "be", "s": "ns", "ns": "s", "p": "np", "np": "p",
+           "o": "no", "no": "o"}
 
 
 def branch_table(L, ins):
