@@ -21,6 +21,7 @@ from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
 from ..regalloc.webs import rename_webs
+from .. import buffer_cache
 from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
@@ -37,6 +38,8 @@ class FunctionLowering:
         self.fuel = fuel
         self.checked = CheckedAccesses()  # range-check elimination within a block
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
+        self.caches = buffer_cache.plan(fn, fn.i32_count)  # loop-invariant buffer facts
+        self.deferred: list = []  # out-of-line code (slow paths), emitted after the body
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers
@@ -50,7 +53,8 @@ class FunctionLowering:
         self.next_ins: Instr | None = None
         self.flags: tuple[Reg, str] | None = None  # (i32 result, condition code) still in EFLAGS
         saved = sorted(r for r in self.alloc.used if r in X64_TARGET.callee_saved)
-        self.frame = Frame.layout(saved, fn.i32_count, fn.ref_count, outgoing_area_size(fn, self.m))
+        self.frame = Frame.layout(saved, self.caches.slot_end, fn.ref_count,
+                                  outgoing_area_size(fn, self.m))
         self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
         self.epilogue = Label(f"{fn.name}.epilogue")
         self.exit_no_depth = Label(f"{fn.name}.exit")
@@ -247,6 +251,8 @@ class FunctionLowering:
                 handler(self, ins)
                 self.checked.kill(ins)
         self.ins = None
+        for emit in self.deferred:
+            emit()
         a.set_tag((fn.ordinal, -1))
         self._epilogue()
         self._trap_stubs()

@@ -11,6 +11,7 @@ from ..regalloc.variables import remap_copies
 from ..runtime import abi
 from . import operands as R
 from .frame import CTX_OFF, RESULTS_OFF
+from .ops_memory import fill_loop_caches
 from .operands import dword, qword, rbp, rsp
 
 SCRATCH = ("scratch",)
@@ -116,13 +117,20 @@ def _sequential_in_memory(L, succ, pairs) -> None:
         _move(L, ("var", v), ("mem", v.slot, 64 if v.wide else 32))
 
 
-def _has_moves(succ) -> bool:
-    return bool(succ.remap)
+def _has_moves(L, succ) -> bool:
+    """Whether an edge needs code of its own: remap copies, or loop caches to fill."""
+    return bool(succ.remap) or bool(L.caches.entering(L.block.index, succ.block))
+
+
+def edge(L, succ) -> None:
+    """Everything one edge does before reaching its block: remaps, then loop caches."""
+    edge_moves(L, succ)
+    fill_loop_caches(L, succ.block)
 
 
 def branch(L, ins):
     succ = ins.args["dest_pc"]
-    edge_moves(L, succ)
+    edge(L, succ)
     L.jump(succ.block)
 
 
@@ -136,7 +144,7 @@ def cond_branch(L, ins):
         c = L.read_gpr(args["condition"], R.rcx)
         a.test(c, c)
     L.flags = None
-    if not _has_moves(t) and not _has_moves(f):
+    if not _has_moves(L, t) and not _has_moves(L, f):
         if t.block == L.block.index + 1:  # fall into the true block, branch out on false
             getattr(a, "j" + INVERSE[cond])(L.block_labels[f.block])
             return
@@ -145,10 +153,10 @@ def cond_branch(L, ins):
         return
     false_edge = R.Label()
     getattr(a, "j" + INVERSE[cond])(false_edge)
-    edge_moves(L, t)
+    edge(L, t)
     a.jmp(L.block_labels[t.block])
     a.label(false_edge)
-    edge_moves(L, f)
+    edge(L, f)
     L.jump(f.block)
 
 
@@ -167,7 +175,7 @@ def branch_table(L, ins):
     a.jae(default_edge)
     targets, stubs = [], []
     for s in cases:
-        if _has_moves(s):
+        if _has_moves(L, s):
             lbl = R.Label()
             stubs.append((lbl, s))
             targets.append(lbl)
@@ -180,10 +188,10 @@ def branch_table(L, ins):
     a.jmp(R.rax)
     for lbl, s in stubs:
         a.label(lbl)
-        edge_moves(L, s)
+        edge(L, s)
         a.jmp(L.block_labels[s.block])
     a.label(default_edge)
-    edge_moves(L, default)
+    edge(L, default)
     a.jmp(L.block_labels[default.block])
 
 

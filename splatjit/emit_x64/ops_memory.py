@@ -6,11 +6,12 @@ without overflow (the interpreter's `(offset + n) * size` can wrap; ours cannot)
 """
 from __future__ import annotations
 
+from ..ir import Reg
 from ..lowering import ref_type_tag
 from ..runtime import abi
 from . import operands as R
 from .ops_float import libc_address
-from .operands import dword, qword
+from .operands import dword, qword, rbp
 
 #: buffer op mnemonic -> (element bytes, load extension or None)
 LOADS = {"buffer.load.i8.u": (1, "zx"), "buffer.load.i8.s": (1, "sx"), "buffer.load.i16.u": (2, "zx"),
@@ -27,30 +28,95 @@ SIZED = {1: R.byte, 2: R.word, 4: dword, 8: qword}
 def _element_address(L, buf_reg, index_reg, size: int, *, writable: bool):
     """The element's memory operand: r10 = data pointer, index = the checked element index
     (its own register if promoted, else rax); traps on null / range / read-only. rcx is
-    clobbered."""
+    clobbered. Inside a loop with cached buffer facts (buffer_cache.py) the check is one
+    compare against the cached element count; the full sequence runs out of line."""
     a = L.a
-    b = L.read_ref(buf_reg, R.r10)
     if L.checked.in_bounds(buf_reg, index_reg, size):  # same element checked earlier in the block
+        b = L.read_ref(buf_reg, R.r10)
         if writable and not L.checked.proven(buf_reg, index_reg, size, True):
             a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
             a.jz(L.trap_label(abi.TRAP_READ_ONLY))
             L.checked.add(buf_reg, index_reg, size, True)
         index = L.read_gpr(index_reg, R.rax)
-        a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
+        a.mov(R.r10, qword[b + abi.BUF_DATA])
         return R.Mem(R.r10, index, size)
     L.checked.add(buf_reg, index_reg, size, writable)
-    L.check_nonnull(b)
+    cached = L.caches.lookup(L.block.index, buf_reg.ordinal, size, writable)
+    if cached is not None:
+        count_slot, data_slot = cached
+        index = L.read_gpr(index_reg, R.rax)
+        slow, done = R.Label(), R.Label()
+        a.cmp(index, qword[rbp + L.frame.slot(count_slot)])
+        a.jae(slow)
+        a.mov(R.r10, qword[rbp + L.frame.slot(data_slot)])
+        a.label(done)
+        codes = (abi.TRAP_NULL_REF, abi.TRAP_OUT_OF_BOUNDS) + ((abi.TRAP_READ_ONLY,) if writable else ())
+        traps = {code: L.trap_label(code) for code in codes}
+        tag = (L.fn.ordinal, L.ins.offset)
+
+        def slow_path():  # what the count check stands for; every way out of it traps
+            a.set_tag(tag)
+            a.label(slow)
+            _full_check(L, buf_reg, index, size, writable, traps)
+            a.jmp(done)
+
+        L.deferred.append(slow_path)
+        return R.Mem(R.r10, index, size)
+    b = L.read_ref(buf_reg, R.r10)
+    index = L.read_gpr(index_reg, R.rax)
+    _full_check(L, buf_reg, index, size, writable, None)
+    return R.Mem(R.r10, index, size)
+
+
+def _full_check(L, buf_reg, index, size: int, writable: bool, traps) -> None:
+    """Null, mutability and bounds checks of an access; leaves r10 = data pointer. `traps`:
+    trap labels made earlier (out-of-line code), else this instruction's."""
+    a = L.a
+
+    def trap(code):
+        return traps[code] if traps is not None else L.trap_label(code)
+
+    L.read_ref(buf_reg, R.r10)
+    a.test(R.r10, R.r10)
+    a.jz(trap(abi.TRAP_NULL_REF))
     if writable:
         a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
-        a.jz(L.trap_label(abi.TRAP_READ_ONLY))
-    index = L.read_gpr(index_reg, R.rax)
+        a.jz(trap(abi.TRAP_READ_ONLY))
     a.mov(R.rcx, qword[R.r10 + abi.BUF_LENGTH])
     if SHIFT[size]:
         a.shr(R.rcx, SHIFT[size])
     a.cmp(index, R.rcx)
-    a.jae(L.trap_label(abi.TRAP_OUT_OF_BOUNDS))
+    a.jae(trap(abi.TRAP_OUT_OF_BOUNDS))
     a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
-    return R.Mem(R.r10, index, size)
+
+
+def fill_loop_caches(L, target_block: int) -> None:
+    """On an edge entering loops from outside: compute their cached buffer facts (element
+    counts, 0 for a null buffer or, for stores, a read-only one; data pointers)."""
+    a = L.a
+    for loop in L.caches.entering(L.block.index, target_block):
+        for ref, data_slot in loop.data.items():
+            keys = [(k, slot) for k, slot in loop.counts.items() if k[0] == ref]
+            null, done = R.Label(), R.Label()
+            L.read_ref(Reg("ref", ref), R.r10)
+            a.test(R.r10, R.r10)
+            a.jz(null)
+            a.mov(R.rax, qword[R.r10 + abi.BUF_DATA])
+            a.mov(qword[rbp + L.frame.slot(data_slot)], R.rax)
+            a.xor(R.edx, R.edx)
+            for (_, size, store), slot in keys:
+                a.mov(R.rax, qword[R.r10 + abi.BUF_LENGTH])
+                if SHIFT[size]:
+                    a.shr(R.rax, SHIFT[size])
+                if store:
+                    a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
+                    a.cmovz(R.rax, R.rdx)
+                a.mov(qword[rbp + L.frame.slot(slot)], R.rax)
+            a.jmp(done)
+            a.label(null)
+            for _, slot in keys:
+                a.mov(qword[rbp + L.frame.slot(slot)], 0)
+            a.label(done)
 
 
 def load(L, ins):

@@ -1,0 +1,147 @@
+"""Loop-invariant buffer facts: per loop, the data pointer and element count of each
+buffer the loop loads from or stores to without ever writing its ref register.
+
+A buffer's descriptor never changes (length, data pointer and mutability are fixed when it
+is made), so when a loop cannot write the ref register, what an access re-reads from the
+descriptor is the same on every iteration. The emitter computes it once per loop entry -
+on every edge that enters the loop header from outside the loop - into frame slots, and an
+access becomes `index < count ? data[index] : slow path`, where the slow path is the full
+null / mutability / bounds check sequence (which traps exactly as before). A null or
+read-only (for stores) buffer caches count 0, so every access takes the slow path.
+
+Contract: `plan(fn, first_free_slot)` returns a `CachePlan`; i32-bank slots from
+`first_free_slot` up to `slot_end` hold the caches (8 bytes each: an even slot pair). Only loops whose
+header is not block 0 and whose outside predecessors all reach it by `br` / `cond_br` are
+used, and only when every block of the loop other than the header is entered from inside
+the loop, so "initialised on entry" covers every access.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .frontend import opcodes as oc
+from .regalloc.variables import successors
+
+#: Element size of each buffer load / store mnemonic, and whether it writes.
+ACCESS_FIELDS = {"load": ("source_buffer", "source_offset"), "store": ("target_buffer", "target_offset")}
+
+
+def _access(ins):
+    """(kind, ref Reg, element size) of a buffer load / store, else None."""
+    m = ins.op.mnemonic
+    if not m.startswith("buffer."):
+        return None
+    kind = m.split(".")[1]
+    if kind not in ACCESS_FIELDS:
+        return None
+    width = m.split(".")[2]
+    size = {"i8": 1, "i16": 2, "i32": 4, "i64": 8, "f32": 4, "f64": 8}.get(width)
+    if size is None:
+        return None
+    return kind, ins.args[ACCESS_FIELDS[kind][0]], size
+
+
+def _ref_writes(ins) -> set[int]:
+    """Ref registers an instruction (or its branch remaps) may write."""
+    out = set()
+    for f in ins.op.fields:
+        value = ins.args.get(f.name)
+        regs = value if isinstance(value, list) else [value]
+        for r in regs:
+            if getattr(r, "is_ref", False) and (f.kind in (oc.DST, oc.DSTLIST) or r.move
+                                                 or ins.op.mnemonic == "discard.refs"):
+                out.add(r.ordinal)
+    for succ in successors(ins):
+        out.update(d.ordinal for s, d in succ.remap if d.is_ref)
+        out.update(s.ordinal for s, d in succ.remap if s.is_ref and s.move)
+    return out
+
+
+@dataclass
+class Loop:
+    header: int
+    blocks: set[int]
+    #: (ref ordinal, element size, store) -> i32-bank slot of its element count
+    counts: dict[tuple, int] = field(default_factory=dict)
+    #: ref ordinal -> i32-bank slot of its data pointer
+    data: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class CachePlan:
+    loops: list[Loop]
+    slot_end: int  # the frame's i32 bank must hold this many slots
+
+    def lookup(self, block: int, ref: int, size: int, store: bool):
+        """(count slot, data slot) valid in `block` for this access, or None."""
+        for loop in self.loops:
+            if block in loop.blocks and (ref, size, store) in loop.counts:
+                return loop.counts[(ref, size, store)], loop.data[ref]
+        return None
+
+    def entering(self, source: int, target: int) -> list[Loop]:
+        """Loops the edge source -> target enters from outside (their caches to fill)."""
+        return [lp for lp in self.loops if lp.header == target and source not in lp.blocks]
+
+
+def _natural_loops(fn) -> list[tuple[int, set[int]]]:
+    preds: dict[int, set[int]] = {b.index: set() for b in fn.blocks}
+    for b in fn.blocks:
+        for ins in b.instrs[-1:]:
+            for s in successors(ins):
+                if s.block is not None:
+                    preds[s.block].add(b.index)
+    loops: dict[int, set[int]] = {}
+    for b in fn.blocks:
+        for ins in b.instrs[-1:]:
+            for s in successors(ins):
+                h = s.block
+                if h is None or h > b.index:
+                    continue
+                body, work = {h, b.index}, [b.index]
+                while work:
+                    x = work.pop()
+                    if x == h:
+                        continue
+                    for p in preds[x]:
+                        if p not in body:
+                            body.add(p)
+                            work.append(p)
+                loops.setdefault(h, set()).update(body)
+    out = []
+    for h, body in loops.items():
+        entered_inside = all(preds[x] <= body for x in body if x != h)
+        outside = preds[h] - body
+        simple = all(fn.blocks[p].instrs[-1].op.mnemonic in ("br", "cond_br") for p in outside)
+        if h != 0 and entered_inside and simple and outside:
+            out.append((h, body))
+    return out
+
+
+def plan(fn, first_free_slot: int) -> CachePlan:
+    slot = first_free_slot + (first_free_slot & 1)
+    loops = []
+    # Outermost loops first: a cache filled once per outer entry serves the inner loops too.
+    for header, body in sorted(_natural_loops(fn), key=lambda hb: -len(hb[1])):
+        written: set[int] = set()
+        accesses = []
+        for b in sorted(body):
+            for ins in fn.blocks[b].instrs:
+                written |= _ref_writes(ins)
+                acc = _access(ins)
+                if acc is not None:
+                    accesses.append(acc)
+        loop = Loop(header, body)
+        for kind, ref, size in accesses:
+            if ref.ordinal in written:
+                continue
+            key = (ref.ordinal, size, kind == "store")
+            if key not in loop.counts:
+                loop.counts[key] = slot
+                slot += 2
+            if ref.ordinal not in loop.data:
+                loop.data[ref.ordinal] = slot
+                slot += 2
+        if loop.counts:
+            loops.append(loop)
+    return CachePlan(loops, max(slot, first_free_slot))
