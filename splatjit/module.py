@@ -242,7 +242,8 @@ class JitModule:
                 self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
             self._memory = ExecutableMemory(self.compiled.code)
             self._objects = ObjectSpace()
-            self._imports = ImportTable(self.loaded.defn, imports, self._objects)
+            self._imports = ImportTable(self.loaded.defn, imports, self._objects,
+                                        native_code=self.target == "x86_64")
             self._build_context()
         elif self.target == "aarch64":
             # AArch64 code on another host runs under Unicorn (runtime/a64_backend.py);

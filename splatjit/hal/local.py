@@ -134,8 +134,9 @@ def intrinsic_providers(kernel_bytes: bytes) -> dict:
     wanted = {imp.name.partition(".")[0] for imp in load_module_def(kernel_bytes).imports}
     if "vmvx" not in wanted:
         return {}
+    from ..intrinsics.native_x64 import native_provider
     from ..intrinsics.vmvx import provider
-    return {"vmvx": provider()}
+    return {"vmvx": native_provider(provider())}
 
 
 class LocalHal:

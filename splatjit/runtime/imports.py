@@ -3,6 +3,8 @@
 Providers (by imported module name, the part of `module.function` before the first dot):
   * a `JitModule`: its export is called natively with the provider's own Context;
   * a mapping of function name -> Python callable: called through a ctypes trampoline that
+    (for callables with a `native_entry` builder, when the code is x86-64 in this process,
+    behind a native fast path that falls back to it)
     speaks the native ABI (args/results buffers in calling-convention layout; variadic spans
     arrive as lists of tuples; refs as HostObjects or numpy views, see `python_trampoline`).
 Contract: `ImportTable(defn, providers)` raises `LinkError` for a missing required import or
@@ -178,7 +180,10 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
 
 
 class ImportTable:
-    def __init__(self, defn: ModuleDef, providers: dict | None, space: ObjectSpace | None = None):
+    def __init__(self, defn: ModuleDef, providers: dict | None, space: ObjectSpace | None = None,
+                 native_code: bool = False):
+        """`native_code`: the importing module runs x86-64 code in this process, so
+        providers' `native_entry` builders (intrinsics/native_x64.py) may be used."""
         from ..module import JitModule
         providers = providers or {}
         n = len(defn.imports)
@@ -210,8 +215,12 @@ class ImportTable:
                 fn = provider.get(fname) if hasattr(provider, "get") else None
                 if fn is None or not callable(fn):
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
-                self.entries[i] = abi.ImportEntry(
-                    python_trampoline(imp.signature, fn, self.errors, self.keep, self.space), 0)
+                entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space)
+                native = getattr(fn, "native_entry", None)
+                if native is not None and native_code:  # machine code first, Python behind it
+                    entry, memory = native(entry)
+                    self.keep.append(memory)
+                self.entries[i] = abi.ImportEntry(entry, 0)
 
     @property
     def address(self) -> int:

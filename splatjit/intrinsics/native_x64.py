@@ -1,0 +1,214 @@
+"""Native x86-64 entries for the common `vmvx.*` element-wise microkernels.
+
+Each entry speaks the JIT's import ABI (`int32 fn(Context*, args, results)`, args in
+calling-convention layout) and runs the whole 2-D loop in machine code when the call is the
+ordinary case: non-null buffers, a mutable output, sizes in [1, 2**31), offsets and strides
+in [0, 2**31), every element in bounds, and the output's byte range disjoint from the
+inputs'. Any other call tail-jumps to the op's Python implementation (intrinsics/vmvx.py),
+which reproduces IREE's checks, errors and overlap semantics exactly; so the fast path only
+ever computes what the Python model computes, with the same instructions IREE's C build
+uses per element (SSE scalar ops under MXCSR FTZ|DAZ for f32, as IREE's dispatches run).
+
+Contract: `native_provider(python_provider)` wraps the supported ops in `NativeIntrinsic`s:
+still callables (the AArch64 backend and direct callers use the Python function), plus
+`native_entry(fallback_address) -> address` for the x86-64 import table. Entries are
+assembled per import (the fallback address is embedded) and stay mapped while the owning
+import table keeps the returned memory object.
+"""
+from __future__ import annotations
+
+from ..emit_x64 import operands as R
+from ..emit_x64.assembler import Assembler
+from ..emit_x64.cpu import BASELINE
+from ..emit_x64.operands import Label, dword, qword
+from ..runtime import abi
+from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
+from ..runtime.memory import ExecutableMemory
+
+#: (row pointer, current pointer, column stride) registers per operand, in operand order.
+_OPERAND_REGS = ((R.r8, R.r11, R.r14), (R.r9, R.r12, R.r15), (R.r10, R.r13, R.rbx))
+_FRAME = 56          # [rsp]: MXCSR save, [rsp+8..24]: row strides, [rsp+32..48]: rdi rsi rdx
+_MAX_31 = 0x7FFFFFFF
+
+
+def _f32_binary(op):
+    def body(a, lhs, rhs, out):
+        a.movss(R.xmm0, dword[lhs])
+        getattr(a, op)(R.xmm0, dword[rhs])
+        a.movss(dword[out], R.xmm0)
+    return body
+
+
+def _i32_binary(op):
+    def body(a, lhs, rhs, out):
+        a.mov(R.eax, dword[lhs])
+        getattr(a, op)(R.eax, dword[rhs])
+        a.mov(dword[out], R.eax)
+    return body
+
+
+def _i32_shift(op):
+    def body(a, lhs, rhs, out):
+        a.mov(R.eax, dword[lhs])
+        a.mov(R.ecx, dword[rhs])
+        getattr(a, op)(R.eax, R.cl)          # x86 masks the count to 5 bits, as IREE's build
+        a.mov(dword[out], R.eax)
+    return body
+
+
+def _bits_unary(op, mask):
+    def body(a, src, out):
+        a.mov(R.eax, dword[src])
+        if op is not None:
+            getattr(a, op)(R.eax, mask)
+        a.mov(dword[out], R.eax)
+    return body
+
+
+#: op name -> (operand count incl. output, element body, uses floating point)
+BINARY = {
+    "add.2d.f32": _f32_binary("addss"), "sub.2d.f32": _f32_binary("subss"),
+    "mul.2d.f32": _f32_binary("mulss"), "div.2d.f32": _f32_binary("divss"),
+    "add.2d.i32": _i32_binary("add"), "sub.2d.i32": _i32_binary("sub"),
+    "mul.2d.i32": _i32_binary("imul"), "and.2d.i32": _i32_binary("and_"),
+    "or.2d.i32": _i32_binary("or_"), "xor.2d.i32": _i32_binary("xor"),
+    "shl.2d.i32": _i32_shift("shl"), "shrs.2d.i32": _i32_shift("sar"),
+    "shru.2d.i32": _i32_shift("shr"),
+}
+UNARY = {
+    "abs.2d.f32": _bits_unary("and_", 0x7FFFFFFF), "neg.2d.f32": _bits_unary("xor", -0x80000000),
+    "copy.2d.x32": _bits_unary(None, 0),
+}
+FLOAT_OPS = frozenset({"add.2d.f32", "sub.2d.f32", "mul.2d.f32", "div.2d.f32"})
+
+
+def _layout(n_buffers: int) -> tuple[list[tuple[int, int, int, int]], int, int]:
+    """Args-buffer offsets of (desc, offset, stride0, stride1) per buffer, then size0, size1:
+    every 2-D op's signature is (r I I I)* I I."""
+    return [(32 * k, 32 * k + 8, 32 * k + 16, 32 * k + 24) for k in range(n_buffers)], \
+        32 * n_buffers, 32 * n_buffers + 8
+
+
+def _assemble(name: str, fallback: int) -> bytes:
+    binary = name in BINARY
+    body = BINARY[name] if binary else UNARY[name]
+    n = 3 if binary else 2
+    fields, n0_off, n1_off = _layout(n)
+    regs = _OPERAND_REGS[:n - 1] + (_OPERAND_REGS[2],)   # inputs..., output last
+    a = Assembler(BASELINE)
+    saved = (R.rbx, R.rbp, R.r12, R.r13, R.r14, R.r15)
+    for r in saved:
+        a.push(r)
+    a.sub(R.rsp, _FRAME)
+    a.mov(qword[R.rsp + 32], R.rdi)
+    a.mov(qword[R.rsp + 40], R.rsi)
+    a.mov(qword[R.rsp + 48], R.rdx)
+    slow = Label("fallback")
+    # sizes: 1 <= n0, n1 < 2**31  ->  rdx = n0 - 1, rdi = n1 - 1 (both <= 2**31 - 2)
+    for reg, off in ((R.rdx, n0_off), (R.rdi, n1_off)):
+        a.mov(reg, qword[R.rsi + off])
+        a.sub(reg, 1)
+        a.cmp(reg, _MAX_31 - 1)
+        a.ja(slow)
+    ranges = []  # per operand: (start, end) byte addresses, on the stack below
+    for k, ((d_off, o_off, s0_off, s1_off), (row, cur, col)) in enumerate(zip(fields, regs)):
+        a.mov(R.rbp, qword[R.rsi + d_off])             # the BufferDesc
+        a.test(R.rbp, R.rbp)
+        a.jz(slow)
+        if k == n - 1:
+            a.test(R.byte[R.rbp + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
+            a.jz(slow)
+        for off in (o_off, s0_off, s1_off):
+            a.cmp(qword[R.rsi + off], _MAX_31)
+            a.ja(slow)
+        # last element index = offset + (n0-1)*stride0 + (n1-1)*stride1 < length / 4
+        a.mov(R.rax, qword[R.rsi + s0_off])
+        a.imul(R.rax, R.rdx)
+        a.mov(R.rcx, qword[R.rsi + s1_off])
+        a.imul(R.rcx, R.rdi)
+        a.add(R.rax, R.rcx)
+        a.add(R.rax, qword[R.rsi + o_off])
+        a.mov(R.rcx, qword[R.rbp + abi.BUF_LENGTH])
+        a.shr(R.rcx, 2)
+        a.cmp(R.rax, R.rcx)
+        a.jae(slow)
+        # row pointer, strides in bytes; cur/col keep (start, end) of the range meanwhile
+        a.mov(row, qword[R.rsi + o_off])
+        a.shl(row, 2)
+        a.add(row, qword[R.rbp + abi.BUF_DATA])
+        a.mov(cur, qword[R.rbp + abi.BUF_DATA])
+        a.lea(cur, R.Mem(cur, R.rax, 4, 4))            # end = data + (last + 1) * 4
+        ranges.append((row, cur))
+    out_start, out_end = ranges[-1]
+    for start, end in ranges[:-1]:                     # output disjoint from every input
+        ok = Label()
+        a.cmp(end, out_start)
+        a.jbe(ok)
+        a.cmp(out_end, start)
+        a.ja(slow)
+        a.label(ok)
+    for k, ((_, _, s0_off, s1_off), (row, cur, col)) in enumerate(zip(fields, regs)):
+        a.mov(R.rax, qword[R.rsi + s0_off])
+        a.shl(R.rax, 2)
+        a.mov(qword[R.rsp + 8 + 8 * k], R.rax)
+        a.mov(col, qword[R.rsi + s1_off])
+        a.shl(col, 2)
+    if name in FLOAT_OPS:
+        enter_flush_denormals(a, lambda a, label: None)
+    a.add(R.rdx, 1)                                    # rows left
+    a.add(R.rdi, 1)
+    a.mov(R.rbp, R.rdi)                                # columns per row
+    row_loop, col_loop = Label("row"), Label("col")
+    a.label(row_loop)
+    for row, cur, _ in regs:
+        a.mov(cur, row)
+    a.mov(R.rsi, R.rbp)
+    a.label(col_loop)
+    body(a, *[cur for _, cur, _ in regs])
+    for _, cur, col in regs:
+        a.add(cur, col)
+    a.dec(R.rsi)
+    a.jnz(col_loop)
+    for k, (row, _, _) in enumerate(regs):
+        a.add(row, qword[R.rsp + 8 + 8 * k])
+    a.dec(R.rdx)
+    a.jnz(row_loop)
+    if name in FLOAT_OPS:
+        leave_flush_denormals(a)
+    a.xor(R.eax, R.eax)
+    a.add(R.rsp, _FRAME)
+    for r in reversed(saved):
+        a.pop(r)
+    a.ret()
+    a.label(slow)                                      # the Python model decides
+    a.mov(R.rdi, qword[R.rsp + 32])
+    a.mov(R.rsi, qword[R.rsp + 40])
+    a.mov(R.rdx, qword[R.rsp + 48])
+    a.add(R.rsp, _FRAME)
+    for r in reversed(saved):
+        a.pop(r)
+    a.mov(R.rax, fallback)
+    a.jmp(R.rax)
+    return a.finish()
+
+
+class NativeIntrinsic:
+    """A `vmvx` op's Python implementation plus its native x86-64 entry builder."""
+
+    def __init__(self, name: str, fn):
+        self.name, self.fn = name, fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def native_entry(self, fallback: int) -> tuple[int, object]:
+        """(entry address, the mapping to keep alive) of a native entry falling back to
+        the native-ABI function at `fallback` (the Python trampoline of this op)."""
+        memory = ExecutableMemory(_assemble(self.name, fallback))
+        return memory.address, memory
+
+
+def native_provider(provider: dict) -> dict:
+    """`provider` with the ops this module implements wrapped in `NativeIntrinsic`s."""
+    return {name: NativeIntrinsic(name, fn) if name in BINARY or name in UNARY else fn
+            for name, fn in provider.items()}
