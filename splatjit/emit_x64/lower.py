@@ -39,6 +39,7 @@ class FunctionLowering:
         self.checked = CheckedAccesses()  # range-check elimination within a block
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         self.caches = buffer_cache.plan(fn, fn.i32_count)  # loop-invariant buffer facts
+        self.leaf = not any("callee_ordinal" in ins.args for ins in fn.instrs())
         self.deferred: list = []  # out-of-line code (slow paths), emitted after the body
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
@@ -251,10 +252,10 @@ class FunctionLowering:
                 handler(self, ins)
                 self.checked.kill(ins)
         self.ins = None
+        a.set_tag((fn.ordinal, -1))
+        self._epilogue()  # right after the last block: a final return falls into it
         for emit in self.deferred:
             emit()
-        a.set_tag((fn.ordinal, -1))
-        self._epilogue()
         self._trap_stubs()
         return FunctionInfo(fn.name, fn.ordinal, self.entries[fn.ordinal], self.alloc, self.slots,
                             self.frame, sorted(set(self.unsupported)))
@@ -274,14 +275,16 @@ class FunctionLowering:
         a.mov(qword[rbp + RESULTS_OFF], R.rdx)
         for i, name in enumerate(f.saved):
             a.mov(qword[rbp + f.save_slot(i)], GPR_BY_NAME[name])
-        # Recursion budget: trap instead of overflowing the native stack.
-        a.mov(R.eax, dword[R.rdi + abi.CTX_DEPTH_LEFT])
-        a.test(R.eax, R.eax)
-        stack_trap = Label(f"{self.fn.name}.stack")
-        a.jz(stack_trap)
-        a.dec(R.eax)
-        a.mov(dword[R.rdi + abi.CTX_DEPTH_LEFT], R.eax)
-        self._stack_trap = stack_trap
+        # Recursion budget: trap instead of overflowing the native stack. A leaf (no VM
+        # calls) cannot recurse: its one frame needs no accounting.
+        if not self.leaf:
+            a.mov(R.eax, dword[R.rdi + abi.CTX_DEPTH_LEFT])
+            a.test(R.eax, R.eax)
+            stack_trap = Label(f"{self.fn.name}.stack")
+            a.jz(stack_trap)
+            a.dec(R.eax)
+            a.mov(dword[R.rdi + abi.CTX_DEPTH_LEFT], R.eax)
+            self._stack_trap = stack_trap
         if self.fuel:
             self.ins = self.fn.blocks[0].instrs[0] if self.fn.blocks and self.fn.blocks[0].instrs else None
             self._burn_fuel()
@@ -311,17 +314,19 @@ class FunctionLowering:
     def _epilogue(self) -> None:
         a, f = self.a, self.frame
         a.label(self.epilogue)            # eax holds the status
-        a.mov(R.rcx, qword[rbp + CTX_OFF])
-        a.inc(dword[R.rcx + abi.CTX_DEPTH_LEFT])
+        if not self.leaf:
+            a.mov(R.rcx, qword[rbp + CTX_OFF])
+            a.inc(dword[R.rcx + abi.CTX_DEPTH_LEFT])
         a.label(self.exit_no_depth)
         for i, name in enumerate(f.saved):
             a.mov(GPR_BY_NAME[name], qword[rbp + f.save_slot(i)])
         a.mov(R.rsp, R.rbp)
         a.pop(R.rbp)
         a.ret()
-        a.label(self._stack_trap)
-        self._emit_trap_store(abi.TRAP_STACK, 0, None)
-        a.jmp(self.exit_no_depth)
+        if not self.leaf:
+            a.label(self._stack_trap)
+            self._emit_trap_store(abi.TRAP_STACK, 0, None)
+            a.jmp(self.exit_no_depth)
 
     def _emit_trap_store(self, code: int, offset: int, status) -> None:
         a = self.a

@@ -232,7 +232,8 @@ def return_(L, ins):
     a.mov(R.r11, qword[rbp + RESULTS_OFF])
     _store_values(L, ins.args["operands"], results, R.r11, offsets)
     a.xor(R.eax, R.eax)
-    a.jmp(L.epilogue)
+    if L.fn.blocks[-1].instrs[-1] is not ins:  # the epilogue follows the last block
+        a.jmp(L.epilogue)
 
 
 def fail(L, ins):

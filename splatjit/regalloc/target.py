@@ -21,5 +21,10 @@ class TargetDesc:
     scratch: dict[str, tuple[str, ...]]
 
     def registers(self, cls: str, *, across_call: bool) -> tuple[str, ...]:
+        """Candidates for a value: callee-saved ones if it lives across a call, else every
+        allocatable register, caller-saved first (they cost no save / restore)."""
         regs = self.allocatable.get(cls, ())
-        return tuple(r for r in regs if r in self.callee_saved) if across_call else regs
+        saved = tuple(r for r in regs if r in self.callee_saved)
+        if across_call:
+            return saved
+        return tuple(r for r in regs if r not in self.callee_saved) + saved
