@@ -38,6 +38,9 @@ def binary_alu(L, ins):
 
 
 def divide(L, ins):
+    """Division / remainder with the interpreter's traps (zero divisor, INT_MIN / -1). For
+    64-bit operands that both fit in 31 bits (loop indices, tile sizes) the 32-bit `div`
+    gives the same quotient and remainder several times faster than a 64-bit one."""
     a, args = L.a, ins.args
     bits = _bits(ins)
     signed = ins.op.mnemonic.endswith(".s")
@@ -47,6 +50,17 @@ def divide(L, ins):
     L.load_gpr(args["left"], R.rax)
     a.test(cx, cx)
     a.jz(L.trap_label(abi.TRAP_DIV_BY_ZERO))
+    done = R.Label()
+    if bits == 64:
+        wide = R.Label()
+        a.mov(R.rdx, R.rax)
+        a.or_(R.rdx, R.rcx)
+        a.shr(R.rdx, 31)                  # both operands in [0, 2**31)?
+        a.jnz(wide)
+        a.xor(R.edx, R.edx)
+        a.div(R.ecx)                      # zero-extends the quotient and remainder to 64 bits
+        a.jmp(done)
+        a.label(wide)
     if signed:
         ok = R.Label()
         a.cmp(cx, -1)
@@ -63,6 +77,7 @@ def divide(L, ins):
     else:
         a.xor(R.edx, R.edx)
         a.div(cx)
+    a.label(done)
     L.write_gpr(args["result"], dx if want_rem else ax)
 
 
