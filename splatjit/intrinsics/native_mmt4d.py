@@ -23,7 +23,7 @@ from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
 from ..emit_x64.cpu import host_features
 from ..emit_x64.operands import Label, dword, qword, ymmword
-from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
+from ..runtime.grid import enter_flush_denormals, stub_exit
 from ..runtime.memory import ExecutableMemory
 
 
@@ -111,11 +111,7 @@ def _assemble(m0: int, n0: int) -> bytes:
     a.jmp(i_loop)
     a.label(done)
     a.vzeroupper()
-    leave_flush_denormals(a)
-    a.add(R.rsp, 8)
-    for r in reversed(saved):
-        a.pop(r)
-    a.ret()
+    stub_exit(a, saved)
     return a.finish()
 
 

@@ -818,6 +818,26 @@ def _tmp_path_hangs(tile0: int, tile1: int, esize: int, full_rows: int, dim1_ful
     return uses_tmp
 
 
+def _check_tiling(op: str, flags: int, tiled, plain, es: int, stride1_is_1: bool,
+                  uncovered: str, tmp_buffer: str) -> tuple[int, int, int, int]:
+    """(outer0, outer1, tile0, tile1) of a pack / unpack, oriented by its transpose flags;
+    raises where IREE's release build would write or read past a buffer or hang. `tiled`:
+    the 4-D sizes (outer0, outer1, tile0, tile1 before transposes), `plain`: the 2-D ones."""
+    outer0, outer1, tile0, tile1 = tiled
+    if flags & TRANSPOSE_OUTER:
+        outer0, outer1 = outer1, outer0
+    if flags & TRANSPOSE_INNER:
+        tile0, tile1 = tile1, tile0
+    if outer0 * tile0 < plain[0] or outer1 * tile1 < plain[1]:
+        raise VmvxError(f"{op}: {uncovered}")
+    full_rows = plain[0] // tile0
+    dim1_full = plain[1] >> _ceil_log2_u32(tile1)
+    if _tmp_path_hangs(tile0, tile1, es, full_rows, dim1_full, outer0, outer1, stride1_is_1):
+        raise VmvxError(f"{op}: tile larger than {tmp_buffer} (IREE loops forever; debug "
+                        f"builds assert)")
+    return outer0, outer1, tile0, tile1
+
+
 def pack(in_, in_offset, in_stride0, in_stride1, out, out_offset, out_stride0, out_stride1,
          in_size0, in_size1, out_size0, out_size1, out_size2, out_size3, padding_value, flags):
     """vmvx.pack: tiles the in_size0 x in_size1 matrix `in` (element (i, j) at element
@@ -846,19 +866,10 @@ def pack(in_, in_offset, in_stride0, in_stride1, out, out_offset, out_stride0, o
         return  # iree_uk_pack_early
     if min(in_size0, in_size1, out_size0, out_size1, out_size2, out_size3) < 0:
         raise VmvxError("pack: negative size (only asserted in IREE debug builds)")
-    outer0, outer1, tile0, tile1 = out_size0, out_size1, out_size2, out_size3
-    if flags & TRANSPOSE_OUTER:
-        outer0, outer1 = outer1, outer0
-    if flags & TRANSPOSE_INNER:
-        tile0, tile1 = tile1, tile0
-    if outer0 * tile0 < in_size0 or outer1 * tile1 < in_size1:
-        raise VmvxError("pack: the output tiles do not cover the input (only asserted in IREE "
-                        "debug builds; release builds write past the output)")
-    full_rows = in_size0 // tile0
-    dim1_full = in_size1 >> _ceil_log2_u32(tile1)
-    if _tmp_path_hangs(tile0, tile1, es, full_rows, dim1_full, outer0, outer1, is1 == 1):
-        raise VmvxError("pack: tile larger than pack.c's 4096-byte padding buffer (IREE "
-                        "loops forever; debug builds assert)")
+    outer0, outer1, tile0, tile1 = _check_tiling(
+        "pack", flags, (out_size0, out_size1, out_size2, out_size3), (in_size0, in_size1),
+        es, is1 == 1, "the output tiles do not cover the input (only asserted in IREE debug "
+        "builds; release builds write past the output)", "pack.c's 4096-byte padding buffer")
     src = _view("in", in_, dtype, ib, [(in_size0, is0), (in_size1, is1)])
     odims = [(out_size0, os0), (out_size1, out_size2 * out_size3), (out_size2, out_size3),
              (out_size3, 1)]
@@ -906,19 +917,12 @@ def unpack(in_, in_offset, in_stride0, in_stride1, out, out_offset, out_stride0,
         return  # iree_uk_unpack_early
     if min(in_size0, in_size1, in_size2, in_size3, out_size0, out_size1) < 0:
         raise VmvxError("unpack: negative size (only asserted in IREE debug builds)")
-    outer0, outer1, tile0, tile1 = in_size0, in_size1, in_size2, in_size3
-    if flags & TRANSPOSE_OUTER:
-        outer0, outer1 = outer1, outer0
-    if flags & TRANSPOSE_INNER:
-        tile0, tile1 = tile1, tile0
-    if outer0 * tile0 < out_size0 or outer1 * tile1 < out_size1:
-        raise VmvxError("unpack: the input tiles do not cover the output (only asserted in "
-                        "IREE debug builds; release builds read past the input)")
-    full_rows = out_size0 // tile0
+    outer0, outer1, tile0, tile1 = _check_tiling(
+        "unpack", flags, (in_size0, in_size1, in_size2, in_size3), (out_size0, out_size1),
+        es, os1 == 1, "the input tiles do not cover the output (only asserted in IREE debug "
+        "builds; release builds read past the input)", "unpack.c's 4096-byte buffer")
+    full_rows = out_size0 // tile0                       # whole tile rows, as unpack.c
     dim1_full = out_size1 >> _ceil_log2_u32(tile1)
-    if _tmp_path_hangs(tile0, tile1, es, full_rows, dim1_full, outer0, outer1, os1 == 1):
-        raise VmvxError("unpack: tile larger than unpack.c's 4096-byte buffer (IREE loops "
-                        "forever; debug builds assert)")
     tiles = _view("in", in_, dtype, ib, [(in_size0, is0), (in_size1, in_size2 * in_size3),
                                          (in_size2, in_size3), (in_size3, 1)])
     odims = [(out_size0, os0), (out_size1, os1)]

@@ -54,6 +54,15 @@ def leave_flush_denormals(a: Assembler) -> None:
     a.ldmxcsr(dword[R.rsp])
 
 
+def stub_exit(a: Assembler, saved) -> None:
+    """The common stub epilogue: restore MXCSR, drop the 8-byte slot, pop `saved`, return."""
+    leave_flush_denormals(a)
+    a.add(R.rsp, 8)
+    for r in reversed(saved):
+        a.pop(r)
+    a.ret()
+
+
 def _skip_unless_flag(a: Assembler, label: Label) -> None:
     a.test(dword[R.r15 + 12], FLUSH_DENORMALS)
     a.jz(label)
@@ -103,11 +112,7 @@ def _assemble() -> bytes:
     a.label(done)
     a.xor(R.eax, R.eax)
     a.label(out)
-    leave_flush_denormals(a)
-    a.add(R.rsp, 8)
-    for r in reversed(saved):
-        a.pop(r)
-    a.ret()
+    stub_exit(a, saved)
     return a.finish()
 
 
