@@ -1,4 +1,6 @@
-"""Native x86-64 entries for the common `vmvx.*` element-wise microkernels.
+"""Native x86-64 entries for the `vmvx.*` element-wise microkernels: the binary f32 / i32
+ops, abs / neg / copy / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's
+`expf` / `logf` per element, the function IREE's ukernel calls).
 
 Each entry speaks the JIT's import ABI (`int32 fn(Context*, args, results)`, args in
 calling-convention layout) and runs the whole 2-D loop in machine code when the call is the
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
-from ..emit_x64.cpu import BASELINE
+from ..emit_x64.cpu import BASELINE, host_features
+from ..emit_x64.ops_float import libm_address
 from ..emit_x64.operands import Label, dword, qword
 from ..runtime import abi
 from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
@@ -27,7 +30,8 @@ from ..runtime.memory import ExecutableMemory
 
 #: (row pointer, current pointer, column stride) registers per operand, in operand order.
 _OPERAND_REGS = ((R.r8, R.r11, R.r14), (R.r9, R.r12, R.r15), (R.r10, R.r13, R.rbx))
-_FRAME = 56          # [rsp]: MXCSR save, [rsp+8..24]: row strides, [rsp+32..48]: rdi rsi rdx
+_FRAME = 88          # [rsp]: MXCSR save, [rsp+8..16]: row strides, [rsp+24]: libm function,
+                     # [rsp+32..48]: rdi rsi rdx, [rsp+56..80]: call-style loop state
 _MAX_31 = 0x7FFFFFFF
 
 
@@ -65,6 +69,26 @@ def _bits_unary(op, mask):
     return body
 
 
+def _round(mode: int):
+    def body(a, src, out):
+        a.roundss(R.xmm0, dword[src], mode)          # DAZ: a denormal input rounds as 0
+        a.movss(dword[out], R.xmm0)
+    return body
+
+
+def _rsqrt(a, src, out):
+    """1.0f / sqrtf(x), the ukernel's two correctly rounded steps."""
+    a.sqrtss(R.xmm0, dword[src])
+    a.movss(R.xmm1, a.const_f32(1.0))
+    a.divss(R.xmm1, R.xmm0)
+    a.movss(dword[out], R.xmm1)
+
+
+def _ctlz(a, src, out):
+    a.lzcnt(R.eax, dword[src])                      # lzcnt(0) = 32, as the ukernel
+    a.mov(dword[out], R.eax)
+
+
 #: op name -> (operand count incl. output, element body, uses floating point)
 BINARY = {
     "add.2d.f32": _f32_binary("addss"), "sub.2d.f32": _f32_binary("subss"),
@@ -77,9 +101,15 @@ BINARY = {
 }
 UNARY = {
     "abs.2d.f32": _bits_unary("and_", 0x7FFFFFFF), "neg.2d.f32": _bits_unary("xor", -0x80000000),
-    "copy.2d.x32": _bits_unary(None, 0),
+    "copy.2d.x32": _bits_unary(None, 0), "floor.2d.f32": _round(9), "ceil.2d.f32": _round(10),
+    "rsqrt.2d.f32": _rsqrt, "ctlz.2d.i32": _ctlz,
 }
-FLOAT_OPS = frozenset({"add.2d.f32", "sub.2d.f32", "mul.2d.f32", "div.2d.f32"})
+#: ops whose element is a call of glibc's function (what IREE's ukernel calls)
+LIBM_UNARY = {"exp.2d.f32": "expf", "log.2d.f32": "logf"}
+#: CPU features an op's body needs beyond SSE2
+NEEDS = {"floor.2d.f32": {"sse4_1"}, "ceil.2d.f32": {"sse4_1"}, "ctlz.2d.i32": {"lzcnt"}}
+FLOAT_OPS = frozenset({"add.2d.f32", "sub.2d.f32", "mul.2d.f32", "div.2d.f32", "floor.2d.f32",
+                       "ceil.2d.f32", "rsqrt.2d.f32", *LIBM_UNARY})
 
 
 def _layout(n_buffers: int) -> tuple[list[tuple[int, int, int, int]], int, int]:
@@ -91,11 +121,11 @@ def _layout(n_buffers: int) -> tuple[list[tuple[int, int, int, int]], int, int]:
 
 def _assemble(name: str, fallback: int) -> bytes:
     binary = name in BINARY
-    body = BINARY[name] if binary else UNARY[name]
+    body = BINARY[name] if binary else UNARY.get(name)
     n = 3 if binary else 2
     fields, n0_off, n1_off = _layout(n)
     regs = _OPERAND_REGS[:n - 1] + (_OPERAND_REGS[2],)   # inputs..., output last
-    a = Assembler(BASELINE)
+    a = Assembler(BASELINE | NEEDS.get(name, set()))
     saved = (R.rbx, R.rbp, R.r12, R.r13, R.r14, R.r15)
     for r in saved:
         a.push(r)
@@ -157,22 +187,10 @@ def _assemble(name: str, fallback: int) -> bytes:
         enter_flush_denormals(a, lambda a, label: None)
     a.add(R.rdx, 1)                                    # rows left
     a.add(R.rdi, 1)
-    a.mov(R.rbp, R.rdi)                                # columns per row
-    row_loop, col_loop = Label("row"), Label("col")
-    a.label(row_loop)
-    for row, cur, _ in regs:
-        a.mov(cur, row)
-    a.mov(R.rsi, R.rbp)
-    a.label(col_loop)
-    body(a, *[cur for _, cur, _ in regs])
-    for _, cur, col in regs:
-        a.add(cur, col)
-    a.dec(R.rsi)
-    a.jnz(col_loop)
-    for k, (row, _, _) in enumerate(regs):
-        a.add(row, qword[R.rsp + 8 + 8 * k])
-    a.dec(R.rdx)
-    a.jnz(row_loop)
+    if name in LIBM_UNARY:
+        _call_loop(a, libm_address(LIBM_UNARY[name]))
+    else:
+        _register_loop(a, regs, body)
     if name in FLOAT_OPS:
         leave_flush_denormals(a)
     a.xor(R.eax, R.eax)
@@ -192,6 +210,58 @@ def _assemble(name: str, fallback: int) -> bytes:
     return a.finish()
 
 
+def _register_loop(a, regs, body) -> None:
+    """The 2-D loop with every pointer in a register (no calls inside)."""
+    a.mov(R.rbp, R.rdi)                                # columns per row
+    row_loop, col_loop = Label("row"), Label("col")
+    a.label(row_loop)
+    for row, cur, _ in regs:
+        a.mov(cur, row)
+    a.mov(R.rsi, R.rbp)
+    a.label(col_loop)
+    body(a, *[cur for _, cur, _ in regs])
+    for _, cur, col in regs:
+        a.add(cur, col)
+    a.dec(R.rsi)
+    a.jnz(col_loop)
+    for k, (row, _, _) in enumerate(regs):
+        a.add(row, qword[R.rsp + 8 + 8 * k])
+    a.dec(R.rdx)
+    a.jnz(row_loop)
+
+
+def _call_loop(a, function: int) -> None:
+    """The unary 2-D loop calling `float function(float)` per element: what survives the
+    call lives in callee-saved registers (r12/r13 pointers, r14/rbx column strides, r15
+    the column count) or in the frame (row pointers, rows left, columns per row)."""
+    in_row, out_row = _OPERAND_REGS[0][0], _OPERAND_REGS[2][0]
+    a.mov(qword[R.rsp + 56], in_row)
+    a.mov(qword[R.rsp + 64], out_row)
+    a.mov(qword[R.rsp + 72], R.rdx)
+    a.mov(qword[R.rsp + 80], R.rdi)
+    a.mov(R.rax, function)
+    a.mov(qword[R.rsp + 24], R.rax)
+    row_loop, col_loop = Label("row"), Label("col")
+    a.label(row_loop)
+    a.mov(R.r12, qword[R.rsp + 56])
+    a.mov(R.r13, qword[R.rsp + 64])
+    a.mov(R.r15, qword[R.rsp + 80])
+    a.label(col_loop)
+    a.movss(R.xmm0, dword[R.r12])
+    a.call(qword[R.rsp + 24])
+    a.movss(dword[R.r13], R.xmm0)
+    a.add(R.r12, R.r14)
+    a.add(R.r13, R.rbx)
+    a.dec(R.r15)
+    a.jnz(col_loop)
+    for slot, stride in ((56, 8), (64, 16)):
+        a.mov(R.rax, qword[R.rsp + slot])
+        a.add(R.rax, qword[R.rsp + stride])
+        a.mov(qword[R.rsp + slot], R.rax)
+    a.dec(qword[R.rsp + 72])
+    a.jnz(row_loop)
+
+
 class NativeIntrinsic:
     """A `vmvx` op's Python implementation plus its native x86-64 entry builder."""
 
@@ -209,6 +279,9 @@ class NativeIntrinsic:
 
 
 def native_provider(provider: dict) -> dict:
-    """`provider` with the ops this module implements wrapped in `NativeIntrinsic`s."""
-    return {name: NativeIntrinsic(name, fn) if name in BINARY or name in UNARY else fn
+    """`provider` with the ops this module implements (on this CPU) wrapped in
+    `NativeIntrinsic`s."""
+    features = host_features()
+    native = {n for n in (*BINARY, *UNARY, *LIBM_UNARY) if NEEDS.get(n, set()) <= features}
+    return {name: NativeIntrinsic(name, fn) if name in native else fn
             for name, fn in provider.items()}
