@@ -12,7 +12,8 @@ import pytest
 from splatjit.frontend.cconv import parse_cconv
 from splatjit.intrinsics import vmvx as V
 from splatjit.emit_x64.cpu import host_features
-from splatjit.intrinsics.native_x64 import BINARY, LIBM_UNARY, NEEDS, UNARY, NativeIntrinsic
+from splatjit.intrinsics.native_x64 import (BINARY, CHECKED, LIBM_UNARY, NEEDS, UNARY,
+                                            NativeIntrinsic)
 from splatjit.runtime import abi
 from splatjit.runtime.imports import NATIVE_FN, python_trampoline
 from splatjit.runtime.objects import ObjectSpace
@@ -69,14 +70,17 @@ def _values(rng, n, name):
 CASES = [(4, 5, 0, 5, 1), (3, 4, 2, 9, 2), (1, 7, 3, 0, 1), (2, 2, 0, 2, 1)]
 
 
-@pytest.mark.parametrize("name", sorted(BINARY) + sorted(UNARY) + sorted(LIBM_UNARY))
+@pytest.mark.parametrize("name", sorted(BINARY) + sorted(CHECKED) + sorted(UNARY) + sorted(LIBM_UNARY))
 @pytest.mark.parametrize("n0, n1, offset, s0, s1", CASES)
 def test_fast_path_equals_the_model(name, n0, n1, offset, s0, s1):
     if not NEEDS.get(name, set()) <= host_features():
         pytest.skip(f"this CPU lacks {NEEDS[name]}")
     rng = np.random.default_rng(abs(hash((name, n0, n1))) % 2**32)
     size = 4 * (offset + n0 * max(s0, 1) + n1 * s1 + 4)
-    ins = [_values(rng, size // 4, name) for _ in range(2 if name in BINARY else 1)]
+    ins = [_values(rng, size // 4, name) for _ in range(1 if name in UNARY or name in LIBM_UNARY else 2)]
+    if name in CHECKED:  # divisors: never 0, never -1 (those go to the model, tested below)
+        d = ins[1].view(np.int32)
+        d[(d == 0) | (d == -1)] = 7
     out_native = rng.integers(0, 256, size, dtype=np.uint8)
     out_model = out_native.copy()
     h = Harness(name)
@@ -88,10 +92,11 @@ def test_fast_path_equals_the_model(name, n0, n1, offset, s0, s1):
     assert out_native.tobytes() == out_model.tobytes()
 
 
-@pytest.mark.parametrize("name", ["add.2d.f32", "xor.2d.i32", "copy.2d.x32", "exp.2d.f32"])
+@pytest.mark.parametrize("name", ["add.2d.f32", "xor.2d.i32", "copy.2d.x32", "exp.2d.f32",
+                                  "divs.2d.i32"])
 def test_unusual_calls_go_to_the_model(name):
     rng = np.random.default_rng(0)
-    n_in = 2 if name in BINARY else 1
+    n_in = 1 if name in UNARY or name in LIBM_UNARY else 2
     a = _values(rng, 64, name)
     h = Harness(name)
     # in place (output = first input): the model decides, and computes the same thing
@@ -110,3 +115,23 @@ def test_unusual_calls_go_to_the_model(name):
     before = h.calls
     assert h([(a, 40, -1, 1)] * n_in + [(np.zeros(256, np.uint8), 0, 8, 1)], (2, 2)) in (0, abi.TRAP_IMPORT)
     assert h.calls == before + 1
+
+
+@pytest.mark.parametrize("name", sorted(CHECKED))
+def test_division_by_zero_or_overflow_writes_nothing_and_raises(name):
+    """A zero divisor (or INT_MIN / -1) anywhere sends the call to the model before the
+    native pass writes anything; the model raises VmvxError (IREE dies of SIGFPE)."""
+    h = Harness(name)
+    lhs = np.full(16, -2**31, np.int32)
+    for bad in (0, -1):
+        rhs = np.full(16, 3, np.int32)
+        rhs[13] = bad
+        out = np.full(16, 99, np.int32)
+        before = h.calls
+        status = h([(lhs.view(np.uint8), 0, 4, 1), (rhs.view(np.uint8), 0, 4, 1),
+                    (out.view(np.uint8), 0, 4, 1)], (4, 4))
+        if bad == -1 and name == "divu.2d.i32":  # unsigned: 0xFFFFFFFF is an ordinary divisor
+            assert status == 0 and h.calls == before
+            continue
+        assert status == abi.TRAP_IMPORT and isinstance(h.errors.pop(), V.VmvxError)
+        assert np.all(out == 99)

@@ -1,5 +1,5 @@
 """Native x86-64 entries for the `vmvx.*` element-wise microkernels: the binary f32 / i32
-ops, abs / neg / copy / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's
+ops (i32 division after a pass that sends zero divisors and INT_MIN / -1 to the model), abs / neg / copy / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's
 `expf` / `logf` per element, the function IREE's ukernel calls).
 
 Each entry speaks the JIT's import ABI (`int32 fn(Context*, args, results)`, args in
@@ -30,8 +30,9 @@ from ..runtime.memory import ExecutableMemory
 
 #: (row pointer, current pointer, column stride) registers per operand, in operand order.
 _OPERAND_REGS = ((R.r8, R.r11, R.r14), (R.r9, R.r12, R.r15), (R.r10, R.r13, R.rbx))
-_FRAME = 88          # [rsp]: MXCSR save, [rsp+8..16]: row strides, [rsp+24]: libm function,
-                     # [rsp+32..48]: rdi rsi rdx, [rsp+56..80]: call-style loop state
+_FRAME = 120         # [rsp]: MXCSR save, [rsp+8..24]: row strides, [rsp+24]: libm function
+                     # (unary only), [rsp+32..48]: rdi rsi rdx, [rsp+56..80]: loop state,
+                     # [rsp+88..112]: row pointers and rows of a checked loop's first pass
 _MAX_31 = 0x7FFFFFFF
 
 
@@ -89,6 +90,36 @@ def _ctlz(a, src, out):
     a.mov(dword[out], R.eax)
 
 
+def _i32_divide(signed: bool):
+    """(check, body): the check rejects a zero divisor (and INT_MIN / -1 when signed), which
+    the model turns into an error (IREE's process dies of SIGFPE there)."""
+    def check(a, lhs, rhs, out, slow):
+        ok = Label()
+        a.mov(R.ecx, dword[rhs])
+        a.test(R.ecx, R.ecx)
+        a.jz(slow)
+        if signed:
+            a.cmp(R.ecx, -1)
+            a.jne(ok)
+            a.cmp(dword[lhs], -0x80000000)
+            a.je(slow)
+            a.label(ok)
+
+    def body(a, lhs, rhs, out):
+        a.mov(R.eax, dword[lhs])
+        if signed:
+            a.cdq()
+            a.idiv(dword[rhs])
+        else:
+            a.xor(R.edx, R.edx)
+            a.div(dword[rhs])
+        a.mov(dword[out], R.eax)
+    return check, body
+
+
+#: checked binary ops: name -> (check, body)
+CHECKED = {"divs.2d.i32": _i32_divide(True), "divu.2d.i32": _i32_divide(False)}
+
 #: op name -> (operand count incl. output, element body, uses floating point)
 BINARY = {
     "add.2d.f32": _f32_binary("addss"), "sub.2d.f32": _f32_binary("subss"),
@@ -120,8 +151,8 @@ def _layout(n_buffers: int) -> tuple[list[tuple[int, int, int, int]], int, int]:
 
 
 def _assemble(name: str, fallback: int) -> bytes:
-    binary = name in BINARY
-    body = BINARY[name] if binary else UNARY.get(name)
+    binary = name in BINARY or name in CHECKED
+    body = BINARY.get(name) or UNARY.get(name)
     n = 3 if binary else 2
     fields, n0_off, n1_off = _layout(n)
     regs = _OPERAND_REGS[:n - 1] + (_OPERAND_REGS[2],)   # inputs..., output last
@@ -189,6 +220,9 @@ def _assemble(name: str, fallback: int) -> bytes:
     a.add(R.rdi, 1)
     if name in LIBM_UNARY:
         _call_loop(a, libm_address(LIBM_UNARY[name]))
+    elif name in CHECKED:
+        check, body = CHECKED[name]
+        _checked_register_loop(a, regs, lambda a, *p: check(a, *p, slow), body)
     else:
         _register_loop(a, regs, body)
     if name in FLOAT_OPS:
@@ -211,8 +245,10 @@ def _assemble(name: str, fallback: int) -> bytes:
 
 
 def _register_loop(a, regs, body) -> None:
-    """The 2-D loop with every pointer in a register (no calls inside)."""
+    """The 2-D loop with every pointer in a register (no calls inside); the rows left are
+    counted in the frame so bodies may use rax, rcx and rdx."""
     a.mov(R.rbp, R.rdi)                                # columns per row
+    a.mov(qword[R.rsp + 72], R.rdx)
     row_loop, col_loop = Label("row"), Label("col")
     a.label(row_loop)
     for row, cur, _ in regs:
@@ -226,8 +262,22 @@ def _register_loop(a, regs, body) -> None:
     a.jnz(col_loop)
     for k, (row, _, _) in enumerate(regs):
         a.add(row, qword[R.rsp + 8 + 8 * k])
-    a.dec(R.rdx)
+    a.dec(qword[R.rsp + 72])
     a.jnz(row_loop)
+
+
+def _checked_register_loop(a, regs, check, body) -> None:
+    """Two passes: `check` over every element first (it jumps to the fallback on an element
+    the model must reject, before anything is written), then `body`."""
+    rows = [row for row, _, _ in regs]
+    for k, row in enumerate(rows):
+        a.mov(qword[R.rsp + 88 + 8 * k], row)
+    a.mov(qword[R.rsp + 112], R.rdx)
+    _register_loop(a, regs, check)
+    a.mov(R.rdx, qword[R.rsp + 112])
+    for k, row in enumerate(rows):
+        a.mov(row, qword[R.rsp + 88 + 8 * k])
+    _register_loop(a, regs, body)
 
 
 def _call_loop(a, function: int) -> None:
@@ -282,6 +332,6 @@ def native_provider(provider: dict) -> dict:
     """`provider` with the ops this module implements (on this CPU) wrapped in
     `NativeIntrinsic`s."""
     features = host_features()
-    native = {n for n in (*BINARY, *UNARY, *LIBM_UNARY) if NEEDS.get(n, set()) <= features}
+    native = {n for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY) if NEEDS.get(n, set()) <= features}
     return {name: NativeIntrinsic(name, fn) if name in native else fn
             for name, fn in provider.items()}
