@@ -79,14 +79,16 @@ class ExportedFunction:
                 status = self._scalar_native(m._context_address, packed, self._resbuf)
                 self._busy = 0
                 m._depth -= 1
-                if not status and not m._ref_globals_used:
+                heap = m._heap
+                if not (status or m._ref_globals_used or heap.by_address or heap.lists.by_address):
                     out = scalar.unpack(self._resbuf)
                     return None if not out else out[0] if len(out) == 1 else tuple(out)
                 return self._finish_scalar(status, self._resbuf)
         return self._call(args)
 
     def _finish_scalar(self, status: int, resbuf):
-        """The scalar path after the native call: trap or keep what ref globals reach."""
+        """The scalar path after the native call: trap, and release what the call allocated
+        that no ref global reaches (buffers and lists the code made)."""
         m = self.module
         if status:
             m._retain_globals(Arena())
@@ -126,7 +128,8 @@ class ExportedFunction:
             finally:
                 self._busy -= 1
                 m._depth -= 1
-            if status or m._ref_globals_used:
+            heap = m._heap
+            if status or m._ref_globals_used or heap.by_address or heap.lists.by_address:
                 return self._finish_scalar(status, resbuf)
             out = scalar.unpack(resbuf)
             return None if not out else out[0] if len(out) == 1 else tuple(out)

@@ -131,3 +131,15 @@ def test_disasm_json(capsys):
     ops = [op["op"] for op in records[0]["ops"]]
     assert any(op.startswith("vm.cond_br") for op in ops)
     assert all(op["code"] for op in records[0]["ops"])  # every op produced machine code
+
+
+def test_buffers_a_call_allocates_are_released_after_it():
+    """Scalar-signature calls take a fast path; what their code allocates (and no ref global
+    keeps) must still be released when they return, or repeated calls leak."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import corpus
+    m = JitModule(corpus.compile_item(corpus.find_item("vm/buffer_reduce")))
+    for n in (10, 1000, 5):
+        assert m.buffer_reduce(n) == n
+        assert not m._heap.by_address and not m._heap.lists.by_address
