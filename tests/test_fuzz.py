@@ -35,3 +35,27 @@ def test_fuzz_20k_mutations():
 @pytest.mark.slow
 def test_fuzz_200k_mutations():
     _check(200_000, seed=200_000)
+
+
+def _jit_fuzz(cases: int, seed: int):
+    """Mutants the frontend accepts are compiled and run (tests/fuzz_jit.py), in a child
+    process: a crash there fails this test instead of killing the run."""
+    import subprocess
+    import sys
+    script = Path(__file__).resolve().parent / "fuzz_jit.py"
+    r = subprocess.run([sys.executable, str(script), str(cases), str(seed)],
+                       capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("done"), \
+        f"the JIT fuzz child died (exit {r.returncode}): {r.stderr[-2000:]}"
+    failures = [line for line in r.stdout.splitlines() if line.startswith("FAILURE")]
+    assert not failures, failures[:10]
+    assert "returned" in r.stdout and "TrapError" in r.stdout  # mutants really ran
+
+
+def test_fuzz_jit_2k_mutants_compile_and_run_without_crashing():
+    _jit_fuzz(2_000, seed=2_000)
+
+
+@pytest.mark.slow
+def test_fuzz_jit_20k_mutants_compile_and_run_without_crashing():
+    _jit_fuzz(20_000, seed=20_000)
