@@ -218,3 +218,27 @@ def test_datatiled_matmul128_reproduces_the_interpreters_wrong_answer():
     got = JitModule(data).main(ones, ones)
     assert got.tobytes() == want.tobytes()
     assert np.all(want == 64.0)  # the interpreter's answer; the right one is 128
+
+
+@pytest.mark.parametrize("module, function, inputs", [
+    ("vm/arith_f64", "add_f64", ["1e300", "1e300"]),
+    ("vm/arith_f64", "div_f64", ["0", "0"]),
+    ("vm/arith_f64", "div_f64", ["1", "3"]),
+    ("vm/arith_f32", "mul_f32", ["0.1", "3"]),
+    ("vm/arith_i64", "add_i64", ["5", "-9"]),
+    ("vm/loop_sum", "loop_sum", ["100"]),
+])
+def test_scalar_results_print_like_iree_run_module(module, function, inputs):
+    import io
+    import subprocess
+
+    from splatjit.runner import run
+    item = corpus.find_item(module)
+    data = corpus.compile_item(item)
+    want = subprocess.run([iree_run_module_path(), f"--module={corpus.compiled_path(item)}",
+                           f"--function={function}", *[f"--input={i}" for i in inputs]],
+                          capture_output=True, text=True, timeout=60)
+    assert want.returncode == 0, want.stderr
+    out, err = io.StringIO(), io.StringIO()
+    assert run(data, function, inputs, [], stdout=out, stderr=err) == 0, err.getvalue()
+    assert out.getvalue() == want.stdout
