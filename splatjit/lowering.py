@@ -185,3 +185,32 @@ class CheckedAccesses:
 
 def _slots(kind: str, ordinal: int) -> tuple[int, ...]:
     return (ordinal, ordinal + 1) if kind in WIDE else (ordinal,)
+
+
+CONST_OPS = {"const.i32": "i32", "const.i64": "i64", "const.i32.zero": "i32",
+             "const.i64.zero": "i64"}
+
+
+def constant_slots(fn, first_renamed: int) -> dict[int, int]:
+    """Slots (>= `first_renamed`, i.e. moved by web renaming, so every read of them is
+    reached by their own defs only) written exactly once, by an integer constant op:
+    slot -> value (wide constants by their even slot). Reads of them may use the value."""
+    defs: dict[int, int] = {}
+    consts: dict[int, tuple[int, tuple]] = {}  # base slot -> (value, slots)
+    for ins in fn.instrs():
+        for f in ins.op.fields:
+            if f.kind not in (oc.DST, oc.DSTLIST):
+                continue
+            v = ins.args.get(f.name)
+            for r in (v if isinstance(v, list) else [v]):
+                if isinstance(r, Reg) and not r.is_ref:
+                    for slot in r.slots:
+                        defs[slot] = defs.get(slot, 0) + 1
+                    if ins.op.mnemonic in CONST_OPS:
+                        consts[r.ordinal] = (ins.args.get("value", 0), r.slots)
+        for succ in successors(ins):
+            for _, dst in succ.remap:
+                if not dst.is_ref:
+                    defs[dst.ordinal] = defs.get(dst.ordinal, 0) + 1
+    return {base: value for base, (value, slots) in consts.items()
+            if base >= first_renamed and all(defs.get(s) == 1 for s in slots)}

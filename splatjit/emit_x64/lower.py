@@ -15,8 +15,8 @@ from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
-from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, loop_headers,
-                        outgoing_area_size)
+from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, constant_slots,
+                        loop_headers, outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
@@ -37,7 +37,9 @@ class FunctionLowering:
                  handlers: dict, clobbers, fuel: bool = False):
         self.fuel = fuel
         self.checked = CheckedAccesses()  # range-check elimination within a block
+        first_renamed = fn.i32_count
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
+        self.constants = constant_slots(fn, first_renamed)  # single-def integer constants
         self.caches = buffer_cache.plan(fn, fn.i32_count)  # loop-invariant buffer facts
         self.leaf = not any("callee_ordinal" in ins.args for ins in fn.instrs())
         self.deferred: list = []  # out-of-line code (slow paths), emitted after the body
@@ -100,6 +102,18 @@ class FunctionLowering:
         if r is not None:  # an f32/f64 variable read as bits
             return self.read_gpr(reg, R.rax)
         return self.slot_mem(reg.ordinal, SIZE[reg.type])
+
+    def imm_or_src(self, reg: Reg):
+        """A single-def integer constant as an immediate (when it fits a sign-extended 32-bit
+        field, so ALU and compare forms take it), else `gpr_src(reg)`."""
+        value = self.constants.get(reg.ordinal)
+        if value is not None and reg.type in ("i32", "i64"):
+            bits = 32 if reg.type == "i32" else 64
+            v = value & ((1 << bits) - 1)
+            v = v - (1 << bits) if v >> (bits - 1) else v
+            if -(1 << 31) <= v < (1 << 31):
+                return v
+        return self.gpr_src(reg)
 
     def read_gpr(self, reg: Reg, scratch) -> R.GPR:
         """`reg`'s value in a general register (`scratch`, sized, unless already in one)."""

@@ -23,17 +23,18 @@ def binary_alu(L, ins):
     op = getattr(a, ALU[stem])
     lhs, rhs, dst = args["left"], args["right"], args["result"]
     d = L.var_reg(dst)
+    src_of = L.gpr_src if stem == "mul" else L.imm_or_src  # imul has no two-operand imm form
     if isinstance(d, R.GPR) and L.var_reg(rhs) != d:
         src = L.read_gpr(lhs, d)
         if src != d:
             a.mov(d, src)
-        op(d, L.gpr_src(rhs))
+        op(d, src_of(rhs))
         return
     if isinstance(d, R.GPR) and stem in COMMUTATIVE:  # dst aliases rhs: d = d op lhs
-        op(d, L.gpr_src(lhs))
+        op(d, src_of(lhs))
         return
     t = L.load_gpr(lhs, R.rax)
-    op(t, L.gpr_src(rhs))
+    op(t, src_of(rhs))
     L.write_gpr(dst, t)
 
 
@@ -180,7 +181,7 @@ def compare(L, ins):
     parts = ins.op.mnemonic.split(".")
     cond = CONDITION[parts[1] if parts[1] in ("eq", "ne") else f"{parts[1]}.{parts[3]}"]
     t = L.read_gpr(args["left"], R.rax)
-    a.cmp(t, L.gpr_src(args["right"]))
+    a.cmp(t, L.imm_or_src(args["right"]))
     _flags_result(L, args["result"], cond)
 
 
