@@ -232,7 +232,7 @@ class JitModule:
         self._program = hal.is_program(self.loaded.defn)
         if self._program:  # a whole program: serve its HAL imports, take numpy arrays
             imports = hal.default_providers(self.loaded.defn, imports, target=target,
-                                            features=features, executables=self.loaded.executables)
+                                            features=features, fuel=fuel)
         self._backend = None
         self._memory = None
         if self.target == native_isa:  # this host's own ISA: map the code and call it

@@ -242,3 +242,17 @@ def test_scalar_results_print_like_iree_run_module(module, function, inputs):
     out, err = io.StringIO(), io.StringIO()
     assert run(data, function, inputs, [], stdout=out, stderr=err) == 0, err.getvalue()
     assert out.getvalue() == want.stdout
+
+
+def test_fuel_bounds_the_kernels_of_a_program():
+    """`JitModule(program, fuel=N)` compiles the program's executables with the same budget,
+    given afresh to every workgroup: enough fuel changes nothing, too little traps inside
+    the kernel, named through the host call that dispatched it."""
+    from splatjit import TrapError
+    item = corpus.find_item("programs/matmul[scalar]")
+    data = _compiled(item)
+    inputs = random_inputs(item, 1)
+    want = JitModule(data).main(*inputs)
+    assert JitModule(data, fuel=10**6).main(*inputs).tobytes() == want.tobytes()
+    with pytest.raises(TrapError, match=r"main_dispatch_0.*fuel exhausted"):
+        JitModule(data, fuel=50).main(*inputs)

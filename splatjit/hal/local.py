@@ -142,8 +142,10 @@ def intrinsic_providers(kernel_bytes: bytes) -> dict:
 class LocalHal:
     """The state behind one program's `hal` imports (one device)."""
 
-    def __init__(self, target: str = "native", features=None, executables=()):
-        self.target, self.features = target, features
+    def __init__(self, target: str = "native", features=None, fuel: int | None = None):
+        """`target` / `features` / `fuel`: how the program's executables are compiled and
+        bounded (as the program's own JitModule: a fuel budget then applies per workgroup)."""
+        self.target, self.features, self.fuel = target, features, fuel
         self.device = Device(self)
         self._compiled: dict[bytes, Executable] = {}
 
@@ -160,7 +162,7 @@ class LocalHal:
         exe = self._compiled.get(key)
         if exe is None:
             from ..module import JitModule
-            module = JitModule(key, target=self.target, features=self.features,
+            module = JitModule(key, target=self.target, features=self.features, fuel=self.fuel,
                                imports=intrinsic_providers(key))
             names = [e.name for e in module.loaded.defn.exports if not e.name.startswith("__")]
             exe = self._compiled[key] = Executable(module, names)
