@@ -65,25 +65,29 @@ class ExportedFunction:
         self._raw = False  # call_raw: keep buffer views
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
-        self._fast = (self._scalar is not None and module._backend is None and not self._missing
-                      and not module._program and module.fuel is None)
+        fast = (self._scalar is not None and module._backend is None and not self._missing
+                and not module._program and module.fuel is None and not module._ref_globals_used)
+        #: everything the fast path of __call__ touches, gathered once (the heap's dicts are
+        #: only ever changed in place)
+        self._fastpath = (self._scalar.pack, self._scalar_native, module._context_address,
+                          self._resbuf, self._scalar.unpack, module._heap.by_address,
+                          module._heap.lists.by_address, module) if fast else None
 
     def __call__(self, *args):
-        if self._fast:  # x86-64 code, only ints / floats, no fuel, not re-entered
-            scalar = self._scalar
-            packed = scalar.pack(args)
+        fast = self._fastpath
+        if fast is not None:  # x86-64 code, only ints / floats, no fuel, not re-entered
+            pack, native, ctx, resbuf, unpack, buffers, lists, m = fast
+            packed = pack(args)
             if packed is not None and not self._busy:
-                m = self.module
                 self._busy = 1
                 m._depth += 1
-                status = self._scalar_native(m._context_address, packed, self._resbuf)
+                status = native(ctx, packed, resbuf)
                 self._busy = 0
                 m._depth -= 1
-                heap = m._heap
-                if not (status or m._ref_globals_used or heap.by_address or heap.lists.by_address):
-                    out = scalar.unpack(self._resbuf)
+                if not (status or buffers or lists):  # nothing allocated still to release
+                    out = unpack(resbuf)
                     return None if not out else out[0] if len(out) == 1 else tuple(out)
-                return self._finish_scalar(status, self._resbuf)
+                return self._finish_scalar(status, resbuf)
         return self._call(args)
 
     def _finish_scalar(self, status: int, resbuf):

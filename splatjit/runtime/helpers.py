@@ -116,4 +116,5 @@ class BufferHeap:
         """Drops every buffer and list not reachable from `roots` (addresses still referenced)."""
         keep = reachable(roots)
         self.lists.collect(keep)
-        self.by_address = {a: e for a, e in self.by_address.items() if a in keep}
+        for a in [a for a in self.by_address if a not in keep]:  # in place: callers hold the dict
+            del self.by_address[a]

@@ -165,8 +165,10 @@ class ListHeap:
         return self.by_address.get(address)
 
     def collect(self, keep) -> None:
-        """Drops the lists this heap made that are not in `keep` (see `reachable`)."""
-        self.by_address = {a: lst for a, lst in self.by_address.items() if a in keep}
+        """Drops the lists this heap made that are not in `keep` (see `reachable`); in place,
+        so a reference to `by_address` stays valid."""
+        for a in [a for a in self.by_address if a not in keep]:
+            del self.by_address[a]
 
 
 def reachable(roots) -> set[int]:
