@@ -78,14 +78,12 @@ def device_query_i64(category, key):
     return 0, 0
 
 
-def provider() -> dict:
+def buffer_exports() -> dict:
+    """The buffer and buffer-view exports `hal` and `hal_inline` share (same names, same
+    signatures, same semantics in IREE 3.13)."""
     return {
-        "buffer.allocate": _allocate,
-        "buffer.allocate.initialized": _allocate_initialized,
         "buffer.length": lambda b: expect(b, Buffer, "buffer.length").length,
-        "buffer.storage": lambda b: expect(b, Buffer, "buffer.storage").storage(),
         "buffer.subspan": lambda b, o, n: expect(b, Buffer, "buffer.subspan").subspan(o, n),
-        "buffer.wrap": _wrap,
         "buffer_view.assert": _view_assert,
         "buffer_view.buffer": lambda v: expect(v, BufferView, "buffer_view.buffer").buffer,
         "buffer_view.create": _view_create,
@@ -94,5 +92,15 @@ def provider() -> dict:
         "buffer_view.encoding_type": lambda v: expect(v, BufferView, "buffer_view.encoding_type").encoding,
         "buffer_view.rank": lambda v: len(expect(v, BufferView, "buffer_view.rank").shape),
         "buffer_view.trace": lambda key, views: None,
+    }
+
+
+def provider() -> dict:
+    return {
+        **buffer_exports(),
+        "buffer.allocate": _allocate,
+        "buffer.allocate.initialized": _allocate_initialized,
+        "buffer.storage": lambda b: expect(b, Buffer, "buffer.storage").storage(),
+        "buffer.wrap": _wrap,
         "device.query.i64": device_query_i64,
     }

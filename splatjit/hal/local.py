@@ -20,8 +20,8 @@ import numpy as np
 
 from ..runtime import abi
 from ..runtime.objects import HostObject
-from .buffers import Buffer, BufferView, HalError
-from .inline import _view_assert, _view_create, _view_dim, expect, string_of
+from .buffers import Buffer, HalError
+from .inline import buffer_exports, expect, string_of
 
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
@@ -340,18 +340,9 @@ class LocalHal:
             "device.queue.flush": lambda d, a: None,
             "allocator.allocate": allocate,
             "buffer.assert": buffer_assert,
-            "buffer.subspan": lambda b, o, n: expect(b, Buffer, "buffer.subspan").subspan(o, n),
-            "buffer.length": lambda b: expect(b, Buffer, "buffer.length").length,
             "buffer.load": buffer_load,
             "buffer.store": buffer_store,
-            "buffer_view.create": _view_create,
-            "buffer_view.assert": _view_assert,
-            "buffer_view.buffer": lambda v: expect(v, BufferView, "buffer_view.buffer").buffer,
-            "buffer_view.element_type": lambda v: expect(v, BufferView, "buffer_view.element_type").element_type,
-            "buffer_view.encoding_type": lambda v: expect(v, BufferView, "buffer_view.encoding_type").encoding,
-            "buffer_view.rank": lambda v: len(expect(v, BufferView, "buffer_view.rank").shape),
-            "buffer_view.dim": _view_dim,
-            "buffer_view.trace": lambda key, views: None,
+            **buffer_exports(),
             "command_buffer.create": lambda d, modes, cats, aff, cap: CommandBuffer(cap),
             "command_buffer.finalize": finalize,
             "command_buffer.begin_debug_group": lambda cb, label: None,
