@@ -150,6 +150,7 @@ class A64Backend:
         self.import_errors: list[BaseException] = []
         self.host_calls = 0
         self.flush_denormals = False  # set around HAL dispatches: run with FPCR.FZ
+        self._decoders: dict[int, abi.ArgsDecoder] = {}  # import ordinal -> args decoder
         self._map_code()
         self._build_data()
         self._link_imports(imports or {})
@@ -475,13 +476,10 @@ class A64Backend:
         uc = self.uc
         sig, kind, target, ordinal = self.providers[i]
         args_ptr, res_ptr = uc.reg_read(UC_ARM64_REG_X1), uc.reg_read(UC_ARM64_REG_X2)
-        arg_types, res_types = list(sig.args), list(sig.results)
+        res_types = list(sig.results)
         views = []
 
-        def read_one(raw, t, off):
-            if t != "ref":
-                return struct.unpack_from(_PACK[t], raw, off)[0]
-            desc = struct.unpack_from("<Q", raw, off)[0]
+        def ref(desc):
             if not desc:
                 return None
             obj = self._mirrors.get(desc)
@@ -495,13 +493,12 @@ class A64Backend:
             views.append((desc, arr))
             return arr
 
-        if sig.is_variadic:  # counts are in the buffer: read what the stack holds
-            raw = self.read(args_ptr, min(STACK_TOP - args_ptr, 1 << 16))
-            values = abi.read_variadic(arg_types, raw, lambda t, off: read_one(raw, t, off))
-        else:
-            offsets, size = abi.cconv_layout(arg_types)
-            raw = self.read(args_ptr, size)
-            values = [read_one(raw, t, off) for t, off in zip(arg_types, offsets)]
+        decoder = self._decoders.get(i)
+        if decoder is None:
+            decoder = self._decoders[i] = abi.ArgsDecoder(sig.args)
+        # a variadic buffer's extent depends on its counts: read what the stack holds
+        size = decoder.size if decoder.size is not None else min(STACK_TOP - args_ptr, 1 << 16)
+        values = decoder.decode(self.read(args_ptr, size), ref)
         self._sync_out()
         try:
             if kind == "module":

@@ -14,6 +14,7 @@ generated code never frees.
 from __future__ import annotations
 
 import ctypes
+import struct
 
 # Context field byte offsets (see `Context`).
 CTX_TRAP_CODE = 0
@@ -162,28 +163,88 @@ def flatten_variadic(types, counts) -> list[str]:
     return out
 
 
-def read_variadic(types, raw: bytes, read_value) -> list:
-    """Walks an args buffer laid out by `flatten_variadic` + `cconv_layout` without knowing
-    the counts in advance: spans come back as lists of tuples. `read_value(t, offset)`."""
-    out, pos = [], 0
+_CODE = {"i32": "i", "i64": "q", "f32": "f", "f64": "d", "ref": "Q"}
 
-    def take(t):
-        nonlocal pos
-        size = VALUE_SIZE[t]
-        pos = (pos + size - 1) // size * size if size == 8 else pos
-        value = read_value(t, pos)
-        pos += size
-        return value
 
+def layout_struct(types, start: int = 0, codes=None) -> tuple[struct.Struct, int]:
+    """One `struct` for values laid out as `cconv_layout` places them from byte `start`
+    (8-byte values 8-aligned in the buffer, refs as u64 addresses): (the struct, bytes it
+    spans from `start`). `codes`: type -> struct code, default signed ints and floats."""
+    codes = codes or _CODE
+    fmt, pos = "<", start
     for t in types:
-        if isinstance(t, tuple):
-            count = take("i32")
-            if not 0 <= count <= len(raw):
-                raise ValueError(f"variadic span count {count} is out of range")
-            out.append([tuple(take(e) for e in t) for _ in range(count)])
-        else:
-            out.append(take(t))
-    return out
+        size = VALUE_SIZE[t]
+        if size == 8 and pos % 8:
+            fmt += "x" * (8 - pos % 8)
+            pos += 8 - pos % 8
+        fmt += codes[t]
+        pos += size
+    return struct.Struct(fmt), pos - start
+
+
+class ArgsDecoder:
+    """Reads an args buffer of signature `arg_types` (variadic spans as laid out by
+    `flatten_variadic`, counts found in the buffer) into Python values: scalars as numbers,
+    refs through the caller's `ref(address)`, a span as a list of tuples. One precompiled
+    `struct` per fixed signature and per span tuple and start alignment.
+
+    `size` is the buffer's byte size for a fixed signature, None for a variadic one (the
+    caller hands a window large enough for any count it accepts)."""
+
+    MAX_SPAN = 1 << 20
+
+    def __init__(self, arg_types):
+        self.arg_types = list(arg_types)
+        self.variadic = any(isinstance(t, tuple) for t in self.arg_types)
+        self.size = None
+        if not self.variadic:
+            self.struct, self.size = layout_struct(self.arg_types)
+            self.refs = [i for i, t in enumerate(self.arg_types) if t == "ref"]
+        self._tuples: dict[tuple, tuple] = {}
+
+    def _tuple_plan(self, types: tuple, start: int):
+        key = (types, start % 8)
+        plan = self._tuples.get(key)
+        if plan is None:
+            st, size = layout_struct(types, start % 8)
+            # unpack_from reads from the 8-aligned address below `start`: pad up to it
+            st = struct.Struct("<" + "x" * (start % 8) + st.format[1:])
+            plan = self._tuples[key] = (st, size, [i for i, t in enumerate(types) if t == "ref"])
+        return plan
+
+    def decode(self, raw, ref) -> list:
+        if not self.variadic:
+            values = list(self.struct.unpack_from(raw)) if self.size else []
+            for i in self.refs:
+                values[i] = ref(values[i])
+            return values
+        out, pos = [], 0
+        for t in self.arg_types:
+            if isinstance(t, tuple):
+                (count,) = struct.unpack_from("<i", raw, pos)
+                pos += 4
+                if not 0 <= count <= self.MAX_SPAN:
+                    raise ValueError(f"variadic span count {count} is out of range")
+                items = []
+                for _ in range(count):
+                    st, size, refs = self._tuple_plan(t, pos)
+                    values = st.unpack_from(raw, pos - pos % 8)
+                    if refs:
+                        values = list(values)
+                        for i in refs:
+                            values[i] = ref(values[i])
+                        values = tuple(values)
+                    items.append(values)
+                    pos += size
+                out.append(items)
+            else:
+                size = VALUE_SIZE[t]
+                if size == 8 and pos % 8:
+                    pos += 8 - pos % 8
+                (v,) = struct.unpack_from("<" + _CODE[t], raw, pos)
+                out.append(ref(v) if t == "ref" else v)
+                pos += size
+        return out
 
 
 def cconv_layout(types) -> tuple[list[int], int]:

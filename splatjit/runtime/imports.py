@@ -15,7 +15,6 @@ and the call reports TRAP_IMPORT.
 from __future__ import annotations
 
 import ctypes
-import struct
 
 import numpy as np
 
@@ -67,84 +66,8 @@ def ref_to_native(value, space: ObjectSpace) -> int:
     return space.hold(value)
 
 
-_CODE = {"i32": "i", "i64": "q", "f32": "f", "f64": "d", "ref": "Q"}
 _RESULT_CODE = {"i32": "I", "i64": "Q", "f32": "f", "f64": "d", "ref": "Q"}
 _MASK = {"i32": 0xFFFFFFFF, "i64": (1 << 64) - 1}
-
-
-def _layout_struct(types, start: int = 0, codes=_CODE) -> tuple[struct.Struct, int]:
-    """One `struct` for values laid out as `abi.cconv_layout` places them from byte `start`
-    (8-byte values 8-aligned in the buffer): (the struct, bytes it spans from `start`)."""
-    fmt, pos = "<", start
-    for t in types:
-        size = abi.VALUE_SIZE[t]
-        if size == 8 and pos % 8:
-            fmt += "x" * (8 - pos % 8)
-            pos += 8 - pos % 8
-        fmt += codes[t]
-        pos += size
-    return struct.Struct(fmt), pos - start
-
-
-class _ArgReader:
-    """Decodes an import's args buffer into Python values (see `python_trampoline`), with
-    one precompiled `struct` per fixed run and per span tuple (by start alignment)."""
-
-    def __init__(self, arg_types: list, space: ObjectSpace):
-        self.space = space
-        self.variadic = any(isinstance(t, tuple) for t in arg_types)
-        self.arg_types = arg_types
-        if not self.variadic:
-            self.struct, self.size = _layout_struct(arg_types)
-            self.refs = [i for i, t in enumerate(arg_types) if t == "ref"]
-        self._tuples: dict[tuple, tuple] = {}
-
-    def _tuple_plan(self, types: tuple, start: int):
-        key = (types, start % 8)
-        plan = self._tuples.get(key)
-        if plan is None:
-            st, size = _layout_struct(types, start % 8)
-            # unpack_from reads from the 8-aligned address below `start`: pad up to it
-            st = struct.Struct("<" + "x" * (start % 8) + st.format[1:])
-            plan = self._tuples[key] = (st, size, [i for i, t in enumerate(types) if t == "ref"])
-        return plan
-
-    def read(self, args_ptr: int) -> list:
-        if not self.variadic:
-            if not self.size:
-                return []
-            values = list(self.struct.unpack(ctypes.string_at(args_ptr, self.size)))
-            for i in self.refs:
-                values[i] = ref_to_python(values[i], self.space)
-            return values
-        raw = (ctypes.c_uint8 * (1 << 30)).from_address(args_ptr)
-        out, pos = [], 0
-        for t in self.arg_types:
-            if isinstance(t, tuple):
-                (count,) = struct.unpack_from("<i", raw, pos)
-                pos += 4
-                if not 0 <= count <= 1 << 20:
-                    raise ValueError(f"variadic span count {count} is out of range")
-                items = []
-                for _ in range(count):
-                    st, size, refs = self._tuple_plan(t, pos)
-                    values = st.unpack_from(raw, pos - pos % 8)
-                    if refs:
-                        values = list(values)
-                        for i in refs:
-                            values[i] = ref_to_python(values[i], self.space)
-                        values = tuple(values)
-                    items.append(values)
-                    pos += size
-                out.append(items)
-            else:
-                size = abi.VALUE_SIZE[t]
-                if size == 8 and pos % 8:
-                    pos += 8 - pos % 8
-                (v,) = struct.unpack_from("<" + _CODE[t], raw, pos)
-                out.append(ref_to_python(v, self.space) if t == "ref" else v)
-                pos += size
-        return out
 
 
 def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace):
@@ -154,15 +77,24 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
     span as a list of tuples (one tuple per element, in the span's types). Integer results
     wrap to their width; ref results go through `ref_to_native`."""
     res_types = list(sig.results)
-    reader = _ArgReader(list(sig.args), space)
-    res_struct, res_size = _layout_struct(res_types, codes=_RESULT_CODE)
+    decoder = abi.ArgsDecoder(sig.args)
+    res_struct, res_size = abi.layout_struct(res_types, codes=_RESULT_CODE)
+
+    def to_python(address):
+        return ref_to_python(address, space)
+
+    def read_args(args_ptr):
+        if decoder.variadic:  # the extent depends on the counts: read through a window
+            return decoder.decode((ctypes.c_uint8 * (1 << 30)).from_address(args_ptr), to_python)
+        raw = ctypes.string_at(args_ptr, decoder.size) if decoder.size else b""
+        return decoder.decode(raw, to_python)
     n_results = len(res_types)
     convert = [(lambda v, s=space: ref_to_native(v, s)) if t == "ref" else
                (lambda v, m=_MASK[t]: int(v) & m) if t in _MASK else float for t in res_types]
 
     def entry(ctx, args_ptr, results_ptr):
         try:
-            out = fn(*reader.read(args_ptr))
+            out = fn(*read_args(args_ptr))
             if n_results:
                 outs = (out,) if n_results == 1 else tuple(out)
                 if len(outs) != n_results:
