@@ -8,14 +8,13 @@ code: 0, or 1 after printing the error to `stderr`.
 """
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
 
 from .errors import SplatJitError, TrapError
 from .hal.buffers import BufferView, element_type_name
-from .hal.text import InputError, format_tensor, parse_input
+from .hal.text import InputError, format_float, format_tensor, parse_input
 
 
 def _write_npy(spec: str, array: np.ndarray) -> None:
@@ -33,8 +32,7 @@ def _text(index: int, value, kind: str, max_elements: int) -> str:
         body = format_tensor(value.to_array(), element_type_name(value.element_type), max_elements)
         return f"result[{index}]: hal.buffer_view\n{body}\n"
     if kind in ("f32", "f64"):  # scalars print with C's %g (tensor elements with %G)
-        text = ("-nan" if math.copysign(1.0, value) < 0 else "nan") if value != value else "%g" % value
-        return f"result[{index}]: {kind}={text}\n"
+        return f"result[{index}]: {kind}={format_float(value, '%g')}\n"
     if kind in ("i32", "i64"):
         return f"result[{index}]: {kind}={value}\n"
     return f"result[{index}]: {type(value).__name__}\n"

@@ -101,15 +101,18 @@ def parse_input(text: str) -> np.ndarray:
     return parse_tensor(text)
 
 
+def format_float(v: float, spec: str = "%G") -> str:
+    """C's printf `spec` (%G for tensor elements, %g for scalar results) of a float: like
+    Python's, except that C shows the sign of a NaN."""
+    v = float(v)
+    if v != v:
+        nan = "NAN" if spec == "%G" else "nan"
+        return "-" + nan if math.copysign(1.0, v) < 0 else nan
+    return spec % v
+
+
 def _format_value(v, kind: str) -> str:
-    if kind == "f":
-        v = float(v)
-        if v != v:  # C's printf shows the sign of a NaN; Python's formatting drops it
-            return "-NAN" if math.copysign(1.0, v) < 0 else "NAN"
-        return "%G" % v
-    if kind == "b":
-        return str(int(v))
-    return str(int(v))
+    return format_float(v) if kind == "f" else str(int(v))
 
 
 def format_tensor(array: np.ndarray, type_name: str, max_elements: int = 1024) -> str:
