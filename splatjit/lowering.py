@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .frontend.cconv import Signature
 from .frontend.schema import ModuleDef
 from .frontend import opcodes as oc
-from .ir import WIDE, Function, Reg
+from .ir import Function, Reg
 from .regalloc.linear_scan import Allocation
 from .regalloc.variables import SlotMap, successors
 from .runtime import abi
@@ -180,11 +180,7 @@ class CheckedAccesses:
                 elif writes and not r.is_ref:
                     slots.update(r.slots)
         self.facts = {f for f in self.facts
-                      if f[0][0] not in refs and not slots & set(_slots(f[0][1], f[0][2]))}
-
-
-def _slots(kind: str, ordinal: int) -> tuple[int, ...]:
-    return (ordinal, ordinal + 1) if kind in WIDE else (ordinal,)
+                      if f[0][0] not in refs and not slots & set(Reg(f[0][1], f[0][2]).slots)}
 
 
 CONST_OPS = {"const.i32": "i32", "const.i64": "i64", "const.i32.zero": "i32",
