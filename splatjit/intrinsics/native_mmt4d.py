@@ -23,7 +23,7 @@ from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
 from ..emit_x64.cpu import host_features
 from ..emit_x64.operands import Label, dword, qword, ymmword
-from ..runtime.grid import enter_flush_denormals, stub_exit
+from ..runtime.grid import enter_flush_denormals, stub_entry, stub_exit
 from ..runtime.memory import ExecutableMemory
 
 
@@ -44,10 +44,7 @@ def _assemble(m0: int, n0: int) -> bytes:
     p = R.r15
     cols = n0 // 8
     acc = [[R.YMMS[m * cols + c] for c in range(cols)] for m in range(m0)]
-    saved = (R.rbx, R.rbp, R.r12, R.r13, R.r14, R.r15)
-    for r in saved:
-        a.push(r)
-    a.sub(R.rsp, 8)
+    stub_entry(a, 8)
     a.mov(p, R.rdi)
 
     def skip_unless_flush(a, label):
@@ -111,7 +108,7 @@ def _assemble(m0: int, n0: int) -> bytes:
     a.jmp(i_loop)
     a.label(done)
     a.vzeroupper()
-    stub_exit(a, saved)
+    stub_exit(a)
     return a.finish()
 
 

@@ -25,7 +25,7 @@ from ..emit_x64.cpu import BASELINE, host_features
 from ..emit_x64.ops_float import libm_address
 from ..emit_x64.operands import Label, dword, qword
 from ..runtime import abi
-from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
+from ..runtime.grid import enter_flush_denormals, leave_flush_denormals, stub_entry, stub_leave
 from ..runtime.memory import ExecutableMemory
 
 #: (row pointer, current pointer, column stride) registers per operand, in operand order.
@@ -157,10 +157,7 @@ def _assemble(name: str, fallback: int) -> bytes:
     fields, n0_off, n1_off = _layout(n)
     regs = _OPERAND_REGS[:n - 1] + (_OPERAND_REGS[2],)   # inputs..., output last
     a = Assembler(BASELINE | NEEDS.get(name, set()))
-    saved = (R.rbx, R.rbp, R.r12, R.r13, R.r14, R.r15)
-    for r in saved:
-        a.push(r)
-    a.sub(R.rsp, _FRAME)
+    stub_entry(a, _FRAME)
     a.mov(qword[R.rsp + 32], R.rdi)
     a.mov(qword[R.rsp + 40], R.rsi)
     a.mov(qword[R.rsp + 48], R.rdx)
@@ -228,17 +225,13 @@ def _assemble(name: str, fallback: int) -> bytes:
     if name in FLOAT_OPS:
         leave_flush_denormals(a)
     a.xor(R.eax, R.eax)
-    a.add(R.rsp, _FRAME)
-    for r in reversed(saved):
-        a.pop(r)
+    stub_leave(a, _FRAME)
     a.ret()
     a.label(slow)                                      # the Python model decides
     a.mov(R.rdi, qword[R.rsp + 32])
     a.mov(R.rsi, qword[R.rsp + 40])
     a.mov(R.rdx, qword[R.rsp + 48])
-    a.add(R.rsp, _FRAME)
-    for r in reversed(saved):
-        a.pop(r)
+    stub_leave(a, _FRAME)
     a.mov(R.rax, fallback)
     a.jmp(R.rax)
     return a.finish()

@@ -54,12 +54,30 @@ def leave_flush_denormals(a: Assembler) -> None:
     a.ldmxcsr(dword[R.rsp])
 
 
-def stub_exit(a: Assembler, saved) -> None:
-    """The common stub epilogue: restore MXCSR, drop the 8-byte slot, pop `saved`, return."""
-    leave_flush_denormals(a)
-    a.add(R.rsp, 8)
-    for r in reversed(saved):
+#: What the native stubs save: every callee-saved GPR (6 pushes).
+STUB_SAVED = (R.rbx, R.rbp, R.r12, R.r13, R.r14, R.r15)
+
+
+def stub_entry(a: Assembler, frame: int) -> None:
+    """Push STUB_SAVED, then reserve `frame` bytes at [rsp] (`frame` = 8 mod 16 keeps rsp
+    16-aligned for calls; [rsp] is the MXCSR save slot of `enter_flush_denormals`)."""
+    assert frame % 16 == 8
+    for r in STUB_SAVED:
+        a.push(r)
+    a.sub(R.rsp, frame)
+
+
+def stub_leave(a: Assembler, frame: int) -> None:
+    """Undo `stub_entry` (without returning: callers `ret` or tail-jump)."""
+    a.add(R.rsp, frame)
+    for r in reversed(STUB_SAVED):
         a.pop(r)
+
+
+def stub_exit(a: Assembler, frame: int = 8) -> None:
+    """The common stub epilogue: restore MXCSR, undo `stub_entry`, return."""
+    leave_flush_denormals(a)
+    stub_leave(a, frame)
     a.ret()
 
 
@@ -70,10 +88,7 @@ def _skip_unless_flag(a: Assembler, label: Label) -> None:
 
 def _assemble() -> bytes:
     a = Assembler(BASELINE)
-    saved = (R.rbp, R.rbx, R.r12, R.r13, R.r14, R.r15)
-    for r in saved:
-        a.push(r)
-    a.sub(R.rsp, 8)  # 6 pushes + return address: realign to 16 for the calls
+    stub_entry(a, 8)
     a.mov(R.rbx, R.rdi)
     a.mov(R.r12, R.rsi)
     a.mov(R.r13, R.rdx)
@@ -112,7 +127,7 @@ def _assemble() -> bytes:
     a.label(done)
     a.xor(R.eax, R.eax)
     a.label(out)
-    stub_exit(a, saved)
+    stub_exit(a)
     return a.finish()
 
 
