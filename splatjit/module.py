@@ -101,8 +101,7 @@ class ExportedFunction:
             m._context.depth_left = abi.MAX_DEPTH
             raise error
         m._retain_globals(Arena())
-        out = self._scalar.unpack(resbuf)
-        return None if not out else out[0] if len(out) == 1 else tuple(out)
+        return self._shape(self._scalar.unpack(resbuf))
 
     def _call(self, args):
         m = self.module
@@ -135,8 +134,7 @@ class ExportedFunction:
             heap = m._heap
             if status or m._ref_globals_used or heap.by_address or heap.lists.by_address:
                 return self._finish_scalar(status, resbuf)
-            out = scalar.unpack(resbuf)
-            return None if not out else out[0] if len(out) == 1 else tuple(out)
+            return self._shape(scalar.unpack(resbuf))
         arena = Arena()
         argbuf = pack_args(self.signature, args, arena, self._where)
         resbuf = results_buffer(self.signature)
