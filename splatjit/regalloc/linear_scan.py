@@ -3,7 +3,8 @@
 Contract: `allocate(intervals, target)` returns an `Allocation` mapping each variable to a
 register name of its class, or to None (spilled: the variable lives in its memory home, the
 frame slot of the VM register). Intervals that cross a call only get callee-saved registers.
-When registers run out, the interval that ends last is spilled (ties: the one used least).
+When registers run out, the cheapest interval is spilled - the fewest loop-weighted uses
+(see liveness.LOOP_WEIGHT) - and among equally cheap ones the one that ends last.
 """
 from __future__ import annotations
 
@@ -34,11 +35,11 @@ def allocate(intervals: list[Interval], target: TargetDesc) -> Allocation:
         if free:
             reg = free[0]
         else:
-            # Spill the candidate that ends last among those whose register we could take.
+            # Spill the cheapest: the current interval or one whose register we could take.
             candidates = [(a, r) for a, r in active if r in allowed]
             if candidates:
-                victim, reg = max(candidates, key=lambda ar: (ar[0].end, -ar[0].uses))
-                if (victim.end, -victim.uses) > (iv.end, -iv.uses):
+                victim, reg = min(candidates, key=lambda ar: _spill_order(ar[0]))
+                if _spill_order(victim) < _spill_order(iv):
                     alloc.reg_of[victim.var] = None
                     active.remove((victim, reg))
                 else:
@@ -50,3 +51,8 @@ def allocate(intervals: list[Interval], target: TargetDesc) -> Allocation:
             active.append((iv, reg))
             alloc.used.add(reg)
     return alloc
+
+
+def _spill_order(iv: Interval) -> tuple[int, int]:
+    """Lower spills first: fewer weighted uses, then the later end."""
+    return iv.uses, -iv.end

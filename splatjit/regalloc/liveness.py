@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from ..frontend.verifier import arg_registers
 from ..ir import Function
+from .loops import loop_depths
 from .variables import SlotMap, Var, successors, typed_regs
+
+#: A use inside k nested loops counts LOOP_WEIGHT ** k (k capped at MAX_DEPTH) toward the
+#: spill cost: values the innermost loops touch keep their registers.
+LOOP_WEIGHT = 8
+MAX_DEPTH = 5
 
 
 @dataclass
@@ -23,7 +29,7 @@ class Interval:
     start: int
     end: int
     crosses_call: bool = False
-    uses: int = 0  # number of reads and writes (a spill-cost hint)
+    uses: int = 0  # reads and writes, each weighted LOOP_WEIGHT ** loop depth (spill cost)
 
 
 @dataclass
@@ -88,19 +94,23 @@ def live_intervals(fn: Function, slots: SlotMap, clobbers) -> list[Interval]:
     hi: dict[Var, int] = {}
     count: dict[Var, int] = {}
 
-    def touch(v: Var, p: int):
+    weight = 1
+
+    def touch(v: Var, p: int, uses: int = 1):
         lo[v] = min(lo.get(v, p), p)
         hi[v] = max(hi.get(v, p), p)
-        count[v] = count.get(v, 0) + 1
+        count[v] = count.get(v, 0) + uses * weight
 
     for r in arg_registers(fn.signature):
         v = slots.var_of(r)
         if v is not None:
             touch(v, -1)
     calls: list[int] = []
+    depths = loop_depths(fn)
     i = 0
     for b in fn.blocks:
         start = 2 * i
+        weight = LOOP_WEIGHT ** min(depths[b.index], MAX_DEPTH)
         for ins in b.instrs:
             p = 2 * i
             u, d = _instr_uses_defs(ins, slots)
@@ -119,9 +129,9 @@ def live_intervals(fn: Function, slots: SlotMap, clobbers) -> list[Interval]:
             i += 1
         end = 2 * i - 1
         for v in live.live_in[b.index]:
-            touch(v, start)
+            touch(v, start, 0)
         for v in live.live_out[b.index]:
-            touch(v, end)
+            touch(v, end, 0)
     out = []
     for v in slots.variables:
         if v not in lo:
