@@ -20,15 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .frontend import opcodes as oc
+from .regalloc.loops import loop_bodies, predecessors
 from .regalloc.variables import successors
 
 #: Element size of each buffer load / store mnemonic, and whether it writes.
-ACCESS_FIELDS = {"load": ("source_buffer", "source_offset"), "store": ("target_buffer", "target_offset")}
+#: (`jit.buffer.check.T`, from element_promotion.py, is the checking half of a load.)
+ACCESS_FIELDS = {"load": ("source_buffer", "source_offset"), "store": ("target_buffer", "target_offset"),
+                 "check": ("source_buffer", "source_offset")}
 
 
 def _access(ins):
-    """(kind, ref Reg, element size) of a buffer load / store, else None."""
-    m = ins.op.mnemonic
+    """(kind, ref Reg, element size) of a buffer load / store / check, else None."""
+    m = ins.op.mnemonic.removeprefix("jit.")
     if not m.startswith("buffer."):
         return None
     kind = m.split(".")[1]
@@ -41,7 +44,7 @@ def _access(ins):
     return kind, ins.args[ACCESS_FIELDS[kind][0]], size
 
 
-def _ref_writes(ins) -> set[int]:
+def ref_writes(ins) -> set[int]:
     """Ref registers an instruction (or its branch remaps) may write."""
     out = set()
     for f in ins.op.fields:
@@ -84,30 +87,12 @@ class CachePlan:
         return [lp for lp in self.loops if lp.header == target and source not in lp.blocks]
 
 
-def _natural_loops(fn) -> list[tuple[int, set[int]]]:
-    preds: dict[int, set[int]] = {b.index: set() for b in fn.blocks}
-    for b in fn.blocks:
-        for ins in b.instrs[-1:]:
-            for s in successors(ins):
-                if s.block is not None:
-                    preds[s.block].add(b.index)
-    loops: dict[int, set[int]] = {}
-    for b in fn.blocks:
-        for ins in b.instrs[-1:]:
-            for s in successors(ins):
-                h = s.block
-                if h is None or h > b.index:
-                    continue
-                body, work = {h, b.index}, [b.index]
-                while work:
-                    x = work.pop()
-                    if x == h:
-                        continue
-                    for p in preds[x]:
-                        if p not in body:
-                            body.add(p)
-                            work.append(p)
-                loops.setdefault(h, set()).update(body)
+def natural_loops(fn) -> list[tuple[int, set[int]]]:
+    """The loops of `loop_bodies` that this module (and element_promotion.py) can work on:
+    header not block 0, every other block entered from inside the loop, and entered from
+    outside by br / cond_br only."""
+    preds = predecessors(fn)
+    loops = loop_bodies(fn, preds)
     out = []
     for h, body in loops.items():
         entered_inside = all(preds[x] <= body for x in body if x != h)
@@ -122,12 +107,12 @@ def plan(fn, first_free_slot: int) -> CachePlan:
     slot = first_free_slot + (first_free_slot & 1)
     loops = []
     # Outermost loops first: a cache filled once per outer entry serves the inner loops too.
-    for header, body in sorted(_natural_loops(fn), key=lambda hb: -len(hb[1])):
+    for header, body in sorted(natural_loops(fn), key=lambda hb: -len(hb[1])):
         written: set[int] = set()
         accesses = []
         for b in sorted(body):
             for ins in fn.blocks[b].instrs:
-                written |= _ref_writes(ins)
+                written |= ref_writes(ins)
                 acc = _access(ins)
                 if acc is not None:
                     accesses.append(acc)
@@ -135,7 +120,7 @@ def plan(fn, first_free_slot: int) -> CachePlan:
         for kind, ref, size in accesses:
             if ref.ordinal in written:
                 continue
-            key = (ref.ordinal, size, kind == "store")
+            key = (ref.ordinal, size, kind == "store")  # a check caches as a load
             if key not in loop.counts:
                 loop.counts[key] = slot
                 slot += 2

@@ -15,6 +15,7 @@ without a lowering are listed in `unsupported` (calling them traps with TRAP_UNS
 """
 from __future__ import annotations
 
+from ..element_promotion import promote_elements
 from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
@@ -53,6 +54,7 @@ class FunctionLowering:
         self.fuel = fuel
         self.checked = CheckedAccesses()  # range-check elimination within a block
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
+        fn = promote_elements(fn)  # a loop's one stored element kept in a register
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers

@@ -394,7 +394,54 @@ def cast_any_ref(L, ins):
     L.write_ref(args["result"], R.x0)
 
 
+JIT_SIZES = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}
+
+
+def peek(L, ins):
+    """jit.buffer.peek.T (element_promotion.py): the element, or 0 when the buffer is null or
+    the index out of range; never traps."""
+    a, args = L.a, ins.args
+    dst = args["result"]
+    size = JIT_SIZES[dst.type]
+    bits = gview(R.x2, size * 8)
+    done = Label()
+    idx = L.load_gpr(args["source_offset"], R.x0)
+    b = L.read_ref(args["source_buffer"], R.x3)
+    a.mov(bits, 0)
+    a.cbz(b, done)
+    a.ldr(R.x1, mem(b, abi.BUF_LENGTH))
+    a.cmp(idx.x, R.x1.lsr(SHIFT[size]))
+    a.b_hs(done)
+    a.ldr(R.x3, mem(b, abi.BUF_DATA))
+    a.ldr(bits, mem(R.x3, R.x0.lsl(SHIFT[size])))
+    a.bind(done)
+    if dst.type in ("f32", "f64"):
+        d = L.dest_fpr(dst, R.v0)
+        a.fmov(d, bits)
+        L.write_fpr(dst, d)
+    else:
+        L.write_gpr(dst, bits)
+
+
+def check(L, ins):
+    """jit.buffer.check.T: the null and bounds checks of buffer.load.T, no load."""
+    size = JIT_SIZES[ins.op.mnemonic.rsplit(".", 1)[1]]
+    _element_address(L, ins.args["source_buffer"], ins.args["source_offset"], size, writable=False)
+
+
+def copy_value(L, ins):
+    """jit.copy.T: result = operand, bit for bit."""
+    src, dst = ins.args["operand"], ins.args["result"]
+    if dst.type in ("f32", "f64"):
+        L.write_fpr(dst, L.read_fpr(src, R.v0))
+    else:
+        L.write_gpr(dst, L.read_gpr(src, R.x0))
+
+
 HANDLERS = {}
+for _k in JIT_SIZES:
+    HANDLERS.update({f"jit.buffer.peek.{_k}": peek, f"jit.buffer.check.{_k}": check,
+                     f"jit.copy.{_k}": copy_value})
 HANDLERS.update({m: load for m in LOADS})
 HANDLERS.update({m: store for m in STORES})
 HANDLERS.update({m: fill for m in FILLS})

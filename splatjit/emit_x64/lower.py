@@ -22,6 +22,7 @@ from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
 from ..regalloc.webs import rename_webs
 from .. import buffer_cache
+from ..element_promotion import promote_elements
 from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
@@ -39,6 +40,7 @@ class FunctionLowering:
         self.checked = CheckedAccesses()  # range-check elimination within a block
         first_renamed = fn.i32_count
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
+        fn = promote_elements(fn)  # a loop's one stored element kept in a register
         self.constants = constant_slots(fn, first_renamed)  # single-def integer constants
         self.caches = buffer_cache.plan(fn, fn.i32_count)  # loop-invariant buffer facts
         self.leaf = not any("callee_ordinal" in ins.args for ins in fn.instrs())

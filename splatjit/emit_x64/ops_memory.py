@@ -25,30 +25,39 @@ SHIFT = {1: 0, 2: 1, 4: 2, 8: 3}
 SIZED = {1: R.byte, 2: R.word, 4: dword, 8: qword}
 
 
-def _element_address(L, buf_reg, index_reg, size: int, *, writable: bool):
+def _element_address(L, buf_reg, index_reg, size: int, *, writable: bool, pointer: bool = True):
     """The element's memory operand: r10 = data pointer, index = the checked element index
     (its own register if promoted, else rax); traps on null / range / read-only. rcx is
     clobbered. Inside a loop with cached buffer facts (buffer_cache.py) the check is one
-    compare against the cached element count; the full sequence runs out of line."""
+    compare against the cached element count; the full sequence runs out of line. Without
+    `pointer`, r10 may be left unset (a check whose address nobody uses)."""
     a = L.a
-    if L.checked.in_bounds(buf_reg, index_reg, size):  # same element checked earlier in the block
+    cached = L.caches.lookup(L.block.index, buf_reg.ordinal, size, writable)
+    if L.checked.proven(buf_reg, index_reg, size, writable):  # checked earlier in the block
+        index = L.read_gpr(index_reg, R.rax)
+        if cached is not None:
+            a.mov(R.r10, qword[rbp + L.frame.slot(cached[1])])
+        else:
+            b = L.read_ref(buf_reg, R.r10)
+            a.mov(R.r10, qword[b + abi.BUF_DATA])
+        return R.Mem(R.r10, index, size)
+    if cached is None and L.checked.in_bounds(buf_reg, index_reg, size):  # only mutability left
         b = L.read_ref(buf_reg, R.r10)
-        if writable and not L.checked.proven(buf_reg, index_reg, size, True):
-            a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
-            a.jz(L.trap_label(abi.TRAP_READ_ONLY))
-            L.checked.add(buf_reg, index_reg, size, True)
+        a.test(R.byte[R.r10 + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
+        a.jz(L.trap_label(abi.TRAP_READ_ONLY))
+        L.checked.add(buf_reg, index_reg, size, True)
         index = L.read_gpr(index_reg, R.rax)
         a.mov(R.r10, qword[b + abi.BUF_DATA])
         return R.Mem(R.r10, index, size)
     L.checked.add(buf_reg, index_reg, size, writable)
-    cached = L.caches.lookup(L.block.index, buf_reg.ordinal, size, writable)
     if cached is not None:
         count_slot, data_slot = cached
         index = L.read_gpr(index_reg, R.rax)
         slow, done = R.Label(), R.Label()
         a.cmp(index, qword[rbp + L.frame.slot(count_slot)])
         a.jae(slow)
-        a.mov(R.r10, qword[rbp + L.frame.slot(data_slot)])
+        if pointer:
+            a.mov(R.r10, qword[rbp + L.frame.slot(data_slot)])
         a.label(done)
         codes = (abi.TRAP_NULL_REF, abi.TRAP_OUT_OF_BOUNDS) + ((abi.TRAP_READ_ONLY,) if writable else ())
         traps = {code: L.trap_label(code) for code in codes}
@@ -446,7 +455,59 @@ def cast_any_ref(L, ins):
     L.write_ref(args["result"], R.rax)
 
 
+JIT_SIZES = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}
+
+
+def peek(L, ins):
+    """jit.buffer.peek.T (element_promotion.py): the element, or 0 when the buffer is null or
+    the index out of range; never traps."""
+    a, args = L.a, ins.args
+    dst = args["result"]
+    size = JIT_SIZES[dst.type]
+    done = R.Label()
+    L.read_ref(args["source_buffer"], R.r10)
+    index = L.read_gpr(args["source_offset"], R.rax)
+    if dst.type in ("f32", "f64"):
+        a.xorps(R.xmm0, R.xmm0)
+    else:
+        a.xor(R.edx, R.edx)
+    a.test(R.r10, R.r10)
+    a.jz(done)
+    a.mov(R.rcx, qword[R.r10 + abi.BUF_LENGTH])
+    a.shr(R.rcx, SHIFT[size])
+    a.cmp(index, R.rcx)
+    a.jae(done)
+    a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
+    if dst.type in ("f32", "f64"):
+        (a.movss if size == 4 else a.movsd)(R.xmm0, SIZED[size][R.Mem(R.r10, index, size)])
+        a.label(done)
+        L.write_xmm(dst, R.xmm0)
+    else:
+        a.mov(R.rdx.view(size * 8), SIZED[size][R.Mem(R.r10, index, size)])
+        a.label(done)
+        L.write_gpr(dst, R.rdx)
+
+
+def check(L, ins):
+    """jit.buffer.check.T: the null and bounds checks of buffer.load.T, no load."""
+    size = JIT_SIZES[ins.op.mnemonic.rsplit(".", 1)[1]]
+    _element_address(L, ins.args["source_buffer"], ins.args["source_offset"], size, writable=False,
+                     pointer=False)
+
+
+def copy_value(L, ins):
+    """jit.copy.T: result = operand, bit for bit."""
+    src, dst = ins.args["operand"], ins.args["result"]
+    if dst.type in ("f32", "f64"):
+        L.write_xmm(dst, L.read_xmm(src, R.xmm0))
+    else:
+        L.write_gpr(dst, L.read_gpr(src, R.rax))
+
+
 HANDLERS = {}
+for _k in JIT_SIZES:
+    HANDLERS.update({f"jit.buffer.peek.{_k}": peek, f"jit.buffer.check.{_k}": check,
+                     f"jit.copy.{_k}": copy_value})
 HANDLERS.update({m: load for m in LOADS})
 HANDLERS.update({m: store for m in STORES})
 HANDLERS.update({m: fill for m in FILLS})

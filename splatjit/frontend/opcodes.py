@@ -507,3 +507,21 @@ BLOCK_MARKER = 0x79
 BY_NUMBER: dict[tuple[str, int], Opcode] = {(op.opcode_set, op.number): op for op in OPCODES}
 #: "vm.add.i32" -> row.
 BY_NAME: dict[str, Opcode] = {op.name: op for op in OPCODES if op.layout != "block_marker"}
+
+#: JIT-internal ops: rows that IR passes insert (opcode set "jit", never decoded, never in
+#: BY_NUMBER / BY_NAME), described by the same field layouts so liveness, allocation and the
+#: emitters treat them like any op. Per element type T of a full-width buffer access:
+#:   jit.buffer.peek.T  result = the element if the buffer is non-null and the index in
+#:                      bounds, else 0; never traps, never writes memory
+#:   jit.buffer.check.T the null and bounds checks of buffer.load.T, without the load
+#:   jit.copy.T         result = operand (bit copy)
+JIT = "jit"
+JIT_TYPES = ("i32", "i64", "f32", "f64")
+for _t in JIT_TYPES:
+    LAYOUTS[f"jit_{_t}_buffer_peek"] = (_src("source_buffer", "ref"), _src("source_offset", "i64"),
+                                        _dst("result", _t))
+    LAYOUTS[f"jit_{_t}_buffer_check"] = (_src("source_buffer", "ref"), _src("source_offset", "i64"))
+    LAYOUTS[f"jit_{_t}_copy"] = (_src("operand", _t), _dst("result", _t))
+JIT_OPS: dict[str, Opcode] = {
+    f"jit.{kind}.{t}": Opcode(JIT, -1, f"jit.{kind}.{t}", f"jit_{t}_{kind.replace('.', '_')}")
+    for t in JIT_TYPES for kind in ("buffer.peek", "buffer.check", "copy")}
