@@ -210,3 +210,35 @@ def constant_slots(fn, first_renamed: int) -> dict[int, int]:
                     defs[dst.ordinal] = defs.get(dst.ordinal, 0) + 1
     return {base: value for base, (value, slots) in consts.items()
             if base >= first_renamed and all(defs.get(s) == 1 for s in slots)}
+
+
+def immediate_only(fn, constants: dict[int, int], operands, fits) -> set[int]:
+    """The constants of `constant_slots` (base slot -> value) that no op needs in a register:
+    every read is an (op mnemonic, field) in `operands` - where the backend encodes the
+    constant as an immediate when `fits(value, type)` - and no remap or list reads them.
+    Their const op emits nothing and they need no register."""
+    slot_base = {s: ins.args["result"].ordinal for ins in fn.instrs()
+                 if ins.op.mnemonic in CONST_OPS and ins.args["result"].ordinal in constants
+                 for s in ins.args["result"].slots}
+    out = set(constants)
+    for ins in fn.instrs():
+        for f in ins.op.fields:
+            if f.kind not in (oc.SRC, oc.SRCLIST):
+                continue
+            v = ins.args.get(f.name)
+            for r in (v if isinstance(v, list) else [v]):
+                if not isinstance(r, Reg) or r.is_ref:
+                    continue
+                for slot in r.slots:
+                    base = slot_base.get(slot)
+                    if base is None or base not in out:
+                        continue
+                    ok = (f.kind == oc.SRC and r.ordinal == base and (ins.op.mnemonic, f.name) in operands
+                          and fits(constants[base], r.type))
+                    if not ok:
+                        out.discard(base)
+        for succ in successors(ins):
+            for src, _ in succ.remap:
+                if not src.is_ref:
+                    out.discard(slot_base.get(src.ordinal))
+    return out

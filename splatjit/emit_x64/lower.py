@@ -16,7 +16,7 @@ from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
 from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, constant_slots,
-                        loop_headers, outgoing_area_size)
+                        immediate_only, loop_headers, outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
@@ -26,10 +26,22 @@ from ..element_promotion import promote_elements
 from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
+from .ops_int import IMMEDIATE_OPERANDS
 from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, X64_TARGET, XMM_BY_NAME, Frame
 from .operands import Label, dword, qword, rbp
 
 LOOP_ALIGN = 32
+
+
+def immediate(value: int, type_: str) -> int | None:
+    """`value` of an i32 / i64 constant as the sign-extended 32-bit immediate that ALU and
+    compare forms take, or None when it does not fit (or the type is not an integer)."""
+    if type_ not in ("i32", "i64"):
+        return None
+    bits = 32 if type_ == "i32" else 64
+    v = value & ((1 << bits) - 1)
+    v = v - (1 << bits) if v >> (bits - 1) else v
+    return v if -(1 << 31) <= v < (1 << 31) else None
 SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
 
 
@@ -49,7 +61,11 @@ class FunctionLowering:
         self.entries = entries
         self.handlers = handlers
         self.slots = classify(fn)
-        intervals = live_intervals(fn, self.slots, clobbers)
+        # constants every reader takes as an immediate: never materialised, no register
+        self.imm_only = immediate_only(fn, self.constants, IMMEDIATE_OPERANDS,
+                                       lambda value, t: immediate(value, t) is not None)
+        intervals = [iv for iv in live_intervals(fn, self.slots, clobbers)
+                     if iv.var.slot not in self.imm_only]
         self.alloc = allocate(intervals, X64_TARGET)
         self.interval_end = {iv.var: iv.end for iv in intervals}
         self.point = {}  # id(instr) -> program point (see regalloc/liveness.py)
@@ -109,12 +125,10 @@ class FunctionLowering:
         """A single-def integer constant as an immediate (when it fits a sign-extended 32-bit
         field, so ALU and compare forms take it), else `gpr_src(reg)`."""
         value = self.constants.get(reg.ordinal)
-        if value is not None and reg.type in ("i32", "i64"):
-            bits = 32 if reg.type == "i32" else 64
-            v = value & ((1 << bits) - 1)
-            v = v - (1 << bits) if v >> (bits - 1) else v
-            if -(1 << 31) <= v < (1 << 31):
-                return v
+        if value is not None:
+            imm = immediate(value, reg.type)
+            if imm is not None:
+                return imm
         return self.gpr_src(reg)
 
     def read_gpr(self, reg: Reg, scratch) -> R.GPR:
@@ -150,6 +164,20 @@ class FunctionLowering:
                 self.a.mov(r, src)
         else:
             (self.a.movd if bits == 32 else self.a.movq)(r, src)
+
+    def load_from(self, reg: Reg, address) -> None:
+        """`reg` = the value of its type at `address` (a base + displacement expression),
+        straight into its register when it has one of the right class."""
+        bits = SIZE[reg.type]
+        home, mem = self.var_reg(reg), R.SizeSpec(bits)[address]
+        if reg.type in ("f32", "f64"):
+            x = home if isinstance(home, R.XMM) else R.xmm0
+            (self.a.movss if bits == 32 else self.a.movsd)(x, mem)
+            self.write_xmm(reg, x)
+        else:
+            t = home if isinstance(home, R.GPR) else R.rax.view(bits)
+            self.a.mov(t, mem)
+            self.write_gpr(reg, t)
 
     def xmm_src(self, reg: Reg):
         r = self.var_reg(reg)
@@ -318,14 +346,8 @@ class FunctionLowering:
             if reg.is_ref:
                 a.mov(R.rax, qword[R.r11 + off])
                 self.write_ref(reg, R.rax)
-            elif reg.type in ("f32", "f64"):
-                x = R.xmm0
-                (a.movss if reg.type == "f32" else a.movsd)(x, R.SizeSpec(SIZE[reg.type])[R.r11 + off])
-                self.write_xmm(reg, x)
             else:
-                t = R.rax.view(SIZE[reg.type])
-                a.mov(t, R.SizeSpec(SIZE[reg.type])[R.r11 + off])
-                self.write_gpr(reg, t)
+                self.load_from(reg, R.r11 + off)
 
     def _epilogue(self) -> None:
         a, f = self.a, self.frame

@@ -216,13 +216,8 @@ def _load_values(L, regs, types, base, offsets):
         if t == "ref":
             a.mov(R.rax, qword[base + off])
             L.write_ref(reg, R.rax)
-        elif t in ("f32", "f64"):
-            (a.movss if t == "f32" else a.movsd)(R.xmm0, R.SizeSpec(32 if t == "f32" else 64)[base + off])
-            L.write_xmm(reg.__class__(t, reg.ordinal), R.xmm0)
         else:
-            bits = 32 if t == "i32" else 64
-            a.mov(R.rax.view(bits), R.SizeSpec(bits)[base + off])
-            L.write_gpr(reg.__class__(t, reg.ordinal), R.rax.view(bits))
+            L.load_from(reg.__class__(t, reg.ordinal), base + off)
 
 
 def return_(L, ins):
@@ -273,8 +268,8 @@ def call(L, ins):
         a.test(R.eax, R.eax)
         a.jnz(L.epilogue)  # the callee trapped: its report stands, unwind with its code
     if args["results"]:
-        a.lea(R.rdx, qword[rsp + lay.arg_size])
-        _load_values(L, args["results"], lay.result_types, R.rdx, lay.result_offsets)
+        _load_values(L, args["results"], lay.result_types, rsp,
+                     [lay.arg_size + off for off in lay.result_offsets])
 
 
 def call_yieldable(L, ins):

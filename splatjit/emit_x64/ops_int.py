@@ -11,6 +11,12 @@ from . import operands as R
 #: Commutative-or-not two-operand ALU ops: mnemonic stem -> assembler method name.
 ALU = {"add": "add", "sub": "sub", "mul": "imul", "and": "and_", "or": "or_", "xor": "xor"}
 COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
+#: (op, field) pairs read through `imm_or_src` on every path: a constant read only there
+#: never needs a register (lowering.immediate_only).
+IMMEDIATE_OPERANDS = frozenset(
+    [(f"{stem}.{t}", "right") for stem in ("add", "sub", "and", "or", "xor") for t in ("i32", "i64")]
+    + [(f"cmp.{c}.{t}", "right") for c in ("eq", "ne") for t in ("i32", "i64")]
+    + [(f"cmp.lt.{t}.{s}", "right") for t in ("i32", "i64") for s in ("s", "u")])
 
 
 def _bits(ins) -> int:
@@ -217,6 +223,8 @@ def select(L, ins):
 def const_int(L, ins):
     a, args = L.a, ins.args
     dst = args["result"]
+    if dst.ordinal in L.imm_only:
+        return  # every reader encodes it as an immediate
     value = args.get("value", 0)
     d = L.var_reg(dst)
     bits = 64 if dst.type == "i64" else 32
