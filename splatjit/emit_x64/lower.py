@@ -235,6 +235,39 @@ class FunctionLowering:
         if block_index != self.block.index + 1:
             self.a.jmp(self.block_labels[block_index])
 
+    # ------------------------------------------------------------------ loop rotation
+    def rotatable(self, header: int) -> bool:
+        """Whether a back edge to `header` may run a copy of it instead of jumping to it:
+        the header is at most two compares and a cond_br whose edges copy nothing and fill
+        no loop caches (so the copy at the latch does exactly what the header does), and no
+        fuel is burnt on entry to it."""
+        if self.fuel:
+            return False
+        *tests, term = self.fn.blocks[header].instrs
+        if term.op.mnemonic != "cond_br" or len(tests) > 2:
+            return False
+        if not all(i.op.mnemonic.startswith("cmp.") and i.op.mnemonic != "cmp.eq.ref" for i in tests):
+            return False
+        edges = (term.args["true_dest_pc"], term.args["false_dest_pc"])
+        return not any(e.remap or self.caches.entering(header, e.block) for e in edges)
+
+    def rotate_into(self, header: int) -> bool:
+        """At the end of a latch (after its edge moves) whose `br` goes back to `header`:
+        emit the header's compares and cond_br here, so each iteration ends in one
+        conditional branch instead of a jump plus the header's branch. Returns False
+        (nothing emitted) when the header is not `rotatable`."""
+        if header > self.block.index or not self.rotatable(header):
+            return False
+        instrs = self.fn.blocks[header].instrs
+        saved = self.ins, self.next_ins
+        for k, ins in enumerate(instrs):
+            self.ins, self.next_ins = ins, instrs[k + 1] if k + 1 < len(instrs) else None
+            self.a.set_tag((self.fn.ordinal, ins.offset))
+            self.handlers[ins.op.mnemonic](self, ins)
+        self.ins, self.next_ins = saved
+        self.a.set_tag((self.fn.ordinal, self.ins.offset))
+        return True
+
     # ------------------------------------------------------------------ compare + branch fusion
     def branch_on_flags(self, result: Reg) -> bool:
         """True when the next op is a cond_br on `result`: the compare leaves its condition in

@@ -131,7 +131,8 @@ def edge(L, succ) -> None:
 def branch(L, ins):
     succ = ins.args["dest_pc"]
     edge(L, succ)
-    L.jump(succ.block)
+    if not L.rotate_into(succ.block):  # a back edge runs a copy of a small loop header
+        L.jump(succ.block)
 
 
 def cond_branch(L, ins):
