@@ -1,6 +1,8 @@
 """Native x86-64 entries for the `vmvx.*` element-wise microkernels: the binary f32 / i32
-ops (i32 division after a pass that sends zero divisors and INT_MIN / -1 to the model), abs / neg / copy / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's
-`expf` / `logf` per element, the function IREE's ukernel calls).
+ops (i32 division after a pass that sends zero divisors and INT_MIN / -1 to the model), abs /
+neg / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's `expf` / `logf` per
+element, the function IREE's ukernel calls); and the registry of every native vmvx entry
+(`ASSEMBLERS`: these, native_copy's copies and fill, native_pack's pack and unpack).
 
 Each entry speaks the JIT's import ABI (`int32 fn(Context*, args, results)`, args in
 calling-convention layout) and runs the whole 2-D loop in machine code when the call is the
@@ -11,7 +13,8 @@ which reproduces IREE's checks, errors and overlap semantics exactly; so the fas
 ever computes what the Python model computes, with the same instructions IREE's C build
 uses per element (SSE scalar ops under MXCSR FTZ|DAZ for f32, as IREE's dispatches run).
 
-Contract: `native_provider(python_provider)` wraps the supported ops in `NativeIntrinsic`s:
+Contract: `native_provider(python_provider)` wraps the ops of `ASSEMBLERS` whose CPU
+features (`NEEDS`) this CPU has in `NativeIntrinsic`s:
 still callables (the AArch64 backend and direct callers use the Python function), plus
 `native_entry(fallback_address) -> address` for the x86-64 import table. Entries are
 assembled per import (the fallback address is embedded) and stay mapped while the owning
@@ -25,6 +28,7 @@ from ..emit_x64.ops_float import libm_address
 from ..emit_x64.operands import Label, dword, qword
 from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
 from ..runtime.memory import ExecutableMemory
+from . import native_copy
 from .native_entry import Entry
 
 #: (row pointer, current pointer, column stride) registers per operand, in operand order.
@@ -62,8 +66,7 @@ def _i32_shift(op):
 def _bits_unary(op, mask):
     def body(a, src, out):
         a.mov(R.eax, dword[src])
-        if op is not None:
-            getattr(a, op)(R.eax, mask)
+        getattr(a, op)(R.eax, mask)
         a.mov(dword[out], R.eax)
     return body
 
@@ -130,7 +133,7 @@ BINARY = {
 }
 UNARY = {
     "abs.2d.f32": _bits_unary("and_", 0x7FFFFFFF), "neg.2d.f32": _bits_unary("xor", -0x80000000),
-    "copy.2d.x32": _bits_unary(None, 0), "floor.2d.f32": _round(9), "ceil.2d.f32": _round(10),
+    "floor.2d.f32": _round(9), "ceil.2d.f32": _round(10),
     "rsqrt.2d.f32": _rsqrt, "ctlz.2d.i32": _ctlz,
 }
 #: ops whose element is a call of glibc's function (what IREE's ukernel calls)
@@ -262,6 +265,11 @@ def _call_loop(a, function: int) -> None:
     a.jnz(row_loop)
 
 
+#: op name -> assemble(name, fallback address) -> code bytes, for every native vmvx entry
+ASSEMBLERS = {**{n: _assemble for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY)},
+              **native_copy.ASSEMBLERS}
+
+
 class NativeIntrinsic:
     """A `vmvx` op's Python implementation plus its native x86-64 entry builder."""
 
@@ -274,7 +282,7 @@ class NativeIntrinsic:
     def native_entry(self, fallback: int) -> tuple[int, object]:
         """(entry address, the mapping to keep alive) of a native entry falling back to
         the native-ABI function at `fallback` (the Python trampoline of this op)."""
-        memory = ExecutableMemory(_assemble(self.name, fallback))
+        memory = ExecutableMemory(ASSEMBLERS[self.name](self.name, fallback))
         return memory.address, memory
 
 
@@ -282,6 +290,6 @@ def native_provider(provider: dict) -> dict:
     """`provider` with the ops this module implements (on this CPU) wrapped in
     `NativeIntrinsic`s."""
     features = host_features()
-    native = {n for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY) if NEEDS.get(n, set()) <= features}
+    native = {n for n in ASSEMBLERS if NEEDS.get(n, set()) <= features}
     return {name: NativeIntrinsic(name, fn) if name in native else fn
             for name, fn in provider.items()}
