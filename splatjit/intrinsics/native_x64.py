@@ -28,7 +28,7 @@ from ..emit_x64.ops_float import libm_address
 from ..emit_x64.operands import Label, dword, qword
 from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
 from ..runtime.memory import ExecutableMemory
-from . import native_copy
+from . import native_copy, native_pack
 from .native_entry import Entry
 
 #: (row pointer, current pointer, column stride) registers per operand, in operand order.
@@ -267,7 +267,7 @@ def _call_loop(a, function: int) -> None:
 
 #: op name -> assemble(name, fallback address) -> code bytes, for every native vmvx entry
 ASSEMBLERS = {**{n: _assemble for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY)},
-              **native_copy.ASSEMBLERS}
+              **native_copy.ASSEMBLERS, **native_pack.ASSEMBLERS}
 
 
 class NativeIntrinsic:
