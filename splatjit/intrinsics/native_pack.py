@@ -170,24 +170,34 @@ def _pack_body(e: Entry, shift: int) -> None:
     a.mov(R.r13, e.arg("in_stride1"))
     _swap_if(e, TRANSPOSE_INNER, R.r8, R.r9)
     _swap_if(e, TRANSPOSE_INNER, R.r12, R.r13)
-    a.mov(S["rem_a_r0"], R.r8)
-    a.mov(S["rem_b_r0"], R.r9)
     _shl(a, R.r12, shift)                              # step_a, step_b in bytes
     _shl(a, R.r13, shift)
     a.mov(R.r14, e.arg("out_size2"))
     a.mov(R.r15, e.arg("out_size3"))
+    # Output rows step along a unless exactly one transpose flag is set (edx bit 8). A tile
+    # of one column (s3 = 1, every f32 matmul's) is walked as one row instead: a and b trade
+    # places (same output order), so the inner loop runs along the tile's long side.
+    a.mov(R.edx, e.arg("flags", 32))
+    a.mov(R.eax, R.edx)
+    a.shr(R.eax, 1)
+    a.xor(R.edx, R.eax)
+    one_column = Label("one_column")
+    a.cmp(R.r15, 1)
+    a.jne(one_column)
+    for x, y in ((R.r8, R.r9), (R.r12, R.r13), (R.r14, R.r15)):
+        a.xchg(x, y)
+    a.xor(R.edx, TRANSPOSE_INNER)
+    a.label(one_column)
+    a.mov(S["rem_a_r0"], R.r8)
+    a.mov(S["rem_b_r0"], R.r9)
     # a tile step along a: in += s2 * step_a, rem_a -= s2; along b: in += s3 * step_b,
-    # rem_b -= s3. Output rows step along a unless exactly one transpose flag is set.
+    # rem_b -= s3.
     a.mov(R.rax, R.r14)
     a.imul(R.rax, R.r12)
     a.mov(R.rcx, R.r15)
     a.imul(R.rcx, R.r13)
-    a.mov(R.edx, e.arg("flags", 32))
-    a.mov(R.r8d, R.edx)
-    a.shr(R.r8d, 1)
-    a.xor(R.edx, R.r8d)
     swapped, oriented = Label("swapped"), Label("oriented")
-    a.test(R.edx, TRANSPOSE_INNER)                    # bit 8: inner xor outer
+    a.test(R.edx, TRANSPOSE_INNER)
     a.jnz(swapped)
     for k, (row_step, tile_step) in enumerate(((("a", R.rax, R.r14), ("b", R.rcx, R.r15)),
                                                (("b", R.rcx, R.r15), ("a", R.rax, R.r14)))):
@@ -223,10 +233,10 @@ def _pack_loops(a, size: int, contiguous: bool) -> None:
     the input, r9 / r10 input left along a / b from it, r12 / r13 step_a / step_b (bytes),
     r14 / r15 tile rows / columns, rbx padding; `contiguous`: step_b is the element size."""
     S = _PACK_SLOTS
-    element = R.rax.view(8 * size)
     pad = R.rbx.view(8 * size)
     r0_loop, tile, row, pad_rows, next_tile = (Label("r0"), Label("tile"), Label("tile_row"),
                                                Label("pad_rows"), Label("next_tile"))
+    partial, full_row = Label("partial"), Label("full_row")
     a.label(r0_loop)
     a.mov(R.rdi, S["out_row"])
     a.mov(R.r8, S["in_r0"])
@@ -235,6 +245,21 @@ def _pack_loops(a, size: int, contiguous: bool) -> None:
     a.mov(R.rax, S["tiles"])
     a.mov(S["r1_left"], R.rax)
     a.label(tile)
+    a.cmp(R.r9, R.r14)                                 # a whole tile of input: no padding
+    a.jl(partial)
+    a.cmp(R.r10, R.r15)
+    a.jl(partial)
+    a.mov(R.rsi, R.r8)
+    a.mov(R.rdx, R.r14)
+    a.label(full_row)
+    a.mov(R.r11, R.rsi)
+    a.mov(R.rcx, R.r15)
+    _copy_run(a, size, contiguous)
+    a.add(R.rsi, R.r12)
+    a.dec(R.rdx)
+    a.jnz(full_row)
+    a.jmp(next_tile)
+    a.label(partial)
     a.xor(R.eax, R.eax)
     for dst, rem, limit in ((R.rdx, R.r9, R.r14), (R.rbp, R.r10, R.r15)):
         a.mov(dst, rem)                                # clamp(rem, 0, limit)
@@ -252,21 +277,7 @@ def _pack_loops(a, size: int, contiguous: bool) -> None:
     a.label(row)                                       # nb input elements, then padding
     a.mov(R.r11, R.rsi)
     a.mov(R.rcx, R.rbp)
-    if contiguous:
-        _shl(a, R.rcx, size.bit_length() - 1)
-        copy_bytes(a, R.r11, R.rdi, R.rcx, size, R.rax)
-    else:
-        copied, cp = Label(), Label()
-        a.test(R.rcx, R.rcx)
-        a.jz(copied)
-        a.label(cp)
-        a.mov(element, SIZED[size][R.r11])
-        a.mov(SIZED[size][R.rdi], element)
-        a.add(R.r11, R.r13)
-        a.add(R.rdi, size)
-        a.dec(R.rcx)
-        a.jnz(cp)
-        a.label(copied)
+    _copy_run(a, size, contiguous)
     a.mov(R.rcx, R.r15)
     a.sub(R.rcx, R.rbp)
     _store_padding(a, size, pad)
@@ -289,6 +300,27 @@ def _pack_loops(a, size: int, contiguous: bool) -> None:
         a.mov(S[slot], R.rax)
     a.dec(S["r0_left"])
     a.jnz(r0_loop)
+
+
+def _copy_run(a, size: int, contiguous: bool) -> None:
+    """Copy rcx (may be 0) elements from r11 (stepping r13 bytes; `contiguous`: r13 is the
+    element size) to rdi, advancing r11 and rdi; clobbers rax, rcx, xmm0."""
+    if contiguous:
+        _shl(a, R.rcx, size.bit_length() - 1)
+        copy_bytes(a, R.r11, R.rdi, R.rcx, size, R.rax)
+        return
+    element = R.rax.view(8 * size)
+    copied, loop = Label(), Label()
+    a.test(R.rcx, R.rcx)
+    a.jz(copied)
+    a.label(loop)
+    a.mov(element, SIZED[size][R.r11])
+    a.mov(SIZED[size][R.rdi], element)
+    a.add(R.r11, R.r13)
+    a.add(R.rdi, size)
+    a.dec(R.rcx)
+    a.jnz(loop)
+    a.label(copied)
 
 
 def _store_padding(a, size: int, pad) -> None:
