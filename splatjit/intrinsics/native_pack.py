@@ -19,9 +19,11 @@ any order gives the model's bytes.
 Pack walks the output in memory order: row r0, tile r1, tile row a, element b. The tile's
 input elements sit at strides (step_a, step_b) from its origin; its first `na` rows hold `nb`
 input elements each (the rest of the tile is padding), where na / nb are what is left of the
-input along a / b from the tile's origin, clamped to the tile. Unpack walks the output row
-by row, each row in chunks of one tile's width, copying from the tile holding that chunk.
-Rows that are consecutive in both buffers are copied 16 bytes at a time.
+input along a / b from the tile's origin, clamped to the tile (whole tiles skip that). A
+tile of one column (out_size3 = 1, every f32 matmul's) is walked as one row, a and b traded
+(the output order is the same), so its inner loop runs along the tile. Unpack walks the
+output row by row, each row in chunks of one tile's width, copying from the tile holding
+that chunk. Rows that are consecutive in both buffers are copied 16 bytes at a time.
 
 `ASSEMBLERS` maps op name -> `assemble(name, fallback) -> bytes` (native_x64 registers them).
 """
