@@ -361,3 +361,36 @@ def test_unusual_unpacks_go_to_the_model():
         err = check("unpack", *args, native=False)
         if error is not None:
             assert bool(err) == error, (args[1:4], args[5:], err)
+
+
+# --- whole programs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stem, variant", [("matmul", "datatiled"), ("matmul_bias", "datatiled"),
+                                           ("matmul", "ukernel"), ("matmul_bias", "ukernel")])
+def test_programs_move_data_without_python(monkeypatch, stem, variant):
+    """The corpus's data-tiled and microkernel matmuls (pack, unpack, fill) never reach the
+    Python model: every such call takes its native fast path."""
+    import corpus
+    from program_runs import random_inputs
+    from splatjit.module import JitModule
+
+    item = next(i for i in corpus.program_items() if i.name == stem and i.variant == variant)
+    try:
+        data = corpus.compile_item(item)
+    except corpus.CompileFailure as e:
+        pytest.skip(f"iree-compile rejects {item.id}: {e.reason}")
+    calls: dict[str, int] = {}
+    model = V.provider
+
+    def counting_provider():
+        def wrap(name, fn):
+            def counted(*args):
+                calls[name] = calls.get(name, 0) + 1
+                return fn(*args)
+            return counted
+        return {name: wrap(name, fn) for name, fn in model().items()}
+
+    monkeypatch.setattr(V, "provider", counting_provider)
+    JitModule(data).main(*random_inputs(item, 3))
+    moved = {n: c for n, c in calls.items() if n in ASSEMBLERS and n != "mmt4d"}
+    assert moved == {}, f"Python model called for {moved}"
