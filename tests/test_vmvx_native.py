@@ -77,7 +77,7 @@ def test_fast_path_equals_the_model(name, n0, n1, offset, s0, s1):
         pytest.skip(f"this CPU lacks {NEEDS[name]}")
     rng = np.random.default_rng(abs(hash((name, n0, n1))) % 2**32)
     size = 4 * (offset + n0 * max(s0, 1) + n1 * s1 + 4)
-    ins = [_values(rng, size // 4, name) for _ in range(1 if name in UNARY or name in LIBM_UNARY else 2)]
+    ins = [_values(rng, size // 4, name) for _ in range(2 if name in BINARY or name in CHECKED else 1)]
     if name in CHECKED:  # divisors: never 0, never -1 (those go to the model, tested below)
         d = ins[1].view(np.int32)
         d[(d == 0) | (d == -1)] = 7
@@ -96,7 +96,7 @@ def test_fast_path_equals_the_model(name, n0, n1, offset, s0, s1):
                                   "divs.2d.i32"])
 def test_unusual_calls_go_to_the_model(name):
     rng = np.random.default_rng(0)
-    n_in = 1 if name in UNARY or name in LIBM_UNARY else 2
+    n_in = 2 if name in BINARY or name in CHECKED else 1
     a = _values(rng, 64, name)
     h = Harness(name)
     # in place (output = first input): the model decides, and computes the same thing

@@ -1,6 +1,8 @@
 """Native x86-64 entries for the `vmvx.*` element-wise microkernels: the binary f32 / i32
-ops (i32 division after a pass that sends zero divisors and INT_MIN / -1 to the model), abs / neg / copy / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's
-`expf` / `logf` per element, the function IREE's ukernel calls).
+ops (i32 division after a pass that sends zero divisors and INT_MIN / -1 to the model), abs /
+neg / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's `expf` / `logf` per
+element, the function IREE's ukernel calls); and the registry of every native vmvx entry
+(`ASSEMBLERS`: these, native_copy's copies and fill, native_pack's pack and unpack).
 
 Each entry speaks the JIT's import ABI (`int32 fn(Context*, args, results)`, args in
 calling-convention layout) and runs the whole 2-D loop in machine code when the call is the
@@ -11,7 +13,8 @@ which reproduces IREE's checks, errors and overlap semantics exactly; so the fas
 ever computes what the Python model computes, with the same instructions IREE's C build
 uses per element (SSE scalar ops under MXCSR FTZ|DAZ for f32, as IREE's dispatches run).
 
-Contract: `native_provider(python_provider)` wraps the supported ops in `NativeIntrinsic`s:
+Contract: `native_provider(python_provider)` wraps the ops of `ASSEMBLERS` whose CPU
+features (`NEEDS`) this CPU has in `NativeIntrinsic`s:
 still callables (the AArch64 backend and direct callers use the Python function), plus
 `native_entry(fallback_address) -> address` for the x86-64 import table. Entries are
 assembled per import (the fallback address is embedded) and stay mapped while the owning
@@ -20,20 +23,19 @@ import table keeps the returned memory object.
 from __future__ import annotations
 
 from ..emit_x64 import operands as R
-from ..emit_x64.assembler import Assembler
 from ..emit_x64.cpu import BASELINE, host_features
 from ..emit_x64.ops_float import libm_address
 from ..emit_x64.operands import Label, dword, qword
-from ..runtime import abi
-from ..runtime.grid import enter_flush_denormals, leave_flush_denormals, stub_entry, stub_leave
+from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
 from ..runtime.memory import ExecutableMemory
+from . import native_copy, native_pack
+from .native_entry import Entry
 
 #: (row pointer, current pointer, column stride) registers per operand, in operand order.
 _OPERAND_REGS = ((R.r8, R.r11, R.r14), (R.r9, R.r12, R.r15), (R.r10, R.r13, R.rbx))
 _FRAME = 120         # [rsp]: MXCSR save, [rsp+8..24]: row strides, [rsp+24]: libm function
                      # (unary only), [rsp+32..48]: rdi rsi rdx, [rsp+56..80]: loop state,
                      # [rsp+88..112]: row pointers and rows of a checked loop's first pass
-_MAX_31 = 0x7FFFFFFF
 
 
 def _f32_binary(op):
@@ -64,8 +66,7 @@ def _i32_shift(op):
 def _bits_unary(op, mask):
     def body(a, src, out):
         a.mov(R.eax, dword[src])
-        if op is not None:
-            getattr(a, op)(R.eax, mask)
+        getattr(a, op)(R.eax, mask)
         a.mov(dword[out], R.eax)
     return body
 
@@ -132,7 +133,7 @@ BINARY = {
 }
 UNARY = {
     "abs.2d.f32": _bits_unary("and_", 0x7FFFFFFF), "neg.2d.f32": _bits_unary("xor", -0x80000000),
-    "copy.2d.x32": _bits_unary(None, 0), "floor.2d.f32": _round(9), "ceil.2d.f32": _round(10),
+    "floor.2d.f32": _round(9), "ceil.2d.f32": _round(10),
     "rsqrt.2d.f32": _rsqrt, "ctlz.2d.i32": _ctlz,
 }
 #: ops whose element is a call of glibc's function (what IREE's ukernel calls)
@@ -143,73 +144,42 @@ FLOAT_OPS = frozenset({"add.2d.f32", "sub.2d.f32", "mul.2d.f32", "div.2d.f32", "
                        "ceil.2d.f32", "rsqrt.2d.f32", *LIBM_UNARY})
 
 
-def _layout(n_buffers: int) -> tuple[list[tuple[int, int, int, int]], int, int]:
-    """Args-buffer offsets of (desc, offset, stride0, stride1) per buffer, then size0, size1:
-    every 2-D op's signature is (r I I I)* I I."""
-    return [(32 * k, 32 * k + 8, 32 * k + 16, 32 * k + 24) for k in range(n_buffers)], \
-        32 * n_buffers, 32 * n_buffers + 8
+def _fields(n_buffers: int) -> tuple[str, ...]:
+    """Argument names of a 2-D op with `n_buffers` buffers (inputs, then out): (r I I I)* I I."""
+    names = ("lhs", "rhs", "out") if n_buffers == 3 else ("in", "out")
+    return tuple(f for b in names for f in (b, f"{b}_offset", f"{b}_stride0", f"{b}_stride1")) \
+        + ("size0", "size1")
 
 
 def _assemble(name: str, fallback: int) -> bytes:
     binary = name in BINARY or name in CHECKED
     body = BINARY.get(name) or UNARY.get(name)
     n = 3 if binary else 2
-    fields, n0_off, n1_off = _layout(n)
+    fields = _fields(n)
+    buffers = [fields[4 * k:4 * k + 4] for k in range(n)]   # (desc, offset, stride0, stride1)
     regs = _OPERAND_REGS[:n - 1] + (_OPERAND_REGS[2],)   # inputs..., output last
-    a = Assembler(BASELINE | NEEDS.get(name, set()))
-    stub_entry(a, _FRAME)
-    a.mov(qword[R.rsp + 32], R.rdi)
-    a.mov(qword[R.rsp + 40], R.rsi)
-    a.mov(qword[R.rsp + 48], R.rdx)
-    slow = Label("fallback")
-    # sizes: 1 <= n0, n1 < 2**31  ->  rdx = n0 - 1, rdi = n1 - 1 (both <= 2**31 - 2)
-    for reg, off in ((R.rdx, n0_off), (R.rdi, n1_off)):
-        a.mov(reg, qword[R.rsi + off])
-        a.sub(reg, 1)
-        a.cmp(reg, _MAX_31 - 1)
-        a.ja(slow)
-    ranges = []  # per operand: (start, end) byte addresses, on the stack below
-    for k, ((d_off, o_off, s0_off, s1_off), (row, cur, col)) in enumerate(zip(fields, regs)):
-        a.mov(R.rbp, qword[R.rsi + d_off])             # the BufferDesc
-        a.test(R.rbp, R.rbp)
-        a.jz(slow)
-        if k == n - 1:
-            a.test(R.byte[R.rbp + abi.BUF_ACCESS], abi.ACCESS_MUTABLE)
-            a.jz(slow)
-        for off in (o_off, s0_off, s1_off):
-            a.cmp(qword[R.rsi + off], _MAX_31)
-            a.ja(slow)
-        # last element index = offset + (n0-1)*stride0 + (n1-1)*stride1 < length / 4
-        a.mov(R.rax, qword[R.rsi + s0_off])
+    e = Entry(name, fields, _FRAME, BASELINE | NEEDS.get(name, set()))
+    a, slow = e.a, e.slow
+    e.size_minus_1(R.rdx, "size0")                     # rdx = n0 - 1, rdi = n1 - 1
+    e.size_minus_1(R.rdi, "size1")
+    ranges = []  # per operand: (start, end) byte addresses
+    for k, ((desc, off, s0, s1), (row, cur, col)) in enumerate(zip(buffers, regs)):
+        e.below_2_31(off, s0, s1)
+        a.mov(R.rax, e.arg(s0))                        # last = (n0-1)*stride0 + (n1-1)*stride1
         a.imul(R.rax, R.rdx)
-        a.mov(R.rcx, qword[R.rsi + s1_off])
+        a.mov(R.rcx, e.arg(s1))
         a.imul(R.rcx, R.rdi)
         a.add(R.rax, R.rcx)
-        a.add(R.rax, qword[R.rsi + o_off])
-        a.mov(R.rcx, qword[R.rbp + abi.BUF_LENGTH])
-        a.shr(R.rcx, 2)
-        a.cmp(R.rax, R.rcx)
-        a.jae(slow)
-        # row pointer, strides in bytes; cur/col keep (start, end) of the range meanwhile
-        a.mov(row, qword[R.rsi + o_off])
-        a.shl(row, 2)
-        a.add(row, qword[R.rbp + abi.BUF_DATA])
-        a.mov(cur, qword[R.rbp + abi.BUF_DATA])
-        a.lea(cur, R.Mem(cur, R.rax, 4, 4))            # end = data + (last + 1) * 4
+        # row pointer; cur keeps the end of the range meanwhile
+        e.map_buffer(desc, off, R.rax, 2, k == n - 1, row, cur)
         ranges.append((row, cur))
-    out_start, out_end = ranges[-1]
-    for start, end in ranges[:-1]:                     # output disjoint from every input
-        ok = Label()
-        a.cmp(end, out_start)
-        a.jbe(ok)
-        a.cmp(out_end, start)
-        a.ja(slow)
-        a.label(ok)
-    for k, ((_, _, s0_off, s1_off), (row, cur, col)) in enumerate(zip(fields, regs)):
-        a.mov(R.rax, qword[R.rsi + s0_off])
+    for r in ranges[:-1]:                              # output disjoint from every input
+        e.disjoint(r, ranges[-1])
+    for k, ((_, _, s0, s1), (row, cur, col)) in enumerate(zip(buffers, regs)):
+        a.mov(R.rax, e.arg(s0))
         a.shl(R.rax, 2)
         a.mov(qword[R.rsp + 8 + 8 * k], R.rax)
-        a.mov(col, qword[R.rsi + s1_off])
+        a.mov(col, e.arg(s1))
         a.shl(col, 2)
     if name in FLOAT_OPS:
         enter_flush_denormals(a, lambda a, label: None)
@@ -224,17 +194,7 @@ def _assemble(name: str, fallback: int) -> bytes:
         _register_loop(a, regs, body)
     if name in FLOAT_OPS:
         leave_flush_denormals(a)
-    a.xor(R.eax, R.eax)
-    stub_leave(a, _FRAME)
-    a.ret()
-    a.label(slow)                                      # the Python model decides
-    a.mov(R.rdi, qword[R.rsp + 32])
-    a.mov(R.rsi, qword[R.rsp + 40])
-    a.mov(R.rdx, qword[R.rsp + 48])
-    stub_leave(a, _FRAME)
-    a.mov(R.rax, fallback)
-    a.jmp(R.rax)
-    return a.finish()
+    return e.finish(fallback)
 
 
 def _register_loop(a, regs, body) -> None:
@@ -305,6 +265,11 @@ def _call_loop(a, function: int) -> None:
     a.jnz(row_loop)
 
 
+#: op name -> assemble(name, fallback address) -> code bytes, for every native vmvx entry
+ASSEMBLERS = {**{n: _assemble for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY)},
+              **native_copy.ASSEMBLERS, **native_pack.ASSEMBLERS}
+
+
 class NativeIntrinsic:
     """A `vmvx` op's Python implementation plus its native x86-64 entry builder."""
 
@@ -317,7 +282,7 @@ class NativeIntrinsic:
     def native_entry(self, fallback: int) -> tuple[int, object]:
         """(entry address, the mapping to keep alive) of a native entry falling back to
         the native-ABI function at `fallback` (the Python trampoline of this op)."""
-        memory = ExecutableMemory(_assemble(self.name, fallback))
+        memory = ExecutableMemory(ASSEMBLERS[self.name](self.name, fallback))
         return memory.address, memory
 
 
@@ -325,6 +290,6 @@ def native_provider(provider: dict) -> dict:
     """`provider` with the ops this module implements (on this CPU) wrapped in
     `NativeIntrinsic`s."""
     features = host_features()
-    native = {n for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY) if NEEDS.get(n, set()) <= features}
+    native = {n for n in ASSEMBLERS if NEEDS.get(n, set()) <= features}
     return {name: NativeIntrinsic(name, fn) if name in native else fn
             for name, fn in provider.items()}
