@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import platform
+import types
 
 from . import hal
 from .errors import TrapError, UnsupportedError
@@ -24,6 +25,7 @@ from .runtime.helpers import BufferHeap
 from .runtime.lists import reachable
 from .runtime.imports import ImportTable
 from .runtime.memory import ExecutableMemory
+from .runtime import pyentry
 from .runtime.objects import ObjectSpace, VmBuffer
 from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
 
@@ -46,6 +48,11 @@ def host_symbol(name: str) -> int:
 
 _LIBM = ctypes.CDLL(ctypes.util.find_library("m"))
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
+
+
+def _native_class(function):
+    """A subclass of ExportedFunction whose calls go straight to `function` (a builtin)."""
+    return type("ExportedFunction", (ExportedFunction,), {"__call__": function, "__slots__": ()})
 
 
 class ExportedFunction:
@@ -72,6 +79,17 @@ class ExportedFunction:
         self._fastpath = (self._scalar.pack, self._scalar_native, module._context_address,
                           self._resbuf, self._scalar.unpack, module._heap.by_address,
                           module._heap.lists.by_address, module) if fast else None
+        self._entry = None
+        if fast:  # called as a CPython builtin: no ctypes on the way in or out
+            self._fallback = types.MethodType(ExportedFunction.__call__, self)
+            self._finish = self._finish_native
+            self._entry = pyentry.build(
+                self._where, self.signature, context=module._context_address,
+                entry=self.address, fallback=self._fallback, finish=self._finish,
+                depth_cell=ctypes.addressof(module._depth_cell),
+                dicts=(module._heap.by_address, module._heap.lists.by_address))
+            if self._entry is not None:
+                self.__class__ = _native_class(self._entry.function)
 
     def __call__(self, *args):
         fast = self._fastpath
@@ -89,6 +107,15 @@ class ExportedFunction:
                     return None if not out else out[0] if len(out) == 1 else tuple(out)
                 return self._finish_scalar(status, resbuf)
         return self._call(args)
+
+    def _finish_native(self, status: int, address: int):
+        """What the native entry (runtime/pyentry.py) leaves to Python after the call: a
+        trap, buffers or lists to release, several results, an f32 NaN result."""
+        resbuf = (ctypes.c_char * self._scalar.result_size).from_address(address)
+        heap = self.module._heap
+        if status or heap.by_address or heap.lists.by_address:
+            return self._finish_scalar(status, resbuf)
+        return self._shape(self._scalar.unpack(resbuf))
 
     def _finish_scalar(self, status: int, resbuf):
         """The scalar path after the native call: trap, and release what the call allocated
@@ -237,6 +264,9 @@ class JitModule:
                                             features=features, fuel=fuel)
         self._backend = None
         self._memory = None
+        #: calls of this module's exports now running (Python imports re-enter); a C int64 so
+        #: native entries (runtime/pyentry.py) count themselves too
+        self._depth_cell = ctypes.c_int64(0)
         if self.target == native_isa:  # this host's own ISA: map the code and call it
             if native_isa == "aarch64":
                 from .emit_a64.lower import compile_module as compile_a64
@@ -263,6 +293,10 @@ class JitModule:
             raise UnsupportedError(f"{self.target} code cannot run on a {platform.machine()} host")
         self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                          for e in self.loaded.defn.exports}
+        for name, export in self._exports.items():  # m.name: a plain attribute lookup
+            if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
+                    and name not in self.__dict__:
+                self.__dict__[name] = export
         init = self._exports.get("__init")
         if init is not None and not init.signature.args:
             init()
@@ -287,7 +321,14 @@ class JitModule:
             imports=self._imports.address)
         self._context_address = ctypes.addressof(self._context)
         self._ref_globals_used = d.global_refs > 0
-        self._depth = 0  # calls of this module's exports now running (Python imports re-enter)
+
+    @property
+    def _depth(self) -> int:
+        return self._depth_cell.value
+
+    @_depth.setter
+    def _depth(self, value: int) -> None:
+        self._depth_cell.value = value
 
     def _retain_globals(self, arena: Arena) -> None:
         """After a call, keeps alive exactly what ref globals still reach (through lists too):

@@ -1,0 +1,235 @@
+"""Native Python entries: an export with a scalar signature as a CPython builtin function.
+
+A call through ctypes costs about half a microsecond before any code runs (argument
+conversion objects, GIL release, libffi). For exports whose arguments and results are all
+i32 / i64 / f32 / f64, this module assembles a METH_FASTCALL C function
+
+    PyObject *entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+
+and wraps it with `PyCFunction_NewEx`, so Python calls it like any builtin. It converts
+exact `int` / `float` arguments itself, releases the GIL around the JIT-compiled function
+(as ctypes does), and boxes a single i32 / i64 / f32 / f64 result or returns None. Anything
+else is handed back to Python, so behaviour is exactly that of the Python call path:
+
+  * wrong arity, an argument that is not an exact int / float of the accepted range
+    (i32: [-2**31, 2**32), i64: int64), an f32 argument that is not finite or rounds to
+    infinity: `fallback(*args)` (the Python path, which converts or raises `TypeError`);
+  * a trap (non-zero status), buffers or lists the call allocated that are still to be
+    released, several results, an f32 NaN result: `finish(status, results_address)`.
+
+Contract: `build(...)` returns the builtin, or None when this interpreter's object layout is
+not the one assumed (`ob_type` at 8, `PyFloatObject.ob_fval` at 16: checked at run time) or
+it is not CPython. The returned object keeps its code mapping, method record and format
+string alive; the caller keeps `fallback`, `finish`, the dicts and the depth cell alive for
+as long as the builtin exists. `depth_cell` (an int64) is incremented for the duration of
+the native call, like the Python path's `JitModule._depth`.
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+
+from ..emit_x64 import operands as R
+from ..emit_x64.assembler import Assembler
+from ..emit_x64.operands import Label, dword, qword
+from . import abi
+from .memory import ExecutableMemory
+
+OB_TYPE = 8       # offsetof(PyObject, ob_type)
+FLOAT_VALUE = 16  # offsetof(PyFloatObject, ob_fval)
+METH_FASTCALL = 0x80
+#: Frame of the stub, above its five pushed callee-saved registers (keeps rsp 16-aligned).
+OVERFLOW, ARGS = 0, 8
+F32_EXPONENT = 0x7F800000
+
+_api = ctypes.pythonapi
+
+
+def _address(name: str) -> int:
+    return ctypes.cast(getattr(_api, name), ctypes.c_void_p).value
+
+
+def _symbol(name: str) -> int:
+    """Address of a data symbol (a type object, `_Py_NoneStruct`) of the interpreter."""
+    return ctypes.addressof(ctypes.c_char.in_dll(_api, name))
+
+
+def layout_ok() -> bool:
+    """Whether objects have the layout the stub reads (CPython, non-debug object header)."""
+    if sys.implementation.name != "cpython":
+        return False
+    x = 1.25
+    return (ctypes.c_void_p.from_address(id(x) + OB_TYPE).value == id(float)
+            and ctypes.c_double.from_address(id(x) + FLOAT_VALUE).value == x
+            and ctypes.c_void_p.from_address(id(7) + OB_TYPE).value == id(int)
+            and _symbol("PyLong_Type") == id(int) and _symbol("PyFloat_Type") == id(float))
+
+
+class _MethodDef(ctypes.Structure):
+    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p),
+                ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_char_p)]
+
+
+_NEW_CFUNCTION = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object,
+                                   ctypes.py_object)(("PyCFunction_NewEx", _api))
+
+
+def _call(a: Assembler, function: str) -> None:
+    a.mov(R.rax, _address(function))
+    a.call(R.rax)
+
+
+def _convert_args(a: Assembler, args, offsets, slow: Label) -> None:
+    """Check and store each argument into the args buffer at [rsp + ARGS]; rbx = args."""
+    for i, (t, off) in enumerate(zip(args, offsets)):
+        a.mov(R.rdi, qword[R.rbx + 8 * i])
+        a.mov(R.rax, qword[R.rdi + OB_TYPE])
+        a.mov(R.r11, id(int) if t in ("i32", "i64") else id(float))
+        a.cmp(R.rax, R.r11)
+        a.jne(slow)
+        if t in ("i32", "i64"):
+            a.lea(R.rsi, qword[R.rsp + OVERFLOW])
+            _call(a, "PyLong_AsLongLongAndOverflow")
+            a.cmp(dword[R.rsp + OVERFLOW], 0)
+            a.jne(slow)
+            if t == "i32":  # -2**31 <= v < 2**32 (an unsigned spelling is accepted)
+                a.mov(R.rcx, R.rax)
+                a.mov(R.r11, 1 << 31)
+                a.add(R.rcx, R.r11)
+                a.mov(R.r11, 3 << 31)
+                a.cmp(R.rcx, R.r11)
+                a.jae(slow)
+                a.mov(dword[R.rsp + ARGS + off], R.eax)
+            else:
+                a.mov(qword[R.rsp + ARGS + off], R.rax)
+        elif t == "f64":
+            a.movsd(R.xmm0, qword[R.rdi + FLOAT_VALUE])
+            a.movsd(qword[R.rsp + ARGS + off], R.xmm0)
+        else:  # f32: finite values only (struct's rounding and overflow rules stay in Python)
+            a.cvtsd2ss(R.xmm0, qword[R.rdi + FLOAT_VALUE])
+            a.movd(R.eax, R.xmm0)
+            a.and_(R.eax, 0x7FFFFFFF)
+            a.cmp(R.eax, F32_EXPONENT)
+            a.jae(slow)
+            a.movss(dword[R.rsp + ARGS + off], R.xmm0)
+
+
+def _box_result(a: Assembler, results, results_off: int, finish: Label) -> None:
+    """rax = the new reference Python gets back (None or the one boxed result)."""
+    if not results:
+        a.mov(R.rdi, _symbol("_Py_NoneStruct"))
+        _call(a, "Py_IncRef")
+        a.mov(R.rax, _symbol("_Py_NoneStruct"))
+        return
+    if len(results) > 1:
+        a.jmp(finish)
+        return
+    t, at = results[0], qword[R.rsp + results_off]
+    if t == "i32":
+        a.movsxd(R.rdi, dword[R.rsp + results_off])
+        _call(a, "PyLong_FromLongLong")
+    elif t == "i64":
+        a.mov(R.rdi, at)
+        _call(a, "PyLong_FromLongLong")
+    elif t == "f64":
+        a.movsd(R.xmm0, at)
+        _call(a, "PyFloat_FromDouble")
+    else:  # f32: NaNs keep their exact conversion in Python
+        a.mov(R.eax, dword[R.rsp + results_off])
+        a.and_(R.eax, 0x7FFFFFFF)
+        a.cmp(R.eax, F32_EXPONENT)
+        a.ja(finish)
+        a.cvtss2sd(R.xmm0, dword[R.rsp + results_off])
+        _call(a, "PyFloat_FromDouble")
+
+
+def assemble(signature, *, context: int, entry: int, fallback: int, finish: int, fmt: int,
+             depth_cell: int, dicts: tuple[int, ...]) -> bytes:
+    """The stub's code. Addresses: `context` (Context*), `entry` (the export's native
+    code), `fallback` / `finish` (callables), `fmt` (the C string "iK"), `depth_cell`
+    (int64), `dicts` (dicts whose non-emptiness sends the result to `finish`)."""
+    args, results = list(signature.args), list(signature.results)
+    arg_offsets, arg_size = abi.cconv_layout(args)
+    _, result_size = abi.cconv_layout(results)
+    results_off = ARGS + max(arg_size, 8)
+    frame = results_off + max(result_size, 8)
+    frame += 8 - frame % 16 if frame % 16 != 8 else 0  # 5 pushes + rbp + return: rsp aligned
+    a = Assembler()
+    slow, finish_label, out = Label("slow"), Label("finish"), Label("out")
+    a.push(R.rbp)
+    a.mov(R.rbp, R.rsp)
+    for reg in (R.rbx, R.r12, R.r13, R.r14, R.r15):
+        a.push(reg)
+    a.sub(R.rsp, frame)
+    a.mov(R.rbx, R.rsi)
+    a.mov(R.r12, R.rdx)
+    a.cmp(R.r12, len(args))
+    a.jne(slow)
+    _convert_args(a, args, arg_offsets, slow)
+    a.mov(R.r14, depth_cell)
+    a.inc(qword[R.r14])
+    _call(a, "PyEval_SaveThread")
+    a.mov(R.r15, R.rax)
+    a.mov(R.rdi, context)
+    a.lea(R.rsi, qword[R.rsp + ARGS])
+    a.lea(R.rdx, qword[R.rsp + results_off])
+    a.mov(R.rax, entry)
+    a.call(R.rax)
+    a.mov(R.r13d, R.eax)
+    a.mov(R.rdi, R.r15)
+    _call(a, "PyEval_RestoreThread")
+    a.dec(qword[R.r14])
+    a.test(R.r13d, R.r13d)
+    a.jnz(finish_label)
+    for d in dicts:
+        a.mov(R.rdi, d)
+        _call(a, "PyDict_Size")
+        a.test(R.rax, R.rax)
+        a.jnz(finish_label)
+    _box_result(a, results, results_off, finish_label)
+    a.label(out)
+    a.lea(R.rsp, qword[R.rbp - 40])
+    for reg in (R.r15, R.r14, R.r13, R.r12, R.rbx):
+        a.pop(reg)
+    a.pop(R.rbp)
+    a.ret()
+    a.label(finish_label)  # finish(status, results address)
+    a.mov(R.rdi, finish)
+    a.mov(R.rsi, fmt)
+    a.mov(R.edx, R.r13d)
+    a.lea(R.rcx, qword[R.rsp + results_off])
+    a.xor(R.eax, R.eax)  # variadic call: no vector registers
+    _call(a, "PyObject_CallFunction")
+    a.jmp(out)
+    a.label(slow)  # fallback(*args)
+    a.mov(R.rdi, fallback)
+    a.mov(R.rsi, R.rbx)
+    a.mov(R.rdx, R.r12)
+    a.xor(R.ecx, R.ecx)
+    _call(a, "PyObject_Vectorcall")
+    a.jmp(out)
+    return a.finish()
+
+
+class NativeEntry:
+    """Owns what a native Python entry needs alive: code, method record, name, format."""
+
+    def __init__(self, name: str, code: bytes):
+        self.memory = ExecutableMemory(code)
+        self.name = name.encode()
+        self.method = _MethodDef(self.name, self.memory.address, METH_FASTCALL, None)
+        self.function = _NEW_CFUNCTION(ctypes.addressof(self.method), None, None)
+
+
+_FORMAT = ctypes.create_string_buffer(b"iK")
+
+
+def build(name: str, signature, *, context: int, entry: int, fallback, finish, depth_cell: int,
+          dicts) -> NativeEntry | None:
+    """A `NativeEntry` whose `.function` is the builtin, or None where unsupported."""
+    if not layout_ok():
+        return None
+    code = assemble(signature, context=context, entry=entry, fallback=id(fallback),
+                    finish=id(finish), fmt=ctypes.addressof(_FORMAT), depth_cell=depth_cell,
+                    dicts=tuple(id(d) for d in dicts))
+    return NativeEntry(name, code)
