@@ -16,6 +16,7 @@ without a lowering are listed in `unsupported` (calling them traps with TRAP_UNS
 from __future__ import annotations
 
 from ..element_promotion import promote_elements
+from ..regalloc.coalesce import coalesce_remaps
 from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
@@ -55,6 +56,7 @@ class FunctionLowering:
         self.checked = CheckedAccesses()  # range-check elimination within a block
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
+        fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers

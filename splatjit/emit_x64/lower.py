@@ -23,6 +23,7 @@ from ..regalloc.variables import Var, classify
 from ..regalloc.webs import rename_webs
 from .. import buffer_cache
 from ..element_promotion import promote_elements
+from ..regalloc.coalesce import coalesce_remaps
 from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
@@ -53,6 +54,7 @@ class FunctionLowering:
         first_renamed = fn.i32_count
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
+        fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
         self.constants = constant_slots(fn, first_renamed)  # single-def integer constants
         self.caches = buffer_cache.plan(fn, fn.i32_count)  # loop-invariant buffer facts
         self.leaf = not any("callee_ordinal" in ins.args for ins in fn.instrs())
