@@ -9,6 +9,7 @@ either emitter hands to the runtime.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .frontend.cconv import Signature
 from .frontend.schema import ModuleDef
@@ -34,13 +35,23 @@ class FunctionInfo:
 
 @dataclass
 class CompiledModule:
+    """`listing` (code offset, instruction text) and `tag_map` (code offset -> (function
+    ordinal, bytecode offset)) are read from the finished `assembler` when first used: only
+    tools and trap reports need them."""
     code: bytes
     entries: dict[int, int]            # function ordinal -> code offset
     functions: dict[int, FunctionInfo]
-    listing: list[tuple[int, str]]     # (code offset, instruction text)
-    tag_map: dict[int, object]         # code offset -> (function ordinal, bytecode offset)
     unsupported: dict[int, list[str]]  # function ordinal -> unsupported op names
     features: frozenset
+    assembler: object = field(repr=False, compare=False)  # finished; answers listing, tag_map
+
+    @cached_property
+    def listing(self) -> list[tuple[int, str]]:
+        return list(self.assembler.listing)
+
+    @cached_property
+    def tag_map(self) -> dict[int, object]:
+        return dict(self.assembler.tag_map)
 
 
 def callee_signature(module: ModuleDef, ordinal: int) -> Signature:

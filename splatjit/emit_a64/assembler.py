@@ -298,6 +298,11 @@ class Assembler:
         return [(off, text if isinstance(text, str) else text.listing_text())
                 for off, text in self._listing]
 
+    @property
+    def tag_map(self) -> dict[int, object]:
+        """`tags` under the x86-64 assembler's name (what `CompiledModule` reads)."""
+        return self.tags
+
     def listing_text(self) -> str:
         """The listing as text, one `offset: instruction` per line."""
         return "\n".join(f"{off:6x}:  {text}" for off, text in self.listing)

@@ -382,6 +382,5 @@ def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=
     code = a.finish()
     return CompiledModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
-        listing=list(a.listing), tag_map=dict(a.tag_map),
         unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
-        features=a.features)
+        features=a.features, assembler=a)
