@@ -12,7 +12,7 @@ turns a branch remap list into whole-variable moves plus leftover raw 32-bit slo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..frontend import opcodes as oc
 from ..frontend.verifier import arg_registers
@@ -21,9 +21,9 @@ from ..ir import WIDE, Function, Instr, Reg
 CLASS_OF = {"i32": "gpr", "i64": "gpr", "f32": "fpr", "f64": "fpr"}
 
 
-@dataclass(frozen=True)
-class Var:
-    """A promoted value: `kind` is i32/i64/f32/f64, `slot` its (even, for wide) first slot."""
+class Var(NamedTuple):
+    """A promoted value: `kind` is i32/i64/f32/f64, `slot` its (even, for wide) first slot.
+    A named tuple, so the allocator's many dict and set lookups hash it at C speed."""
     kind: str
     slot: int
 
@@ -47,26 +47,29 @@ def typed_regs(ins: Instr):
     """(uses, defs): the primitive-bank register operands of `ins`, remaps excluded."""
     uses: list[Reg] = []
     defs: list[Reg] = []
-    for f in ins.op.fields:
-        v = ins.args.get(f.name)
-        if f.kind is oc.SRC:
-            uses.append(v)
-        elif f.kind is oc.DST:
-            defs.append(v)
-        elif f.kind is oc.SRCLIST:
-            uses.extend(v)
-        elif f.kind is oc.DSTLIST:
-            defs.extend(v)
-    return [r for r in uses if not r.is_ref], [r for r in defs if not r.is_ref]
+    args = ins.args
+    for name, kind in ins.op.reg_fields:
+        v = args.get(name)
+        if kind is oc.SRC:
+            if v.type != "ref":
+                uses.append(v)
+        elif kind is oc.DST:
+            if v.type != "ref":
+                defs.append(v)
+        elif kind is oc.SRCLIST:
+            uses += [r for r in v if r.type != "ref"]
+        else:
+            defs += [r for r in v if r.type != "ref"]
+    return uses, defs
 
 
 def successors(ins: Instr):
     out = []
-    for f in ins.op.fields:
-        if f.kind is oc.TARGET:
-            out.append(ins.args[f.name])
-        elif f.kind is oc.CASES:
-            out.extend(ins.args[f.name])
+    for name, cases in ins.op.edge_fields:
+        if cases:
+            out.extend(ins.args[name])
+        else:
+            out.append(ins.args[name])
     return out
 
 

@@ -20,8 +20,6 @@ from ..frontend import opcodes as oc
 from ..ir import WIDE, Block, Function, Instr, Reg, Successor
 from .variables import wide_pair_moves
 
-_REG_FIELDS = (oc.SRC, oc.DST, oc.SRCLIST, oc.DSTLIST)
-
 
 def _edge_groups(succ: Successor, wide_slots: set[int]):
     """The primitive copies of a remap as (src slots, dst slots) groups, in order: aligned
@@ -42,7 +40,7 @@ def _edge_groups(succ: Successor, wide_slots: set[int]):
 
 def _successor_fields(ins: Instr):
     """(field name, case index or None, Successor) for every edge of `ins`."""
-    for name, cases in _edge_fields(ins.op):
+    for name, cases in ins.op.edge_fields:
         if not cases:
             yield name, None, ins.args[name]
         else:
@@ -50,25 +48,8 @@ def _successor_fields(ins: Instr):
                 yield name, k, s
 
 
-_REG_FIELDS_OF: dict = {}   # Opcode -> ((field name, is list, is use), ...)
-_EDGE_FIELDS_OF: dict = {}  # Opcode -> ((field name, is a case list), ...)
-
-
-def _reg_fields(op) -> tuple:
-    out = _REG_FIELDS_OF.get(op)
-    if out is None:
-        out = _REG_FIELDS_OF[op] = tuple(
-            (f.name, f.kind in (oc.SRCLIST, oc.DSTLIST), f.kind in (oc.SRC, oc.SRCLIST))
-            for f in op.fields if f.kind in _REG_FIELDS)
-    return out
-
-
-def _edge_fields(op) -> tuple:
-    out = _EDGE_FIELDS_OF.get(op)
-    if out is None:
-        out = _EDGE_FIELDS_OF[op] = tuple((f.name, f.kind is oc.CASES) for f in op.fields
-                                          if f.kind is oc.TARGET or f.kind is oc.CASES)
-    return out
+_LISTS = (oc.SRCLIST, oc.DSTLIST)
+_USES = (oc.SRC, oc.SRCLIST)
 
 
 def rename_webs(fn: Function) -> Function:
@@ -79,9 +60,9 @@ def rename_webs(fn: Function) -> Function:
     for b in fn.blocks:
         for ins in b.instrs:
             args = ins.args
-            for name, is_list, _ in _reg_fields(ins.op):
+            for name, kind in ins.op.reg_fields:
                 v = args[name]
-                for r in (v if is_list else (v,)):
+                for r in (v if kind in _LISTS else (v,)):
                     if r.type in WIDE:
                         wide_slots.update(r.slots)
 
@@ -116,9 +97,10 @@ def rename_webs(fn: Function) -> Function:
             defs = []
             key = id(ins)
             args = ins.args
-            for name, is_list, is_use in _reg_fields(ins.op):
+            for name, kind in ins.op.reg_fields:
                 v = args[name]
-                for k, r in enumerate(v if is_list else (v,)):
+                is_use = kind in _USES
+                for k, r in enumerate(v if kind in _LISTS else (v,)):
                     if r.type == "ref":
                         continue
                     n = len(width)
@@ -128,7 +110,7 @@ def rename_webs(fn: Function) -> Function:
                     reg_site[(key, name, k)] = n
                     (body if is_use else defs).append((is_use, n, slots))
             body += defs
-            if _edge_fields(ins.op):
+            if ins.op.edge_fields:
                 for fname, case, succ in _successor_fields(ins):
                     copies = []
                     for g, (src, dst) in enumerate(_edge_groups(succ, wide_slots)):
@@ -262,14 +244,14 @@ def rename_webs(fn: Function) -> Function:
         for ins in b.instrs:
             args = dict(ins.args)
             key = id(ins)
-            for name, is_list, _ in _reg_fields(ins.op):
+            for name, kind in ins.op.reg_fields:
                 v = args[name]
-                if is_list:
+                if kind in _LISTS:
                     args[name] = [r if r.type == "ref" else moved(reg_site[(key, name, k)], r)
                                   for k, r in enumerate(v)]
                 elif v.type != "ref":
                     args[name] = moved(reg_site[(key, name, 0)], v)
-            if _edge_fields(ins.op):
+            if ins.op.edge_fields:
                 for fname, case, succ in _successor_fields(ins):
                     new = _rewrite_remap(succ, wide_slots,
                                          lambda g: copy_site[(key, fname, case, g)], moved)
