@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..frontend import opcodes as oc
 from ..ir import WIDE, Block, Function, Instr, Reg, Successor
-from .variables import wide_pair_moves
+from .variables import successors, wide_pair_moves
 
 
 def _edge_groups(succ: Successor, wide_slots: set[int]):
@@ -86,38 +86,38 @@ def rename_webs(fn: Function) -> Function:
             parent.append(n)
         return n
 
-    # Sites: where each node appears, so the rewrite finds it again.
-    reg_site: dict[tuple, int] = {}     # (id(ins), field, index) -> node
-    copy_site: dict[tuple, tuple] = {}  # (id(ins), field, case, group) -> (use node, def node)
+    # Nodes are numbered in one walk (instructions in order; per instruction its register
+    # operands in field order, then each edge's copy groups, use node then def node); the
+    # rewrite walks the same way and meets them in the same order.
+    group_seq: list[list] = []          # per edge in walk order: its copy groups
     block_body: list[list[tuple]] = []  # per block: (is use, node, slots) in order
     edges: list[list[tuple]] = []       # per block: (target block, [(use, def, src, dst)])
     for b in fn.blocks:
         body, out_edges = [], []
         for ins in b.instrs:
             defs = []
-            key = id(ins)
             args = ins.args
             for name, kind in ins.op.reg_fields:
                 v = args[name]
                 is_use = kind in _USES
-                for k, r in enumerate(v if kind in _LISTS else (v,)):
+                for r in (v if kind in _LISTS else (v,)):
                     if r.type == "ref":
                         continue
                     n = len(width)
                     slots = r.slots
                     width.append(len(slots))
                     parent.append(n)
-                    reg_site[(key, name, k)] = n
                     (body if is_use else defs).append((is_use, n, slots))
             body += defs
             if ins.op.edge_fields:
-                for fname, case, succ in _successor_fields(ins):
+                for succ in successors(ins):
                     copies = []
-                    for g, (src, dst) in enumerate(_edge_groups(succ, wide_slots)):
+                    groups = _edge_groups(succ, wide_slots)
+                    group_seq.append(groups)
+                    for src, dst in groups:
                         u = len(width)
                         width += (len(src), len(dst))
                         parent += (u, u + 1)
-                        copy_site[(key, fname, case, g)] = (u, u + 1)
                         copies.append((u, u + 1, src, dst))
                     if succ.block is not None:
                         out_edges.append((succ.block, copies))
@@ -232,29 +232,37 @@ def rename_webs(fn: Function) -> Function:
         fresh += w
     if not new_base:
         return fn
-    base_of = {n: new_base.get(find(n)) for n in range(len(width))}
+    base_of = [new_base.get(find(n)) for n in range(len(width))]
 
     def moved(n: int, reg: Reg, half: int = 0) -> Reg:
         base = base_of[n]
         return reg if base is None else Reg(reg.type, base + half, reg.move)
 
     blocks = []
+    n = 0  # the next node of the walk
+    groups = iter(group_seq)
     for b in fn.blocks:
         instrs = []
         for ins in b.instrs:
             args = dict(ins.args)
-            key = id(ins)
             for name, kind in ins.op.reg_fields:
                 v = args[name]
                 if kind in _LISTS:
-                    args[name] = [r if r.type == "ref" else moved(reg_site[(key, name, k)], r)
-                                  for k, r in enumerate(v)]
+                    new_list = []
+                    for r in v:
+                        if r.type != "ref":
+                            r = moved(n, r)
+                            n += 1
+                        new_list.append(r)
+                    args[name] = new_list
                 elif v.type != "ref":
-                    args[name] = moved(reg_site[(key, name, 0)], v)
+                    args[name] = moved(n, v)
+                    n += 1
             if ins.op.edge_fields:
                 for fname, case, succ in _successor_fields(ins):
-                    new = _rewrite_remap(succ, wide_slots,
-                                         lambda g: copy_site[(key, fname, case, g)], moved)
+                    edge_groups = next(groups)
+                    new = _rewrite_remap(succ, edge_groups, n, moved)
+                    n += 2 * len(edge_groups)
                     if case is None:
                         args[fname] = new
                     else:
@@ -267,13 +275,14 @@ def rename_webs(fn: Function) -> Function:
                     fn.requirements, blocks, fn.bytecode_offset, fn.verified)
 
 
-def _rewrite_remap(succ: Successor, wide_slots, site, moved) -> Successor:
+def _rewrite_remap(succ: Successor, groups: list, first: int, moved) -> Successor:
     """The edge's remap with each copy group's source and destination moved (a pair group's
-    halves go to the moved pair's even slot and the one after it)."""
+    halves go to the moved pair's even slot and the one after it); group g's nodes are
+    first + 2g (use) and first + 2g + 1 (def)."""
     prim = [p for p in succ.remap if not p[0].is_ref]
     new_prim, k = [], 0
-    for g, (src, _) in enumerate(_edge_groups(succ, wide_slots)):
-        u, d = site(g)
+    for g, (src, _) in enumerate(groups):
+        u, d = first + 2 * g, first + 2 * g + 1
         for half in range(len(src)):
             s, t = prim[k]
             new_prim.append((moved(u, s, half), moved(d, t, half)))
