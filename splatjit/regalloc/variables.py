@@ -154,40 +154,57 @@ def classify(fn: Function) -> SlotMap:
     kinds: dict[int, set] = {}  # slot -> {(kind, base slot)} seen; ("raw", slot) for x32
 
     def see(slot: int, what):
-        kinds.setdefault(slot, set()).add(what)
+        seen = kinds.get(slot)
+        if seen is None:
+            kinds[slot] = {what}
+        else:
+            seen.add(what)
 
     for r in arg_registers(fn.signature):
         if not r.is_ref:
             for s in r.slots:
                 see(s, (r.type, r.ordinal))
     all_slots_wide: set[int] = set()
-    for ins in fn.instrs():
-        uses, defs = typed_regs(ins)
-        for r in uses + defs:
-            if r.type == "x32":
-                see(r.ordinal, ("raw", r.ordinal))
-            else:
-                for s in r.slots:
-                    see(s, (r.type, r.ordinal))
-                if r.type in WIDE:
-                    all_slots_wide.update(r.slots)
+    edges = []
+    for b in fn.blocks:
+        for ins in b.instrs:
+            uses, defs = typed_regs(ins)
+            for r in uses + defs:
+                t = r.type
+                if t == "x32":
+                    see(r.ordinal, ("raw", r.ordinal))
+                elif t in WIDE:
+                    what = (t, r.ordinal)
+                    see(r.ordinal, what)
+                    see(r.ordinal + 1, what)
+                    all_slots_wide.add(r.ordinal)
+                    all_slots_wide.add(r.ordinal + 1)
+                else:
+                    see(r.ordinal, (t, r.ordinal))
+            if ins.op.edge_fields:
+                edges += successors(ins)
     # Remaps: whole wide moves between wide slots, or raw single-slot copies.
-    for ins in fn.instrs():
-        for succ in successors(ins):
-            wide, single = wide_pair_moves(_raw_pairs(succ.remap), all_slots_wide)
-            for s, d in wide:
-                see(s, ("pairmove", s))
-                see(d, ("pairmove", d))
-            for s, d in single:
-                see(s, ("raw", s))
-                see(d, ("raw", d))
+    for succ in edges:
+        wide, single = wide_pair_moves(_raw_pairs(succ.remap), all_slots_wide)
+        for s, d in wide:
+            see(s, ("pairmove", s))
+            see(d, ("pairmove", d))
+        for s, d in single:
+            see(s, ("raw", s))
+            see(d, ("raw", d))
     var_at: dict[int, Var] = {}
     for slot, seen in kinds.items():
-        typed = {w for w in seen if w[0] in CLASS_OF}
-        if len(typed) != 1:
-            continue
+        if len(seen) == 1:
+            (what,) = seen
+            if what[0] not in CLASS_OF:
+                continue
+            typed, extra = seen, ()
+        else:
+            typed = {w for w in seen if w[0] in CLASS_OF}
+            if len(typed) != 1:
+                continue
+            extra = seen - typed
         kind, base = next(iter(typed))
-        extra = seen - typed
         if kind in WIDE:
             if any(w[0] == "raw" for w in extra):
                 continue
@@ -199,6 +216,6 @@ def classify(fn: Function) -> SlotMap:
         var_at[slot] = Var(kind, base)
     # A wide var needs both of its slots promoted.
     for slot, v in list(var_at.items()):
-        if v.wide and (var_at.get(v.slot) != v or var_at.get(v.slot + 1) != v):
+        if v.kind in WIDE and (var_at.get(v.slot) != v or var_at.get(v.slot + 1) != v):
             del var_at[slot]
     return SlotMap(fn, var_at, all_slots_wide)
