@@ -178,13 +178,12 @@ class CheckedAccesses:
         if not self.facts:
             return
         refs, slots = set(), set()
-        for f in ins.op.fields:
-            value = ins.args.get(f.name)
+        for name, kind in ins.op.reg_fields:
+            value = ins.args.get(name)
             regs = value if isinstance(value, list) else [value]
-            writes = f.kind in (oc.DST, oc.DSTLIST)
-            reads = f.kind in (oc.SRC, oc.SRCLIST)
+            writes = kind is oc.DST or kind is oc.DSTLIST
             for r in regs:
-                if not isinstance(r, Reg) or not (writes or reads):
+                if not isinstance(r, Reg):
                     continue
                 if r.is_ref and (writes or r.move):  # a move-bit read leaves the slot null
                     refs.add(r.ordinal)
@@ -205,17 +204,17 @@ def constant_slots(fn, first_renamed: int) -> dict[int, int]:
     defs: dict[int, int] = {}
     consts: dict[int, tuple[int, tuple]] = {}  # base slot -> (value, slots)
     for ins in fn.instrs():
-        for f in ins.op.fields:
-            if f.kind not in (oc.DST, oc.DSTLIST):
+        for name, kind in ins.op.reg_fields:
+            if kind is not oc.DST and kind is not oc.DSTLIST:
                 continue
-            v = ins.args.get(f.name)
+            v = ins.args.get(name)
             for r in (v if isinstance(v, list) else [v]):
                 if isinstance(r, Reg) and not r.is_ref:
                     for slot in r.slots:
                         defs[slot] = defs.get(slot, 0) + 1
                     if ins.op.mnemonic in CONST_OPS:
                         consts[r.ordinal] = (ins.args.get("value", 0), r.slots)
-        for succ in successors(ins):
+        for succ in successors(ins) if ins.op.edge_fields else ():
             for _, dst in succ.remap:
                 if not dst.is_ref:
                     defs[dst.ordinal] = defs.get(dst.ordinal, 0) + 1
