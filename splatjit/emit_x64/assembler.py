@@ -120,7 +120,8 @@ class Assembler:
     def __init__(self, features: Iterable[str] | None = None):
         self.features = cpu.host_features() if features is None else cpu.closure(features)
         self._cache = _ENCODED.setdefault(self.features, {})
-        # The stream: bytes (label-free code), Label, _Align, _Ref. `_chunk` collects the
+        self._branches = _BRANCHES.setdefault(self.features, {})
+        # The stream: bytearray (label-free code), Label, _Align, _Ref. `_chunk` collects the
         # current run of label-free code; `_recs` holds (item, tag) per instruction and
         # `.byte` line, in order, where item is an _Insn, a _Ref or the raw bytes.
         self._items: list[Any] = []
@@ -289,7 +290,7 @@ class Assembler:
         """Closes the current run of label-free code (before a label, alignment or _Ref)."""
         n = len(self._recs) - self._mark
         if n:
-            self._items.append(bytes(self._chunk))
+            self._items.append(self._chunk)
             self._chunk_recs.append(n)
             self._chunk = bytearray()
             self._mark = len(self._recs)
@@ -330,7 +331,7 @@ class Assembler:
         off = 0
         for it in self._items:
             kind = type(it)
-            if kind is bytes:
+            if kind is bytearray:
                 off += len(it)
             elif kind is _Ref:
                 starts[id(it)] = off
@@ -354,7 +355,7 @@ class Assembler:
         for it in self._items:
             kind = type(it)
             item_starts.append(len(out))
-            if kind is bytes:
+            if kind is bytearray:
                 out += it
             elif kind is _Ref:
                 _, data, fixups = it.current()
@@ -383,7 +384,7 @@ class Assembler:
             recs, counts = iter(self._recs), iter(self._chunk_recs)
             for it, start in zip(self._items, self._item_starts):
                 kind = type(it)
-                if kind is bytes:
+                if kind is bytearray:
                     off = start
                     for _ in range(next(counts)):
                         item, tag = next(recs)
@@ -437,6 +438,7 @@ def _resolve(data: bytes, fixups: tuple, address: int, addrs: dict[Label, int],
 #: a table is cleared when full.
 _ENCODED: dict[frozenset, dict] = {}
 _TEMPLATES: dict[frozenset, dict] = {}
+_BRANCHES: dict[frozenset, dict] = {}   # features -> {mnemonic: _Template of `mnemonic label`}
 _CACHE_LIMIT = 1 << 16
 
 
@@ -460,6 +462,13 @@ def _make_method(mnemonic: str):
 
 def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruction:
     """An instruction missing from the cache: label-naming, new, or invalid (raises)."""
+    if len(operands) == 1 and type(operands[0]) is Label:  # a branch or call to a label
+        t = a._branches.get(mnemonic)
+        if t is not None:
+            insn = Instruction.__new__(Instruction)
+            insn.forms, insn.mnemonic, insn.operands = t.insn.forms, t.insn.mnemonic, operands
+            a._append_ref(_Ref(t, operands, operands[0]), tag)
+            return insn
     label = None
     for op in operands:
         if isinstance(op, Label):
@@ -493,6 +502,8 @@ def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruct
         if len(templates) >= _CACHE_LIMIT:
             templates.clear()
         templates[key] = t
+        if holes == (_HOLE,):
+            a._branches[mnemonic] = t
     insn = Instruction.__new__(Instruction)
     insn.forms, insn.mnemonic = t.insn.forms, t.insn.mnemonic
     insn.operands = tuple(op if isinstance(op, (Label, RipRel)) else done
