@@ -122,11 +122,13 @@ class Assembler:
         self._cache = _ENCODED.setdefault(self.features, {})
         self._branches = _BRANCHES.setdefault(self.features, {})
         # The stream: bytearray (label-free code), Label, _Align, _Ref. `_chunk` collects the
-        # current run of label-free code; `_recs` holds (item, tag) per instruction and
-        # `.byte` line, in order, where item is an _Insn, a _Ref or the raw bytes.
+        # current run of label-free code; `_recs` holds one item per instruction and `.byte`
+        # line, in order: an _Insn, a _Ref or the raw bytes; `_runs` holds (index of the
+        # first rec, tag) wherever the tag changes.
         self._items: list[Any] = []
         self._chunk = bytearray()
-        self._recs: list[tuple] = []
+        self._recs: list[Any] = []
+        self._runs: list[tuple[int, object]] = [(0, None)]
         self._mark = 0                        # len(_recs) when `_chunk` started
         self._chunk_recs: list[int] = []      # per bytes item: how many _recs it holds
         self._bound: set[Label] = set()
@@ -147,6 +149,7 @@ class Assembler:
     def set_tag(self, tag: object) -> None:
         """Tag (e.g. a bytecode offset) recorded for every following instruction."""
         self._tag = tag
+        self._runs.append((len(self._recs), tag))
 
     def label(self, label: Label | None = None) -> Label:
         """Bind ``label`` (or a new one) to the current position and return it."""
@@ -172,7 +175,7 @@ class Assembler:
         self._check_open()
         data = bytes(data)
         self._chunk += data
-        self._recs.append((data, None))
+        self._record(data, None)
 
     # ------------------------------------------------------------------ constant pool
     def const_bytes(self, data: bytes, align: int | None = None) -> RipRel:
@@ -295,10 +298,20 @@ class Assembler:
             self._chunk = bytearray()
             self._mark = len(self._recs)
 
+    def _record(self, item, tag: object) -> None:
+        """Appends a rec whose tag may differ from the current one."""
+        if tag is self._tag:
+            self._recs.append(item)
+            return
+        n = len(self._recs)
+        self._runs.append((n, tag))
+        self._recs.append(item)
+        self._runs.append((n + 1, self._tag))
+
     def _append_ref(self, ref: _Ref, tag: object) -> None:
         self._flush()
         self._items.append(ref)
-        self._recs.append((ref, tag))
+        self._record(ref, tag)
         self._mark = len(self._recs)
 
     def _append(self, insn: Instruction, tag: object) -> None:
@@ -309,7 +322,7 @@ class Assembler:
             enc = encode(form, insn.operands)
             item = _Insn(insn, form, enc.data)
             self._chunk += item.data
-            self._recs.append((item, tag))
+            self._record(item, tag)
             return
         labels = {op.label if isinstance(op, RipRel) else op for op in insn.operands
                   if isinstance(op, (Label, RipRel))} - {None}
@@ -380,8 +393,12 @@ class Assembler:
         if self._lines is None:
             if self._code is None:
                 return []
+            tags = [None] * len(self._recs)
+            runs = self._runs + [(len(tags), None)]
+            for (first, tag), (end, _) in zip(runs, runs[1:]):
+                tags[first:end] = [tag] * (end - first)  # runs never go back
             lines = []
-            recs, counts = iter(self._recs), iter(self._chunk_recs)
+            recs, counts = iter(zip(self._recs, tags)), iter(self._chunk_recs)
             for it, start in zip(self._items, self._item_starts):
                 kind = type(it)
                 if kind is bytearray:
@@ -453,7 +470,10 @@ def _make_method(mnemonic: str):
         if cached is None:
             return _slow(self, mnemonic, operands, self._tag if tag is _UNSET else tag)
         self._chunk += cached.data
-        self._recs.append((cached, self._tag if tag is _UNSET else tag))
+        if tag is _UNSET:
+            self._recs.append(cached)
+        else:
+            self._record(cached, tag)
         return cached.insn
     method.__name__ = method.__qualname__ = mnemonic
     method.__doc__ = "; ".join(str(f) for f in TABLE.by_mnemonic[TABLE.canonical(mnemonic)])
@@ -487,7 +507,7 @@ def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruct
         except TypeError:
             pass
         a._chunk += item.data
-        a._recs.append((item, tag))
+        a._record(item, tag)
         return insn
     if label is _HOLE:  # two different labels: encode this one on its own
         insn = Instruction(mnemonic, *operands)
