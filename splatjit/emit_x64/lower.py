@@ -29,6 +29,7 @@ from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, X64_TARGET, XMM_BY_NAME, F
 from .operands import Label, dword, qword, rbp
 
 LOOP_ALIGN = 32
+_UNKNOWN = object()
 SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
 
 
@@ -62,15 +63,16 @@ class FunctionLowering:
         self.epilogue = Label(f"{fn.name}.epilogue")
         self.exit_no_depth = Label(f"{fn.name}.exit")
         self.traps: list[tuple[Label, int, int, object]] = []  # label, code, offset, status src
+        self._homes: dict[tuple, object] = {}  # (type, ordinal) -> var_reg's answer
         self.unsupported: list[str] = []
         self.ins: Instr | None = None
 
     # ------------------------------------------------------------------ frame helpers
     def slot_mem(self, ordinal: int, bits: int):
-        return R.SizeSpec(bits)[rbp + self.frame.slot(ordinal)]
+        return (rbp + self.frame.slot(ordinal)).with_size(bits)
 
     def ref_mem(self, reg: Reg):
-        return qword[rbp + self.frame.ref(reg.ordinal)]
+        return (rbp + self.frame.ref(reg.ordinal)).with_size(64)
 
     def ctx(self, into=R.rax):
         self.a.mov(into, qword[rbp + CTX_OFF])
@@ -79,14 +81,19 @@ class FunctionLowering:
     # ------------------------------------------------------------------ operand access
     def var_reg(self, reg: Reg):
         """The machine register holding `reg` (sized), or None if it lives in memory."""
-        v = self.slots.var_of(reg)
-        name = self.alloc.location(v)
-        if name is None:
-            return None
-        if v.cls == "fpr":
-            return XMM_BY_NAME[name]
-        bits = 64 if v.wide else 32
-        return GPR_BY_NAME[name].view(bits)
+        key = (reg.type, reg.ordinal)
+        home = self._homes.get(key, _UNKNOWN)
+        if home is _UNKNOWN:
+            v = self.slots.var_of(reg)
+            name = self.alloc.location(v)
+            if name is None:
+                home = None
+            elif v.cls == "fpr":
+                home = XMM_BY_NAME[name]
+            else:
+                home = GPR_BY_NAME[name].view(64 if v.wide else 32)
+            self._homes[key] = home
+        return home
 
     def var_location(self, v: Var | None):
         name = self.alloc.location(v)
