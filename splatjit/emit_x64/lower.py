@@ -277,6 +277,7 @@ class FunctionLowering:
         self._epilogue()  # right after the last block: a final return falls into it
         for emit in self.deferred:
             emit()
+        self.deferred = []  # its closures refer to self: no cycle left for the collector
         self._trap_stubs()
         return FunctionInfo(fn.name, fn.ordinal, self.entries[fn.ordinal], self.alloc, self.slots,
                             self.frame, sorted(set(self.unsupported)))

@@ -119,10 +119,10 @@ def remap_copies(pairs, wide_slots: set[int]) -> list[tuple[str, int, int]]:
 
 
 class SlotMap:
-    """Result of `classify`: slot -> Var for promoted slots (both slots of a wide var)."""
+    """Result of `classify`: slot -> Var for promoted slots (both slots of a wide var).
+    Keeps no reference to the function (compiled modules keep their SlotMaps)."""
 
     def __init__(self, fn: Function, var_at: dict[int, Var], wide_slots: set[int]):
-        self.fn = fn
         self.var_at = var_at
         self.wide_slots = wide_slots  # every slot some op reads or writes as half of a wide value
 
