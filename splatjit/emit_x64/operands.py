@@ -496,11 +496,16 @@ def _sized(text: str, size: int | None) -> str:
 
 
 class SizeSpec:
-    """``qword[...]``: turns a register, address expression or label into a sized operand."""
+    """``qword[...]``: turns a register, address expression or label into a sized operand.
+    One object per size (``SizeSpec(64) is qword``)."""
     __slots__ = ("bits",)
 
-    def __init__(self, bits: int | None):
-        self.bits = bits
+    def __new__(cls, bits: int | None):
+        spec = _SIZE_SPECS.get(bits)
+        if spec is None:
+            spec = _SIZE_SPECS[bits] = object.__new__(cls)
+            spec.bits = bits
+        return spec
 
     def __getitem__(self, addr: object) -> Mem | RipRel:
         if type(addr) is Mem:
@@ -519,6 +524,7 @@ class SizeSpec:
         return SIZE_NAMES.get(self.bits, "ptr") if self.bits else "ptr"
 
 
+_SIZE_SPECS: dict[int | None, SizeSpec] = {}
 byte, word, dword, qword = SizeSpec(8), SizeSpec(16), SizeSpec(32), SizeSpec(64)
 xmmword, ymmword, zmmword, ptr = SizeSpec(128), SizeSpec(256), SizeSpec(512), SizeSpec(None)
 
