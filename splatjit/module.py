@@ -1,8 +1,9 @@
 """`JitModule`: a compiled `.vmfb` module with the interpreter's exported functions.
 
-Contract: `JitModule(vmfb_bytes, target="native")` parses, verifies and compiles every
-function, maps the code read-execute and runs the module's `__init` export if it has one
-(as IREE does on context registration). Exported functions are attributes (and items);
+Contract: `JitModule(vmfb_bytes, target="native")` parses and verifies the module (unless
+given an already loaded `LoadedModule` instead of bytes), compiles every function, maps the
+code read-execute and runs the module's `__init` export if it has one (as IREE does on
+context registration). Exported functions are attributes (and items);
 calling one checks arity and types first (`TypeError`), then runs native code; a trap raises
 `TrapError` naming function and bytecode offset. Refs are returned as the objects passed in
 (zero-copy) or as read-only `bytes` for rodata. Python lists pass as `!vm.list<?>` (or typed,
@@ -247,12 +248,15 @@ class JitModule:
         # Loading and compiling make ~10^5 short-lived, acyclic objects: with the cycle
         # collector running, its passes over the older heap cost a third of the time.
         with gc_paused():
-            self.loaded: LoadedModule = load_module(vmfb_bytes)
+            self.loaded: LoadedModule = (vmfb_bytes if isinstance(vmfb_bytes, LoadedModule)
+                                         else load_module(vmfb_bytes))
             self.name = self.loaded.name
             self._program = hal.is_program(self.loaded.defn)
             if self._program:  # a whole program: serve its HAL imports, take numpy arrays
+                rodata = self.loaded.defn.rodata
+                nested = {rodata[e.rodata_ordinal].data: e.module for e in self.loaded.executables}
                 imports = hal.default_providers(self.loaded.defn, imports, target=target,
-                                                features=features, fuel=fuel)
+                                                features=features, fuel=fuel, executables=nested)
             self._backend = None
             self._memory = None
             if self.target == native_isa:  # this host's own ISA: map the code and call it
