@@ -35,6 +35,15 @@ def test_loop_sum_runs_natively(n):
     assert m["loop_sum"](n) == m.loop_sum(n)
 
 
+def test_an_already_loaded_module_compiles_like_its_bytes():
+    from splatjit.frontend.loader import load_module
+    loaded = load_module(LOOP_SUM)
+    m = JitModule(loaded)
+    assert m.loaded is loaded
+    assert m.compiled.code == JitModule(LOOP_SUM).compiled.code
+    assert m.loop_sum(100) == _loop_sum_reference(100)
+
+
 def test_exports_and_unknown_names():
     m = JitModule(LOOP_SUM)
     assert m.exports == {"loop_sum": "(i32) -> (i32)"}
