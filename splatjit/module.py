@@ -397,6 +397,10 @@ class JitModule:
         return list(super().__dir__()) + list(self.__dict__.get("_exports", {}))
 
     def close(self) -> None:
-        """Unmaps the code now (it is also unmapped when the module is collected)."""
+        """Unmaps the code now (it is also unmapped when the module is collected) and drops
+        the exports, which refer back to the module: a closed module is freed as soon as
+        nothing else refers to it, not when the cycle collector next runs. Exports taken
+        before must not be called afterwards."""
         if self._memory is not None:
             self._memory.close()
+        self._exports = {}

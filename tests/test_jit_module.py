@@ -44,6 +44,21 @@ def test_an_already_loaded_module_compiles_like_its_bytes():
     assert m.loop_sum(100) == _loop_sum_reference(100)
 
 
+def test_a_closed_module_is_freed_without_the_cycle_collector():
+    import weakref
+    m = JitModule(LOOP_SUM)
+    assert m.loop_sum(3) == 3
+    m.close()
+    assert m.exports == {} and not hasattr(m, "loop_sum")
+    ref = weakref.ref(m)
+    gc.disable()
+    try:
+        del m
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
 def test_exports_and_unknown_names():
     m = JitModule(LOOP_SUM)
     assert m.exports == {"loop_sum": "(i32) -> (i32)"}
