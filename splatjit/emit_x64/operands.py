@@ -154,7 +154,7 @@ class GPR(Operand):
 
 
 _GPR_OBJECTS: dict[tuple[int, int], GPR] = {}
-_CACHE_LIMIT = 1 << 12    # memory operands remembered per base register / per operand
+_CACHE_LIMIT = 1 << 12    # [reg + disp] operands remembered per base register (then forgotten)
 _GPRS = {bits: [GPR(n, bits) for n in range(16)] for bits in _GPR_NAMES}
 
 
