@@ -145,7 +145,8 @@ def test_shortcuts_give_the_table_path_bytes_listing_and_tags(seed: int) -> None
 
 
 def test_an_instruction_hand_built_or_named_twice_encodes_alike() -> None:
-    """`emit(Instruction)` (no cache), the method (cache filled) and again (cache hit)."""
+    """`emit(Instruction)` (its validated operands key a cache entry of their own), the
+    method (cache filled) and again (cache hit)."""
     rng = random.Random(7)
     target = Label("target")
     for _ in range(300):

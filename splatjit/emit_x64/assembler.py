@@ -143,7 +143,7 @@ class Assembler:
     def emit(self, insn: Instruction, tag: object = _UNSET) -> Instruction:
         """Append ``insn``; AsmError if the target CPU lacks its feature."""
         self._check_open()
-        self._append(insn, self._tag if tag is _UNSET else tag)
+        _slow(self, insn.mnemonic, insn.operands, self._tag if tag is _UNSET else tag)
         return insn
 
     def set_tag(self, tag: object) -> None:
@@ -313,28 +313,6 @@ class Assembler:
         self._items.append(ref)
         self._record(ref, tag)
         self._mark = len(self._recs)
-
-    def _append(self, insn: Instruction, tag: object) -> None:
-        """Appends an instruction built by hand or not in the cache (the slow path)."""
-        if not any(isinstance(op, Label) or (isinstance(op, RipRel) and op.label is not None)
-                   for op in insn.operands):
-            form = insn.forms_for(self.features)[0]
-            enc = encode(form, insn.operands)
-            item = _Insn(insn, form, enc.data)
-            self._chunk += item.data
-            self._record(item, tag)
-            return
-        labels = {op.label if isinstance(op, RipRel) else op for op in insn.operands
-                  if isinstance(op, (Label, RipRel))} - {None}
-        if len(labels) == 1:
-            (label,) = labels
-            holes = tuple(_hole(op) for op in insn.operands)
-            t = Instruction.__new__(Instruction)
-            t.forms, t.operands, t.mnemonic = insn.forms, holes, insn.mnemonic
-            ref = _Ref(_Template(t, self.features), insn.operands, label)
-        else:  # a label and a RIP-relative label: no shared template
-            ref = _Ref(_Template(insn, self.features), insn.operands, None)
-        self._append_ref(ref, tag)
 
     def _layout(self) -> tuple[dict[Label, int], dict[int, int]]:
         """Label and constant addresses, and the start of every _Ref (by id), for the
@@ -509,14 +487,18 @@ def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruct
         a._chunk += item.data
         a._record(item, tag)
         return insn
-    if label is _HOLE:  # two different labels: encode this one on its own
+    if label is _HOLE:  # a branch label and a RIP-relative one: encoded on its own
         insn = Instruction(mnemonic, *operands)
-        a._append(insn, tag)
+        a._append_ref(_Ref(_Template(insn, a.features), insn.operands, None), tag)
         return insn
     holes = tuple(_hole(op) for op in operands)
     templates = _TEMPLATES.setdefault(a.features, {})
     key = (mnemonic, holes)
-    t = templates.get(key)
+    try:
+        t = templates.get(key)
+    except TypeError:  # an unhashable operand: validation names it
+        Instruction(mnemonic, *operands)
+        raise
     if t is None:
         t = _Template(Instruction(mnemonic, *holes), a.features)
         if len(templates) >= _CACHE_LIMIT:
