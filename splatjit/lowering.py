@@ -9,6 +9,7 @@ either emitter hands to the runtime.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .frontend.cconv import Signature
 from .frontend.schema import ModuleDef
@@ -34,13 +35,23 @@ class FunctionInfo:
 
 @dataclass
 class CompiledModule:
+    """`listing` (code offset, instruction text) and `tag_map` (code offset -> (function
+    ordinal, bytecode offset)) are read from the finished `assembler` when first used: only
+    tools and trap reports need them."""
     code: bytes
     entries: dict[int, int]            # function ordinal -> code offset
     functions: dict[int, FunctionInfo]
-    listing: list[tuple[int, str]]     # (code offset, instruction text)
-    tag_map: dict[int, object]         # code offset -> (function ordinal, bytecode offset)
     unsupported: dict[int, list[str]]  # function ordinal -> unsupported op names
     features: frozenset
+    assembler: object = field(repr=False, compare=False)  # finished; answers listing, tag_map
+
+    @cached_property
+    def listing(self) -> list[tuple[int, str]]:
+        return list(self.assembler.listing)
+
+    @cached_property
+    def tag_map(self) -> dict[int, object]:
+        return dict(self.assembler.tag_map)
 
 
 def callee_signature(module: ModuleDef, ordinal: int) -> Signature:
@@ -167,13 +178,12 @@ class CheckedAccesses:
         if not self.facts:
             return
         refs, slots = set(), set()
-        for f in ins.op.fields:
-            value = ins.args.get(f.name)
+        for name, kind in ins.op.reg_fields:
+            value = ins.args.get(name)
             regs = value if isinstance(value, list) else [value]
-            writes = f.kind in (oc.DST, oc.DSTLIST)
-            reads = f.kind in (oc.SRC, oc.SRCLIST)
+            writes = kind is oc.DST or kind is oc.DSTLIST
             for r in regs:
-                if not isinstance(r, Reg) or not (writes or reads):
+                if not isinstance(r, Reg):
                     continue
                 if r.is_ref and (writes or r.move):  # a move-bit read leaves the slot null
                     refs.add(r.ordinal)
@@ -194,17 +204,17 @@ def constant_slots(fn, first_renamed: int) -> dict[int, int]:
     defs: dict[int, int] = {}
     consts: dict[int, tuple[int, tuple]] = {}  # base slot -> (value, slots)
     for ins in fn.instrs():
-        for f in ins.op.fields:
-            if f.kind not in (oc.DST, oc.DSTLIST):
+        for name, kind in ins.op.reg_fields:
+            if kind is not oc.DST and kind is not oc.DSTLIST:
                 continue
-            v = ins.args.get(f.name)
+            v = ins.args.get(name)
             for r in (v if isinstance(v, list) else [v]):
                 if isinstance(r, Reg) and not r.is_ref:
                     for slot in r.slots:
                         defs[slot] = defs.get(slot, 0) + 1
                     if ins.op.mnemonic in CONST_OPS:
                         consts[r.ordinal] = (ins.args.get("value", 0), r.slots)
-        for succ in successors(ins):
+        for succ in successors(ins) if ins.op.edge_fields else ():
             for _, dst in succ.remap:
                 if not dst.is_ref:
                     defs[dst.ordinal] = defs.get(dst.ordinal, 0) + 1

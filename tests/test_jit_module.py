@@ -35,6 +35,30 @@ def test_loop_sum_runs_natively(n):
     assert m["loop_sum"](n) == m.loop_sum(n)
 
 
+def test_an_already_loaded_module_compiles_like_its_bytes():
+    from splatjit.frontend.loader import load_module
+    loaded = load_module(LOOP_SUM)
+    m = JitModule(loaded)
+    assert m.loaded is loaded
+    assert m.compiled.code == JitModule(LOOP_SUM).compiled.code
+    assert m.loop_sum(100) == _loop_sum_reference(100)
+
+
+def test_a_closed_module_is_freed_without_the_cycle_collector():
+    import weakref
+    m = JitModule(LOOP_SUM)
+    assert m.loop_sum(3) == 3
+    m.close()
+    assert m.exports == {} and not hasattr(m, "loop_sum")
+    ref = weakref.ref(m)
+    gc.disable()
+    try:
+        del m
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
 def test_exports_and_unknown_names():
     m = JitModule(LOOP_SUM)
     assert m.exports == {"loop_sum": "(i32) -> (i32)"}

@@ -119,3 +119,14 @@ def test_python_import_re_entering_the_module_sees_the_call_depth():
 
 def test_edge_value_pools_cover_every_scalar_type():
     assert {"i32", "i64", "f32", "f64"} <= set(EDGE)
+
+
+def test_exports_of_a_closed_module_raise_instead_of_running():
+    from splatjit import SplatJitError
+    m = _module("vm/loop_sum")
+    f = m.loop_sum
+    assert f._entry is not None and f(10) == ExportedFunction.__call__(f, 10)
+    m.close()
+    with pytest.raises(SplatJitError, match="closed"):
+        f(10)
+    assert "loop_sum" not in vars(m)

@@ -6,6 +6,8 @@ a table mnemonic (`mul` for vectors, `mov` of vector lanes) forwards to it by op
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .encoding import materialize
 from .operands import (CONDS, GPR, AsmError, FPReg, VArr, VElem, cond_code, fmt_imm,
                        invert_cond, wzr, xzr)
@@ -20,9 +22,19 @@ def _alias(name: str):
     return register
 
 
-def _text(name: str, *ops) -> str:
-    parts = [fmt_imm(op) if isinstance(op, int) else str(op) for op in ops]
-    return f"{name} {', '.join(parts)}".rstrip()
+class AliasText(NamedTuple):
+    """An alias's listing text, `name op, op, ...`, formatted only when the listing is read
+    (`str(text)`); hashable, so it can key the assembler's encoding cache."""
+    name: str
+    ops: tuple
+
+    def __str__(self) -> str:
+        parts = [fmt_imm(op) if isinstance(op, int) else str(op) for op in self.ops]
+        return f"{self.name} {', '.join(parts)}".rstrip()
+
+
+def _text(name: str, *ops) -> AliasText:
+    return AliasText(name, ops)
 
 
 def _gpr(op, what: str) -> GPR:

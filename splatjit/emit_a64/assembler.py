@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import isa
-from .aliases import ALIASES, mov_imm
+from .aliases import ALIASES, AliasText, mov_imm
 from .encoding import encode_fp_imm8, float_bits, materialize, mask
 from .operands import GPR, AsmError, FPReg, Imm, Label, VArr, invert_cond
 from .specs import LABEL_BITS, patch_label, shape
@@ -40,10 +40,10 @@ from .specs import LABEL_BITS, patch_label, shape
 _B_OPCODE = 0x14000000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Insn:
     word: int
-    text: "str | tuple"  # listing text, or (form, operands) to format on demand
+    text: "str | tuple"  # listing text, or (form, operands) / AliasText to format on demand
     tag: object
     target: Label | None = None
     reloc: str | None = None
@@ -54,8 +54,11 @@ class _Insn:
         return 8 if self.long else 4
 
     def listing_text(self) -> str:
-        if isinstance(self.text, tuple):
-            form, ops = self.text
+        text = self.text
+        if type(text) is AliasText:
+            self.text = str(text)
+        elif isinstance(text, tuple):
+            form, ops = text
             self.text = form.format(ops)
         return self.text
 
@@ -71,6 +74,12 @@ class _Align:
 
 _NOP = isa.FORMS_BY_NAME["nop"].bits
 _CANDIDATES: dict[tuple, list] = {}  # (mnemonic, operand shapes) -> forms worth matching
+#: (mnemonic, text, operands with a label as _HOLE, operand types) -> `Assembler._encode`'s
+#: answer. Types are part of the key: 1 and True are equal but select other forms; float
+#: operands are not cached (0.0 == -0.0). Bounded: cleared when full.
+_ENCODED: dict[tuple, tuple] = {}
+_ENCODED_LIMIT = 1 << 16
+_HOLE = Label("<label>")
 
 
 class Assembler:
@@ -91,7 +100,41 @@ class Assembler:
     def emit(self, mnemonic: str, *operands, text: str | None = None) -> None:
         """Emit table mnemonic `mnemonic` with the first form that accepts `operands`
         (aliases such as `mov` are methods: use `getattr(asm, name)(*operands)`).
-        A scaled load/store falls back to its unscaled twin (LDR -> LDUR)."""
+        A scaled load/store falls back to its unscaled twin (LDR -> LDUR).
+
+        The form, operands and word of an instruction are found once per process: later
+        emissions of it (its label, if it names one, aside) are a dictionary lookup."""
+        types = tuple(map(type, operands))
+        hole = types.index(Label) if Label in types else None
+        if float in types:  # 0.0 == -0.0, with one hash: float operands are not cached
+            key = hit = None
+        else:
+            key = (mnemonic, text, operands if hole is None else
+                   operands[:hole] + (_HOLE,) + operands[hole + 1:], types)
+            try:
+                hit = _ENCODED.get(key)
+            except TypeError:  # an unhashable operand: the slow path reports or handles it
+                key = hit = None
+        if hit is None:
+            hit = self._encode(mnemonic, operands, hole)
+            if key is not None and (hole is None or types.count(Label) == 1):
+                if len(_ENCODED) >= _ENCODED_LIMIT:
+                    _ENCODED.clear()
+                _ENCODED[key] = hit
+        form, ops, word, relaxable = hit
+        if form.feature and form.feature not in self.features:
+            raise AsmError(f"{form.name} needs feature {form.feature!r}")
+        if hole is None:
+            self._items.append(_Insn(word, text or (form, ops), self.tag))
+            return
+        label = operands[hole]
+        ops = ops[:hole] + (label,) + ops[hole + 1:]
+        self._items.append(_Insn(word, text or (form, ops), self.tag, label,
+                                 form.specs[hole].reloc, relaxable))
+
+    def _encode(self, mnemonic: str, operands: tuple, hole: int | None) -> tuple:
+        """(form, operands with defaults, word, relaxable) with the label at `hole`, if
+        any, replaced by `_HOLE`; AsmError when no form takes the operands."""
         operands = tuple(map(_plain, operands))
         shapes = tuple(map(shape, operands))
         form, ops = self._select(mnemonic, shapes, operands)
@@ -99,16 +142,14 @@ class Assembler:
             form, ops = self._select(isa.UNSCALED[mnemonic], shapes, operands)
         if form is None:
             self._reject(mnemonic, operands)
-        if form.feature and form.feature not in self.features:
-            raise AsmError(f"{form.name} needs feature {form.feature!r}")
         word = form.encode(ops)
-        insn = _Insn(word, text or (form, ops), self.tag)
-        if form.label_index is not None and isinstance(ops[form.label_index], Label):
-            insn.target = ops[form.label_index]
-            insn.reloc = form.specs[form.label_index].reloc
-            insn.relaxable = form.mnemonic[:2] in ("b.", "cb", "tb") and \
-                form.mnemonic not in ("b.al", "b.nv")
-        self._items.append(insn)
+        if hole is not None and hole != form.label_index:  # pragma: no cover - specs reject it
+            raise AsmError(f"{form.name}: a label as operand {hole + 1}")
+        relaxable = hole is not None and form.mnemonic[:2] in ("b.", "cb", "tb") and \
+            form.mnemonic not in ("b.al", "b.nv")
+        if hole is not None:
+            ops = ops[:hole] + (_HOLE,) + ops[hole + 1:]
+        return form, ops, word, relaxable
 
     @staticmethod
     def _select(mnemonic: str, shapes: tuple, operands: tuple):
@@ -297,6 +338,11 @@ class Assembler:
         """(code offset, text) per emitted word and pool entry, after `finish`."""
         return [(off, text if isinstance(text, str) else text.listing_text())
                 for off, text in self._listing]
+
+    @property
+    def tag_map(self) -> dict[int, object]:
+        """`tags` under the x86-64 assembler's name (what `CompiledModule` reads)."""
+        return self.tags
 
     def listing_text(self) -> str:
         """The listing as text, one `offset: instruction` per line."""

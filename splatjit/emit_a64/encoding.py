@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import functools
 import struct
 
 from .operands import AsmError
@@ -116,6 +117,11 @@ def materialize(value: int, width: int) -> list[tuple]:
     ('movk', imm16, shift) or ('orr', bitmask_value); the first step writes the whole
     register, later steps are MOVKs. Ties prefer MOVZ, then MOVN, then ORR.
     """
+    return list(_materialize(value, width))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _materialize(value: int, width: int) -> tuple[tuple, ...]:
     if width not in (32, 64):
         raise AsmError(f"materialize width must be 32 or 64, not {width}")
     if not -(1 << (width - 1)) <= value < (1 << width):
@@ -152,7 +158,7 @@ def materialize(value: int, width: int) -> list[tuple]:
                             if chunks[pos] != fill])
             if len(candidates) > 2:
                 break
-    return min(candidates, key=len)
+    return tuple(min(candidates, key=len))
 
 
 def _index_sets(n: int, count: int) -> list[tuple[int, ...]]:

@@ -438,6 +438,5 @@ def compile_module(loaded: LoadedModule, fuel: bool = False, *, resolve=None, ha
     code = a.finish()
     return CompiledModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
-        listing=list(a.listing), tag_map=dict(a.tags),
         unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
-        features=a.features)
+        features=a.features, assembler=a)

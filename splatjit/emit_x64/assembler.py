@@ -21,6 +21,13 @@ Layout: branches to labels start as rel8 and grow to rel32 until no displacement
 (a fixed point: branches only grow, so it terminates). Constants follow the code, each
 aligned to its natural alignment (at most 64 bytes) relative to the start of the code, so
 the code must be loaded at a 64-byte-aligned address.
+
+Cost model: an instruction without labels is matched and encoded once per process (per
+feature set) and then costs a dictionary lookup and a bytes append; one naming a label
+(a branch, ``[rip + label]``) reuses the encoding of the same instruction with any other
+label. Runs of label-free code are kept as one byte string, so layout and branch
+relaxation only walk labels, alignments and label-naming instructions. The listing and
+`tag_map` are built when first read.
 """
 from __future__ import annotations
 
@@ -33,40 +40,78 @@ from typing import Any
 from splatjit.emit_x64 import cpu
 from splatjit.emit_x64.encoding import fits_int8, nop_padding
 from splatjit.emit_x64.errors import AsmError
-from splatjit.emit_x64.instruction import Encoded, Instruction, encode
+from splatjit.emit_x64.instruction import Instruction, encode
 from splatjit.emit_x64.isa import TABLE
 from splatjit.emit_x64.operands import Label, Operand, RipRel, fmt_num
 
 _UNSET: Any = object()
 _POOL_PAD = 0xCC        # int3 between code and constants
+#: Stands for the label of a label-naming instruction in its shared encoding (`_Template`);
+#: made without taking a number from the counter that names anonymous labels.
+_HOLE = Label.__new__(Label)
+_HOLE._init(name="<label>", uid=-1)
 
 
 class _Insn:
-    """An instruction in the stream; ``long_form``/``long_enc`` are set for relaxable branches."""
-    __slots__ = ("insn", "form", "enc", "tag", "long_form", "long_enc", "is_long")
+    """A label-free instruction encoded for one feature set; shared by every emission."""
+    __slots__ = ("insn", "form", "data", "text")
 
-    def __init__(self, insn: Instruction, features: frozenset[str], tag: object):
+    def __init__(self, insn: Instruction, form, data: bytes):
+        self.insn, self.form, self.data, self.text = insn, form, data, None
+
+    def listing_text(self) -> str:
+        if self.text is None:
+            self.text = self.form.format(self.insn.operands)
+        return self.text
+
+
+class _Template:
+    """The encoding of a label-naming instruction with `_HOLE` for its label: the short
+    (rel8) and, for a relaxable branch, the long (rel32) form, each as (form, bytes,
+    fixups); fixups are (position, size, addend), relative to the end of the instruction."""
+    __slots__ = ("insn", "short", "long")
+
+    def __init__(self, insn: Instruction, features: frozenset[str]):
         forms = insn.forms_for(features)
-        self.insn, self.tag, self.form = insn, tag, forms[0]
-        self.enc = encode(forms[0], insn.operands)
-        self.long_form = self.long_enc = None
-        self.is_long = False
+        self.insn = insn
+        self.short = _encoded(forms[0], insn.operands)
+        self.long = None
         if forms[0].rel_size == 1:
             long_form = next((f for f in forms if f.rel_size == 4), None)
             if long_form is None:
                 raise AsmError(f"{insn}: no rel32 form to relax to")
-            self.long_form, self.long_enc = long_form, encode(long_form, insn.operands)
+            self.long = _encoded(long_form, insn.operands)
 
-    def copy(self, tag: object) -> "_Insn":
-        """The same encoded instruction with another tag (encodings are position independent;
-        label and RIP fixups are resolved at layout)."""
-        twin = _Insn.__new__(_Insn)
-        twin.insn, twin.form, twin.enc, twin.tag = self.insn, self.form, self.enc, tag
-        twin.long_form, twin.long_enc, twin.is_long = self.long_form, self.long_enc, False
-        return twin
 
-    def current(self) -> tuple[Encoded, Any]:
-        return (self.long_enc, self.long_form) if self.is_long else (self.enc, self.form)
+def _encoded(form, operands) -> tuple:
+    enc = encode(form, operands)
+    return form, enc.data, tuple((fx.pos, fx.size, fx.label, fx.addend) for fx in enc.fixups)
+
+
+class _Ref:
+    """One emission of a label-naming instruction: its template, its operands (the label
+    in place), the label its fixups resolve against (None: they name labels of their own)
+    and whether layout chose the long form."""
+    __slots__ = ("t", "operands", "label", "is_long")
+
+    def __init__(self, t: _Template, operands: tuple, label: Label | None):
+        self.t, self.operands, self.label, self.is_long = t, operands, label, False
+
+    def current(self) -> tuple:
+        return self.t.long if self.is_long else self.t.short
+
+    def listing_text(self) -> str:
+        return self.current()[0].format(self.operands)
+
+    def describe(self) -> str:
+        return self.t.short[0].format(self.operands)
+
+
+class _Align:
+    __slots__ = ("boundary",)
+
+    def __init__(self, boundary: int):
+        self.boundary = boundary
 
 
 class Assembler:
@@ -74,27 +119,37 @@ class Assembler:
 
     def __init__(self, features: Iterable[str] | None = None):
         self.features = cpu.host_features() if features is None else cpu.closure(features)
-        self._items: list[Any] = []       # _Insn | Label | ("align", n) | ("data", bytes)
+        self._cache = _ENCODED.setdefault(self.features, {})
+        self._branches = _BRANCHES.setdefault(self.features, {})
+        # The stream: bytearray (label-free code), Label, _Align, _Ref. `_chunk` collects the
+        # current run of label-free code; `_recs` holds one item per instruction and `.byte`
+        # line, in order: an _Insn, a _Ref or the raw bytes; `_runs` holds (index of the
+        # first rec, tag) wherever the tag changes.
+        self._items: list[Any] = []
+        self._chunk = bytearray()
+        self._recs: list[Any] = []
+        self._runs: list[tuple[int, object]] = [(0, None)]
+        self._mark = 0                        # len(_recs) when `_chunk` started
+        self._chunk_recs: list[int] = []      # per bytes item: how many _recs it holds
         self._bound: set[Label] = set()
         self._tag: object = None
         self._pool: dict[tuple, Label] = {}   # (bytes | labels, align) -> label of the entry
         self._code: bytes | None = None
-        self.listing: list[tuple[int, str]] = []
-        self.tag_map: dict[int, object] = {}
+        self._item_starts: list[int] = []
         self._label_offsets: dict[Label, int] = {}
-        self._starts: list[int] = []
-        self._start_tags: list[object] = []
+        self._lines: list[tuple[int, Any, object]] | None = None  # (offset, item, tag)
 
     # ------------------------------------------------------------------ building
     def emit(self, insn: Instruction, tag: object = _UNSET) -> Instruction:
         """Append ``insn``; AsmError if the target CPU lacks its feature."""
         self._check_open()
-        self._items.append(_Insn(insn, self.features, self._tag if tag is _UNSET else tag))
+        _slow(self, insn.mnemonic, insn.operands, self._tag if tag is _UNSET else tag)
         return insn
 
     def set_tag(self, tag: object) -> None:
         """Tag (e.g. a bytecode offset) recorded for every following instruction."""
         self._tag = tag
+        self._runs.append((len(self._recs), tag))
 
     def label(self, label: Label | None = None) -> Label:
         """Bind ``label`` (or a new one) to the current position and return it."""
@@ -103,6 +158,7 @@ class Assembler:
         if label in self._bound:
             raise AsmError(f"label {label} is bound twice")
         self._bound.add(label)
+        self._flush()
         self._items.append(label)
         return label
 
@@ -111,12 +167,15 @@ class Assembler:
         if boundary <= 0 or boundary & (boundary - 1) or boundary > 4096:
             raise AsmError(f"alignment {boundary} is not a power of two up to 4096")
         self._check_open()
-        self._items.append(("align", boundary))
+        self._flush()
+        self._items.append(_Align(boundary))
 
     def db(self, data: bytes) -> None:
         """Raw bytes in the instruction stream."""
         self._check_open()
-        self._items.append(("data", bytes(data)))
+        data = bytes(data)
+        self._chunk += data
+        self._record(data, None)
 
     # ------------------------------------------------------------------ constant pool
     def const_bytes(self, data: bytes, align: int | None = None) -> RipRel:
@@ -132,6 +191,7 @@ class Assembler:
             align = min(64, len(data) & -len(data))
         if align <= 0 or align & (align - 1) or align > 4096:
             raise AsmError(f"constant alignment {align} is not a power of two up to 4096")
+        # (a new Label per call, as anonymous label names count every Label made)
         label = self._pool.setdefault((data, align), Label(f"const{len(self._pool)}"))
         size = len(data) * 8 if len(data) in (1, 2, 4, 8, 16, 32, 64) else None
         return RipRel(label, size)
@@ -180,23 +240,35 @@ class Assembler:
         """
         if self._code is not None:
             return self._code
-        insns = [it for it in self._items if isinstance(it, _Insn)]
-        branches = [it for it in insns if it.long_enc is not None]
+        self._flush()
+        items = self._items
+        branches = [it for it in items if type(it) is _Ref and it.t.long is not None]
         while True:
             addrs, starts = self._layout()
             grown = False
-            for it, start in zip(insns, starts):
-                if it.long_enc is None or it.is_long:
+            for it in branches:
+                if it.is_long:
                     continue
-                fx = it.enc.fixups[0]
-                if fx.label not in addrs:
-                    raise AsmError(f"{it.insn}: label {fx.label} is never bound")
-                if not fits_int8(addrs[fx.label] - (start + len(it.enc.data))):
+                label = it.label
+                if label not in addrs:
+                    raise AsmError(f"{it.describe()}: label {label} is never bound")
+                _, data, _ = it.t.short
+                if not fits_int8(addrs[label] - (starts[id(it)] + len(data))):
                     it.is_long, grown = True, True
-            if not grown or not branches:
+            if not grown:
                 break
-        self._code = self._emit(addrs, starts)
+        self._code = self._emit(addrs)
         return self._code
+
+    @property
+    def listing(self) -> list[tuple[int, str]]:
+        """(code offset, text) per instruction and `db` run, after `finish`."""
+        return [(off, _text(it)) for off, it, _ in self._line_list()]
+
+    @property
+    def tag_map(self) -> dict[int, object]:
+        """Code offset -> tag of every tagged instruction, after `finish`."""
+        return {off: tag for off, it, tag in self._line_list() if tag is not None}
 
     def label_offset(self, label: Label) -> int:
         """Code offset of a bound label or constant (after `finish`)."""
@@ -208,28 +280,57 @@ class Assembler:
 
     def tag_at(self, offset: int) -> object:
         """Tag of the instruction whose bytes contain code ``offset`` (None if untagged)."""
-        i = bisect.bisect_right(self._starts, offset) - 1
-        return self._start_tags[i] if i >= 0 else None
+        lines = self._line_list()
+        i = bisect.bisect_right(lines, offset, key=lambda line: line[0]) - 1
+        return lines[i][2] if i >= 0 else None
 
     # ------------------------------------------------------------------ internals
     def _check_open(self) -> None:
         if self._code is not None:
             raise AsmError("the assembler is finished; start a new one")
 
-    def _layout(self) -> tuple[dict[Label, int], list[int]]:
+    def _flush(self) -> None:
+        """Closes the current run of label-free code (before a label, alignment or _Ref)."""
+        n = len(self._recs) - self._mark
+        if n:
+            self._items.append(self._chunk)
+            self._chunk_recs.append(n)
+            self._chunk = bytearray()
+            self._mark = len(self._recs)
+
+    def _record(self, item, tag: object) -> None:
+        """Appends a rec whose tag may differ from the current one."""
+        if tag is self._tag:
+            self._recs.append(item)
+            return
+        n = len(self._recs)
+        self._runs.append((n, tag))
+        self._recs.append(item)
+        self._runs.append((n + 1, self._tag))
+
+    def _append_ref(self, ref: _Ref, tag: object) -> None:
+        self._flush()
+        self._items.append(ref)
+        self._record(ref, tag)
+        self._mark = len(self._recs)
+
+    def _layout(self) -> tuple[dict[Label, int], dict[int, int]]:
+        """Label and constant addresses, and the start of every _Ref (by id), for the
+        branch sizes chosen so far."""
         addrs: dict[Label, int] = {}
-        starts: list[int] = []
+        starts: dict[int, int] = {}
         off = 0
         for it in self._items:
-            if isinstance(it, _Insn):
-                starts.append(off)
-                off += len(it.current()[0].data)
-            elif isinstance(it, Label):
-                addrs[it] = off
-            elif it[0] == "align":
-                off += -off % it[1]
+            kind = type(it)
+            if kind is bytearray:
+                off += len(it)
+            elif kind is _Ref:
+                starts[id(it)] = off
+                off += len(it.current()[1])
+            elif kind is _Align:
+                off += -off % it.boundary
             else:
-                off += len(it[1])
+                addrs[it] = off
         for (data, align), label in self._pool_order():
             off += -off % align
             addrs[label] = off
@@ -239,28 +340,19 @@ class Assembler:
     def _pool_order(self) -> list[tuple[tuple, Label]]:
         return sorted(self._pool.items(), key=lambda kv: -kv[0][1])
 
-    def _emit(self, addrs: dict[Label, int], starts: list[int]) -> bytes:
+    def _emit(self, addrs: dict[Label, int]) -> bytes:
         out = bytearray()
-        listing, tag_map, start_tags = [], {}, []
-        k = 0
+        item_starts = []
         for it in self._items:
-            if isinstance(it, _Insn):
-                enc, form = it.current()
-                assert len(out) == starts[k]
-                k += 1
-                listing.append((len(out), form.format(it.insn.operands)))
-                start_tags.append(it.tag)
-                if it.tag is not None:
-                    tag_map[len(out)] = it.tag
-                out += enc.resolve(len(out), addrs)
-            elif isinstance(it, Label):
-                pass
-            elif it[0] == "align":
-                out += nop_padding(-len(out) % it[1])
-            else:
-                listing.append((len(out), ".byte " + ", ".join(fmt_num(b) for b in it[1])))
-                start_tags.append(None)
-                out += it[1]
+            kind = type(it)
+            item_starts.append(len(out))
+            if kind is bytearray:
+                out += it
+            elif kind is _Ref:
+                _, data, fixups = it.current()
+                out += _resolve(data, fixups, len(out), addrs, it.label)
+            elif kind is _Align:
+                out += nop_padding(-len(out) % it.boundary)
         for (data, align), label in self._pool_order():
             out += bytes((_POOL_PAD,)) * (-len(out) % align)
             if isinstance(data, tuple):
@@ -270,42 +362,156 @@ class Assembler:
                     out += (addrs[target] - addrs[label]).to_bytes(4, "little", signed=True)
             else:
                 out += data
-        self.listing, self.tag_map = listing, tag_map
-        self._starts, self._start_tags = [s for s, _ in listing], start_tags
+        self._item_starts = item_starts
         self._label_offsets = addrs
         return bytes(out)
 
+    def _line_list(self) -> list[tuple[int, Any, object]]:
+        """(offset, item, tag) per instruction and `db` run, computed once after finish."""
+        if self._lines is None:
+            if self._code is None:
+                return []
+            tags = [None] * len(self._recs)
+            runs = self._runs + [(len(tags), None)]
+            for (first, tag), (end, _) in zip(runs, runs[1:]):
+                tags[first:end] = [tag] * (end - first)  # runs never go back
+            lines = []
+            recs, counts = iter(zip(self._recs, tags)), iter(self._chunk_recs)
+            for it, start in zip(self._items, self._item_starts):
+                kind = type(it)
+                if kind is bytearray:
+                    off = start
+                    for _ in range(next(counts)):
+                        item, tag = next(recs)
+                        lines.append((off, item, tag))
+                        off += len(item) if type(item) is bytes else len(item.data)
+                elif kind is _Ref:
+                    item, tag = next(recs)
+                    lines.append((start, item, tag))
+            self._lines = lines
+        return self._lines
 
-#: (features, mnemonic, operands) -> an encoded `_Insn` to copy. A JIT emits the same few
-#: hundred instructions (frame accesses, trap stores) over and over; validating, matching
-#: and encoding each once is most of the assembler's cost. Bounded: cleared when full.
-_ENCODED: dict[tuple, _Insn] = {}
-_ENCODED_LIMIT = 1 << 16
+
+def _text(item) -> str:
+    if type(item) is bytes:
+        return ".byte " + ", ".join(fmt_num(b) for b in item)
+    return item.listing_text()
+
+
+def _hole(op):
+    if isinstance(op, Label):
+        return _HOLE
+    if isinstance(op, RipRel) and op.label is not None:
+        return RipRel(_HOLE, op.size, op.disp)
+    return op
+
+
+def _resolve(data: bytes, fixups: tuple, address: int, addrs: dict[Label, int],
+             label: Label | None) -> bytes:
+    """``data`` with every fixup patched, for an instruction placed at ``address``."""
+    if not fixups:
+        return data
+    out = bytearray(data)
+    end = address + len(out)
+    for pos, size, target, addend in fixups:
+        if label is not None:
+            target = label
+        if target not in addrs:
+            raise AsmError(f"label {target} is used but never bound")
+        value = addrs[target] + addend - end
+        lo, hi = -(1 << (8 * size - 1)), 1 << (8 * size - 1)
+        if not lo <= value < hi:
+            raise AsmError(f"displacement {value} to {target} does not fit in {8 * size} bits")
+        out[pos:pos + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+    return bytes(out)
+
+
+#: features -> {(mnemonic, operands): _Insn} for label-free instructions, and
+#: features -> {(mnemonic, operands with _HOLE): _Template} for label-naming ones. A JIT
+#: emits the same few hundred instructions (frame accesses, trap stores) over and over;
+#: validating, matching and encoding each once is most of the assembler's cost. Bounded:
+#: a table is cleared when full.
+_ENCODED: dict[frozenset, dict] = {}
+_TEMPLATES: dict[frozenset, dict] = {}
+_BRANCHES: dict[frozenset, dict] = {}   # features -> {mnemonic: _Template of `mnemonic label`}
+_CACHE_LIMIT = 1 << 16
 
 
 def _make_method(mnemonic: str):
     def method(self: Assembler, *operands: Operand | int, tag: object = _UNSET) -> Instruction:
-        self._check_open()
-        key = (self.features, mnemonic, operands)
-        if any(isinstance(op, (Label, RipRel)) for op in operands):
-            cached, key = None, None  # labels are unique: nothing to reuse, and no leak
-        else:
-            try:
-                cached = _ENCODED.get(key)
-            except TypeError:  # an unhashable operand (validation below reports it)
-                cached, key = None, None
+        if self._code is not None:
+            raise AsmError("the assembler is finished; start a new one")
+        try:
+            cached = self._cache.get((mnemonic, operands))
+        except TypeError:  # an unhashable operand (validation below reports it)
+            cached = None
         if cached is None:
-            insn = Instruction(mnemonic, *operands)
-            cached = _Insn(insn, self.features, None)
-            if key is not None:
-                if len(_ENCODED) >= _ENCODED_LIMIT:
-                    _ENCODED.clear()
-                _ENCODED[key] = cached
-        self._items.append(cached.copy(self._tag if tag is _UNSET else tag))
+            return _slow(self, mnemonic, operands, self._tag if tag is _UNSET else tag)
+        self._chunk += cached.data
+        if tag is _UNSET:
+            self._recs.append(cached)
+        else:
+            self._record(cached, tag)
         return cached.insn
     method.__name__ = method.__qualname__ = mnemonic
     method.__doc__ = "; ".join(str(f) for f in TABLE.by_mnemonic[TABLE.canonical(mnemonic)])
     return method
+
+
+def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruction:
+    """An instruction missing from the cache: label-naming, new, or invalid (raises)."""
+    if len(operands) == 1 and type(operands[0]) is Label:  # a branch or call to a label
+        t = a._branches.get(mnemonic)
+        if t is not None:
+            insn = Instruction.__new__(Instruction)
+            insn.forms, insn.mnemonic, insn.operands = t.insn.forms, t.insn.mnemonic, operands
+            a._append_ref(_Ref(t, operands, operands[0]), tag)
+            return insn
+    label = None
+    for op in operands:
+        if isinstance(op, Label):
+            label = op if label is None or label is op else _HOLE
+        elif isinstance(op, RipRel) and op.label is not None:
+            label = op.label if label is None or label is op.label else _HOLE
+    if label is None:
+        insn = Instruction(mnemonic, *operands)
+        form = insn.forms_for(a.features)[0]
+        item = _Insn(insn, form, encode(form, insn.operands).data)
+        try:
+            cache = a._cache
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[(mnemonic, operands)] = item
+        except TypeError:
+            pass
+        a._chunk += item.data
+        a._record(item, tag)
+        return insn
+    if label is _HOLE:  # a branch label and a RIP-relative one: encoded on its own
+        insn = Instruction(mnemonic, *operands)
+        a._append_ref(_Ref(_Template(insn, a.features), insn.operands, None), tag)
+        return insn
+    holes = tuple(_hole(op) for op in operands)
+    templates = _TEMPLATES.setdefault(a.features, {})
+    key = (mnemonic, holes)
+    try:
+        t = templates.get(key)
+    except TypeError:  # an unhashable operand: validation names it
+        Instruction(mnemonic, *operands)
+        raise
+    if t is None:
+        t = _Template(Instruction(mnemonic, *holes), a.features)
+        if len(templates) >= _CACHE_LIMIT:
+            templates.clear()
+        templates[key] = t
+        if holes == (_HOLE,):
+            a._branches[mnemonic] = t
+    insn = Instruction.__new__(Instruction)
+    insn.forms, insn.mnemonic = t.insn.forms, t.insn.mnemonic
+    insn.operands = tuple(op if isinstance(op, (Label, RipRel)) else done
+                          for op, done in zip(operands, t.insn.operands))
+    a._append_ref(_Ref(t, insn.operands, label), tag)
+    return insn
 
 
 for _name in list(TABLE.by_mnemonic) + list(TABLE.aliases):

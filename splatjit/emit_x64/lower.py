@@ -32,6 +32,7 @@ from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, X64_TARGET, XMM_BY_NAME, F
 from .operands import Label, dword, qword, rbp
 
 LOOP_ALIGN = 32
+_UNKNOWN = object()
 
 
 def immediate(value: int, type_: str) -> int | None:
@@ -43,6 +44,8 @@ def immediate(value: int, type_: str) -> int | None:
     v = value & ((1 << bits) - 1)
     v = v - (1 << bits) if v >> (bits - 1) else v
     return v if -(1 << 31) <= v < (1 << 31) else None
+
+
 SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
 
 
@@ -82,15 +85,16 @@ class FunctionLowering:
         self.epilogue = Label(f"{fn.name}.epilogue")
         self.exit_no_depth = Label(f"{fn.name}.exit")
         self.traps: list[tuple[Label, int, int, object]] = []  # label, code, offset, status src
+        self._homes: dict[tuple, object] = {}  # (type, ordinal) -> var_reg's answer
         self.unsupported: list[str] = []
         self.ins: Instr | None = None
 
     # ------------------------------------------------------------------ frame helpers
     def slot_mem(self, ordinal: int, bits: int):
-        return R.SizeSpec(bits)[rbp + self.frame.slot(ordinal)]
+        return (rbp + self.frame.slot(ordinal)).with_size(bits)
 
     def ref_mem(self, reg: Reg):
-        return qword[rbp + self.frame.ref(reg.ordinal)]
+        return (rbp + self.frame.ref(reg.ordinal)).with_size(64)
 
     def ctx(self, into=R.rax):
         self.a.mov(into, qword[rbp + CTX_OFF])
@@ -99,14 +103,19 @@ class FunctionLowering:
     # ------------------------------------------------------------------ operand access
     def var_reg(self, reg: Reg):
         """The machine register holding `reg` (sized), or None if it lives in memory."""
-        v = self.slots.var_of(reg)
-        name = self.alloc.location(v)
-        if name is None:
-            return None
-        if v.cls == "fpr":
-            return XMM_BY_NAME[name]
-        bits = 64 if v.wide else 32
-        return GPR_BY_NAME[name].view(bits)
+        key = (reg.type, reg.ordinal)
+        home = self._homes.get(key, _UNKNOWN)
+        if home is _UNKNOWN:
+            v = self.slots.var_of(reg)
+            name = self.alloc.location(v)
+            if name is None:
+                home = None
+            elif v.cls == "fpr":
+                home = XMM_BY_NAME[name]
+            else:
+                home = GPR_BY_NAME[name].view(64 if v.wide else 32)
+            self._homes[key] = home
+        return home
 
     def var_location(self, v: Var | None):
         name = self.alloc.location(v)
@@ -335,6 +344,7 @@ class FunctionLowering:
         self._epilogue()  # right after the last block: a final return falls into it
         for emit in self.deferred:
             emit()
+        self.deferred = []  # its closures refer to self: no cycle left for the collector
         self._trap_stubs()
         return FunctionInfo(fn.name, fn.ordinal, self.entries[fn.ordinal], self.alloc, self.slots,
                             self.frame, sorted(set(self.unsupported)))
@@ -441,6 +451,5 @@ def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=
     code = a.finish()
     return CompiledModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
-        listing=list(a.listing), tag_map=dict(a.tag_map),
         unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
-        features=a.features)
+        features=a.features, assembler=a)

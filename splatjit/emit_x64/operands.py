@@ -75,16 +75,28 @@ class GPR(Operand):
     ``r.q``/``r.d``/``r.w``/``r.b`` are the 64/32/16/8-bit views of the same register.
     8-bit registers are the low bytes (``al`` .. ``r15b``); ``spl``/``bpl``/``sil``/``dil``
     force a REX prefix. The legacy high-byte registers (ah, ch, dh, bh) are not offered.
+    There is one object per register (``GPR(0, 64) is rax``), so registers compare and hash
+    by identity, at C speed.
     """
-    __slots__ = ("num", "bits", "sig")
+    __slots__ = ("num", "bits", "sig", "_plus")
     num: int
     bits: int
     sig: tuple      # operand kind for form lookup (see Operand)
 
-    def __init__(self, num: int, bits: int):
-        if bits not in _GPR_NAMES or not 0 <= num < 16:
-            raise AsmError(f"no general-purpose register {num} of {bits} bits")
-        self._init(num=num, bits=bits, sig=("r", bits))
+    def __new__(cls, num: int, bits: int):
+        reg = _GPR_OBJECTS.get((num, bits))
+        if reg is None:
+            if bits not in _GPR_NAMES or type(num) is not int or not 0 <= num < 16:
+                raise AsmError(f"no general-purpose register {num} of {bits} bits")
+            reg = _GPR_OBJECTS[(num, bits)] = object.__new__(cls)
+            reg._init(num=num, bits=bits, sig=("r", bits), _plus={})
+        return reg
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        return (GPR, (self.num, self.bits))
 
     def _key(self) -> tuple:
         return (self.num, self.bits)
@@ -116,11 +128,21 @@ class GPR(Operand):
         return Mem(base=self)
 
     def __add__(self, other: object) -> Mem:
+        if type(other) is int and self.bits == 64:  # [reg + disp]: made once per process
+            mem = self._plus.get(other)
+            if mem is None:
+                plus = self._plus
+                if len(plus) >= _CACHE_LIMIT:
+                    plus.clear()
+                mem = plus[other] = Mem(self, None, 1, other, None)
+            return mem
         return self._as_mem() + other
 
     __radd__ = __add__
 
     def __sub__(self, other: object) -> Mem:
+        if type(other) is int:
+            return self + (-other)
         return self._as_mem() - other
 
     def __mul__(self, scale: object) -> Mem:
@@ -131,21 +153,34 @@ class GPR(Operand):
     __rmul__ = __mul__
 
 
+_GPR_OBJECTS: dict[tuple[int, int], GPR] = {}
+_CACHE_LIMIT = 1 << 12    # [reg + disp] operands remembered per base register (then forgotten)
 _GPRS = {bits: [GPR(n, bits) for n in range(16)] for bits in _GPR_NAMES}
 
 
 class VecReg(Operand):
-    """A vector register: number 0-31 (16-31 need EVEX) and width 128/256/512 bits."""
+    """A vector register: number 0-31 (16-31 need EVEX) and width 128/256/512 bits; one
+    object per register (``XMM(3) is xmm3``), compared and hashed by identity."""
     __slots__ = ("num", "sig")
     BITS = 0
     PREFIX = ""
     num: int
     sig: tuple
 
-    def __init__(self, num: int):
-        if not 0 <= num < 32:
-            raise AsmError(f"no vector register {self.PREFIX}{num}")
-        self._init(num=num, sig=("v", self.BITS, num >= 16))
+    def __new__(cls, num: int):
+        reg = _VEC_OBJECTS.get((cls, num))
+        if reg is None:
+            if type(num) is not int or not 0 <= num < 32:
+                raise AsmError(f"no vector register {cls.PREFIX}{num}")
+            reg = _VEC_OBJECTS[(cls, num)] = object.__new__(cls)
+            reg._init(num=num, sig=("v", cls.BITS, num >= 16))
+        return reg
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        return (type(self), (self.num,))
 
     def _key(self) -> tuple:
         return (self.num,)
@@ -166,6 +201,9 @@ class VecReg(Operand):
     x = property(lambda self: XMM(self.num), doc="128-bit view")
     y = property(lambda self: YMM(self.num), doc="256-bit view")
     z = property(lambda self: ZMM(self.num), doc="512-bit view")
+
+
+_VEC_OBJECTS: dict[tuple, VecReg] = {}
 
 
 class XMM(VecReg):
@@ -198,6 +236,9 @@ class Label(Operand):
     def __init__(self, name: str | None = None):
         uid = next(_label_ids)
         self._init(name=name if name is not None else f"L{uid}", uid=uid)
+
+    __eq__ = object.__eq__     # each Label has its own uid: identity is equality
+    __hash__ = object.__hash__
 
     def _key(self) -> tuple:
         return (self.uid,)
@@ -240,7 +281,7 @@ class Mem(Operand):
     (``rax + rsp`` is rewritten to ``[rsp + rax]``); ``scale`` is 1, 2, 4 or 8; ``disp`` is a
     signed 32-bit byte offset. ``size`` (bits) is None when the instruction form decides.
     """
-    __slots__ = ("base", "index", "scale", "disp", "size", "sig")
+    __slots__ = ("base", "index", "scale", "disp", "size", "sig", "_hash", "_sized")
     base: GPR | None
     index: GPR | None
     scale: int
@@ -261,21 +302,38 @@ class Mem(Operand):
         if isinstance(disp, bool) or not isinstance(disp, int) or not -(1 << 31) <= disp < (1 << 31):
             raise AsmError(f"displacement {disp!r} in {_MEM_FORM} does not fit in int32")
         _check_size(size)
-        init = object.__setattr__      # Mem is built often: skip _init's dict
-        init(self, "base", base)
-        init(self, "index", index)
-        init(self, "scale", scale)
-        init(self, "disp", disp)
-        init(self, "size", size)
-        init(self, "sig", ("m", size))
+        _fill(self, base, index, scale, disp, size)
 
     def _key(self) -> tuple:
         return (self.base, self.index, self.scale, self.disp, self.size)
 
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is Mem and self._hash == other._hash
+                                 and self._key() == other._key())
+
+    def __hash__(self) -> int:
+        return self._hash
+
     def with_size(self, size: int | None) -> Mem:
-        return Mem(self.base, self.index, self.scale, self.disp, size)
+        """This address with operand size `size` (bits); each size is made once per operand."""
+        if size == self.size:
+            return self
+        sized = self._sized
+        if sized is None:
+            object.__setattr__(self, "_sized", {})
+            sized = self._sized
+        mem = sized.get(size)
+        if mem is None:
+            _check_size(size)
+            mem = sized[size] = _trusted_mem(self.base, self.index, self.scale, self.disp, size)
+        return mem
 
     def __add__(self, other: object) -> Mem:
+        if type(other) is int:
+            disp = self.disp + other
+            if not -(1 << 31) <= disp < (1 << 31):
+                raise AsmError(f"displacement {disp!r} in {_MEM_FORM} does not fit in int32")
+            return _trusted_mem(self.base, self.index, self.scale, disp, self.size)
         if isinstance(other, int) and not isinstance(other, bool):
             return Mem(self.base, self.index, self.scale, self.disp + other, self.size)
         if isinstance(other, GPR):
@@ -323,6 +381,25 @@ class Mem(Operand):
         return self.format(self.size)
 
     __repr__ = __str__
+
+
+def _fill(mem: Mem, base, index, scale, disp, size) -> None:
+    init = object.__setattr__      # Mem is built often: skip _init's dict
+    init(mem, "base", base)
+    init(mem, "index", index)
+    init(mem, "scale", scale)
+    init(mem, "disp", disp)
+    init(mem, "size", size)
+    init(mem, "sig", ("m", size))
+    init(mem, "_hash", hash((base, index, scale, disp, size)))
+    init(mem, "_sized", None)
+
+
+def _trusted_mem(base, index, scale, disp, size) -> Mem:
+    """A `Mem` from fields already checked (those of another Mem, a checked disp or size)."""
+    mem = object.__new__(Mem)
+    _fill(mem, base, index, scale, disp, size)
+    return mem
 
 
 class RipRel(Operand):
@@ -419,15 +496,22 @@ def _sized(text: str, size: int | None) -> str:
 
 
 class SizeSpec:
-    """``qword[...]``: turns a register, address expression or label into a sized operand."""
+    """``qword[...]``: turns a register, address expression or label into a sized operand.
+    One object per size (``SizeSpec(64) is qword``)."""
     __slots__ = ("bits",)
 
-    def __init__(self, bits: int | None):
-        self.bits = bits
+    def __new__(cls, bits: int | None):
+        spec = _SIZE_SPECS.get(bits)
+        if spec is None:
+            spec = _SIZE_SPECS[bits] = object.__new__(cls)
+            spec.bits = bits
+        return spec
 
     def __getitem__(self, addr: object) -> Mem | RipRel:
+        if type(addr) is Mem:
+            return addr.with_size(self.bits)
         if isinstance(addr, GPR):
-            addr = Mem(base=addr)
+            addr = addr + 0
         elif isinstance(addr, Label):
             addr = RipRel(addr)
         elif isinstance(addr, int) and not isinstance(addr, bool):
@@ -440,6 +524,7 @@ class SizeSpec:
         return SIZE_NAMES.get(self.bits, "ptr") if self.bits else "ptr"
 
 
+_SIZE_SPECS: dict[int | None, SizeSpec] = {}
 byte, word, dword, qword = SizeSpec(8), SizeSpec(16), SizeSpec(32), SizeSpec(64)
 xmmword, ymmword, zmmword, ptr = SizeSpec(128), SizeSpec(256), SizeSpec(512), SizeSpec(None)
 

@@ -27,7 +27,7 @@ Field kinds and their byte encoding (little endian):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Opcode sets: the core set, and the extensions reached through a prefix byte.
 CORE, EXT_F32, EXT_F64 = "core", "ext_f32", "ext_f64"
@@ -211,9 +211,18 @@ class Opcode:
     mnemonic: str
     layout: str
     fields: tuple = ()  # LAYOUTS[layout], filled in at construction
+    #: (name, kind) of the register fields (SRC, DST, SRCLIST, DSTLIST), in layout order
+    reg_fields: tuple = field(default=(), init=False, repr=False)
+    #: (name, is a CASES list) of the branch fields (TARGET, CASES), in layout order
+    edge_fields: tuple = field(default=(), init=False, repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "fields", LAYOUTS[self.layout])
+        fields = LAYOUTS[self.layout]
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "reg_fields", tuple(
+            (f.name, f.kind) for f in fields if f.kind in (SRC, DST, SRCLIST, DSTLIST)))
+        object.__setattr__(self, "edge_fields", tuple(
+            (f.name, f.kind == CASES) for f in fields if f.kind in (TARGET, CASES)))
 
     @property
     def name(self) -> str:

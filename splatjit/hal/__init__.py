@@ -25,7 +25,8 @@ def is_program(defn) -> bool:
 
 
 def default_providers(defn, given: dict | None, **local_options) -> dict:
-    """`given` plus providers for each HAL module `defn` imports that `given` lacks."""
+    """`given` plus providers for each HAL module `defn` imports that `given` lacks.
+    `local_options` configure the local HAL (see `LocalHal`)."""
     providers = dict(given or {})
     wanted = imported_modules(defn)
     if "hal_inline" in wanted and "hal_inline" not in providers:

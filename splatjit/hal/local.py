@@ -128,10 +128,12 @@ class CommandBuffer(HostObject):
                 resolve(*target)[:] = data
 
 
-def intrinsic_providers(kernel_bytes: bytes) -> dict:
-    """Providers for a kernel module's imports: the `vmvx` microkernels if it uses them."""
+def intrinsic_providers(kernel_bytes: bytes, defn=None) -> dict:
+    """Providers for a kernel module's imports: the `vmvx` microkernels if it uses them.
+    `defn`: the kernel's ModuleDef when already parsed."""
     from ..frontend.archive import load_module_def
-    wanted = {imp.name.partition(".")[0] for imp in load_module_def(kernel_bytes).imports}
+    defn = load_module_def(kernel_bytes) if defn is None else defn
+    wanted = {imp.name.partition(".")[0] for imp in defn.imports}
     if "vmvx" not in wanted:
         return {}
     from ..intrinsics.native_x64 import native_provider
@@ -142,10 +144,14 @@ def intrinsic_providers(kernel_bytes: bytes) -> dict:
 class LocalHal:
     """The state behind one program's `hal` imports (one device)."""
 
-    def __init__(self, target: str = "native", features=None, fuel: int | None = None):
+    def __init__(self, target: str = "native", features=None, fuel: int | None = None,
+                 executables: dict | None = None):
         """`target` / `features` / `fuel`: how the program's executables are compiled and
-        bounded (as the program's own JitModule: a fuel budget then applies per workgroup)."""
+        bounded (as the program's own JitModule: a fuel budget then applies per workgroup).
+        `executables`: executable data (bytes) -> its module as the program's load already
+        decoded and verified it (frontend/loader.py), so it is not loaded twice."""
         self.target, self.features, self.fuel = target, features, fuel
+        self._loaded = executables or {}
         self.device = Device(self)
         self._compiled: dict[bytes, Executable] = {}
 
@@ -162,8 +168,10 @@ class LocalHal:
         exe = self._compiled.get(key)
         if exe is None:
             from ..module import JitModule
-            module = JitModule(key, target=self.target, features=self.features, fuel=self.fuel,
-                               imports=intrinsic_providers(key))
+            loaded = self._loaded.get(key)
+            module = JitModule(key if loaded is None else loaded, target=self.target,
+                               features=self.features, fuel=self.fuel,
+                               imports=intrinsic_providers(key, loaded and loaded.defn))
             names = [e.name for e in module.loaded.defn.exports if not e.name.startswith("__")]
             exe = self._compiled[key] = Executable(module, names)
         if constants is not None and len(constants):

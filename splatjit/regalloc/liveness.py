@@ -10,6 +10,7 @@ instruction (as judged by the backend's `clobbers(ins)`) lies strictly inside it
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from ..frontend.verifier import arg_registers
@@ -41,36 +42,52 @@ class Liveness:
 
 def _instr_uses_defs(ins, slots: SlotMap):
     uses, defs = typed_regs(ins)
-    u = {v for v in map(slots.var_of, uses) if v is not None}
-    d = {v for v in map(slots.var_of, defs) if v is not None}
+    var_of = slots.var_of
+    u = {v for v in map(var_of, uses) if v is not None}
+    d = {v for v in map(var_of, defs) if v is not None}
     return u, d
 
 
 def _edge_uses_defs(succ, slots: SlotMap):
     wide, single = slots.remap_moves(succ.remap)
+    var_at = slots.var_at
     u, d = set(), set()
     for s, t in wide + single:
-        if s in slots.var_at:
-            u.add(slots.var_at[s])
-        if t in slots.var_at:
-            d.add(slots.var_at[t])
+        if s in var_at:
+            u.add(var_at[s])
+        if t in var_at:
+            d.add(var_at[t])
     return u, d
 
 
-def compute_liveness(fn: Function, slots: SlotMap) -> Liveness:
+def _accesses(fn: Function, slots: SlotMap) -> list[list[tuple]]:
+    """Per block, per instruction: (uses, defs, [(edge uses, edge defs, target block)]),
+    the variables read and written (sets), once for both liveness and intervals."""
+    out = []
+    for b in fn.blocks:
+        rows = []
+        for ins in b.instrs:
+            u, d = _instr_uses_defs(ins, slots)
+            edges = [(*_edge_uses_defs(succ, slots), succ.block)
+                     for succ in successors(ins)] if ins.op.edge_fields else ()
+            rows.append((u, d, edges))
+        out.append(rows)
+    return out
+
+
+def compute_liveness(fn: Function, slots: SlotMap, accesses=None) -> Liveness:
     n = len(fn.blocks)
+    accesses = _accesses(fn, slots) if accesses is None else accesses
     gen, kill = [set() for _ in range(n)], [set() for _ in range(n)]
     edges: list[list[tuple[int, set, set]]] = [[] for _ in range(n)]
     for b in fn.blocks:
         g, k = gen[b.index], kill[b.index]
-        for ins in b.instrs:
-            u, d = _instr_uses_defs(ins, slots)
+        rows = accesses[b.index]
+        for u, d, _ in rows:
             g |= u - k
             k |= d
-        if b.instrs:
-            for succ in successors(b.instrs[-1]):
-                eu, ed = _edge_uses_defs(succ, slots)
-                edges[b.index].append((succ.block, eu, ed))
+        if rows:
+            edges[b.index] = [(target, eu, ed) for eu, ed, target in rows[-1][2]]
     live_in = [set() for _ in range(n)]
     live_out = [set() for _ in range(n)]
     changed = True
@@ -89,54 +106,52 @@ def compute_liveness(fn: Function, slots: SlotMap) -> Liveness:
 
 
 def live_intervals(fn: Function, slots: SlotMap, clobbers) -> list[Interval]:
-    live = compute_liveness(fn, slots)
-    lo: dict[Var, int] = {}
-    hi: dict[Var, int] = {}
-    count: dict[Var, int] = {}
+    accesses = _accesses(fn, slots)
+    live = compute_liveness(fn, slots, accesses)
+    seen: dict[Var, list] = {}  # var -> [lowest point, highest point, weighted uses]
 
-    weight = 1
+    def touch_all(vs, p: int, uses: int):
+        for v in vs:
+            r = seen.get(v)
+            if r is None:
+                seen[v] = [p, p, uses]
+            else:
+                if p < r[0]:
+                    r[0] = p
+                if p > r[1]:
+                    r[1] = p
+                r[2] += uses
 
-    def touch(v: Var, p: int, uses: int = 1):
-        lo[v] = min(lo.get(v, p), p)
-        hi[v] = max(hi.get(v, p), p)
-        count[v] = count.get(v, 0) + uses * weight
-
-    for r in arg_registers(fn.signature):
-        v = slots.var_of(r)
-        if v is not None:
-            touch(v, -1)
+    touch_all([v for v in map(slots.var_of, arg_registers(fn.signature)) if v is not None], -1, 1)
     calls: list[int] = []
     depths = loop_depths(fn)
     i = 0
-    for b in fn.blocks:
+    for b, rows in zip(fn.blocks, accesses):
         start = 2 * i
         weight = LOOP_WEIGHT ** min(depths[b.index], MAX_DEPTH)
-        for ins in b.instrs:
+        for ins, (u, d, edges) in zip(b.instrs, rows):
             p = 2 * i
-            u, d = _instr_uses_defs(ins, slots)
-            for v in u:
-                touch(v, p)
-            for v in d:
-                touch(v, p + 1)
-            for succ in successors(ins):
-                eu, ed = _edge_uses_defs(succ, slots)
-                for v in eu:
-                    touch(v, p)
-                for v in ed:
-                    touch(v, p + 1)
+            if u:
+                touch_all(u, p, weight)
+            if d:
+                touch_all(d, p + 1, weight)
+            for eu, ed, _ in edges:
+                touch_all(eu, p, weight)
+                touch_all(ed, p + 1, weight)
             if clobbers(ins):
                 calls.append(p)
             i += 1
         end = 2 * i - 1
-        for v in live.live_in[b.index]:
-            touch(v, start, 0)
-        for v in live.live_out[b.index]:
-            touch(v, end, 0)
+        touch_all(live.live_in[b.index], start, 0)
+        touch_all(live.live_out[b.index], end, 0)
     out = []
     for v in slots.variables:
-        if v not in lo:
+        r = seen.get(v)
+        if r is None:
             continue
-        iv = Interval(v, lo[v], hi[v], uses=count[v])
-        iv.crosses_call = any(iv.start < c < iv.end for c in calls)
+        iv = Interval(v, r[0], r[1], uses=r[2])
+        # calls are in increasing order: is there one strictly between start and end?
+        k = bisect.bisect_right(calls, iv.start)
+        iv.crosses_call = k < len(calls) and calls[k] < iv.end
         out.append(iv)
     return out

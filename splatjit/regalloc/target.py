@@ -23,8 +23,14 @@ class TargetDesc:
     def registers(self, cls: str, *, across_call: bool) -> tuple[str, ...]:
         """Candidates for a value: callee-saved ones if it lives across a call, else every
         allocatable register, caller-saved first (they cost no save / restore)."""
-        regs = self.allocatable.get(cls, ())
-        saved = tuple(r for r in regs if r in self.callee_saved)
-        if across_call:
-            return saved
-        return tuple(r for r in regs if r not in self.callee_saved) + saved
+        key = (cls, across_call)
+        out = self._candidates.get(key)
+        if out is None:
+            regs = self.allocatable.get(cls, ())
+            saved = tuple(r for r in regs if r in self.callee_saved)
+            out = saved if across_call else tuple(r for r in regs if r not in self.callee_saved) + saved
+            self._candidates[key] = out
+        return out
+
+    def __post_init__(self):
+        object.__setattr__(self, "_candidates", {})  # (cls, across_call) -> registers()

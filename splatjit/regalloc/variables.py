@@ -12,7 +12,7 @@ turns a branch remap list into whole-variable moves plus leftover raw 32-bit slo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..frontend import opcodes as oc
 from ..frontend.verifier import arg_registers
@@ -21,9 +21,9 @@ from ..ir import WIDE, Function, Instr, Reg
 CLASS_OF = {"i32": "gpr", "i64": "gpr", "f32": "fpr", "f64": "fpr"}
 
 
-@dataclass(frozen=True)
-class Var:
-    """A promoted value: `kind` is i32/i64/f32/f64, `slot` its (even, for wide) first slot."""
+class Var(NamedTuple):
+    """A promoted value: `kind` is i32/i64/f32/f64, `slot` its (even, for wide) first slot.
+    A named tuple, so the allocator's many dict and set lookups hash it at C speed."""
     kind: str
     slot: int
 
@@ -47,26 +47,29 @@ def typed_regs(ins: Instr):
     """(uses, defs): the primitive-bank register operands of `ins`, remaps excluded."""
     uses: list[Reg] = []
     defs: list[Reg] = []
-    for f in ins.op.fields:
-        v = ins.args.get(f.name)
-        if f.kind is oc.SRC:
-            uses.append(v)
-        elif f.kind is oc.DST:
-            defs.append(v)
-        elif f.kind is oc.SRCLIST:
-            uses.extend(v)
-        elif f.kind is oc.DSTLIST:
-            defs.extend(v)
-    return [r for r in uses if not r.is_ref], [r for r in defs if not r.is_ref]
+    args = ins.args
+    for name, kind in ins.op.reg_fields:
+        v = args.get(name)
+        if kind is oc.SRC:
+            if v.type != "ref":
+                uses.append(v)
+        elif kind is oc.DST:
+            if v.type != "ref":
+                defs.append(v)
+        elif kind is oc.SRCLIST:
+            uses += [r for r in v if r.type != "ref"]
+        else:
+            defs += [r for r in v if r.type != "ref"]
+    return uses, defs
 
 
 def successors(ins: Instr):
     out = []
-    for f in ins.op.fields:
-        if f.kind is oc.TARGET:
-            out.append(ins.args[f.name])
-        elif f.kind is oc.CASES:
-            out.extend(ins.args[f.name])
+    for name, cases in ins.op.edge_fields:
+        if cases:
+            out.extend(ins.args[name])
+        else:
+            out.append(ins.args[name])
     return out
 
 
@@ -116,10 +119,10 @@ def remap_copies(pairs, wide_slots: set[int]) -> list[tuple[str, int, int]]:
 
 
 class SlotMap:
-    """Result of `classify`: slot -> Var for promoted slots (both slots of a wide var)."""
+    """Result of `classify`: slot -> Var for promoted slots (both slots of a wide var).
+    Keeps no reference to the function (compiled modules keep their SlotMaps)."""
 
     def __init__(self, fn: Function, var_at: dict[int, Var], wide_slots: set[int]):
-        self.fn = fn
         self.var_at = var_at
         self.wide_slots = wide_slots  # every slot some op reads or writes as half of a wide value
 
@@ -151,40 +154,57 @@ def classify(fn: Function) -> SlotMap:
     kinds: dict[int, set] = {}  # slot -> {(kind, base slot)} seen; ("raw", slot) for x32
 
     def see(slot: int, what):
-        kinds.setdefault(slot, set()).add(what)
+        seen = kinds.get(slot)
+        if seen is None:
+            kinds[slot] = {what}
+        else:
+            seen.add(what)
 
     for r in arg_registers(fn.signature):
         if not r.is_ref:
             for s in r.slots:
                 see(s, (r.type, r.ordinal))
     all_slots_wide: set[int] = set()
-    for ins in fn.instrs():
-        uses, defs = typed_regs(ins)
-        for r in uses + defs:
-            if r.type == "x32":
-                see(r.ordinal, ("raw", r.ordinal))
-            else:
-                for s in r.slots:
-                    see(s, (r.type, r.ordinal))
-                if r.type in WIDE:
-                    all_slots_wide.update(r.slots)
+    edges = []
+    for b in fn.blocks:
+        for ins in b.instrs:
+            uses, defs = typed_regs(ins)
+            for r in uses + defs:
+                t = r.type
+                if t == "x32":
+                    see(r.ordinal, ("raw", r.ordinal))
+                elif t in WIDE:
+                    what = (t, r.ordinal)
+                    see(r.ordinal, what)
+                    see(r.ordinal + 1, what)
+                    all_slots_wide.add(r.ordinal)
+                    all_slots_wide.add(r.ordinal + 1)
+                else:
+                    see(r.ordinal, (t, r.ordinal))
+            if ins.op.edge_fields:
+                edges += successors(ins)
     # Remaps: whole wide moves between wide slots, or raw single-slot copies.
-    for ins in fn.instrs():
-        for succ in successors(ins):
-            wide, single = wide_pair_moves(_raw_pairs(succ.remap), all_slots_wide)
-            for s, d in wide:
-                see(s, ("pairmove", s))
-                see(d, ("pairmove", d))
-            for s, d in single:
-                see(s, ("raw", s))
-                see(d, ("raw", d))
+    for succ in edges:
+        wide, single = wide_pair_moves(_raw_pairs(succ.remap), all_slots_wide)
+        for s, d in wide:
+            see(s, ("pairmove", s))
+            see(d, ("pairmove", d))
+        for s, d in single:
+            see(s, ("raw", s))
+            see(d, ("raw", d))
     var_at: dict[int, Var] = {}
     for slot, seen in kinds.items():
-        typed = {w for w in seen if w[0] in CLASS_OF}
-        if len(typed) != 1:
-            continue
+        if len(seen) == 1:
+            (what,) = seen
+            if what[0] not in CLASS_OF:
+                continue
+            typed, extra = seen, ()
+        else:
+            typed = {w for w in seen if w[0] in CLASS_OF}
+            if len(typed) != 1:
+                continue
+            extra = seen - typed
         kind, base = next(iter(typed))
-        extra = seen - typed
         if kind in WIDE:
             if any(w[0] == "raw" for w in extra):
                 continue
@@ -196,6 +216,6 @@ def classify(fn: Function) -> SlotMap:
         var_at[slot] = Var(kind, base)
     # A wide var needs both of its slots promoted.
     for slot, v in list(var_at.items()):
-        if v.wide and (var_at.get(v.slot) != v or var_at.get(v.slot + 1) != v):
+        if v.kind in WIDE and (var_at.get(v.slot) != v or var_at.get(v.slot + 1) != v):
             del var_at[slot]
     return SlotMap(fn, var_at, all_slots_wide)

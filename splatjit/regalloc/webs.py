@@ -18,30 +18,7 @@ from __future__ import annotations
 
 from ..frontend import opcodes as oc
 from ..ir import WIDE, Block, Function, Instr, Reg, Successor
-from .variables import wide_pair_moves
-
-_REG_FIELDS = (oc.SRC, oc.DST, oc.SRCLIST, oc.DSTLIST)
-
-
-class _UnionFind:
-    def __init__(self):
-        self.parent: list[int] = []
-
-    def add(self) -> int:
-        self.parent.append(len(self.parent))
-        return len(self.parent) - 1
-
-    def find(self, x: int) -> int:
-        p = self.parent
-        while p[x] != x:
-            p[x] = p[p[x]]
-            x = p[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[ra] = rb
+from .variables import successors, wide_pair_moves
 
 
 def _edge_groups(succ: Successor, wide_slots: set[int]):
@@ -63,140 +40,185 @@ def _edge_groups(succ: Successor, wide_slots: set[int]):
 
 def _successor_fields(ins: Instr):
     """(field name, case index or None, Successor) for every edge of `ins`."""
-    for f in ins.op.fields:
-        if f.kind is oc.TARGET:
-            yield f.name, None, ins.args[f.name]
-        elif f.kind is oc.CASES:
-            for k, s in enumerate(ins.args[f.name]):
-                yield f.name, k, s
+    for name, cases in ins.op.edge_fields:
+        if not cases:
+            yield name, None, ins.args[name]
+        else:
+            for k, s in enumerate(ins.args[name]):
+                yield name, k, s
+
+
+_LISTS = (oc.SRCLIST, oc.DSTLIST)
+_USES = (oc.SRC, oc.SRCLIST)
 
 
 def rename_webs(fn: Function) -> Function:
-    uf = _UnionFind()
+    parent: list[int] = []     # union-find forest over nodes
     width: list[int] = []      # node -> 1 or 2 slots
     entry: dict[int, int] = {}  # slot -> its entry pseudo-def node
     wide_slots: set[int] = set()
-    for ins in fn.instrs():
-        for f in ins.op.fields:
-            if f.kind in _REG_FIELDS:
-                v = ins.args[f.name]
-                for r in (v if isinstance(v, list) else [v]):
+    for b in fn.blocks:
+        for ins in b.instrs:
+            args = ins.args
+            for name, kind in ins.op.reg_fields:
+                v = args[name]
+                for r in (v if kind in _LISTS else (v,)):
                     if r.type in WIDE:
                         wide_slots.update(r.slots)
 
-    def node(w: int) -> int:
-        width.append(w)
-        return uf.add()
+    def find(x: int) -> int:
+        p = parent
+        while p[x] != x:
+            p[x] = p[p[x]]
+            x = p[x]
+        return x
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
 
     def entry_node(slot: int) -> int:
         n = entry.get(slot)
         if n is None:
-            n = entry[slot] = node(0)
+            n = entry[slot] = len(width)
+            width.append(0)
+            parent.append(n)
         return n
 
-    # Sites: where each node appears, so the rewrite finds it again.
-    reg_site: dict[tuple, int] = {}     # (id(ins), field, index) -> node
-    copy_site: dict[tuple, tuple] = {}  # (id(ins), field, case, group) -> (use node, def node)
-    block_body: list[list[tuple]] = []  # per block: ("use"|"def", node, slots) in order
+    # Nodes are numbered in one walk (instructions in order; per instruction its register
+    # operands in field order, then each edge's copy groups, use node then def node); the
+    # rewrite walks the same way and meets them in the same order.
+    group_seq: list[list] = []          # per edge in walk order: its copy groups
+    block_body: list[list[tuple]] = []  # per block: (is use, node, slots) in order
     edges: list[list[tuple]] = []       # per block: (target block, [(use, def, src, dst)])
     for b in fn.blocks:
         body, out_edges = [], []
         for ins in b.instrs:
-            uses, defs = [], []
-            for f in ins.op.fields:
-                if f.kind not in _REG_FIELDS:
-                    continue
-                v = ins.args[f.name]
-                regs = v if isinstance(v, list) else [v]
-                for k, r in enumerate(regs):
-                    if r.is_ref:
+            defs = []
+            args = ins.args
+            for name, kind in ins.op.reg_fields:
+                v = args[name]
+                is_use = kind in _USES
+                for r in (v if kind in _LISTS else (v,)):
+                    if r.type == "ref":
                         continue
-                    n = node(len(r.slots))
-                    reg_site[(id(ins), f.name, k)] = n
-                    (uses if f.kind in (oc.SRC, oc.SRCLIST) else defs).append((n, r.slots))
-            body += [("use", n, s) for n, s in uses] + [("def", n, s) for n, s in defs]
-            for fname, case, succ in _successor_fields(ins):
-                copies = []
-                for g, (src, dst) in enumerate(_edge_groups(succ, wide_slots)):
-                    u, d = node(len(src)), node(len(dst))
-                    copy_site[(id(ins), fname, case, g)] = (u, d)
-                    copies.append((u, d, src, dst))
-                if succ.block is not None:
-                    out_edges.append((succ.block, copies))
+                    n = len(width)
+                    slots = r.slots
+                    width.append(len(slots))
+                    parent.append(n)
+                    (body if is_use else defs).append((is_use, n, slots))
+            body += defs
+            if ins.op.edge_fields:
+                for succ in successors(ins):
+                    copies = []
+                    groups = _edge_groups(succ, wide_slots)
+                    group_seq.append(groups)
+                    for src, dst in groups:
+                        u = len(width)
+                        width += (len(src), len(dst))
+                        parent += (u, u + 1)
+                        copies.append((u, u + 1, src, dst))
+                    if succ.block is not None:
+                        out_edges.append((succ.block, copies))
         block_body.append(body)
         edges.append(out_edges)
 
-    # Reaching definitions per slot (slot -> frozenset of def nodes), to a fixpoint.
+    # Reaching definitions per slot (slot -> frozenset of def nodes), to a fixpoint. A
+    # block's defs and an edge's copies override slots with singletons: made once here.
     n_blocks = len(fn.blocks)
+    block_defs = []
+    for body in block_body:
+        d = {}
+        for is_use, n, slots in body:
+            if not is_use:
+                one = frozenset((n,))
+                for s in slots:
+                    d[s] = one
+        block_defs.append(d)
+    edge_defs = []
+    for out_edges in edges:
+        per = []
+        for target, copies in out_edges:
+            d = {}
+            for _, n, _, dst in copies:
+                one = frozenset((n,))
+                for s in dst:
+                    d[s] = one
+            per.append((target, d))
+        edge_defs.append(per)
     state_in: list[dict | None] = [None] * n_blocks
     state_in[0] = {}
-
-    def transfer(block: int, state: dict) -> dict:
-        state = dict(state)
-        for kind, n, slots in block_body[block]:
-            if kind == "def":
-                for s in slots:
-                    state[s] = frozenset((n,))
-        return state
-
-    def through_edge(state: dict, copies) -> dict:
-        state = dict(state)
-        for _, d, _, dst in copies:
-            for s in dst:
-                state[s] = frozenset((d,))
-        return state
-
     work = [0]
     while work:
         b = work.pop()
-        out = transfer(b, state_in[b])
-        for target, copies in edges[b]:
-            incoming = through_edge(out, copies)
+        out = state_in[b]
+        if block_defs[b]:
+            out = {**out, **block_defs[b]}
+        for target, defs in edge_defs[b]:
+            incoming = {**out, **defs} if defs else dict(out)
             cur = state_in[target]
             if cur is None:
                 state_in[target] = incoming
                 work.append(target)
                 continue
-            merged, changed = dict(cur), False
-            for s in set(cur) | set(incoming):
-                # a slot missing on one side may hold its entry value there
-                a = cur.get(s, frozenset((-1 - s,)))
-                c = incoming.get(s, frozenset((-1 - s,)))
-                u = a | c
-                if u != a:
+            # A slot missing on one side may hold its entry value (-1 - slot) there. The
+            # merge only happens when some slot grows; then every slot is rebuilt as a | c
+            # (the sets' iteration order, which orders the unions below, is kept as is).
+            changed = False
+            for s, c in incoming.items():
+                a = cur.get(s)
+                if a is None:
+                    if len(c) != 1 or -1 - s not in c:
+                        changed = True
+                        break
+                elif c is not a and not c <= a:
                     changed = True
-                merged[s] = u
-            if changed:
-                state_in[target] = merged
-                work.append(target)
-
-    def reaching(state: dict, slot: int):
-        for d in state.get(slot, (-1 - slot,)):
-            yield entry_node(slot) if d < 0 else d
+                    break
+            if not changed:
+                for s, a in cur.items():
+                    if s not in incoming and -1 - s not in a:
+                        changed = True
+                        break
+            if not changed:
+                continue
+            merged = dict(cur)
+            for s in set(cur) | set(incoming):
+                a = cur.get(s)
+                if a is None:
+                    a = frozenset((-1 - s,))
+                c = incoming.get(s)
+                if c is None:
+                    c = frozenset((-1 - s,))
+                merged[s] = a | c
+            state_in[target] = merged
+            work.append(target)
 
     for b in range(n_blocks):
         state = dict(state_in[b] or {})
-        for kind, n, slots in block_body[b]:
-            if kind == "use":
+        for is_use, n, slots in block_body[b]:
+            if is_use:
                 for s in slots:
-                    for d in reaching(state, s):
-                        uf.union(n, d)
+                    for d in state.get(s, (-1 - s,)):
+                        union(n, entry_node(s) if d < 0 else d)
             else:
+                one = frozenset((n,))
                 for s in slots:
-                    state[s] = frozenset((n,))
+                    state[s] = one
         for _, copies in edges[b]:
             edge_state = dict(state)
             for u, d, src, dst in copies:  # sequential: each copy sees the ones before
                 for s in src:
-                    for r in reaching(edge_state, s):
-                        uf.union(u, r)
+                    for r in edge_state.get(s, (-1 - s,)):
+                        union(u, entry_node(s) if r < 0 else r)
+                one = frozenset((d,))
                 for s in dst:
-                    edge_state[s] = frozenset((d,))
+                    edge_state[s] = one
     # Which webs move, and where.
     web_width: dict[int, set] = {}
-    pinned: set[int] = {uf.find(n) for n in entry.values()}
+    pinned: set[int] = {find(n) for n in entry.values()}
     for n, w in enumerate(width):
-        web_width.setdefault(uf.find(n), set()).add(w)
+        web_width.setdefault(find(n), set()).add(w)
     fresh = fn.i32_count
     new_base: dict[int, int] = {}
     for root in sorted(web_width):
@@ -210,46 +232,57 @@ def rename_webs(fn: Function) -> Function:
         fresh += w
     if not new_base:
         return fn
+    base_of = [new_base.get(find(n)) for n in range(len(width))]
 
     def moved(n: int, reg: Reg, half: int = 0) -> Reg:
-        base = new_base.get(uf.find(n))
+        base = base_of[n]
         return reg if base is None else Reg(reg.type, base + half, reg.move)
 
     blocks = []
+    n = 0  # the next node of the walk
+    groups = iter(group_seq)
     for b in fn.blocks:
         instrs = []
         for ins in b.instrs:
             args = dict(ins.args)
-            for f in ins.op.fields:
-                if f.kind in _REG_FIELDS:
-                    v = ins.args[f.name]
-                    if isinstance(v, list):
-                        args[f.name] = [r if r.is_ref else moved(reg_site[(id(ins), f.name, k)], r)
-                                        for k, r in enumerate(v)]
-                    elif not v.is_ref:
-                        args[f.name] = moved(reg_site[(id(ins), f.name, 0)], v)
-            for fname, case, succ in _successor_fields(ins):
-                new = _rewrite_remap(succ, wide_slots, lambda g: copy_site[(id(ins), fname, case, g)],
-                                     moved)
-                if case is None:
-                    args[fname] = new
-                else:
-                    if args[fname] is ins.args[fname]:
-                        args[fname] = list(ins.args[fname])
-                    args[fname][case] = new
+            for name, kind in ins.op.reg_fields:
+                v = args[name]
+                if kind in _LISTS:
+                    new_list = []
+                    for r in v:
+                        if r.type != "ref":
+                            r = moved(n, r)
+                            n += 1
+                        new_list.append(r)
+                    args[name] = new_list
+                elif v.type != "ref":
+                    args[name] = moved(n, v)
+                    n += 1
+            if ins.op.edge_fields:
+                for fname, case, succ in _successor_fields(ins):
+                    edge_groups = next(groups)
+                    new = _rewrite_remap(succ, edge_groups, n, moved)
+                    n += 2 * len(edge_groups)
+                    if case is None:
+                        args[fname] = new
+                    else:
+                        if args[fname] is ins.args[fname]:
+                            args[fname] = list(ins.args[fname])
+                        args[fname][case] = new
             instrs.append(Instr(ins.offset, ins.op, args, ins.length))
         blocks.append(Block(b.index, b.offset, instrs))
     return Function(fn.module, fn.name, fn.ordinal, fn.signature, fresh, fn.ref_count,
                     fn.requirements, blocks, fn.bytecode_offset, fn.verified)
 
 
-def _rewrite_remap(succ: Successor, wide_slots, site, moved) -> Successor:
+def _rewrite_remap(succ: Successor, groups: list, first: int, moved) -> Successor:
     """The edge's remap with each copy group's source and destination moved (a pair group's
-    halves go to the moved pair's even slot and the one after it)."""
+    halves go to the moved pair's even slot and the one after it); group g's nodes are
+    first + 2g (use) and first + 2g + 1 (def)."""
     prim = [p for p in succ.remap if not p[0].is_ref]
     new_prim, k = [], 0
-    for g, (src, _) in enumerate(_edge_groups(succ, wide_slots)):
-        u, d = site(g)
+    for g, (src, _) in enumerate(groups):
+        u, d = first + 2 * g, first + 2 * g + 1
         for half in range(len(src)):
             s, t = prim[k]
             new_prim.append((moved(u, s, half), moved(d, t, half)))
