@@ -103,7 +103,7 @@ class ExportedFunction:
             self._entry = pyentry.build(
                 self._where, self.signature, context=module._context_address,
                 entry=self.address, fallback=self._fallback, finish=self._finish,
-                depth_cell=ctypes.addressof(module._depth_cell),
+                depth_cell=module._depth_cell,
                 dicts=(module._heap.by_address, module._heap.lists.by_address))
             if self._entry is not None:
                 self.__class__ = _native_class(self._entry.function)
@@ -130,8 +130,8 @@ class ExportedFunction:
         self._fastpath = None
         self._closed = True
         if self._entry is not None:
+            self._entry.close()  # the builtin, wherever it is held, now calls the Python path
             self.__class__ = ExportedFunction
-            self._entry = self._fallback = self._finish = None
 
     def _finish_native(self, status: int, address: int):
         """What the native entry (runtime/pyentry.py) leaves to Python after the call: a

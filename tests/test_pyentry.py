@@ -125,8 +125,16 @@ def test_exports_of_a_closed_module_raise_instead_of_running():
     from splatjit import SplatJitError
     m = _module("vm/loop_sum")
     f = m.loop_sum
-    assert f._entry is not None and f(10) == ExportedFunction.__call__(f, 10)
+    builtin = type(f).__dict__["__call__"]  # held past close(): must not run unmapped code
+    assert f._entry is not None and f(10) == ExportedFunction.__call__(f, 10) == builtin(10)
     m.close()
     with pytest.raises(SplatJitError, match="closed"):
         f(10)
+    with pytest.raises(SplatJitError, match="closed"):
+        builtin(10)
     assert "loop_sum" not in vars(m)
+    del m, f
+    import gc
+    gc.collect()
+    with pytest.raises(SplatJitError, match="closed"):
+        builtin(10)

@@ -17,12 +17,11 @@ else is handed back to Python, so behaviour is exactly that of the Python call p
   * a trap (non-zero status), buffers or lists the call allocated that are still to be
     released, several results, an f32 NaN result: `finish(status, results_address)`.
 
-Contract: `build(...)` returns the builtin, or None when this interpreter's object layout is
-not the one assumed (`ob_type` at 8, `PyFloatObject.ob_fval` at 16: checked at run time) or
-it is not CPython. The returned object keeps its code mapping, method record and format
-string alive; the caller keeps `fallback`, `finish`, the dicts and the depth cell alive for
-as long as the builtin exists. `depth_cell` (an int64) is incremented for the duration of
-the native call, like the Python path's `JitModule._depth`.
+Contract: `build(...)` returns a `NativeEntry` (the builtin and its off switch), or None when
+this interpreter's object layout is not the one assumed (`ob_type` at 8,
+`PyFloatObject.ob_fval` at 16: checked at run time) or it is not CPython. The builtin keeps
+alive everything its code points at. `depth_cell` (a ctypes int64) is incremented for the
+duration of the native call, like the Python path's `JitModule._depth`.
 """
 from __future__ import annotations
 
@@ -144,10 +143,11 @@ def _box_result(a: Assembler, results, results_off: int, finish: Label) -> None:
 
 
 def assemble(signature, *, context: int, entry: int, fallback: int, finish: int, fmt: int,
-             depth_cell: int, dicts: tuple[int, ...]) -> bytes:
+             depth_cell: int, dicts: tuple[int, ...], closed: int) -> bytes:
     """The stub's code. Addresses: `context` (Context*), `entry` (the export's native
     code), `fallback` / `finish` (callables), `fmt` (the C string "iK"), `depth_cell`
-    (int64), `dicts` (dicts whose non-emptiness sends the result to `finish`)."""
+    (int64), `dicts` (dicts whose non-emptiness sends the result to `finish`), `closed`
+    (a byte: non-zero sends every call to `fallback`)."""
     args, results = list(signature.args), list(signature.results)
     arg_offsets, arg_size = abi.cconv_layout(args)
     _, result_size = abi.cconv_layout(results)
@@ -163,6 +163,9 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     a.sub(R.rsp, frame)
     a.mov(R.rbx, R.rsi)
     a.mov(R.r12, R.rdx)
+    a.mov(R.rax, closed)
+    a.cmp(R.byte[R.rax], 0)
+    a.jne(slow)
     a.cmp(R.r12, len(args))
     a.jne(slow)
     _convert_args(a, args, arg_offsets, slow)
@@ -212,24 +215,37 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
 
 
 class NativeEntry:
-    """Owns what a native Python entry needs alive: code, method record, name, format."""
+    """A native Python entry: `function` is the builtin, `closed` its off switch.
 
-    def __init__(self, name: str, code: bytes):
-        self.memory = ExecutableMemory(code)
-        self.name = name.encode()
-        self.method = _MethodDef(self.name, self.memory.address, METH_FASTCALL, None)
-        self.function = _NEW_CFUNCTION(ctypes.addressof(self.method), None, None)
+    Lifetime: the builtin's `self` is its own method record (a ctypes structure), which
+    holds the code mapping and every object the stub addresses by pointer (`keep`). So the
+    record outlives the builtin (CPython reads it while freeing the builtin), the code and
+    the objects outlive any call, and no Python reference to this class is needed.
+    """
+
+    def __init__(self, name: str, code: bytes, closed, keep: tuple):
+        memory = ExecutableMemory(code)
+        method = _MethodDef(name.encode(), memory.address, METH_FASTCALL, None)
+        method.keep = (memory, closed) + keep
+        self.closed = closed
+        self.function = _NEW_CFUNCTION(ctypes.addressof(method), method, None)
+
+    def close(self) -> None:
+        """From now on every call goes to `fallback` (which must raise: the code is gone)."""
+        self.closed.value = 1
 
 
 _FORMAT = ctypes.create_string_buffer(b"iK")
 
 
-def build(name: str, signature, *, context: int, entry: int, fallback, finish, depth_cell: int,
+def build(name: str, signature, *, context: int, entry: int, fallback, finish, depth_cell,
           dicts) -> NativeEntry | None:
-    """A `NativeEntry` whose `.function` is the builtin, or None where unsupported."""
+    """A `NativeEntry`, or None where unsupported. `depth_cell` is a ctypes int64."""
     if not layout_ok():
         return None
+    closed = ctypes.c_int8(0)
     code = assemble(signature, context=context, entry=entry, fallback=id(fallback),
-                    finish=id(finish), fmt=ctypes.addressof(_FORMAT), depth_cell=depth_cell,
-                    dicts=tuple(id(d) for d in dicts))
-    return NativeEntry(name, code)
+                    finish=id(finish), fmt=ctypes.addressof(_FORMAT),
+                    depth_cell=ctypes.addressof(depth_cell), dicts=tuple(id(d) for d in dicts),
+                    closed=ctypes.addressof(closed))
+    return NativeEntry(name, code, closed, (fallback, finish, depth_cell, _FORMAT) + tuple(dicts))
