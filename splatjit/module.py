@@ -131,7 +131,10 @@ class ExportedFunction:
         self._closed = True
         if self._entry is not None:
             self._entry.close()  # the builtin, wherever it is held, now calls the Python path
+            native_class = type(self)
             self.__class__ = ExportedFunction
+            del native_class.__call__  # no cycle through the class keeps the module alive
+            self._entry = self._fallback = self._finish = None
 
     def _finish_native(self, status: int, address: int):
         """What the native entry (runtime/pyentry.py) leaves to Python after the call: a
