@@ -117,10 +117,13 @@ def plan(fn, first_free_slot: int) -> CachePlan:
                 if acc is not None:
                     accesses.append(acc)
         loop = Loop(header, body)
+        enclosing = [lp for lp in loops if body <= lp.blocks]
         for kind, ref, size in accesses:
             if ref.ordinal in written:
                 continue
             key = (ref.ordinal, size, kind == "store")  # a check caches as a load
+            if any(key in lp.counts for lp in enclosing):
+                continue  # an enclosing loop's cache (filled once per its entry) serves
             if key not in loop.counts:
                 loop.counts[key] = slot
                 slot += 2

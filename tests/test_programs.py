@@ -121,6 +121,8 @@ def test_bad_program_inputs_are_clear_errors():
     assert code == 1 and "underflow" in err
     code, out, err = splatjit_run(data, ["@/nonexistent.npy", "8x4xf32=1"])
     assert code == 1 and "cannot read" in err
+    code, out, err = splatjit_run(data, ["4294967296x4294967296xf32=1", "8x4xf32=1"])
+    assert code == 1 and "bytes is more than" in err  # not wrapped to an empty tensor
     m = JitModule(data)
     with pytest.raises(Exception, match="shape dimension 1 mismatch; expected 8 but have 9"):
         m.main(np.zeros((4, 9), np.float32), np.zeros((8, 4), np.float32))
@@ -256,3 +258,12 @@ def test_fuel_bounds_the_kernels_of_a_program():
     assert JitModule(data, fuel=10**6).main(*inputs).tobytes() == want.tobytes()
     with pytest.raises(TrapError, match=r"main_dispatch_0.*fuel exhausted"):
         JitModule(data, fuel=50).main(*inputs)
+
+
+def test_a_view_bigger_than_its_buffer_is_a_hal_error():
+    """Dims whose product wraps 64 bits (a fuzzer find) still count as huge."""
+    from splatjit.hal.buffers import Buffer, BufferView, HalError
+    view = BufferView(Buffer(np.zeros(64, np.uint8)), (1 << 32, 1 << 32), BufferView.from_array(
+        np.zeros(1, np.float32)).element_type)
+    with pytest.raises(HalError, match="needs 73786976294838206464 bytes"):
+        view.to_array()

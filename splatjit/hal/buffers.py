@@ -12,6 +12,8 @@ Contract:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import SplatJitError
@@ -155,7 +157,7 @@ class BufferView(HostObject):
 
     def to_array(self) -> np.ndarray:
         dtype = dtype_of(self.element_type)
-        n = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        n = math.prod(self.shape)  # exact: a product of huge dims must not wrap to 0
         data = self.buffer.array[:n * dtype.itemsize]
         if data.nbytes < n * dtype.itemsize:
             raise HalError(f"buffer view {self.describe()} needs {n * dtype.itemsize} bytes, "

@@ -26,6 +26,8 @@ TYPE_DTYPES = {
     "ui8": np.uint8, "ui16": np.uint16, "ui32": np.uint32, "ui64": np.uint64,
     "i1": np.bool_,
 }
+#: The largest tensor an --input may describe (a shape beyond it is an error, not an attempt).
+MAX_INPUT_BYTES = 1 << 34
 _SEPARATORS = re.compile(r"[\s,\[\]]+")
 
 
@@ -66,7 +68,10 @@ def parse_tensor(text: str) -> np.ndarray:
     if any(d < 0 for d in shape):
         raise InputError(f"input {text!r}: negative dimension")
     dtype = np.dtype(dtype)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)
+    if count * dtype.itemsize > MAX_INPUT_BYTES:
+        raise InputError(f"input {text!r}: {count * dtype.itemsize} bytes is more than "
+                         f"{MAX_INPUT_BYTES} bytes")
     if values.startswith("@"):  # raw little-endian element bytes from a file
         try:
             with open(values[1:], "rb") as f:
