@@ -66,13 +66,20 @@ _LIBM = ctypes.CDLL(ctypes.util.find_library("m"))
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
 
 
-def _native_class(function):
-    """A subclass of ExportedFunction whose calls go straight to `function` (a builtin)."""
-    return type("ExportedFunction", (ExportedFunction,), {"__call__": function, "__slots__": ()})
+def _closed_call(where: str):
+    def call(*args):
+        raise SplatJitError(f"{where}: the module was closed")
+    return call
 
 
 class ExportedFunction:
-    """A callable export: `fn(*args) -> result | tuple | None`."""
+    """A callable export: `fn(*args) -> result | tuple | None`.
+
+    A call goes to `_call_target` (`__call__` is its slot, read in C): the native Python
+    entry of a scalar export (runtime/pyentry.py), else the bound `_python_call`.
+    """
+
+    __slots__ = ("_call_target", "__dict__", "__weakref__")
 
     def __init__(self, module: "JitModule", name: str, ordinal: int):
         self.module, self.name, self.ordinal = module, name, ordinal
@@ -97,18 +104,19 @@ class ExportedFunction:
                           module._heap.lists.by_address, module) if fast else None
         self._entry = None
         self._closed = False
+        self._call_target = types.MethodType(ExportedFunction._python_call, self)
         if fast:  # called as a CPython builtin: no ctypes on the way in or out
-            self._fallback = types.MethodType(ExportedFunction.__call__, self)
             self._finish = self._finish_native
             self._entry = pyentry.build(
                 self._where, self.signature, context=module._context_address,
-                entry=self.address, fallback=self._fallback, finish=self._finish,
+                entry=self.address, fallback=self._call_target, finish=self._finish,
                 depth_cell=module._depth_cell,
                 dicts=(module._heap.by_address, module._heap.lists.by_address))
             if self._entry is not None:
-                self.__class__ = _native_class(self._entry.function)
+                self._call_target = self._entry.function
 
-    def __call__(self, *args):
+    def _python_call(self, *args):
+        """The call path in Python (ctypes); native entries hand unusual calls back to it."""
         fast = self._fastpath
         if fast is not None:  # x86-64 code, only ints / floats, no fuel, not re-entered
             pack, native, ctx, resbuf, unpack, buffers, lists, m = fast
@@ -131,10 +139,8 @@ class ExportedFunction:
         self._closed = True
         if self._entry is not None:
             self._entry.close()  # the builtin, wherever it is held, now calls the Python path
-            native_class = type(self)
-            self.__class__ = ExportedFunction
-            del native_class.__call__  # no cycle through the class keeps the module alive
-            self._entry = self._fallback = self._finish = None
+            self._entry = self._finish = None
+        self._call_target = _closed_call(self._where)  # and no cycle keeps the module alive
 
     def _finish_native(self, status: int, address: int):
         """What the native entry (runtime/pyentry.py) leaves to Python after the call: a
@@ -274,6 +280,9 @@ class ExportedFunction:
 
     def __repr__(self):
         return f"<export {self._where}{self.signature.describe()}>"
+
+
+ExportedFunction.__call__ = ExportedFunction.__dict__["_call_target"]
 
 
 class JitModule:

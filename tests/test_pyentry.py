@@ -1,7 +1,7 @@
 """Native Python entries (runtime/pyentry.py): scalar exports called as CPython builtins.
 
 Every outcome - result bits, TypeError / OverflowError messages, traps, re-entrant calls
-through Python imports - must equal the Python call path's (`ExportedFunction.__call__`,
+through Python imports - must equal the Python call path's (`ExportedFunction._python_call`,
 which the differential tests tie to IREE's interpreter)."""
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def test_native_entry_matches_the_python_path(name):
     assert exports, f"{name}: no export got a native entry"
     compared = 0
     for f in exports:
-        assert type(type(f).__dict__["__call__"]).__name__ == "builtin_function_or_method"
+        assert f._call_target is f._entry.function
+        assert type(f._call_target).__name__ == "builtin_function_or_method"
         types = list(f.signature.args)
         cases = [tuple(c) for c in edge_inputs(types, limit=30)]
         for k in range(len(types)):  # one odd value at a time in each position
@@ -75,7 +76,7 @@ def test_native_entry_matches_the_python_path(name):
         cases += [tuple(cases[0]) + (1,), ()] if types else [(1,)]  # wrong arity
         for args in cases:
             got = _outcome(f, args)
-            want = _outcome(lambda *a: ExportedFunction.__call__(f, *a), args)
+            want = _outcome(lambda *a: ExportedFunction._python_call(f, *a), args)
             assert got == want, f"{name}.{f.name}{args}: native {got} != python {want}"
             compared += 1
     assert compared > 20
@@ -88,7 +89,7 @@ def test_f32_results_keep_every_bit_through_the_native_entry():
     for f in exports:
         for args in edge_inputs(list(f.signature.args), limit=60):
             got = _outcome(f, args)
-            want = _outcome(lambda *a: ExportedFunction.__call__(f, *a), args)
+            want = _outcome(lambda *a: ExportedFunction._python_call(f, *a), args)
             assert got == want, (f.name, args)
 
 
@@ -110,7 +111,7 @@ def test_python_import_re_entering_the_module_sees_the_call_depth():
     assert exports
     for f in exports:
         if len(f.signature.args) == 1:
-            want = ExportedFunction.__call__(f, 5)
+            want = ExportedFunction._python_call(f, 5)
             seen.clear()
             assert f(5) == want
             assert seen and all(d == 1 for d in seen)
@@ -125,8 +126,8 @@ def test_exports_of_a_closed_module_raise_instead_of_running():
     from splatjit import SplatJitError
     m = _module("vm/loop_sum")
     f = m.loop_sum
-    builtin = type(f).__dict__["__call__"]  # held past close(): must not run unmapped code
-    assert f._entry is not None and f(10) == ExportedFunction.__call__(f, 10) == builtin(10)
+    builtin = f._call_target  # held past close(): must not run unmapped code
+    assert f._entry is not None and f(10) == ExportedFunction._python_call(f, 10) == builtin(10)
     m.close()
     with pytest.raises(SplatJitError, match="closed"):
         f(10)

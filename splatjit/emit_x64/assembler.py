@@ -434,7 +434,8 @@ def _resolve(data: bytes, fixups: tuple, address: int, addrs: dict[Label, int],
 _ENCODED: dict[frozenset, dict] = {}
 _TEMPLATES: dict[frozenset, dict] = {}
 _BRANCHES: dict[frozenset, dict] = {}   # features -> {mnemonic: _Template of `mnemonic label`}
-_CACHE_LIMIT = 1 << 16
+_CACHE_LIMIT = 1 << 14
+_IMM32 = 1 << 31
 
 
 def _make_method(mnemonic: str):
@@ -477,13 +478,14 @@ def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruct
         insn = Instruction(mnemonic, *operands)
         form = insn.forms_for(a.features)[0]
         item = _Insn(insn, form, encode(form, insn.operands).data)
-        try:
-            cache = a._cache
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[(mnemonic, operands)] = item
-        except TypeError:
-            pass
+        if not any(type(op) is int and not -_IMM32 <= op < _IMM32 for op in operands):
+            try:  # (64-bit immediates are addresses and one-off constants: not worth keeping)
+                cache = a._cache
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[(mnemonic, operands)] = item
+            except TypeError:
+                pass
         a._chunk += item.data
         a._record(item, tag)
         return insn

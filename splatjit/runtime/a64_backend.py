@@ -57,6 +57,7 @@ STACK_TOP = 0x8000_0000
 FPCR_FZ = 1 << 24                # flush denormal inputs and results to zero
 HEAP_BASE = 0x1_0000_0000
 GRANULE = 0x1_0000
+TCG_BUFFER_BYTES = 64 << 20  # Unicorn translation cache per engine
 MIN_CHUNK = 0x10_0000
 
 #: External symbols the generated code may call, by host-call id (index).
@@ -144,6 +145,10 @@ class A64Backend:
         self.loaded, self.compiled, self.defn = loaded, compiled, loaded.defn
         self.fuel = None if fuel is None or fuel is False else (1 << 62 if fuel is True else int(fuel))
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        # Unicorn reserves 1 GiB of address space per engine for translated code by default
+        # (and calls exit(1) when it cannot): a few engines awaiting collection under an
+        # address-space limit would end the process. Ours need a few MiB.
+        self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER_BYTES)
         self.regs = _Regs(self.uc)
         self._libm = {n: _libm_fn(n) for n in LIBM_SYMBOLS}
         self._error: BaseException | None = None
