@@ -168,3 +168,22 @@ def test_buffers_a_call_allocates_are_released_after_it():
     for n in (10, 1000, 5):
         assert m.buffer_reduce(n) == n
         assert not m._heap.by_address and not m._heap.lists.by_address
+
+
+def test_plain_arithmetic_leaves_keep_their_frame_in_the_red_zone():
+    """No `sub rsp` (and no Context store) for functions of only register arithmetic; a
+    function that calls, allocates or may trap moves rsp as before."""
+    import corpus
+    from splatjit import disasm as dis
+
+    def prologue(m, name):
+        text = dis.as_text(dis.function_records(m, function=name))
+        return [line.split(None, 2)[2] for line in text.splitlines()[3:8]]
+
+    callee = JitModule(corpus.compile_item(corpus.find_item("vm/native_import_module")))
+    assert not any(p.startswith("sub rsp") for p in prologue(callee, "add_1"))
+    assert callee.add_1(41) == 42 and callee.add_1(2**31 - 1) == -2**31
+    caller = JitModule(corpus.compile_item(corpus.find_item("vm/call_imported_func")),
+                       imports={"native_import_module": callee})
+    name = next(e.name for e in caller.loaded.defn.exports if not e.name.startswith("__"))
+    assert any(p.startswith("sub rsp") for p in prologue(caller, name))

@@ -35,6 +35,21 @@ LOOP_ALIGN = 32
 _UNKNOWN = object()
 
 
+#: Bytes below rsp that the SysV ABI keeps from signal handlers: a frame that makes no
+#: calls may live there without moving rsp.
+RED_ZONE_BYTES = 128
+#: Op stems whose lowerings are plain register / frame code: no calls (libm, helpers,
+#: imports), no traps, no Context. A function of only these gets a red-zone frame.
+_RED_ZONE_STEMS = frozenset({
+    "add", "sub", "mul", "and", "or", "xor", "not", "shl", "shr", "cmp", "select", "ext",
+    "trunc", "const", "neg", "abs", "min", "max", "fma", "ctlz", "bitcast", "br", "cond_br",
+    "return"})
+
+
+def stays_in_red_zone(mnemonic: str) -> bool:
+    return mnemonic.split(".", 1)[0] in _RED_ZONE_STEMS and "ref" not in mnemonic
+
+
 def immediate(value: int, type_: str) -> int | None:
     """`value` of an i32 / i64 constant as the sign-extended 32-bit immediate that ALU and
     compare forms take, or None when it does not fit (or the type is not an integer)."""
@@ -81,6 +96,10 @@ class FunctionLowering:
         saved = sorted(r for r in self.alloc.used if r in X64_TARGET.callee_saved)
         self.frame = Frame.layout(saved, self.caches.slot_end, fn.ref_count,
                                   outgoing_area_size(fn, self.m))
+        # A function of plain register arithmetic makes no calls, cannot trap and never
+        # needs its Context: its frame stays in the red zone below rsp (no `sub rsp`).
+        self.red_zone = (not fuel and self.frame.size <= RED_ZONE_BYTES
+                         and all(stays_in_red_zone(ins.op.mnemonic) for ins in fn.instrs()))
         self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
         self.epilogue = Label(f"{fn.name}.epilogue")
         self.exit_no_depth = Label(f"{fn.name}.exit")
@@ -359,8 +378,9 @@ class FunctionLowering:
         a, f = self.a, self.frame
         a.push(R.rbp)
         a.mov(R.rbp, R.rsp)
-        a.sub(R.rsp, f.size)
-        a.mov(qword[rbp + CTX_OFF], R.rdi)
+        if not self.red_zone:
+            a.sub(R.rsp, f.size)
+            a.mov(qword[rbp + CTX_OFF], R.rdi)
         a.mov(qword[rbp + RESULTS_OFF], R.rdx)
         for i, name in enumerate(f.saved):
             a.mov(qword[rbp + f.save_slot(i)], GPR_BY_NAME[name])
@@ -378,21 +398,23 @@ class FunctionLowering:
             self.ins = self.fn.blocks[0].instrs[0] if self.fn.blocks and self.fn.blocks[0].instrs else None
             self._burn_fuel()
             self.ins = None
-        # Arguments: from the args buffer into their registers (IREE's placement). rsi may
-        # itself be allocated to an argument, so the buffer is read through r11.
-        a.mov(R.r11, R.rsi)
+        # Arguments: from the args buffer (rsi) into their registers (IREE's placement).
+        # One argument may live in rsi itself: it is loaded last.
         types = [t for t in self.fn.signature.args]
         offsets, _ = abi.cconv_layout(types)
         if self.fn.ref_count:  # refs start null, like the interpreter's zeroed frame
             a.xor(R.eax, R.eax)
             for r in range(self.fn.ref_count):
                 a.mov(qword[rbp + f.ref(r)], R.rax)
-        for reg, off in zip(arg_registers(self.fn.signature), offsets):
+        args = list(zip(arg_registers(self.fn.signature), offsets))
+        args.sort(key=lambda ro: not ro[0].is_ref and isinstance(self.var_reg(ro[0]), R.GPR)
+                  and self.var_reg(ro[0]).view(64) == R.rsi)
+        for reg, off in args:
             if reg.is_ref:
-                a.mov(R.rax, qword[R.r11 + off])
+                a.mov(R.rax, qword[R.rsi + off])
                 self.write_ref(reg, R.rax)
             else:
-                self.load_from(reg, R.r11 + off)
+                self.load_from(reg, R.rsi + off)
 
     def _epilogue(self) -> None:
         a, f = self.a, self.frame
@@ -403,7 +425,8 @@ class FunctionLowering:
         a.label(self.exit_no_depth)
         for i, name in enumerate(f.saved):
             a.mov(GPR_BY_NAME[name], qword[rbp + f.save_slot(i)])
-        a.mov(R.rsp, R.rbp)
+        if not self.red_zone:
+            a.mov(R.rsp, R.rbp)
         a.pop(R.rbp)
         a.ret()
         if not self.leaf:
