@@ -182,69 +182,135 @@ def layout_struct(types, start: int = 0, codes=None) -> tuple[struct.Struct, int
     return struct.Struct(fmt), pos - start
 
 
+class _Layout:
+    """Where an args buffer's values are once its span counts are known: one `struct` over
+    the whole buffer (from byte 0), the flat indexes of its refs, and per argument either
+    0 (a scalar) or (tuple width, count) for a span. While a count is still unknown,
+    `count_at` is its byte position and the rest is unset."""
+    __slots__ = ("count_at", "struct", "size", "refs", "groups")
+
+    def __init__(self, arg_types, counts: tuple):
+        self.count_at = None
+        pos, flat, spans = 0, [], iter(counts)
+        for t in arg_types:
+            if isinstance(t, tuple):
+                count = next(spans, None)
+                if count is None:
+                    self.count_at = pos
+                    return
+                flat.append("i32")
+                flat.extend(list(t) * count)
+            else:
+                flat.append(t)
+            pos = layout_struct(flat)[1]
+        self.struct, self.size = layout_struct(flat)
+        self.refs = [i for i, t in enumerate(flat) if t == "ref"]
+        spans = iter(counts)
+        self.groups = [(len(t), next(spans)) if isinstance(t, tuple) else 0 for t in arg_types]
+
+
 class ArgsDecoder:
     """Reads an args buffer of signature `arg_types` (variadic spans as laid out by
     `flatten_variadic`, counts found in the buffer) into Python values: scalars as numbers,
     refs through the caller's `ref(address)`, a span as a list of tuples. One precompiled
-    `struct` per fixed signature and per span tuple and start alignment.
+    `_Layout` per fixed signature, and per tuple of span counts for a variadic one.
 
-    `size` is the buffer's byte size for a fixed signature, None for a variadic one (the
-    caller hands a window large enough for any count it accepts)."""
+    `decode(raw, ref)` reads a bytes-like copy; `read(address, ref)` reads this process's
+    memory at `address`, exactly the bytes of the buffer (its counts first). `size` is the
+    buffer's byte size for a fixed signature, None for a variadic one. Counts outside
+    [0, MAX_SPAN] raise ValueError."""
 
     MAX_SPAN = 1 << 20
+    MAX_LAYOUTS = 64  # layouts kept per decoder (distinct count tuples seen)
 
     def __init__(self, arg_types):
         self.arg_types = list(arg_types)
         self.variadic = any(isinstance(t, tuple) for t in self.arg_types)
-        self.size = None
-        if not self.variadic:
-            self.struct, self.size = layout_struct(self.arg_types)
-            self.refs = [i for i, t in enumerate(self.arg_types) if t == "ref"]
-        self._tuples: dict[tuple, tuple] = {}
+        self._layouts: dict[tuple, _Layout] = {}
+        self._fixed = None if self.variadic else self._layout(())
+        self.size = None if self.variadic else self._fixed.size
+        self._raw = {}  # byte count -> ctypes char array type
 
-    def _tuple_plan(self, types: tuple, start: int):
-        key = (types, start % 8)
-        plan = self._tuples.get(key)
-        if plan is None:
-            st, size = layout_struct(types, start % 8)
-            # unpack_from reads from the 8-aligned address below `start`: pad up to it
-            st = struct.Struct("<" + "x" * (start % 8) + st.format[1:])
-            plan = self._tuples[key] = (st, size, [i for i, t in enumerate(types) if t == "ref"])
-        return plan
+    def _layout(self, counts: tuple) -> _Layout:
+        layout = self._layouts.get(counts)
+        if layout is None:
+            if len(self._layouts) >= self.MAX_LAYOUTS:
+                self._layouts = {(): self._layouts[()]} if () in self._layouts else {}
+            layout = self._layouts[counts] = _Layout(self.arg_types, counts)
+        return layout
+
+    def _complete(self, count_at) -> _Layout:
+        """The layout for the counts `count_at(byte position)` reads, span by span."""
+        counts: tuple = ()
+        layout = self._layout(counts)
+        while layout.count_at is not None:
+            count = count_at(layout.count_at)
+            if not 0 <= count <= self.MAX_SPAN:
+                raise ValueError(f"variadic span count {count} is out of range")
+            counts += (count,)
+            layout = self._layout(counts)
+        return layout
+
+    def _bytes(self, address: int, size: int) -> bytes:
+        raw = self._raw.get(size)
+        if raw is None:
+            raw = self._raw[size] = ctypes.c_char * size
+        return raw.from_address(address).raw
 
     def decode(self, raw, ref) -> list:
-        if not self.variadic:
-            values = list(self.struct.unpack_from(raw)) if self.size else []
-            for i in self.refs:
+        layout = self._fixed
+        if layout is None:
+            layout = self._complete(lambda pos: _I32.unpack_from(raw, pos)[0])
+        return self._values(layout, layout.struct.unpack_from(raw) if layout.size else (), ref)
+
+    def read(self, address: int, ref) -> list:
+        layout = self._fixed
+        if layout is None:
+            layout = self._complete(lambda pos: ctypes.c_int32.from_address(address + pos).value)
+        if not layout.size:
+            return []
+        return self._values(layout, layout.struct.unpack(self._bytes(address, layout.size)),
+                            ref)
+
+    def reader(self, ref):
+        """`read(address) -> sequence of values` with `ref` bound, specialised for a fixed
+        signature (the per-call path of Python imports)."""
+        layout = self._fixed
+        if layout is None:
+            return lambda address: self.read(address, ref)
+        if not layout.size:
+            return lambda address: ()
+        unpack, raw, refs = layout.struct.unpack, ctypes.c_char * layout.size, layout.refs
+        if not refs:
+            return lambda address: unpack(raw.from_address(address).raw)
+
+        def read(address):
+            values = list(unpack(raw.from_address(address).raw))
+            for i in refs:
                 values[i] = ref(values[i])
             return values
-        out, pos = [], 0
-        for t in self.arg_types:
-            if isinstance(t, tuple):
-                (count,) = struct.unpack_from("<i", raw, pos)
-                pos += 4
-                if not 0 <= count <= self.MAX_SPAN:
-                    raise ValueError(f"variadic span count {count} is out of range")
-                items = []
-                for _ in range(count):
-                    st, size, refs = self._tuple_plan(t, pos)
-                    values = st.unpack_from(raw, pos - pos % 8)
-                    if refs:
-                        values = list(values)
-                        for i in refs:
-                            values[i] = ref(values[i])
-                        values = tuple(values)
-                    items.append(values)
-                    pos += size
-                out.append(items)
-            else:
-                size = VALUE_SIZE[t]
-                if size == 8 and pos % 8:
-                    pos += 8 - pos % 8
-                (v,) = struct.unpack_from("<" + _CODE[t], raw, pos)
-                out.append(ref(v) if t == "ref" else v)
-                pos += size
+        return read
+
+    def _values(self, layout: _Layout, flat: tuple, ref) -> list:
+        values = list(flat)
+        for i in layout.refs:
+            values[i] = ref(values[i])
+        if not self.variadic:
+            return values
+        out, i = [], 0
+        for group in layout.groups:
+            if not group:
+                out.append(values[i])
+                i += 1
+                continue
+            width, count = group
+            items = iter(values[i + 1:i + 1 + width * count])
+            out.append(list(zip(*[items] * width)))
+            i += 1 + width * count
         return out
+
+
+_I32 = struct.Struct("<i")
 
 
 def cconv_layout(types) -> tuple[list[int], int]:
