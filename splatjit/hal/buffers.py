@@ -89,12 +89,16 @@ def _compatible(actual: int, expected: int) -> bool:
 
 
 class Buffer(HostObject):
-    """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous)."""
+    """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous); `address` is their
+    start address, `access` abi.ACCESS_MUTABLE if the array is writeable (else 0)."""
     TYPE_TAG = _TAGS["!hal.buffer"]
 
-    def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF):
+    def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF,
+                 address: int | None = None):
         super().__init__()
         self.array = array
+        self.address = array.ctypes.data if address is None else address
+        self.access = abi.ACCESS_MUTABLE if array.flags.writeable else 0
         self.memory_type, self.usage = memory_type, usage
         self._storage: VmBuffer | None = None
 
@@ -105,8 +109,9 @@ class Buffer(HostObject):
         alignment = alignment if alignment and not alignment & (alignment - 1) else 64
         alignment = max(alignment, 64)
         raw = np.zeros(length + alignment, np.uint8)
-        start = (-raw.ctypes.data) % alignment
-        return cls(raw[start:start + length], **kw)
+        address = raw.ctypes.data
+        start = (-address) % alignment
+        return cls(raw[start:start + length], address=address + start, **kw)
 
     @property
     def length(self) -> int:
@@ -116,19 +121,26 @@ class Buffer(HostObject):
         if offset < 0 or length < 0 or offset + length > self.length:
             raise HalError(f"invalid subspan of an existing buffer (source_offset={offset}, "
                            f"length={length}) of a {self.length}-byte buffer")
-        return Buffer(self.array[offset:offset + length], self.memory_type, self.usage)
+        return Buffer(self.array[offset:offset + length], self.memory_type, self.usage,
+                      self.address + offset)
 
     def storage(self) -> VmBuffer:
         if self._storage is None:
             self._storage = VmBuffer(self.array)
         return self._storage
 
+    def span(self, offset: int, length: int) -> int:
+        """The length of the bytes [offset, offset + length) (length -1: to the end), after
+        checking that they lie inside the buffer (HalError if not)."""
+        if length == -1 or length == (1 << 64) - 1:
+            length = self.array.nbytes - offset
+        if offset < 0 or length < 0 or offset + length > self.array.nbytes:
+            raise HalError(f"range [{offset}, {offset}+{length}) outside a {self.length}-byte buffer")
+        return length
+
     def range(self, offset: int, length: int) -> np.ndarray:
         """The bytes [offset, offset + length) (length -1: to the end), bounds-checked."""
-        if length == -1 or length == (1 << 64) - 1:
-            length = self.length - offset
-        if offset < 0 or length < 0 or offset + length > self.length:
-            raise HalError(f"range [{offset}, {offset}+{length}) outside a {self.length}-byte buffer")
+        length = self.span(offset, length)
         return self.array[offset:offset + length]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from ..runtime import abi
 from ..runtime.objects import HostObject
 from .buffers import Buffer, HalError
+from .dispatch import DispatchRunner, resolve
 from .inline import buffer_exports, expect, string_of
 
 _TAGS = abi.HOST_TYPE_TAGS
@@ -73,18 +74,20 @@ class Executable(HostObject):
         self.runners: dict[int, object] = {}
 
     def runner(self, ordinal: int):
-        from .dispatch import DispatchRunner
         runner = self.runners.get(ordinal)
         if runner is None:
             if not 0 <= ordinal < len(self.export_names):
                 raise HalError(f"executable has {len(self.export_names)} functions, no "
                                f"function {ordinal}")
-            runner = self.runners[ordinal] = DispatchRunner(self.module, self.export_names[ordinal])
+            runner = self.runners[ordinal] = DispatchRunner(self.module,
+                                                             self.export_names[ordinal])
         return runner
 
 
 class CommandBuffer(HostObject):
-    """Records (kind, payload) commands; replayed by `execute` against a binding table."""
+    """Records (kind, payload) commands; `execute` replays them against a binding table.
+    The recorded commands are compiled once into replay steps (dispatches packed by
+    hal/dispatch.py), again only if more are recorded."""
     TYPE_TAG = _TAGS["!hal.command_buffer"]
 
     def __init__(self, binding_capacity: int):
@@ -92,40 +95,59 @@ class CommandBuffer(HostObject):
         self.binding_capacity = binding_capacity
         self.commands: list[tuple] = []
         self.finalized = False
+        self._steps: list | None = None
 
     def record(self, *command) -> None:
         if self.finalized:
             raise HalError("command buffer is finalized and cannot record more commands")
         self.commands.append(command)
+        self._steps = None
 
     def execute(self, table: list[tuple]) -> None:
-        def resolve(slot, buffer, offset, length) -> np.ndarray:
-            if buffer is None:
-                if not 0 <= slot < len(table):
-                    raise HalError(f"binding table slot {slot} out of range ({len(table)} slots)")
-                buffer, base, _ = table[slot]
-                offset += base
-            return expect(buffer, Buffer, "dispatch binding").range(offset, length)
+        steps = self._steps
+        if steps is None:
+            steps = self._steps = [_STEPS[kind](*payload) for kind, *payload in self.commands]
+        for step in steps:
+            step(table)
 
-        for kind, *payload in self.commands:
-            if kind == "dispatch":
-                exe, ordinal, grid, constants, bindings = payload
-                views = [resolve(*b) for b in bindings]
-                exe.runner(ordinal).run(grid, constants, views)
-            elif kind == "fill":
-                target, pattern, width = payload
-                data = resolve(*target)
-                pat = np.frombuffer(int(pattern & ((1 << (8 * width)) - 1)).to_bytes(width, "little"), np.uint8)
-                if data.nbytes % width:
-                    raise HalError(f"fill length {data.nbytes} is not a multiple of {width}")
-                data[:] = np.tile(pat, data.nbytes // width)
-            elif kind == "copy":
-                source, target = payload
-                src, dst = resolve(*source), resolve(*target)
-                dst[:] = src
-            elif kind == "update":
-                data, target = payload
-                resolve(*target)[:] = data
+
+def _view(table, binding) -> np.ndarray:
+    buffer, offset, length = resolve(table, *binding)
+    return buffer.array[offset:offset + length]
+
+
+def _dispatch_step(exe, ordinal, grid, constants, bindings):
+    return exe.runner(ordinal).prepare(grid, constants, bindings).run
+
+
+def _fill_step(target, pattern, width):
+    pat = np.frombuffer(int(pattern & ((1 << (8 * width)) - 1)).to_bytes(width, "little"),
+                        np.uint8)
+
+    def fill(table):
+        data = _view(table, target)
+        if data.nbytes % width:
+            raise HalError(f"fill length {data.nbytes} is not a multiple of {width}")
+        data[:] = np.tile(pat, data.nbytes // width)
+    return fill
+
+
+def _copy_step(source, target):
+    def copy(table):
+        src, dst = _view(table, source), _view(table, target)
+        dst[:] = src
+    return copy
+
+
+def _update_step(data, target):
+    def update(table):
+        _view(table, target)[:] = data
+    return update
+
+
+#: command kind -> make(*payload) -> step(binding table)
+_STEPS = {"dispatch": _dispatch_step, "fill": _fill_step, "copy": _copy_step,
+          "update": _update_step}
 
 
 def intrinsic_providers(kernel_bytes: bytes) -> dict:
