@@ -12,11 +12,13 @@ Contract:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import SplatJitError
 from ..runtime import abi
-from ..runtime.objects import HostObject, VmBuffer
+from ..runtime.objects import HostObject, VmBuffer, array_address
 
 _TAGS = abi.HOST_TYPE_TAGS
 
@@ -97,7 +99,7 @@ class Buffer(HostObject):
                  address: int | None = None):
         super().__init__()
         self.array = array
-        self.address = array.ctypes.data if address is None else address
+        self.address = array_address(array) if address is None else address
         self.access = abi.ACCESS_MUTABLE if array.flags.writeable else 0
         self.memory_type, self.usage = memory_type, usage
         self._storage: VmBuffer | None = None
@@ -109,7 +111,7 @@ class Buffer(HostObject):
         alignment = alignment if alignment and not alignment & (alignment - 1) else 64
         alignment = max(alignment, 64)
         raw = np.zeros(length + alignment, np.uint8)
-        address = raw.ctypes.data
+        address = array_address(raw)
         start = (-address) % alignment
         return cls(raw[start:start + length], address=address + start, **kw)
 
@@ -150,7 +152,7 @@ class BufferView(HostObject):
 
     def __init__(self, buffer: Buffer, shape, element_type: int, encoding: int = ENCODING_DENSE_ROW_MAJOR):
         super().__init__()
-        self.buffer, self.shape = buffer, tuple(int(d) for d in shape)
+        self.buffer, self.shape = buffer, tuple(map(int, shape))
         self.element_type, self.encoding = element_type, encoding
 
     @classmethod
@@ -167,7 +169,7 @@ class BufferView(HostObject):
 
     def to_array(self) -> np.ndarray:
         dtype = dtype_of(self.element_type)
-        n = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        n = math.prod(self.shape)
         data = self.buffer.array[:n * dtype.itemsize]
         if data.nbytes < n * dtype.itemsize:
             raise HalError(f"buffer view {self.describe()} needs {n * dtype.itemsize} bytes, "

@@ -3,11 +3,13 @@ buffer views, devices, ... and `!vm.buffer`s made by Python imports).
 
 Contract:
 * every `HostObject` owns one 24-byte descriptor laid out like `abi.BufferDesc`; its address
-  is the ref native code sees, its type tag (offset 20) says what it is. A `VmBuffer`'s
-  descriptor is a real buffer descriptor (data, length, access), so `vm.buffer.*` ops work
-  on it directly; other objects leave the first 20 bytes zero.
-* `lookup(address)` finds the live object for a ref, process-wide (a weak map: an entry lives
-  exactly as long as its object).
+  (`ref_address`) is the ref native code sees, its type tag (offset 20) says what it is. A
+  `VmBuffer`'s descriptor is a real buffer descriptor (data, length, access), so
+  `vm.buffer.*` ops work on it directly; other objects leave the first 20 bytes zero.
+  Descriptors are slots of process-wide chunks: a slot is cleared (type tag 0) and reused
+  once its object is gone, as the object's own memory would have been freed.
+* `lookup(address)` finds the live object for a ref, process-wide (a map of weak
+  references: an entry lives exactly as long as its object).
 * What keeps an object alive while only native code holds it is an `ObjectSpace`: a
   module's strong set of the objects handed to its code (import results); `collect(live)`
   drops the ones no ref global reaches once the module's outermost call has returned.
@@ -15,46 +17,94 @@ Contract:
 from __future__ import annotations
 
 import ctypes
+import struct
 import weakref
 
 import numpy as np
 
 from . import abi
 
-_BY_ADDRESS: "weakref.WeakValueDictionary[int, HostObject]" = weakref.WeakValueDictionary()
+_DESC = struct.Struct("<QQII")
+_DESC_BYTES = ctypes.c_char * abi.BUF_SIZE
+_CLEARED = bytes(abi.BUF_SIZE)
+
+
+class _Slots:
+    """Descriptor slots: `take()` -> the address of a free one, `give(address)` returns it."""
+    CHUNK = 256
+
+    def __init__(self):
+        self.free: list[int] = []
+        self.chunks: list = []  # every chunk lives as long as the process
+
+    def take(self) -> int:
+        if not self.free:
+            chunk = (abi.BufferDesc * self.CHUNK)()
+            self.chunks.append(chunk)
+            first = ctypes.addressof(chunk)
+            self.free.extend(range(first + (self.CHUNK - 1) * abi.BUF_SIZE, first - 1,
+                                   -abi.BUF_SIZE))
+        return self.free.pop()
+
+    def give(self, address: int) -> None:
+        self.free.append(address)
+
+
+_SLOTS = _Slots()
+#: descriptor address -> weak reference to its live HostObject
+_BY_ADDRESS: dict[int, "weakref.ref[HostObject]"] = {}
 
 
 class HostObject:
     """Base of Python-implemented ref types. Subclasses set `TYPE_TAG` (abi.TYPE_*)."""
     TYPE_TAG = abi.TYPE_OTHER
-    __slots__ = ("_desc", "ref_address", "__weakref__")
+    __slots__ = ("ref_address", "__weakref__")
 
     def __init__(self):
-        self._desc = abi.BufferDesc(0, 0, 0, self.TYPE_TAG)
-        self.ref_address = ctypes.addressof(self._desc)
-        _BY_ADDRESS[self.ref_address] = self
+        address = _SLOTS.take()
+        _DESC_BYTES.from_address(address).raw = _DESC.pack(0, 0, 0, self.TYPE_TAG)
+        self.ref_address = address
+        _BY_ADDRESS[address] = weakref.ref(self)
+
+    def __del__(self):
+        address = self.ref_address
+        try:
+            del _BY_ADDRESS[address]
+            _DESC_BYTES.from_address(address).raw = _CLEARED
+            _SLOTS.give(address)
+        except Exception:  # noqa: BLE001 - interpreter shutdown: the slots go with the process
+            pass
 
 
 class VmBuffer(HostObject):
-    """A `!vm.buffer` over numpy memory (`array`: a uint8 view; the descriptor points at it)."""
+    """A `!vm.buffer` over numpy memory (`array`: a uint8 view; the descriptor points at it;
+    `access`: abi.ACCESS_MUTABLE or 0)."""
     TYPE_TAG = abi.TYPE_BUFFER
-    __slots__ = ("array",)
+    __slots__ = ("array", "access")
 
     def __init__(self, array: np.ndarray, mutable: bool = True):
         super().__init__()
         if array.dtype != np.uint8 or array.ndim != 1 or not array.flags.c_contiguous:
             array = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
         self.array = array
-        self._desc.data = array.ctypes.data
-        self._desc.length = array.nbytes
-        self._desc.access = abi.ACCESS_MUTABLE if mutable and array.flags.writeable else 0
+        self.access = abi.ACCESS_MUTABLE if mutable and array.flags.writeable else 0
+        _DESC_BYTES.from_address(self.ref_address).raw = _DESC.pack(
+            array_address(array), array.nbytes, self.access, self.TYPE_TAG)
 
     def __len__(self):
         return self.array.nbytes
 
 
+def array_address(array: np.ndarray) -> int:
+    """The address of a C-contiguous numpy array's first byte."""
+    if array.flags.writeable and array.nbytes:
+        return ctypes.addressof(ctypes.c_char.from_buffer(array))  # quicker than .ctypes
+    return array.ctypes.data
+
+
 def lookup(address: int) -> HostObject | None:
-    return _BY_ADDRESS.get(address)
+    ref = _BY_ADDRESS.get(address)
+    return None if ref is None else ref()
 
 
 def type_tag(address: int) -> int:
@@ -73,7 +123,11 @@ class ObjectSpace:
         return obj.ref_address
 
     def get(self, address: int) -> HostObject | None:
-        return self.held.get(address) or _BY_ADDRESS.get(address)
+        obj = self.held.get(address)
+        if obj is None:
+            ref = _BY_ADDRESS.get(address)
+            obj = None if ref is None else ref()
+        return obj
 
     def collect(self, live: set[int]) -> None:
         self.held = {a: o for a, o in self.held.items() if a in live}

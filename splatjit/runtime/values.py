@@ -34,7 +34,7 @@ class Arena:
         if isinstance(obj, list):
             return lists.pack(obj, self)
         if isinstance(obj, HostObject):
-            self.by_address[obj.ref_address] = (obj._desc, obj)
+            self.by_address[obj.ref_address] = (obj, obj)
             return obj.ref_address
         return self.buffer(obj)
 
