@@ -94,6 +94,7 @@ class Buffer(HostObject):
     """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous); `address` is their
     start address, `access` abi.ACCESS_MUTABLE if the array is writeable (else 0)."""
     TYPE_TAG = _TAGS["!hal.buffer"]
+    __slots__ = ("array", "address", "access", "memory_type", "usage", "_storage")
 
     def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF,
                  address: int | None = None):
@@ -149,10 +150,12 @@ class Buffer(HostObject):
 class BufferView(HostObject):
     """`!hal.buffer_view`: a shaped, typed window on a Buffer."""
     TYPE_TAG = _TAGS["!hal.buffer_view"]
+    __slots__ = ("buffer", "shape", "element_type", "encoding")
 
     def __init__(self, buffer: Buffer, shape, element_type: int, encoding: int = ENCODING_DENSE_ROW_MAJOR):
+        """`shape`: Python ints."""
         super().__init__()
-        self.buffer, self.shape = buffer, tuple(map(int, shape))
+        self.buffer, self.shape = buffer, tuple(shape)
         self.element_type, self.encoding = element_type, encoding
 
     @classmethod
@@ -164,7 +167,7 @@ class BufferView(HostObject):
             raise TypeError(f"arrays of dtype {array.dtype} cannot be passed as tensors")
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
-        raw = array.reshape(-1).view(np.uint8) if array.size else np.zeros(0, np.uint8)
+        raw = np.frombuffer(array, np.uint8) if array.size else np.zeros(0, np.uint8)
         return cls(Buffer(raw), array.shape, et)
 
     def to_array(self) -> np.ndarray:
@@ -178,6 +181,12 @@ class BufferView(HostObject):
 
     def describe(self) -> str:
         return "x".join([*map(str, self.shape), element_type_name(self.element_type)])
+
+    def matches(self, element_type: int, encoding: int, shape: tuple) -> bool:
+        """Whether `check` passes trivially: the same element type and shape, a matching
+        (or opaque) encoding."""
+        return (self.element_type == element_type and self.shape == shape
+                and (self.encoding == encoding or self.encoding == ENCODING_OPAQUE))
 
     def check(self, message: str, element_type: int, encoding: int, shape) -> None:
         """hal.buffer_view.assert (iree_hal_modules_buffer_view_assert)."""

@@ -58,6 +58,7 @@ class Allocator(HostObject):
 class Fence(HostObject):
     """Synchronous fence: signalled, failed (with a message) or still pending."""
     TYPE_TAG = _TAGS["!hal.fence"]
+    __slots__ = ("signaled", "failure")
 
     def __init__(self, signaled: bool = False):
         super().__init__()
