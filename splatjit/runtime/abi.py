@@ -184,10 +184,10 @@ def layout_struct(types, start: int = 0, codes=None) -> tuple[struct.Struct, int
 
 class _Layout:
     """Where an args buffer's values are once its span counts are known: one `struct` over
-    the whole buffer (from byte 0), the flat indexes of its refs, and per argument either
-    0 (a scalar) or (tuple width, count) for a span. While a count is still unknown,
-    `count_at` is its byte position and the rest is unset."""
-    __slots__ = ("count_at", "struct", "size", "refs", "groups")
+    the whole buffer (from byte 0, `size` bytes, `raw` the ctypes char array of them) and
+    `values(flat, ref)`, which turns what the struct unpacks into the arguments. While a
+    count is still unknown, `count_at` is its byte position and the rest is unset."""
+    __slots__ = ("count_at", "struct", "size", "raw", "refs", "pieces")
 
     def __init__(self, arg_types, counts: tuple):
         self.count_at = None
@@ -204,9 +204,35 @@ class _Layout:
                 flat.append(t)
             pos = layout_struct(flat)[1]
         self.struct, self.size = layout_struct(flat)
+        self.raw = ctypes.c_char * self.size
         self.refs = [i for i, t in enumerate(flat) if t == "ref"]
-        spans = iter(counts)
-        self.groups = [(len(t), next(spans)) if isinstance(t, tuple) else 0 for t in arg_types]
+        # per argument (flat index, span tuple width or 0 for a scalar, span count)
+        self.pieces, i, spans = [], 0, iter(counts)
+        for t in arg_types:
+            if isinstance(t, tuple):
+                count = next(spans)
+                self.pieces.append((i + 1, len(t), count))
+                i += 1 + len(t) * count
+            else:
+                self.pieces.append((i, 0, 0))
+                i += 1
+        if not counts:
+            self.pieces = None  # a fixed signature: the flat values are the arguments
+
+    def values(self, flat: tuple, ref) -> list:
+        values = list(flat)
+        for i in self.refs:
+            values[i] = ref(values[i])
+        if self.pieces is None:
+            return values
+        out = []
+        for start, width, count in self.pieces:
+            if not width:
+                out.append(values[start])
+            else:
+                items = iter(values[start:start + width * count])
+                out.append(list(zip(*[items] * width)))
+        return out
 
 
 class ArgsDecoder:
@@ -216,9 +242,9 @@ class ArgsDecoder:
     `_Layout` per fixed signature, and per tuple of span counts for a variadic one.
 
     `decode(raw, ref)` reads a bytes-like copy; `read(address, ref)` reads this process's
-    memory at `address`, exactly the bytes of the buffer (its counts first). `size` is the
-    buffer's byte size for a fixed signature, None for a variadic one. Counts outside
-    [0, MAX_SPAN] raise ValueError."""
+    memory at `address`, exactly the bytes of the buffer (its counts first); `reader(ref)`
+    is `read` specialised for one `ref`. `size` is the buffer's byte size for a fixed
+    signature, None for a variadic one. Counts outside [0, MAX_SPAN] raise ValueError."""
 
     MAX_SPAN = 1 << 20
     MAX_LAYOUTS = 64  # layouts kept per decoder (distinct count tuples seen)
@@ -229,13 +255,12 @@ class ArgsDecoder:
         self._layouts: dict[tuple, _Layout] = {}
         self._fixed = None if self.variadic else self._layout(())
         self.size = None if self.variadic else self._fixed.size
-        self._raw = {}  # byte count -> ctypes char array type
 
     def _layout(self, counts: tuple) -> _Layout:
         layout = self._layouts.get(counts)
         if layout is None:
             if len(self._layouts) >= self.MAX_LAYOUTS:
-                self._layouts = {(): self._layouts[()]} if () in self._layouts else {}
+                self._layouts = {}
             layout = self._layouts[counts] = _Layout(self.arg_types, counts)
         return layout
 
@@ -251,17 +276,11 @@ class ArgsDecoder:
             layout = self._layout(counts)
         return layout
 
-    def _bytes(self, address: int, size: int) -> bytes:
-        raw = self._raw.get(size)
-        if raw is None:
-            raw = self._raw[size] = ctypes.c_char * size
-        return raw.from_address(address).raw
-
     def decode(self, raw, ref) -> list:
         layout = self._fixed
         if layout is None:
             layout = self._complete(lambda pos: _I32.unpack_from(raw, pos)[0])
-        return self._values(layout, layout.struct.unpack_from(raw) if layout.size else (), ref)
+        return layout.values(layout.struct.unpack_from(raw) if layout.size else (), ref)
 
     def read(self, address: int, ref) -> list:
         layout = self._fixed
@@ -269,18 +288,33 @@ class ArgsDecoder:
             layout = self._complete(lambda pos: ctypes.c_int32.from_address(address + pos).value)
         if not layout.size:
             return []
-        return self._values(layout, layout.struct.unpack(self._bytes(address, layout.size)),
-                            ref)
+        return layout.values(layout.struct.unpack(layout.raw.from_address(address).raw), ref)
 
     def reader(self, ref):
-        """`read(address) -> sequence of values` with `ref` bound, specialised for a fixed
-        signature (the per-call path of Python imports)."""
+        """`read(address) -> sequence of values` with `ref` bound (the per-call path of
+        Python imports): a fixed signature unpacks one struct; a signature with one span
+        finds its layout by that span's count."""
         layout = self._fixed
         if layout is None:
-            return lambda address: self.read(address, ref)
+            spans = [t for t in self.arg_types if isinstance(t, tuple)]
+            if len(spans) > 1:
+                return lambda address: self.read(address, ref)
+            count_at, by_count = self._layout(()).count_at, {}
+            count_type = ctypes.c_int32
+
+            def read_span(address):
+                count = count_type.from_address(address + count_at).value
+                layout = by_count.get(count)
+                if layout is None:
+                    if len(by_count) >= self.MAX_LAYOUTS:
+                        by_count.clear()
+                    layout = by_count[count] = self._complete(lambda pos: count)
+                return layout.values(layout.struct.unpack(layout.raw.from_address(address).raw),
+                                     ref)
+            return read_span
         if not layout.size:
             return lambda address: ()
-        unpack, raw, refs = layout.struct.unpack, ctypes.c_char * layout.size, layout.refs
+        unpack, raw, refs = layout.struct.unpack, layout.raw, layout.refs
         if not refs:
             return lambda address: unpack(raw.from_address(address).raw)
 
@@ -290,24 +324,6 @@ class ArgsDecoder:
                 values[i] = ref(values[i])
             return values
         return read
-
-    def _values(self, layout: _Layout, flat: tuple, ref) -> list:
-        values = list(flat)
-        for i in layout.refs:
-            values[i] = ref(values[i])
-        if not self.variadic:
-            return values
-        out, i = [], 0
-        for group in layout.groups:
-            if not group:
-                out.append(values[i])
-                i += 1
-                continue
-            width, count = group
-            items = iter(values[i + 1:i + 1 + width * count])
-            out.append(list(zip(*[items] * width)))
-            i += 1 + width * count
-        return out
 
 
 _I32 = struct.Struct("<i")
