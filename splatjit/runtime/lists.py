@@ -10,7 +10,8 @@ reserve and resize call the helpers here, which may move a list's slot array.
 Invariant: slots past `count` are fresh (tag = the list's kind, value 0), so growing a list
 within its capacity needs no clearing; shrinking clears the dropped slots, as IREE does.
 
-Ownership: every NativeList is in the weak `_REGISTRY` (helpers find a list by address);
+Ownership: every NativeList is in `_REGISTRY`, a map of weak references that `list_at`
+reads (helpers find a list by address);
 lists made by helpers are held by their module's `ListHeap` until a collection finds them
 unreachable; lists made from Python arguments are held by the call's Arena.
 """
@@ -37,7 +38,13 @@ KIND_NAMES = {k: n for n, k in VALUE_KINDS.items()}
 INT_BITS = {abi.ELEM_I8: 8, abi.ELEM_I16: 16, abi.ELEM_I32: 32, abi.ELEM_I64: 64}
 REF_NAMES = {abi.TYPE_BUFFER: "!vm.buffer", abi.TYPE_LIST: "!vm.list", abi.TYPE_OTHER: "!vm.ref"}
 
-_REGISTRY: "weakref.WeakValueDictionary[int, NativeList]" = weakref.WeakValueDictionary()
+_REGISTRY: "dict[int, weakref.ref[NativeList]]" = {}
+
+
+def list_at(address: int) -> "NativeList | None":
+    """The live NativeList whose ListDesc is at `address`, if any."""
+    ref = _REGISTRY.get(address)
+    return None if ref is None else ref()
 
 
 def ref_type_tag(type_name: str):
@@ -76,7 +83,13 @@ class NativeList:
         self.desc = abi.ListDesc(0, 0, kind, abi.TYPE_LIST, 0, ref_type, shift)
         self.storage = self._fresh(0)
         self.desc.storage = self.storage.ctypes.data
-        _REGISTRY[self.address] = self
+        _REGISTRY[self.address] = weakref.ref(self)
+
+    def __del__(self):
+        try:
+            del _REGISTRY[self.address]
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     @property
     def address(self) -> int:
@@ -147,7 +160,7 @@ class ListHeap:
 
     @staticmethod
     def _reserve(ctx, address: int, minimum: int) -> int:
-        lst = _REGISTRY.get(address)
+        lst = list_at(address)
         try:
             return address if lst is not None and lst.reserve(minimum) else 0
         except Exception:  # noqa: BLE001
@@ -155,7 +168,7 @@ class ListHeap:
 
     @staticmethod
     def _resize(ctx, address: int, n: int) -> int:
-        lst = _REGISTRY.get(address)
+        lst = list_at(address)
         try:
             return address if lst is not None and lst.resize(n) else 0
         except Exception:  # noqa: BLE001
@@ -180,7 +193,7 @@ def reachable(roots) -> set[int]:
         if a in seen:
             continue
         seen.add(a)
-        lst = _REGISTRY.get(a)
+        lst = list_at(a)
         if lst is not None and is_list(a):
             stack.extend(lst.refs())
     return seen
@@ -321,7 +334,7 @@ class RefReader:
                 return entry[1]
             out = self.memo.get(address)
             if out is None:
-                lst = _REGISTRY.get(address)
+                lst = list_at(address)
                 if lst is None:
                     raise RuntimeError(f"splatjit: ref {address:#x} is not a known list")
                 d = lst.desc

@@ -6,8 +6,8 @@ Contract:
   (`ref_address`) is the ref native code sees, its type tag (offset 20) says what it is. A
   `VmBuffer`'s descriptor is a real buffer descriptor (data, length, access), so
   `vm.buffer.*` ops work on it directly; other objects leave the first 20 bytes zero.
-  Descriptors are slots of process-wide chunks: a slot is cleared (type tag 0) and reused
-  once its object is gone, as the object's own memory would have been freed.
+  Descriptors are slots of process-wide chunks, one pool per type tag: a slot is reused
+  by an object of the same type once its object is gone (as freed memory would be).
 * `lookup(address)` finds the live object for a ref, process-wide (a map of weak
   references: an entry lives exactly as long as its object).
 * What keeps an object alive while only native code holds it is an `ObjectSpace`: a
@@ -26,28 +26,30 @@ from . import abi
 
 _DESC = struct.Struct("<QQII")
 _DESC_BYTES = ctypes.c_char * abi.BUF_SIZE
-_CLEARED = bytes(abi.BUF_SIZE)
 
 
 class _Slots:
-    """Descriptor slots: `take()` -> the address of a free one, `give(address)` returns it."""
+    """Descriptor slots per type tag: `take(tag)` -> the address of a free slot whose type
+    tag is `tag` (the other fields zero unless its last owner wrote them), `give(tag,
+    address)` returns it."""
     CHUNK = 256
 
     def __init__(self):
-        self.free: list[int] = []
+        self.free: dict[int, list[int]] = {}
         self.chunks: list = []  # every chunk lives as long as the process
 
-    def take(self) -> int:
-        if not self.free:
-            chunk = (abi.BufferDesc * self.CHUNK)()
+    def take(self, tag: int) -> int:
+        free = self.free.get(tag)
+        if not free:
+            chunk = (abi.BufferDesc * self.CHUNK)(*[abi.BufferDesc(0, 0, 0, tag)] * self.CHUNK)
             self.chunks.append(chunk)
             first = ctypes.addressof(chunk)
-            self.free.extend(range(first + (self.CHUNK - 1) * abi.BUF_SIZE, first - 1,
-                                   -abi.BUF_SIZE))
-        return self.free.pop()
+            free = self.free[tag] = list(range(first + (self.CHUNK - 1) * abi.BUF_SIZE,
+                                               first - 1, -abi.BUF_SIZE))
+        return free.pop()
 
-    def give(self, address: int) -> None:
-        self.free.append(address)
+    def give(self, tag: int, address: int) -> None:
+        self.free[tag].append(address)
 
 
 _SLOTS = _Slots()
@@ -61,17 +63,13 @@ class HostObject:
     __slots__ = ("ref_address", "__weakref__")
 
     def __init__(self):
-        address = _SLOTS.take()
-        _DESC_BYTES.from_address(address).raw = _DESC.pack(0, 0, 0, self.TYPE_TAG)
-        self.ref_address = address
+        address = self.ref_address = _SLOTS.take(self.TYPE_TAG)
         _BY_ADDRESS[address] = weakref.ref(self)
 
     def __del__(self):
-        address = self.ref_address
         try:
-            del _BY_ADDRESS[address]
-            _DESC_BYTES.from_address(address).raw = _CLEARED
-            _SLOTS.give(address)
+            del _BY_ADDRESS[self.ref_address]
+            _SLOTS.give(self.TYPE_TAG, self.ref_address)
         except Exception:  # noqa: BLE001 - interpreter shutdown: the slots go with the process
             pass
 
