@@ -14,6 +14,7 @@ import numpy as np
 
 from . import abi
 from .lists import ListHeap, reachable
+from .objects import array_address
 
 #: Largest buffer a module may allocate (bytes); larger requests trap instead of exhausting memory.
 MAX_ALLOCATION = 1 << 31
@@ -67,7 +68,7 @@ def _aligned_zeros(length: int, alignment: int) -> tuple[np.ndarray, np.ndarray]
     """(view of `length` zero bytes aligned to `alignment`, the backing array to keep alive)."""
     alignment = max(16, alignment if alignment > 0 and not alignment & (alignment - 1) else 16)
     raw = np.zeros(length + alignment, np.uint8)
-    start = (-raw.ctypes.data) % alignment
+    start = (-array_address(raw)) % alignment
     return raw[start:start + length], raw
 
 
@@ -86,7 +87,7 @@ class BufferHeap:
 
     def _new(self, length: int, alignment: int) -> tuple[int, np.ndarray]:
         view, raw = _aligned_zeros(length, alignment)
-        desc = abi.BufferDesc(view.ctypes.data if length else raw.ctypes.data, length,
+        desc = abi.BufferDesc(array_address(view if length else raw), length,
                               abi.ACCESS_MUTABLE, abi.TYPE_BUFFER)
         address = ctypes.addressof(desc)
         self.by_address[address] = (desc, view, raw)
@@ -105,7 +106,7 @@ class BufferHeap:
             return 0
         address, view = self._new(length, alignment)
         if length:
-            ctypes.memmove(view.ctypes.data, src.data + offset, length)
+            ctypes.memmove(array_address(view), src.data + offset, length)
         return address
 
     def lookup(self, address: int):

@@ -118,8 +118,13 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
     Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
     span as a list of tuples (one tuple per element, in the span's types). Integer results
     wrap to their width; ref results go through `ref_to_native`."""
+    held = space.held  # the common case first: an object this module was handed
+
     def to_python(address):
-        return ref_to_python(address, space)
+        obj = held.get(address)
+        if obj is None:
+            return ref_to_python(address, space)
+        return obj.array if isinstance(obj, VmBuffer) else obj
 
     read = abi.ArgsDecoder(sig.args).reader(to_python)
     store = _result_writer(list(sig.results), space)
