@@ -12,7 +12,9 @@ Contract:
 """
 from __future__ import annotations
 
+import ctypes
 import math
+import struct
 
 import numpy as np
 
@@ -56,6 +58,15 @@ _PREFIX = {NT_BOOL: "i", NT_INTEGER: "i", NT_SINT: "si", NT_UINT: "ui", NT_FLOAT
            NT_FLOAT_BRAIN: "bf", NT_FLOAT_COMPLEX: "cf"}
 
 
+#: buffer view descriptors (see BufferView): dims inline up to this rank, from this byte
+INLINE_RANK = 8
+VIEW_DIMS = abi.BUF_SIZE
+VIEW_RANK_UNKNOWN = 0xFFFFFFFF
+_VIEW_HEAD = struct.Struct(f"<QQII{INLINE_RANK}q")
+_VIEW_BYTES = ctypes.c_char * _VIEW_HEAD.size
+_NO_DIMS = (0,) * INLINE_RANK
+
+
 class HalError(SplatJitError):
     """A HAL call failed the way IREE's HAL module reports a non-OK status."""
 
@@ -92,7 +103,9 @@ def _compatible(actual: int, expected: int) -> bool:
 
 class Buffer(HostObject):
     """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous); `address` is their
-    start address, `access` abi.ACCESS_MUTABLE if the array is writeable (else 0)."""
+    start address, `access` abi.ACCESS_MUTABLE if the array is writeable (else 0). Its
+    descriptor holds (address, length, access) as a BufferDesc does, under the
+    `!hal.buffer` tag (hal/native.py reads them). Immutable once made."""
     TYPE_TAG = _TAGS["!hal.buffer"]
     __slots__ = ("array", "address", "access", "memory_type", "usage", "_storage")
 
@@ -104,6 +117,7 @@ class Buffer(HostObject):
         self.access = abi.ACCESS_MUTABLE if array.flags.writeable else 0
         self.memory_type, self.usage = memory_type, usage
         self._storage: VmBuffer | None = None
+        self.describe_natively(self.address, array.nbytes, self.access)
 
     @classmethod
     def allocate(cls, length: int, alignment: int = 64, **kw) -> "Buffer":
@@ -148,15 +162,29 @@ class Buffer(HostObject):
 
 
 class BufferView(HostObject):
-    """`!hal.buffer_view`: a shaped, typed window on a Buffer."""
+    """`!hal.buffer_view`: a shaped, typed window on a Buffer. Its descriptor holds (for
+    hal/native.py) the buffer's ref address, element_type | encoding << 32, and the rank
+    (VIEW_RANK_UNKNOWN above INLINE_RANK), then the dims as i64 when the rank is at most
+    INLINE_RANK (`VIEW_DIMS` bytes in). Immutable once made."""
     TYPE_TAG = _TAGS["!hal.buffer_view"]
+    DESC_SIZE = VIEW_DIMS + 8 * INLINE_RANK
     __slots__ = ("buffer", "shape", "element_type", "encoding")
 
     def __init__(self, buffer: Buffer, shape, element_type: int, encoding: int = ENCODING_DENSE_ROW_MAJOR):
-        """`shape`: Python ints."""
+        """`shape`: Python ints; `element_type`, `encoding`: u32 values."""
         super().__init__()
         self.buffer, self.shape = buffer, tuple(shape)
         self.element_type, self.encoding = element_type, encoding
+        head = (buffer.ref_address if isinstance(buffer, Buffer) else 0,
+                element_type | encoding << 32)
+        rank = len(self.shape)
+        try:
+            if rank > INLINE_RANK:
+                raise struct.error("rank")
+            desc = _VIEW_HEAD.pack(*head, rank, self.TYPE_TAG, *self.shape, *_NO_DIMS[rank:])
+        except struct.error:  # dims out of i64 range or too many: native code asks Python
+            desc = _VIEW_HEAD.pack(*head, VIEW_RANK_UNKNOWN, self.TYPE_TAG, *_NO_DIMS)
+        _VIEW_BYTES.from_address(self.ref_address).raw = desc
 
     @classmethod
     def from_array(cls, array) -> "BufferView":

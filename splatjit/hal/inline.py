@@ -98,11 +98,12 @@ def buffer_exports() -> dict:
 
 
 def provider() -> dict:
-    return {
+    from .native import with_native_entries
+    return with_native_entries({
         **buffer_exports(),
         "buffer.allocate": _allocate,
         "buffer.allocate.initialized": _allocate_initialized,
         "buffer.storage": lambda b: expect(b, Buffer, "buffer.storage").storage(),
         "buffer.wrap": _wrap,
         "device.query.i64": device_query_i64,
-    }
+    })

@@ -27,16 +27,19 @@ from .inline import buffer_exports, expect, string_of
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
 STATUS_OK, STATUS_DEADLINE_EXCEEDED = 0, 4
+FENCE_READY = 1
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
 
 
 class Device(HostObject):
+    """The one device; its descriptor's first field is its allocator's ref address."""
     TYPE_TAG = _TAGS["!hal.device"]
 
     def __init__(self, hal: "LocalHal"):
         super().__init__()
         self.hal = hal
         self.allocator = Allocator()
+        self.describe_natively(self.allocator.ref_address)
 
     def query(self, category: str, key: str) -> tuple[int, int]:
         """(ok, value) as iree_hal_device_query_i64 answers for a local VMVX device."""
@@ -56,13 +59,38 @@ class Allocator(HostObject):
 
 
 class Fence(HostObject):
-    """Synchronous fence: signalled, failed (with a message) or still pending."""
+    """Synchronous fence: signalled, failed (with a message) or still pending. Its
+    descriptor's access field is FENCE_READY while it is signalled and not failed (what
+    hal/native.py's fence.await checks), else 0."""
     TYPE_TAG = _TAGS["!hal.fence"]
-    __slots__ = ("signaled", "failure")
+    __slots__ = ("_signaled", "_failure")
 
     def __init__(self, signaled: bool = False):
         super().__init__()
-        self.signaled, self.failure = signaled, None
+        self._signaled, self._failure = bool(signaled), None
+        self._publish()
+
+    def _publish(self) -> None:
+        ready = self._signaled and self._failure is None
+        self.describe_natively(access=FENCE_READY if ready else 0)
+
+    @property
+    def signaled(self) -> bool:
+        return self._signaled
+
+    @signaled.setter
+    def signaled(self, value: bool) -> None:
+        self._signaled = bool(value)
+        self._publish()
+
+    @property
+    def failure(self) -> str | None:
+        return self._failure
+
+    @failure.setter
+    def failure(self, value: str | None) -> None:
+        self._failure = value
+        self._publish()
 
 
 class Executable(HostObject):
@@ -345,7 +373,8 @@ class LocalHal:
             expect(allocator, Allocator, "allocator.allocate")
             return Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
 
-        return {
+        from .native import with_native_entries
+        return with_native_entries({
             "devices.count": lambda: 1,
             "devices.get": lambda i: dev if i == 0 else None,
             "device.allocator": lambda d: expect(d, Device, "device.allocator").allocator,
@@ -383,4 +412,4 @@ class LocalHal:
             "fence.query": self.fence_query,
             "fence.signal": lambda f: setattr(expect(f, Fence, "fence.signal"), "signaled", True),
             "fence.fail": self.fence_fail,
-        }
+        })

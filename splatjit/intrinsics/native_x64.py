@@ -281,9 +281,10 @@ class NativeIntrinsic:
     def __call__(self, *args):
         return self.fn(*args)
 
-    def native_entry(self, fallback: int) -> tuple[int, object]:
+    def native_entry(self, fallback: int, signature=None) -> tuple[int, object]:
         """(entry address, the mapping to keep alive) of a native entry falling back to
-        the native-ABI function at `fallback` (the Python trampoline of this op)."""
+        the native-ABI function at `fallback` (the Python trampoline of this op; vmvx
+        imports have the signatures of CCONV, so `signature` is not consulted)."""
         memory = ExecutableMemory(ASSEMBLERS[self.name](self.name, fallback))
         return memory.address, memory
 

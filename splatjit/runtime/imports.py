@@ -4,7 +4,8 @@ Providers (by imported module name, the part of `module.function` before the fir
   * a `JitModule`: its export is called natively with the provider's own Context;
   * a mapping of function name -> Python callable: called through a ctypes trampoline that
     (for callables with a `native_entry` builder, when the code is x86-64 in this process,
-    behind a native fast path that falls back to it)
+    behind a native fast path that falls back to it; `native_entry(fallback, signature)`
+    may decline with None)
     speaks the native ABI (args/results buffers in calling-convention layout; variadic spans
     arrive as lists of tuples; refs as HostObjects or numpy views, see `python_trampoline`).
 Contract: `ImportTable(defn, providers)` raises `LinkError` for a missing required import or
@@ -183,8 +184,10 @@ class ImportTable:
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space)
                 native = getattr(fn, "native_entry", None)
                 if native is not None and native_code:  # machine code first, Python behind it
-                    entry, memory = native(entry)
-                    self.keep.append(memory)
+                    built = native(entry, imp.signature)
+                    if built is not None:
+                        entry, memory = built
+                        self.keep.append(memory)
                 self.entries[i] = abi.ImportEntry(entry, 0)
 
     @property

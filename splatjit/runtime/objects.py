@@ -29,23 +29,25 @@ _DESC_BYTES = ctypes.c_char * abi.BUF_SIZE
 
 
 class _Slots:
-    """Descriptor slots per type tag: `take(tag)` -> the address of a free slot whose type
-    tag is `tag` (the other fields zero unless its last owner wrote them), `give(tag,
-    address)` returns it."""
+    """Descriptor slots per type tag, `size` bytes each (a multiple of 8, at least
+    abi.BUF_SIZE): `take(tag, size)` -> the address of a free slot whose type tag is `tag`
+    (the other bytes zero unless its last owner wrote them), `give(tag, address)` returns
+    it. Every object of one tag asks for the same size."""
     CHUNK = 256
 
     def __init__(self):
         self.free: dict[int, list[int]] = {}
         self.chunks: list = []  # every chunk lives as long as the process
 
-    def take(self, tag: int) -> int:
+    def take(self, tag: int, size: int) -> int:
         free = self.free.get(tag)
         if not free:
-            chunk = (abi.BufferDesc * self.CHUNK)(*[abi.BufferDesc(0, 0, 0, tag)] * self.CHUNK)
+            slot = (bytes(abi.BUF_TYPE) + struct.pack("<I", tag)).ljust(size, b"\0")
+            chunk = (ctypes.c_char * (size * self.CHUNK)).from_buffer_copy(slot * self.CHUNK)
             self.chunks.append(chunk)
             first = ctypes.addressof(chunk)
-            free = self.free[tag] = list(range(first + (self.CHUNK - 1) * abi.BUF_SIZE,
-                                               first - 1, -abi.BUF_SIZE))
+            free = self.free[tag] = list(range(first + (self.CHUNK - 1) * size, first - 1,
+                                               -size))
         return free.pop()
 
     def give(self, tag: int, address: int) -> None:
@@ -58,13 +60,21 @@ _BY_ADDRESS: dict[int, "weakref.ref[HostObject]"] = {}
 
 
 class HostObject:
-    """Base of Python-implemented ref types. Subclasses set `TYPE_TAG` (abi.TYPE_*)."""
+    """Base of Python-implemented ref types. Subclasses set `TYPE_TAG` (abi.TYPE_*) and may
+    keep state native code reads in their descriptor: its first 20 bytes (`describe`) and,
+    with a larger `DESC_SIZE`, the bytes after the type tag."""
     TYPE_TAG = abi.TYPE_OTHER
+    DESC_SIZE = abi.BUF_SIZE
     __slots__ = ("ref_address", "__weakref__")
 
     def __init__(self):
-        address = self.ref_address = _SLOTS.take(self.TYPE_TAG)
+        address = self.ref_address = _SLOTS.take(self.TYPE_TAG, self.DESC_SIZE)
         _BY_ADDRESS[address] = weakref.ref(self)
+
+    def describe_natively(self, data: int = 0, length: int = 0, access: int = 0) -> None:
+        """Write the descriptor's fields (as abi.BufferDesc: u64, u64, u32; the tag stays)."""
+        _DESC_BYTES.from_address(self.ref_address).raw = _DESC.pack(data, length, access,
+                                                                    self.TYPE_TAG)
 
     def __del__(self):
         try:
@@ -86,8 +96,7 @@ class VmBuffer(HostObject):
             array = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
         self.array = array
         self.access = abi.ACCESS_MUTABLE if mutable and array.flags.writeable else 0
-        _DESC_BYTES.from_address(self.ref_address).raw = _DESC.pack(
-            array_address(array), array.nbytes, self.access, self.TYPE_TAG)
+        self.describe_natively(array_address(array), array.nbytes, self.access)
 
     def __len__(self):
         return self.array.nbytes
@@ -128,8 +137,15 @@ class ObjectSpace:
         return obj
 
     def collect(self, live: set[int]) -> None:
-        """Drops the held objects whose address is not in `live` (in place: `held` stays
-        the same dict)."""
+        """Holds exactly the live objects at the addresses in `live`: drops the others (in
+        place: `held` stays the same dict) and adopts live objects it did not hold (refs
+        native code got without a Python call, e.g. a view's buffer)."""
         held = self.held
         for a in [a for a in held if a not in live]:
             del held[a]
+        for a in live:
+            if a not in held:
+                ref = _BY_ADDRESS.get(a)
+                obj = None if ref is None else ref()
+                if obj is not None:
+                    held[a] = obj
