@@ -3,11 +3,12 @@
 Providers (by imported module name, the part of `module.function` before the first dot):
   * a `JitModule`: its export is called natively with the provider's own Context;
   * a mapping of function name -> Python callable: called through a ctypes trampoline that
-    (for callables with a `native_entry` builder, when the code is x86-64 in this process,
-    behind a native fast path that falls back to it; `native_entry(fallback, signature)`
-    may decline with None)
     speaks the native ABI (args/results buffers in calling-convention layout; variadic spans
     arrive as lists of tuples; refs as HostObjects or numpy views, see `python_trampoline`).
+    For callables with a `native_entry(fallback, signature)` builder (intrinsics/native_x64,
+    hal/native), when the code is x86-64 in this process, the import is a native fast path
+    that falls back to the trampoline; a builder may decline (None) for a signature it does
+    not read.
 Contract: `ImportTable(defn, providers)` raises `LinkError` for a missing required import or
 a signature mismatch; optional imports without a provider get a null entry
 (`vm.import.resolved` reads 0). Exceptions raised by Python callables are kept in `errors`
