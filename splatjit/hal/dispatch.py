@@ -25,6 +25,7 @@ import numpy as np
 from ..runtime import abi
 from ..runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
 from ..runtime.lists import NativeList, TypedList
+from ..runtime.objects import array_address
 from ..runtime.values import Arena
 from .buffers import Buffer, HalError
 from .inline import expect
@@ -78,6 +79,7 @@ class Dispatch:
     def __init__(self, runner: DispatchRunner, grid, constants: np.ndarray, bindings):
         self.runner, self.grid = runner, tuple(grid)
         self.constants = np.array(constants, np.uint32).view(np.uint8)
+        self.constants_address = array_address(self.constants)
         self.constants.flags.writeable = False
         self.bindings = list(bindings)
 
@@ -106,17 +108,17 @@ class PackedDispatch(Dispatch):
         n = len(self.bindings)
         self.descs = (abi.BufferDesc * max(n, 1))()
         first = ctypes.addressof(self.descs)
-        self.list = NativeList(abi.ELEM_REF, abi.TYPE_BUFFER)
+        self.list = NativeList(abi.ELEM_REF, abi.TYPE_BUFFER, n)
         self.list.resize(n)
         self.list.storage["value"][:n] = [first + abi.BUF_SIZE * i for i in range(n)]
         self.slots = self.list.storage
         self.list_template = bytes(self.list.desc)
         self.slots_template = self.slots.tobytes()
         self.local = np.zeros(max(runner.local_memory_size, 1), np.uint8)
-        self.local_desc = abi.BufferDesc(self.local.ctypes.data, runner.local_memory_size,
+        self.local_desc = abi.BufferDesc(array_address(self.local), runner.local_memory_size,
                                          abi.ACCESS_MUTABLE, abi.TYPE_BUFFER)
-        self.constants_desc = abi.BufferDesc(self.constants.ctypes.data, self.constants.nbytes,
-                                             0, abi.TYPE_BUFFER)
+        self.constants_desc = abi.BufferDesc(self.constants_address, self.constants.nbytes, 0,
+                                             abi.TYPE_BUFFER)
         cx, cy, cz = self.grid
         self.args = ctypes.create_string_buffer(_ARGS.pack(
             ctypes.addressof(self.local_desc), ctypes.addressof(self.constants_desc),
@@ -129,7 +131,7 @@ class PackedDispatch(Dispatch):
                      ctypes.addressof(self.results), runner.function.address,
                      ctypes.addressof(self.params), ctypes.addressof(self.args) + _IDS_OFFSET)
         self.descs_address, self.list_address = first, self.list.address
-        self.slots_address = self.slots.ctypes.data
+        self.slots_address = array_address(self.slots)
         self.desc_bytes = ctypes.c_char * (abi.BUF_SIZE * n)
         self.desc_struct = struct.Struct("<" + "QQII" * n)
         self.list_bytes = ctypes.c_char * len(self.list_template)

@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 
 from . import abi
+from .objects import array_address
 
 #: Most elements a list may hold; larger reserve/resize/alloc requests fail (TRAP_HELPER)
 #: instead of exhausting memory.
@@ -68,21 +69,33 @@ def element_kind(type_name: str) -> tuple[int, int]:
     return (abi.ELEM_NONE, 0) if tag is None else (abi.ELEM_REF, tag)
 
 
+def _fresh(kind: int, n: int) -> np.ndarray:
+    """max(n, 1) fresh slots of a list of `kind` (tag = kind, value 0)."""
+    slots = np.zeros(max(n, 1), SLOT)
+    if kind:
+        slots["tag"] = kind
+    return slots
+
+
 def is_list(address: int) -> bool:
     """Whether the ref `address` (a BufferDesc* or ListDesc*, non-null) is a list."""
     return ctypes.c_uint32.from_address(address + abi.LIST_TYPE).value == abi.TYPE_LIST
 
 
 class NativeList:
-    """One list: its ListDesc (at a stable address) and its slot array (replaced on growth)."""
+    """One list: its ListDesc (at a stable `address`) and its slot array `storage` (replaced
+    on growth; at least one slot, so it always has an address, even at capacity 0)."""
 
-    __slots__ = ("desc", "storage", "__weakref__")
+    __slots__ = ("desc", "storage", "address", "__weakref__")
 
-    def __init__(self, kind: int, ref_type: int = 0):
+    def __init__(self, kind: int, ref_type: int = 0, capacity: int = 0):
+        """An empty list of `kind` (and `ref_type` for ref lists) with room for `capacity`
+        elements (at most MAX_LIST_CAPACITY)."""
         shift = 64 - INT_BITS[kind] if kind in INT_BITS else 0
-        self.desc = abi.ListDesc(0, 0, kind, abi.TYPE_LIST, 0, ref_type, shift)
-        self.storage = self._fresh(0)
-        self.desc.storage = self.storage.ctypes.data
+        self.storage = _fresh(kind, capacity)
+        self.desc = abi.ListDesc(array_address(self.storage), 0, kind, abi.TYPE_LIST,
+                                 capacity, ref_type, shift)
+        self.address = ctypes.addressof(self.desc)
         _REGISTRY[self.address] = weakref.ref(self)
 
     def __del__(self):
@@ -91,15 +104,8 @@ class NativeList:
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
-    @property
-    def address(self) -> int:
-        return ctypes.addressof(self.desc)
-
     def _fresh(self, n: int) -> np.ndarray:
-        slots = np.zeros(n, SLOT)
-        if self.desc.kind:
-            slots["tag"] = self.desc.kind
-        return slots
+        return _fresh(self.desc.kind, n)
 
     def reserve(self, minimum: int) -> bool:
         """Capacity >= `minimum` (elements); False when that exceeds MAX_LIST_CAPACITY."""
@@ -110,9 +116,10 @@ class NativeList:
             return False
         capacity = min(max(minimum, 2 * d.capacity), MAX_LIST_CAPACITY)
         slots = self._fresh(capacity)
-        slots[:d.capacity] = self.storage[:d.capacity]
+        if d.capacity:
+            slots[:d.capacity] = self.storage[:d.capacity]
         self.storage = slots
-        d.storage, d.capacity = slots.ctypes.data, capacity
+        d.storage, d.capacity = array_address(slots), capacity
         return True
 
     def resize(self, n: int) -> bool:
@@ -301,7 +308,7 @@ def pack(obj: list, arena, where: str = "list") -> int:
         kind, ref_type = abi.ELEM_NONE, 0
     if len(obj) > MAX_LIST_CAPACITY:
         raise TypeError(f"{where}: lists may hold at most {MAX_LIST_CAPACITY} elements")
-    lst = NativeList(kind, ref_type)
+    lst = NativeList(kind, ref_type, len(obj))
     lst.resize(len(obj))
     address = lst.address
     arena.packed[id(obj)] = address
