@@ -7,10 +7,11 @@ tile) and local memory is the size the function's `local_memory` attribute decla
 zeroed once per dispatch and shared by its workgroups (one worker). Like IREE's local HAL,
 workgroups run with denormals flushed to zero (x86 MXCSR FTZ|DAZ, AArch64 FPCR.FZ).
 
-Contract: `DispatchRunner(module, name).prepare(grid, constants, bindings)` packs one
-recorded dispatch once (`Dispatch`); `Dispatch.run(table)` resolves its bindings against a
-binding table and calls the native function for every workgroup in x-fastest order; the
-first trap raises the module's `TrapError`. Bindings are zero-copy: results land in the HAL
+Contract: `DispatchRunner(module, name).prepare(grid, constants, bindings)` turns one
+recorded dispatch into an object whose `run(table)` resolves its bindings against a binding
+table and calls the native function for every workgroup in x-fastest order; the first trap
+raises the module's `TrapError`. On x86-64 the call is packed once per (grid, constants,
+binding count) and reused by every such dispatch. Bindings are zero-copy: results land in the HAL
 buffers directly. As in IREE, the bindings and local memory are mutable `!vm.buffer`s, the
 constants a read-only one; every run starts from the recorded arguments (a kernel that
 changes its bindings list does not change the next run's).
@@ -52,8 +53,11 @@ def resolve(table: list, slot: int, buffer, offset: int, length: int) -> tuple[B
 
 
 class DispatchRunner:
-    """One export of an executable; `native` when its calls can be packed once (x86-64 code
-    in this process, the VMVX signature, no ref globals that could keep a binding)."""
+    """One export of an executable; `native` when its calls can be packed (x86-64 code in
+    this process, the VMVX signature, no ref globals that could keep a binding). Packed
+    calls (`Frame`s) are kept per (grid, constants, binding count) and shared by every
+    dispatch recorded with them, in any command buffer (at most MAX_FRAMES, then afresh)."""
+    MAX_FRAMES = 64
 
     def __init__(self, module, name: str):
         self.module, self.name = module, name
@@ -67,10 +71,21 @@ class DispatchRunner:
         self.native = (module.target == "x86_64" and module._backend is None
                        and not self.function._missing and not module._ref_globals_used
                        and (tuple(sig.args), tuple(sig.results)) == SIGNATURE)
+        self._frames: dict[tuple, Frame] = {}
 
     def prepare(self, grid, constants: np.ndarray, bindings: list[tuple]) -> "Dispatch":
         """`constants`: uint32 words; `bindings`: (slot, buffer or None, offset, length)."""
-        return (PackedDispatch if self.native else Dispatch)(self, grid, constants, bindings)
+        if not self.native:
+            return Dispatch(self, grid, constants, bindings)
+        grid, bindings = tuple(grid), list(bindings)
+        words = np.array(constants, np.uint32)
+        key = (grid, words.tobytes(), len(bindings))
+        frame = self._frames.get(key)
+        if frame is None:
+            if len(self._frames) >= self.MAX_FRAMES:
+                self._frames.clear()
+            frame = self._frames[key] = Frame(self, grid, words, len(bindings))
+        return PackedDispatch(frame, bindings)
 
 
 class Dispatch:
@@ -79,7 +94,6 @@ class Dispatch:
     def __init__(self, runner: DispatchRunner, grid, constants: np.ndarray, bindings):
         self.runner, self.grid = runner, tuple(grid)
         self.constants = np.array(constants, np.uint32).view(np.uint8)
-        self.constants_address = array_address(self.constants)
         self.constants.flags.writeable = False
         self.bindings = list(bindings)
 
@@ -97,29 +111,47 @@ class Dispatch:
         self.runner.function.run_grid(args, 3, self.grid, flush_denormals=True)
 
 
-class PackedDispatch(Dispatch):
-    """A recorded dispatch packed once for the native grid loop (runtime/grid.py): its args
-    buffer, constants, local memory, bindings list and binding descriptors are made here;
-    a run writes the binding descriptors, restores the list and zeroes local memory."""
+class PackedDispatch:
+    """A recorded dispatch on a packed `Frame`: a run resolves its bindings, then runs the
+    frame with them."""
 
-    def __init__(self, runner: DispatchRunner, grid, constants: np.ndarray, bindings):
-        super().__init__(runner, grid, constants, bindings)
+    def __init__(self, frame: "Frame", bindings: list[tuple]):
+        self.frame, self.bindings = frame, bindings
+
+    def run(self, table: list) -> None:
+        values = []
+        for binding in self.bindings:
+            buffer, offset, length = resolve(table, *binding)
+            values += (buffer.address + offset, length, buffer.access, abi.TYPE_BUFFER)
+        self.frame.run(values)
+
+
+class Frame:
+    """One packed call of the native grid loop (runtime/grid.py): its args buffer,
+    read-only constants, local memory, bindings list and `count` binding descriptors, made
+    once. `run(values)` writes the descriptors (BufferDesc fields, flattened), restores the
+    list as packed, zeroes local memory and runs the grid; a trap raises."""
+
+    def __init__(self, runner: DispatchRunner, grid: tuple, words: np.ndarray, count: int):
+        self.runner, self.grid, self.count = runner, grid, count
         m = runner.module
-        n = len(self.bindings)
-        self.descs = (abi.BufferDesc * max(n, 1))()
+        self.constants = words.view(np.uint8)
+        constants_address = array_address(self.constants)
+        self.constants.flags.writeable = False
+        self.descs = (abi.BufferDesc * max(count, 1))()
         first = ctypes.addressof(self.descs)
-        self.list = NativeList(abi.ELEM_REF, abi.TYPE_BUFFER, n)
-        self.list.resize(n)
-        self.list.storage["value"][:n] = [first + abi.BUF_SIZE * i for i in range(n)]
+        self.list = NativeList(abi.ELEM_REF, abi.TYPE_BUFFER, count)
+        self.list.resize(count)
+        self.list.storage["value"][:count] = [first + abi.BUF_SIZE * i for i in range(count)]
         self.slots = self.list.storage
         self.list_template = bytes(self.list.desc)
         self.slots_template = self.slots.tobytes()
         self.local = np.zeros(max(runner.local_memory_size, 1), np.uint8)
         self.local_desc = abi.BufferDesc(array_address(self.local), runner.local_memory_size,
                                          abi.ACCESS_MUTABLE, abi.TYPE_BUFFER)
-        self.constants_desc = abi.BufferDesc(self.constants_address, self.constants.nbytes, 0,
+        self.constants_desc = abi.BufferDesc(constants_address, self.constants.nbytes, 0,
                                              abi.TYPE_BUFFER)
-        cx, cy, cz = self.grid
+        cx, cy, cz = grid
         self.args = ctypes.create_string_buffer(_ARGS.pack(
             ctypes.addressof(self.local_desc), ctypes.addressof(self.constants_desc),
             self.list.address, 0, 0, 0, *WORKGROUP_SIZE, cx, cy, cz), _ARGS.size)
@@ -132,18 +164,14 @@ class PackedDispatch(Dispatch):
                      ctypes.addressof(self.params), ctypes.addressof(self.args) + _IDS_OFFSET)
         self.descs_address, self.list_address = first, self.list.address
         self.slots_address = array_address(self.slots)
-        self.desc_bytes = ctypes.c_char * (abi.BUF_SIZE * n)
-        self.desc_struct = struct.Struct("<" + "QQII" * n)
+        self.desc_bytes = ctypes.c_char * (abi.BUF_SIZE * count)
+        self.desc_struct = struct.Struct("<" + "QQII" * count)
         self.list_bytes = ctypes.c_char * len(self.list_template)
         self.slot_bytes = ctypes.c_char * len(self.slots_template)
+        self.empty = not cx * cy * cz
 
-    def run(self, table: list) -> None:
-        values = []
-        for binding in self.bindings:
-            buffer, offset, length = resolve(table, *binding)
-            values += (buffer.address + offset, length, buffer.access, abi.TYPE_BUFFER)
-        cx, cy, cz = self.grid
-        if not cx * cy * cz:
+    def run(self, values: list) -> None:
+        if self.empty:
             return
         if values:
             self.desc_bytes.from_address(self.descs_address).raw = self.desc_struct.pack(*values)
