@@ -1,7 +1,8 @@
 """intrinsics/native_mmt4d.py's entries: a native `vmvx.mmt4d` call writes exactly the bits
-the Python model (intrinsics/vmvx.py) writes (fused tiles, flushed denormals), takes the fast
-path for the ordinary calls of the data-tiled matmuls, and hands every unusual call (generic
-or s8 tiles, K = 0, overlap, errors) to the model; `query_tile_sizes.2d` answers as the model."""
+the Python model (intrinsics/vmvx.py) writes (fused architecture tiles, unfused generic ones,
+flushed denormals), takes the fast path for the ordinary calls of the data-tiled matmuls, and
+hands every unusual call (s8 tiles, K = 0, overlap, errors) to the model;
+`query_tile_sizes.2d` answers as the model."""
 from __future__ import annotations
 
 import ctypes
@@ -34,19 +35,19 @@ def _floats(rng, n: int) -> np.ndarray:
     return x.view(np.uint8)
 
 
-def _case(rng, m0: int, n0: int, flags: int, M=None, N=None, K=None):
+def _case(rng, m0: int, n0: int, flags: int, M=None, N=None, K=None, k0: int = 1):
     """Arguments of an ordinary call: random sizes, offsets, row strides with slack."""
     M = M or int(rng.integers(1, 4))
     N = N or int(rng.integers(1, 4))
     K = K or int(rng.integers(1, 6))
     lo, ro, oo = (int(v) for v in rng.integers(0, 6, 3))
-    ls = K * m0 + int(rng.integers(0, 3))
-    rs = K * n0 + int(rng.integers(0, 3))
+    ls = K * m0 * k0 + int(rng.integers(0, 3))
+    rs = K * n0 * k0 + int(rng.integers(0, 3))
     os_ = N * m0 * n0 + int(rng.integers(0, 3))
-    lhs = _floats(rng, 4 * (lo + (M - 1) * ls + K * m0 + int(rng.integers(0, 3))))
-    rhs = _floats(rng, 4 * (ro + (N - 1) * rs + K * n0 + int(rng.integers(0, 3))))
+    lhs = _floats(rng, 4 * (lo + (M - 1) * ls + K * m0 * k0 + int(rng.integers(0, 3))))
+    rhs = _floats(rng, 4 * (ro + (N - 1) * rs + K * n0 * k0 + int(rng.integers(0, 3))))
     out = _floats(rng, 4 * (oo + (M - 1) * os_ + N * m0 * n0 + int(rng.integers(0, 3))))
-    return [lhs, lo, ls, rhs, ro, rs, out, oo, os_, M, N, K, m0, n0, 1, flags]
+    return [lhs, lo, ls, rhs, ro, rs, out, oo, os_, M, N, K, m0, n0, k0, flags]
 
 
 def test_mmt4d_is_registered_and_wrapped():
@@ -63,11 +64,23 @@ def test_mmt4d_fast_path_equals_the_model(flags):
             check("mmt4d", *_case(rng, m0, n0, flags), native=True)
 
 
+@pytest.mark.parametrize("flags", [F32 | GENERIC, F32 | GENERIC | ACC])
+def test_mmt4d_generic_tiles_equal_the_unfused_model(flags):
+    """Shapes without an architecture tile (and architecture shapes with K0 > 1) run IREE's
+    generic tile: a separate multiply and add per k, k0, as the model computes them."""
+    rng = np.random.default_rng(flags + 1)
+    for m0, n0, k0 in ((4, 8, 4), (3, 5, 2), (1, 1, 1), (8, 8, 2), (2, 16, 3), (5, 1, 7)):
+        for _ in range(3):
+            check("mmt4d", *_case(rng, m0, n0, flags, k0=k0), native=True)
+
+
 def test_mmt4d_shapes_of_the_data_tiled_matmuls():
-    """The 128^3 benchmark matmul's call (16 x 16 tiles of 8 x 8, K = 128) and a one-row
-    call (M = 1: any row stride)."""
+    """The 128^3 benchmark matmul's call (16 x 16 tiles of 8 x 8, K = 128), the corpus's
+    matmul_bias generic tile (4 x 8 x 4) and a one-row call (M = 1: any row stride)."""
     rng = np.random.default_rng(7)
     check("mmt4d", *_case(rng, 8, 8, F32, 16, 16, 128), native=True)
+    check("mmt4d", *_case(rng, 4, 8, F32 | GENERIC | V.MMT4D_SKIP_INTERMEDIATE_ROUNDINGS,
+                          1, 2, 2, k0=4), native=True)
     args = _case(rng, 8, 8, F32 | ACC, 1, 2, 3)
     args[8] = 0
     check("mmt4d", *args, native=True)
@@ -90,11 +103,13 @@ def test_unusual_mmt4d_calls_go_to_the_model():
             (variant(a6=_read_only(base[6])), True),
             (variant(a1=10**6), True), (variant(a4=10**6), True), (variant(a7=10**6), True),
             (variant(a15=S8 | GENERIC), None),                 # s8 tiles
-            (variant(a15=F32 | GENERIC, a12=3), False),          # generic tile: unfused
             (variant(a15=F32, a12=3), True),                     # no tile function
             (variant(a15=F32 | 0x800), False),                   # unknown flag bit
             (variant(a15=0x03), True),                           # unknown type
-            (variant(a14=2, a15=F32 | GENERIC), None),           # K0 = 2
+            (variant(a14=2, a15=F32), True),                     # K0 = 2, no generic
+            (variant(a12=0, a15=F32 | GENERIC), None),           # M0 = 0
+            (variant(a13=1 << 15, a15=F32 | GENERIC), True),     # N0 too large
+            (variant(a14=-1, a15=F32 | GENERIC), True),
             (variant(a11=0), False), (variant(a11=0, a15=F32), False),   # K = 0
             (variant(a9=0), None), (variant(a10=0), None),       # M = 0, N = 0
             (variant(a9=-1), True), (variant(a11=1 << 31), True),
