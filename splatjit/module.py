@@ -300,6 +300,11 @@ class JitModule:
         if self._depth:  # an outer call of this module is still running: it holds more refs
             self._pinned.update(arena.by_address)
             return
+        if not self._ref_globals_used:  # no ref global: nothing outlives the call
+            self._pinned = {}
+            self._heap.clear()
+            self._objects.collect(set())
+            return
         live = reachable(a for a in self._ref_globals_values.tolist() if a)
         if self._pinned or arena.by_address:
             self._pinned = {a: e for a, e in {**self._pinned, **arena.by_address}.items()
