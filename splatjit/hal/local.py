@@ -80,8 +80,9 @@ class Fence(HostObject):
 
     @signaled.setter
     def signaled(self, value: bool) -> None:
-        self._signaled = bool(value)
-        self._publish()
+        if bool(value) != self._signaled:
+            self._signaled = bool(value)
+            self._publish()
 
     @property
     def failure(self) -> str | None:
@@ -300,13 +301,16 @@ class LocalHal:
 
     @staticmethod
     def fence_join(flags, fences):
-        joined = Fence(signaled=True)
+        signaled, failure = True, None
         for (fence,) in fences:
             if fence is None:
                 continue
             fence = expect(fence, Fence, "fence.join")
-            joined.signaled &= fence.signaled
-            joined.failure = joined.failure or fence.failure
+            signaled &= fence.signaled
+            failure = failure or fence.failure
+        joined = Fence(signaled=signaled)
+        if failure is not None:
+            joined.failure = failure
         return joined
 
     @staticmethod
