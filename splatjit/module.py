@@ -19,6 +19,8 @@ import gc
 import platform
 import types
 
+import numpy as np
+
 from . import hal
 from .errors import SplatJitError, TrapError, UnsupportedError
 from .frontend.loader import LoadedModule, load_module
@@ -207,12 +209,13 @@ class ExportedFunction:
         ctx.fuel = m.fuel if m.fuel is not None else 0
         m._depth += 1
         try:
-            status = self._native(ctypes.addressof(ctx), ctypes.addressof(argbuf),
+            status = self._native(m._context_address, ctypes.addressof(argbuf),
                                   ctypes.addressof(resbuf))
         finally:
             m._depth -= 1
         try:
-            arena.reader(m._lookup_ref).sync_arguments()  # list arguments see the VM's changes
+            if arena.packed:  # list arguments see the VM's changes
+                arena.reader(m._lookup_ref).sync_arguments()
             if status:
                 raise m._trap(status)
             out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
@@ -350,6 +353,7 @@ class JitModule:
         d = self.loaded.defn
         self._globals = (ctypes.c_uint8 * max(d.global_bytes, 8))()
         self._ref_globals = (ctypes.c_uint64 * max(d.global_refs, 1))()
+        self._ref_globals_values = np.ctypeslib.as_array(self._ref_globals)
         self._rodata_bytes = [ctypes.create_string_buffer(seg.data, max(len(seg.data), 1))
                               for seg in d.rodata]
         self._rodata = (abi.BufferDesc * max(len(d.rodata), 1))()
@@ -382,9 +386,18 @@ class JitModule:
         if self._depth:  # an outer call of this module is still running: it holds more refs
             self._pinned.update(arena.by_address)
             return
-        live = reachable(a for a in self._ref_globals if a)
-        self._pinned = {a: e for a, e in {**self._pinned, **arena.by_address}.items() if a in live}
-        self._heap.collect(live)
+        if not self._ref_globals_used:  # no ref global: nothing outlives the call
+            self._pinned = {}
+            self._heap.clear()
+            self._objects.collect(set())
+            return
+        live = reachable(a for a in self._ref_globals_values.tolist() if a)
+        if self._pinned or arena.by_address:
+            self._pinned = {a: e for a, e in {**self._pinned, **arena.by_address}.items()
+                            if a in live}
+        heap = self._heap
+        if heap.by_address or heap.lists.by_address:
+            heap.collect(live)
         self._objects.collect(live)
 
     def _lookup_ref(self, address: int):

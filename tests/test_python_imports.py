@@ -108,3 +108,47 @@ def test_wrong_result_type_is_a_trap():
     m = JitModule(_data(), imports=providers)
     with pytest.raises(TrapError, match="import returned str"):
         m.join(np.zeros(4, np.uint8), np.zeros(4, np.uint8))
+
+
+_CODES = {"i32": "i", "i64": "q", "f32": "f", "f64": "d", "ref": "Q"}
+
+
+@pytest.mark.parametrize("types, args", [
+    (("i64",), [-5]),
+    (("ref", "i32", "ref"), [0x1000, 3, 0]),
+    (("i32", ("i64",)), [5, [(1,), (-2,), (3,)]]),
+    (("i32", ("i32",)), [5, []]),
+    (("ref", "i64", ("ref", "i64", "i64"), "i32"), [0x10, 9, [(0x20, 1, 2), (0, 3, -4)], 7]),
+    (("i32", ("i32",), ("f32",)), [1, [(2,), (3,), (4,)], [(0.5,), (-1.5,), (2.0,)]]),
+    ((("i32", "ref"),), [[(1, 0x30), (2, 0x40), (3, 0)]]),
+])
+def test_args_decoder_reads_memory_as_it_decodes_bytes(types, args):
+    """abi.ArgsDecoder: `decode` on a copy, `read` and `reader` on memory agree, spans
+    (empty, several, followed by scalars, holding refs) included."""
+    import ctypes
+
+    from splatjit.runtime import abi
+    counts = [len(a) if isinstance(t, tuple) else 0 for t, a in zip(types, args)]
+    flat = []
+    for t, a in zip(types, args):
+        if isinstance(t, tuple):
+            flat.append(len(a))
+            flat.extend(v for item in a for v in item)
+        else:
+            flat.append(a)
+    st, size = abi.layout_struct(abi.flatten_variadic(types, counts), codes=_CODES)
+    raw = st.pack(*flat)
+    memory = ctypes.create_string_buffer(raw, len(raw))
+
+    def ref(address):
+        return ("ref", address)
+
+    def refs(t, v):
+        return ref(v) if t == "ref" else v
+
+    want = [[tuple(refs(et, v) for et, v in zip(t, item)) for item in a]
+            if isinstance(t, tuple) else refs(t, a) for t, a in zip(types, args)]
+    decoder = abi.ArgsDecoder(types)
+    assert decoder.decode(raw, ref) == want
+    assert decoder.read(ctypes.addressof(memory), ref) == want
+    assert list(decoder.reader(ref)(ctypes.addressof(memory))) == want

@@ -12,13 +12,15 @@ Contract:
 """
 from __future__ import annotations
 
+import ctypes
 import math
+import struct
 
 import numpy as np
 
 from ..errors import SplatJitError
 from ..runtime import abi
-from ..runtime.objects import HostObject, VmBuffer
+from ..runtime.objects import HostObject, VmBuffer, array_address
 
 _TAGS = abi.HOST_TYPE_TAGS
 
@@ -56,6 +58,15 @@ _PREFIX = {NT_BOOL: "i", NT_INTEGER: "i", NT_SINT: "si", NT_UINT: "ui", NT_FLOAT
            NT_FLOAT_BRAIN: "bf", NT_FLOAT_COMPLEX: "cf"}
 
 
+#: buffer view descriptors (see BufferView): dims inline up to this rank, from this byte
+INLINE_RANK = 8
+VIEW_DIMS = abi.BUF_SIZE
+VIEW_RANK_UNKNOWN = 0xFFFFFFFF
+_VIEW_HEAD = struct.Struct(f"<QQII{INLINE_RANK}q")
+_VIEW_BYTES = ctypes.c_char * _VIEW_HEAD.size
+_NO_DIMS = (0,) * INLINE_RANK
+
+
 class HalError(SplatJitError):
     """A HAL call failed the way IREE's HAL module reports a non-OK status."""
 
@@ -91,14 +102,22 @@ def _compatible(actual: int, expected: int) -> bool:
 
 
 class Buffer(HostObject):
-    """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous)."""
+    """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous); `address` is their
+    start address, `access` abi.ACCESS_MUTABLE if the array is writeable (else 0). Its
+    descriptor holds (address, length, access) as a BufferDesc does, under the
+    `!hal.buffer` tag (hal/native.py reads them). Immutable once made."""
     TYPE_TAG = _TAGS["!hal.buffer"]
+    __slots__ = ("array", "address", "access", "memory_type", "usage", "_storage")
 
-    def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF):
+    def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF,
+                 address: int | None = None):
         super().__init__()
         self.array = array
+        self.address = array_address(array) if address is None else address
+        self.access = abi.ACCESS_MUTABLE if array.flags.writeable else 0
         self.memory_type, self.usage = memory_type, usage
         self._storage: VmBuffer | None = None
+        self.describe_natively(self.address, array.nbytes, self.access)
 
     @classmethod
     def allocate(cls, length: int, alignment: int = 64, **kw) -> "Buffer":
@@ -107,8 +126,9 @@ class Buffer(HostObject):
         alignment = alignment if alignment and not alignment & (alignment - 1) else 64
         alignment = max(alignment, 64)
         raw = np.zeros(length + alignment, np.uint8)
-        start = (-raw.ctypes.data) % alignment
-        return cls(raw[start:start + length], **kw)
+        address = array_address(raw)
+        start = (-address) % alignment
+        return cls(raw[start:start + length], address=address + start, **kw)
 
     @property
     def length(self) -> int:
@@ -118,30 +138,53 @@ class Buffer(HostObject):
         if offset < 0 or length < 0 or offset + length > self.length:
             raise HalError(f"invalid subspan of an existing buffer (source_offset={offset}, "
                            f"length={length}) of a {self.length}-byte buffer")
-        return Buffer(self.array[offset:offset + length], self.memory_type, self.usage)
+        return Buffer(self.array[offset:offset + length], self.memory_type, self.usage,
+                      self.address + offset)
 
     def storage(self) -> VmBuffer:
         if self._storage is None:
             self._storage = VmBuffer(self.array)
         return self._storage
 
+    def span(self, offset: int, length: int) -> int:
+        """The length of the bytes [offset, offset + length) (length -1: to the end), after
+        checking that they lie inside the buffer (HalError if not)."""
+        if length == -1 or length == (1 << 64) - 1:
+            length = self.array.nbytes - offset
+        if offset < 0 or length < 0 or offset + length > self.array.nbytes:
+            raise HalError(f"range [{offset}, {offset}+{length}) outside a {self.length}-byte buffer")
+        return length
+
     def range(self, offset: int, length: int) -> np.ndarray:
         """The bytes [offset, offset + length) (length -1: to the end), bounds-checked."""
-        if length == -1 or length == (1 << 64) - 1:
-            length = self.length - offset
-        if offset < 0 or length < 0 or offset + length > self.length:
-            raise HalError(f"range [{offset}, {offset}+{length}) outside a {self.length}-byte buffer")
+        length = self.span(offset, length)
         return self.array[offset:offset + length]
 
 
 class BufferView(HostObject):
-    """`!hal.buffer_view`: a shaped, typed window on a Buffer."""
+    """`!hal.buffer_view`: a shaped, typed window on a Buffer. Its descriptor holds (for
+    hal/native.py) the buffer's ref address, element_type | encoding << 32, and the rank
+    (VIEW_RANK_UNKNOWN above INLINE_RANK), then the dims as i64 when the rank is at most
+    INLINE_RANK (`VIEW_DIMS` bytes in). Immutable once made."""
     TYPE_TAG = _TAGS["!hal.buffer_view"]
+    DESC_SIZE = VIEW_DIMS + 8 * INLINE_RANK
+    __slots__ = ("buffer", "shape", "element_type", "encoding")
 
     def __init__(self, buffer: Buffer, shape, element_type: int, encoding: int = ENCODING_DENSE_ROW_MAJOR):
+        """`shape`: Python ints; `element_type`, `encoding`: u32 values."""
         super().__init__()
-        self.buffer, self.shape = buffer, tuple(int(d) for d in shape)
+        self.buffer, self.shape = buffer, tuple(shape)
         self.element_type, self.encoding = element_type, encoding
+        head = (buffer.ref_address if isinstance(buffer, Buffer) else 0,
+                element_type | encoding << 32)
+        rank = len(self.shape)
+        try:
+            if rank > INLINE_RANK:
+                raise struct.error("rank")
+            desc = _VIEW_HEAD.pack(*head, rank, self.TYPE_TAG, *self.shape, *_NO_DIMS[rank:])
+        except struct.error:  # dims out of i64 range or too many: native code asks Python
+            desc = _VIEW_HEAD.pack(*head, VIEW_RANK_UNKNOWN, self.TYPE_TAG, *_NO_DIMS)
+        _VIEW_BYTES.from_address(self.ref_address).raw = desc
 
     @classmethod
     def from_array(cls, array) -> "BufferView":
@@ -152,7 +195,7 @@ class BufferView(HostObject):
             raise TypeError(f"arrays of dtype {array.dtype} cannot be passed as tensors")
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
-        raw = array.reshape(-1).view(np.uint8) if array.size else np.zeros(0, np.uint8)
+        raw = np.frombuffer(array, np.uint8) if array.size else np.zeros(0, np.uint8)
         return cls(Buffer(raw), array.shape, et)
 
     def to_array(self) -> np.ndarray:
@@ -166,6 +209,12 @@ class BufferView(HostObject):
 
     def describe(self) -> str:
         return "x".join([*map(str, self.shape), element_type_name(self.element_type)])
+
+    def matches(self, element_type: int, encoding: int, shape: tuple) -> bool:
+        """Whether `check` passes trivially: the same element type and shape, a matching
+        (or opaque) encoding."""
+        return (self.element_type == element_type and self.shape == shape
+                and (self.encoding == encoding or self.encoding == ENCODING_OPAQUE))
 
     def check(self, message: str, element_type: int, encoding: int, shape) -> None:
         """hal.buffer_view.assert (iree_hal_modules_buffer_view_assert)."""

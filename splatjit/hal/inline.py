@@ -60,8 +60,10 @@ def _view_create(buffer, offset, length, element_type, encoding, shape):
 
 
 def _view_assert(view, message, element_type, encoding, shape):
-    expect(view, BufferView, "buffer_view.assert").check(
-        string_of(message), element_type & 0xFFFFFFFF, encoding & 0xFFFFFFFF, dims(shape))
+    view = expect(view, BufferView, "buffer_view.assert")
+    element_type, encoding = element_type & 0xFFFFFFFF, encoding & 0xFFFFFFFF
+    if message is None or not view.matches(element_type, encoding, tuple(dims(shape))):
+        view.check(string_of(message), element_type, encoding, dims(shape))
 
 
 def _view_dim(view, index):
@@ -96,11 +98,12 @@ def buffer_exports() -> dict:
 
 
 def provider() -> dict:
-    return {
+    from .native import with_native_entries
+    return with_native_entries({
         **buffer_exports(),
         "buffer.allocate": _allocate,
         "buffer.allocate.initialized": _allocate_initialized,
         "buffer.storage": lambda b: expect(b, Buffer, "buffer.storage").storage(),
         "buffer.wrap": _wrap,
         "device.query.i64": device_query_i64,
-    }
+    })

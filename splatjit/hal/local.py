@@ -21,21 +21,25 @@ import numpy as np
 from ..runtime import abi
 from ..runtime.objects import HostObject
 from .buffers import Buffer, HalError
+from .dispatch import DispatchRunner, resolve
 from .inline import buffer_exports, expect, string_of
 
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
 STATUS_OK, STATUS_DEADLINE_EXCEEDED = 0, 4
+FENCE_READY = 1
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
 
 
 class Device(HostObject):
+    """The one device; its descriptor's first field is its allocator's ref address."""
     TYPE_TAG = _TAGS["!hal.device"]
 
     def __init__(self, hal: "LocalHal"):
         super().__init__()
         self.hal = hal
         self.allocator = Allocator()
+        self.describe_natively(self.allocator.ref_address)
 
     def query(self, category: str, key: str) -> tuple[int, int]:
         """(ok, value) as iree_hal_device_query_i64 answers for a local VMVX device."""
@@ -55,12 +59,39 @@ class Allocator(HostObject):
 
 
 class Fence(HostObject):
-    """Synchronous fence: signalled, failed (with a message) or still pending."""
+    """Synchronous fence: signalled, failed (with a message) or still pending. Its
+    descriptor's access field is FENCE_READY while it is signalled and not failed (what
+    hal/native.py's fence.await checks), else 0."""
     TYPE_TAG = _TAGS["!hal.fence"]
+    __slots__ = ("_signaled", "_failure")
 
     def __init__(self, signaled: bool = False):
         super().__init__()
-        self.signaled, self.failure = signaled, None
+        self._signaled, self._failure = bool(signaled), None
+        self._publish()
+
+    def _publish(self) -> None:
+        ready = self._signaled and self._failure is None
+        self.describe_natively(access=FENCE_READY if ready else 0)
+
+    @property
+    def signaled(self) -> bool:
+        return self._signaled
+
+    @signaled.setter
+    def signaled(self, value: bool) -> None:
+        if bool(value) != self._signaled:
+            self._signaled = bool(value)
+            self._publish()
+
+    @property
+    def failure(self) -> str | None:
+        return self._failure
+
+    @failure.setter
+    def failure(self, value: str | None) -> None:
+        self._failure = value
+        self._publish()
 
 
 class Executable(HostObject):
@@ -73,18 +104,20 @@ class Executable(HostObject):
         self.runners: dict[int, object] = {}
 
     def runner(self, ordinal: int):
-        from .dispatch import DispatchRunner
         runner = self.runners.get(ordinal)
         if runner is None:
             if not 0 <= ordinal < len(self.export_names):
                 raise HalError(f"executable has {len(self.export_names)} functions, no "
                                f"function {ordinal}")
-            runner = self.runners[ordinal] = DispatchRunner(self.module, self.export_names[ordinal])
+            runner = self.runners[ordinal] = DispatchRunner(self.module,
+                                                             self.export_names[ordinal])
         return runner
 
 
 class CommandBuffer(HostObject):
-    """Records (kind, payload) commands; replayed by `execute` against a binding table."""
+    """Records (kind, payload) commands; `execute` replays them against a binding table.
+    The recorded commands are compiled once into replay steps (dispatches packed by
+    hal/dispatch.py), again only if more are recorded."""
     TYPE_TAG = _TAGS["!hal.command_buffer"]
 
     def __init__(self, binding_capacity: int):
@@ -92,40 +125,59 @@ class CommandBuffer(HostObject):
         self.binding_capacity = binding_capacity
         self.commands: list[tuple] = []
         self.finalized = False
+        self._steps: list | None = None
 
     def record(self, *command) -> None:
         if self.finalized:
             raise HalError("command buffer is finalized and cannot record more commands")
         self.commands.append(command)
+        self._steps = None
 
     def execute(self, table: list[tuple]) -> None:
-        def resolve(slot, buffer, offset, length) -> np.ndarray:
-            if buffer is None:
-                if not 0 <= slot < len(table):
-                    raise HalError(f"binding table slot {slot} out of range ({len(table)} slots)")
-                buffer, base, _ = table[slot]
-                offset += base
-            return expect(buffer, Buffer, "dispatch binding").range(offset, length)
+        steps = self._steps
+        if steps is None:
+            steps = self._steps = [_STEPS[kind](*payload) for kind, *payload in self.commands]
+        for step in steps:
+            step(table)
 
-        for kind, *payload in self.commands:
-            if kind == "dispatch":
-                exe, ordinal, grid, constants, bindings = payload
-                views = [resolve(*b) for b in bindings]
-                exe.runner(ordinal).run(grid, constants, views)
-            elif kind == "fill":
-                target, pattern, width = payload
-                data = resolve(*target)
-                pat = np.frombuffer(int(pattern & ((1 << (8 * width)) - 1)).to_bytes(width, "little"), np.uint8)
-                if data.nbytes % width:
-                    raise HalError(f"fill length {data.nbytes} is not a multiple of {width}")
-                data[:] = np.tile(pat, data.nbytes // width)
-            elif kind == "copy":
-                source, target = payload
-                src, dst = resolve(*source), resolve(*target)
-                dst[:] = src
-            elif kind == "update":
-                data, target = payload
-                resolve(*target)[:] = data
+
+def _view(table, binding) -> np.ndarray:
+    buffer, offset, length = resolve(table, *binding)
+    return buffer.array[offset:offset + length]
+
+
+def _dispatch_step(exe, ordinal, grid, constants, bindings):
+    return exe.runner(ordinal).prepare(grid, constants, bindings).run
+
+
+def _fill_step(target, pattern, width):
+    pat = np.frombuffer(int(pattern & ((1 << (8 * width)) - 1)).to_bytes(width, "little"),
+                        np.uint8)
+
+    def fill(table):
+        data = _view(table, target)
+        if data.nbytes % width:
+            raise HalError(f"fill length {data.nbytes} is not a multiple of {width}")
+        data[:] = np.tile(pat, data.nbytes // width)
+    return fill
+
+
+def _copy_step(source, target):
+    def copy(table):
+        src, dst = _view(table, source), _view(table, target)
+        dst[:] = src
+    return copy
+
+
+def _update_step(data, target):
+    def update(table):
+        _view(table, target)[:] = data
+    return update
+
+
+#: command kind -> make(*payload) -> step(binding table)
+_STEPS = {"dispatch": _dispatch_step, "fill": _fill_step, "copy": _copy_step,
+          "update": _update_step}
 
 
 def intrinsic_providers(kernel_bytes: bytes, defn=None) -> dict:
@@ -257,13 +309,16 @@ class LocalHal:
 
     @staticmethod
     def fence_join(flags, fences):
-        joined = Fence(signaled=True)
+        signaled, failure = True, None
         for (fence,) in fences:
             if fence is None:
                 continue
             fence = expect(fence, Fence, "fence.join")
-            joined.signaled &= fence.signaled
-            joined.failure = joined.failure or fence.failure
+            signaled &= fence.signaled
+            failure = failure or fence.failure
+        joined = Fence(signaled=signaled)
+        if failure is not None:
+            joined.failure = failure
         return joined
 
     @staticmethod
@@ -330,7 +385,8 @@ class LocalHal:
             expect(allocator, Allocator, "allocator.allocate")
             return Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
 
-        return {
+        from .native import with_native_entries
+        return with_native_entries({
             "devices.count": lambda: 1,
             "devices.get": lambda i: dev if i == 0 else None,
             "device.allocator": lambda d: expect(d, Device, "device.allocator").allocator,
@@ -368,4 +424,4 @@ class LocalHal:
             "fence.query": self.fence_query,
             "fence.signal": lambda f: setattr(expect(f, Fence, "fence.signal"), "signaled", True),
             "fence.fail": self.fence_fail,
-        }
+        })

@@ -36,11 +36,16 @@ SIZED = {1: byte, 2: word, 4: dword, 8: qword}
 class Entry:
     """One native entry under construction (see the module docstring).
 
-    `fields` names the op's arguments in `CCONV[op]` order; `frame` is the stub frame size
-    (8 mod 16, at least SAVED_ARGS + 24; the bytes from SAVED_ARGS + 24 up are the body's)."""
+    `fields` names the op's arguments in `CCONV[op]` order (or `arg_types` order); `frame`
+    is the stub frame size (8 mod 16, at least SAVED_ARGS + 24; the bytes from
+    SAVED_ARGS + 24 up are the body's)."""
 
-    def __init__(self, op: str, fields: tuple[str, ...], frame: int, features=BASELINE):
-        offsets, _ = abi.cconv_layout(parse_cconv(CCONV[op]).args)
+    def __init__(self, op: str, fields: tuple[str, ...], frame: int, features=BASELINE,
+                 arg_types=None):
+        """`arg_types`: the argument types when `op` is not a vmvx op (a variadic call's
+        fixed arguments and its count, as flattened by abi.flatten_variadic)."""
+        offsets, _ = abi.cconv_layout(parse_cconv(CCONV[op]).args if arg_types is None
+                                      else arg_types)
         if len(offsets) != len(fields):
             raise ValueError(f"{op}: {len(fields)} field names for {len(offsets)} arguments")
         assert frame >= SAVED_ARGS + 24

@@ -2,7 +2,8 @@
 ops (i32 division after a pass that sends zero divisors and INT_MIN / -1 to the model), abs /
 neg / floor / ceil / rsqrt / ctlz, and exp / log (a call of glibc's `expf` / `logf` per
 element, the function IREE's ukernel calls); and the registry of every native vmvx entry
-(`ASSEMBLERS`: these, native_copy's copies and fill, native_pack's pack and unpack).
+(`ASSEMBLERS`: these, native_copy's copies and fill, native_pack's pack and unpack,
+native_mmt4d's mmt4d and query_tile_sizes.2d).
 
 Each entry speaks the JIT's import ABI (`int32 fn(Context*, args, results)`, args in
 calling-convention layout) and runs the whole 2-D loop in machine code when the call is the
@@ -28,7 +29,7 @@ from ..emit_x64.ops_float import libm_address
 from ..emit_x64.operands import Label, dword, qword
 from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
 from ..runtime.memory import ExecutableMemory
-from . import native_copy, native_pack
+from . import native_copy, native_mmt4d, native_pack
 from .native_entry import Entry
 
 #: (row pointer, current pointer, column stride) registers per operand, in operand order.
@@ -139,7 +140,8 @@ UNARY = {
 #: ops whose element is a call of glibc's function (what IREE's ukernel calls)
 LIBM_UNARY = {"exp.2d.f32": "expf", "log.2d.f32": "logf"}
 #: CPU features an op's body needs beyond SSE2
-NEEDS = {"floor.2d.f32": {"sse4_1"}, "ceil.2d.f32": {"sse4_1"}, "ctlz.2d.i32": {"lzcnt"}}
+NEEDS = {"floor.2d.f32": {"sse4_1"}, "ceil.2d.f32": {"sse4_1"}, "ctlz.2d.i32": {"lzcnt"},
+         **native_mmt4d.NEEDS}
 FLOAT_OPS = frozenset({"add.2d.f32", "sub.2d.f32", "mul.2d.f32", "div.2d.f32", "floor.2d.f32",
                        "ceil.2d.f32", "rsqrt.2d.f32", *LIBM_UNARY})
 
@@ -267,7 +269,7 @@ def _call_loop(a, function: int) -> None:
 
 #: op name -> assemble(name, fallback address) -> code bytes, for every native vmvx entry
 ASSEMBLERS = {**{n: _assemble for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY)},
-              **native_copy.ASSEMBLERS, **native_pack.ASSEMBLERS}
+              **native_copy.ASSEMBLERS, **native_pack.ASSEMBLERS, **native_mmt4d.ASSEMBLERS}
 
 
 class NativeIntrinsic:
@@ -279,9 +281,10 @@ class NativeIntrinsic:
     def __call__(self, *args):
         return self.fn(*args)
 
-    def native_entry(self, fallback: int) -> tuple[int, object]:
+    def native_entry(self, fallback: int, signature=None) -> tuple[int, object]:
         """(entry address, the mapping to keep alive) of a native entry falling back to
-        the native-ABI function at `fallback` (the Python trampoline of this op)."""
+        the native-ABI function at `fallback` (the Python trampoline of this op; vmvx
+        imports have the signatures of CCONV, so `signature` is not consulted)."""
         memory = ExecutableMemory(ASSEMBLERS[self.name](self.name, fallback))
         return memory.address, memory
 

@@ -577,7 +577,7 @@ class A64Backend:
         if isinstance(obj, VmBuffer):
             data = self.alloc(len(obj), 16)
             self.write(data, obj.array.tobytes())
-            self.write(desc, bytes(abi.BufferDesc(data, len(obj), obj._desc.access, abi.TYPE_BUFFER)))
+            self.write(desc, bytes(abi.BufferDesc(data, len(obj), obj.access, abi.TYPE_BUFFER)))
         else:
             self.write(desc, bytes(abi.BufferDesc(0, 0, 0, obj.TYPE_TAG)))
         self._mirrors[desc] = obj

@@ -182,69 +182,151 @@ def layout_struct(types, start: int = 0, codes=None) -> tuple[struct.Struct, int
     return struct.Struct(fmt), pos - start
 
 
+class _Layout:
+    """Where an args buffer's values are once its span counts are known: one `struct` over
+    the whole buffer (from byte 0, `size` bytes, `raw` the ctypes char array of them) and
+    `values(flat, ref)`, which turns what the struct unpacks into the arguments. While a
+    count is still unknown, `count_at` is its byte position and the rest is unset."""
+    __slots__ = ("count_at", "struct", "size", "raw", "refs", "pieces")
+
+    def __init__(self, arg_types, counts: tuple):
+        self.count_at = None
+        pos, flat, spans = 0, [], iter(counts)
+        for t in arg_types:
+            if isinstance(t, tuple):
+                count = next(spans, None)
+                if count is None:
+                    self.count_at = pos
+                    return
+                flat.append("i32")
+                flat.extend(list(t) * count)
+            else:
+                flat.append(t)
+            pos = layout_struct(flat)[1]
+        self.struct, self.size = layout_struct(flat)
+        self.raw = ctypes.c_char * self.size
+        self.refs = [i for i, t in enumerate(flat) if t == "ref"]
+        # per argument (flat index, span tuple width or 0 for a scalar, span count)
+        self.pieces, i, spans = [], 0, iter(counts)
+        for t in arg_types:
+            if isinstance(t, tuple):
+                count = next(spans)
+                self.pieces.append((i + 1, len(t), count))
+                i += 1 + len(t) * count
+            else:
+                self.pieces.append((i, 0, 0))
+                i += 1
+        if not counts:
+            self.pieces = None  # a fixed signature: the flat values are the arguments
+
+    def values(self, flat: tuple, ref) -> list:
+        values = list(flat)
+        for i in self.refs:
+            values[i] = ref(values[i])
+        if self.pieces is None:
+            return values
+        out = []
+        for start, width, count in self.pieces:
+            if not width:
+                out.append(values[start])
+            else:
+                items = iter(values[start:start + width * count])
+                out.append(list(zip(*[items] * width)))
+        return out
+
+
 class ArgsDecoder:
     """Reads an args buffer of signature `arg_types` (variadic spans as laid out by
     `flatten_variadic`, counts found in the buffer) into Python values: scalars as numbers,
     refs through the caller's `ref(address)`, a span as a list of tuples. One precompiled
-    `struct` per fixed signature and per span tuple and start alignment.
+    `_Layout` per fixed signature, and per tuple of span counts for a variadic one.
 
-    `size` is the buffer's byte size for a fixed signature, None for a variadic one (the
-    caller hands a window large enough for any count it accepts)."""
+    `decode(raw, ref)` reads a bytes-like copy; `read(address, ref)` reads this process's
+    memory at `address`, exactly the bytes of the buffer (its counts first); `reader(ref)`
+    is `read` specialised for one `ref`. `size` is the buffer's byte size for a fixed
+    signature, None for a variadic one. Counts outside [0, MAX_SPAN] raise ValueError."""
 
     MAX_SPAN = 1 << 20
+    MAX_LAYOUTS = 64  # layouts kept per decoder (distinct count tuples seen)
 
     def __init__(self, arg_types):
         self.arg_types = list(arg_types)
         self.variadic = any(isinstance(t, tuple) for t in self.arg_types)
-        self.size = None
-        if not self.variadic:
-            self.struct, self.size = layout_struct(self.arg_types)
-            self.refs = [i for i, t in enumerate(self.arg_types) if t == "ref"]
-        self._tuples: dict[tuple, tuple] = {}
+        self._layouts: dict[tuple, _Layout] = {}
+        self._fixed = None if self.variadic else self._layout(())
+        self.size = None if self.variadic else self._fixed.size
 
-    def _tuple_plan(self, types: tuple, start: int):
-        key = (types, start % 8)
-        plan = self._tuples.get(key)
-        if plan is None:
-            st, size = layout_struct(types, start % 8)
-            # unpack_from reads from the 8-aligned address below `start`: pad up to it
-            st = struct.Struct("<" + "x" * (start % 8) + st.format[1:])
-            plan = self._tuples[key] = (st, size, [i for i, t in enumerate(types) if t == "ref"])
-        return plan
+    def _layout(self, counts: tuple) -> _Layout:
+        layout = self._layouts.get(counts)
+        if layout is None:
+            if len(self._layouts) >= self.MAX_LAYOUTS:
+                self._layouts = {}
+            layout = self._layouts[counts] = _Layout(self.arg_types, counts)
+        return layout
+
+    def _complete(self, count_at) -> _Layout:
+        """The layout for the counts `count_at(byte position)` reads, span by span."""
+        counts: tuple = ()
+        layout = self._layout(counts)
+        while layout.count_at is not None:
+            count = count_at(layout.count_at)
+            if not 0 <= count <= self.MAX_SPAN:
+                raise ValueError(f"variadic span count {count} is out of range")
+            counts += (count,)
+            layout = self._layout(counts)
+        return layout
 
     def decode(self, raw, ref) -> list:
-        if not self.variadic:
-            values = list(self.struct.unpack_from(raw)) if self.size else []
-            for i in self.refs:
+        layout = self._fixed
+        if layout is None:
+            layout = self._complete(lambda pos: _I32.unpack_from(raw, pos)[0])
+        return layout.values(layout.struct.unpack_from(raw) if layout.size else (), ref)
+
+    def read(self, address: int, ref) -> list:
+        layout = self._fixed
+        if layout is None:
+            layout = self._complete(lambda pos: ctypes.c_int32.from_address(address + pos).value)
+        if not layout.size:
+            return []
+        return layout.values(layout.struct.unpack(layout.raw.from_address(address).raw), ref)
+
+    def reader(self, ref):
+        """`read(address) -> sequence of values` with `ref` bound (the per-call path of
+        Python imports): a fixed signature unpacks one struct; a signature with one span
+        finds its layout by that span's count."""
+        layout = self._fixed
+        if layout is None:
+            spans = [t for t in self.arg_types if isinstance(t, tuple)]
+            if len(spans) > 1:
+                return lambda address: self.read(address, ref)
+            count_at, by_count = self._layout(()).count_at, {}
+            count_type = ctypes.c_int32
+
+            def read_span(address):
+                count = count_type.from_address(address + count_at).value
+                layout = by_count.get(count)
+                if layout is None:
+                    if len(by_count) >= self.MAX_LAYOUTS:
+                        by_count.clear()
+                    layout = by_count[count] = self._complete(lambda pos: count)
+                return layout.values(layout.struct.unpack(layout.raw.from_address(address).raw),
+                                     ref)
+            return read_span
+        if not layout.size:
+            return lambda address: ()
+        unpack, raw, refs = layout.struct.unpack, layout.raw, layout.refs
+        if not refs:
+            return lambda address: unpack(raw.from_address(address).raw)
+
+        def read(address):
+            values = list(unpack(raw.from_address(address).raw))
+            for i in refs:
                 values[i] = ref(values[i])
             return values
-        out, pos = [], 0
-        for t in self.arg_types:
-            if isinstance(t, tuple):
-                (count,) = struct.unpack_from("<i", raw, pos)
-                pos += 4
-                if not 0 <= count <= self.MAX_SPAN:
-                    raise ValueError(f"variadic span count {count} is out of range")
-                items = []
-                for _ in range(count):
-                    st, size, refs = self._tuple_plan(t, pos)
-                    values = st.unpack_from(raw, pos - pos % 8)
-                    if refs:
-                        values = list(values)
-                        for i in refs:
-                            values[i] = ref(values[i])
-                        values = tuple(values)
-                    items.append(values)
-                    pos += size
-                out.append(items)
-            else:
-                size = VALUE_SIZE[t]
-                if size == 8 and pos % 8:
-                    pos += 8 - pos % 8
-                (v,) = struct.unpack_from("<" + _CODE[t], raw, pos)
-                out.append(ref(v) if t == "ref" else v)
-                pos += size
-        return out
+        return read
+
+
+_I32 = struct.Struct("<i")
 
 
 def cconv_layout(types) -> tuple[list[int], int]:

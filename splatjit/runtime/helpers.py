@@ -14,6 +14,7 @@ import numpy as np
 
 from . import abi
 from .lists import ListHeap, reachable
+from .objects import array_address
 
 #: Largest buffer a module may allocate (bytes); larger requests trap instead of exhausting memory.
 MAX_ALLOCATION = 1 << 31
@@ -63,12 +64,14 @@ CLONE_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, c
                             ctypes.c_int64, ctypes.c_int32)
 
 
-def _aligned_zeros(length: int, alignment: int) -> tuple[np.ndarray, np.ndarray]:
-    """(view of `length` zero bytes aligned to `alignment`, the backing array to keep alive)."""
+def _aligned_zeros(length: int, alignment: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(view of `length` zero bytes aligned to `alignment`, the backing array to keep alive,
+    the view's address)."""
     alignment = max(16, alignment if alignment > 0 and not alignment & (alignment - 1) else 16)
     raw = np.zeros(length + alignment, np.uint8)
-    start = (-raw.ctypes.data) % alignment
-    return raw[start:start + length], raw
+    address = array_address(raw)
+    start = (-address) % alignment
+    return raw[start:start + length], raw, address + start
 
 
 class BufferHeap:
@@ -85,9 +88,8 @@ class BufferHeap:
         self.lists = ListHeap(self.table)  # the list_* helpers (runtime/lists.py)
 
     def _new(self, length: int, alignment: int) -> tuple[int, np.ndarray]:
-        view, raw = _aligned_zeros(length, alignment)
-        desc = abi.BufferDesc(view.ctypes.data if length else raw.ctypes.data, length,
-                              abi.ACCESS_MUTABLE, abi.TYPE_BUFFER)
+        view, raw, data = _aligned_zeros(length, alignment)
+        desc = abi.BufferDesc(data, length, abi.ACCESS_MUTABLE, abi.TYPE_BUFFER)
         address = ctypes.addressof(desc)
         self.by_address[address] = (desc, view, raw)
         return address, view
@@ -105,12 +107,17 @@ class BufferHeap:
             return 0
         address, view = self._new(length, alignment)
         if length:
-            ctypes.memmove(view.ctypes.data, src.data + offset, length)
+            ctypes.memmove(array_address(view), src.data + offset, length)
         return address
 
     def lookup(self, address: int):
         entry = self.by_address.get(address)
         return None if entry is None else entry[1]
+
+    def clear(self) -> None:
+        """Drops every buffer and list (in place)."""
+        self.by_address.clear()
+        self.lists.by_address.clear()
 
     def collect(self, roots) -> None:
         """Drops every buffer and list not reachable from `roots` (addresses still referenced)."""

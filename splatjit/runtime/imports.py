@@ -3,10 +3,12 @@
 Providers (by imported module name, the part of `module.function` before the first dot):
   * a `JitModule`: its export is called natively with the provider's own Context;
   * a mapping of function name -> Python callable: called through a ctypes trampoline that
-    (for callables with a `native_entry` builder, when the code is x86-64 in this process,
-    behind a native fast path that falls back to it)
     speaks the native ABI (args/results buffers in calling-convention layout; variadic spans
     arrive as lists of tuples; refs as HostObjects or numpy views, see `python_trampoline`).
+    For callables with a `native_entry(fallback, signature)` builder (intrinsics/native_x64,
+    hal/native), when the code is x86-64 in this process, the import is a native fast path
+    that falls back to the trampoline; a builder may decline (None) for a signature it does
+    not read.
 Contract: `ImportTable(defn, providers)` raises `LinkError` for a missing required import or
 a signature mismatch; optional imports without a provider get a null entry
 (`vm.import.resolved` reads 0). Exceptions raised by Python callables are kept in `errors`
@@ -15,26 +17,42 @@ and the call reports TRAP_IMPORT.
 from __future__ import annotations
 
 import ctypes
+import struct
 
 import numpy as np
 
 from ..errors import LinkError
 from ..frontend.cconv import Signature
 from ..frontend.schema import ModuleDef
-from . import abi, objects
+from . import abi
 from .objects import HostObject, ObjectSpace, VmBuffer
 
 NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-_PACK = {"i32": "<i", "i64": "<q", "f32": "<f", "f64": "<d"}
 
 
-def _buffer_view(address: int):
-    """A zero-copy uint8 numpy view of the buffer a BufferDesc* describes."""
-    desc = abi.BufferDesc.from_address(address)
-    if not desc.length:
-        return np.zeros(0, np.uint8)
-    arr = np.ctypeslib.as_array((ctypes.c_uint8 * desc.length).from_address(desc.data))
-    arr.flags.writeable = bool(desc.access & abi.ACCESS_MUTABLE)
+_DESC = struct.Struct("<QQII")
+_DESC_BYTES = ctypes.c_char * abi.BUF_SIZE
+#: (descriptor address, data, length, access) -> the numpy view `_buffer_view` made for it;
+#: the same four values describe the same bytes, so the view can be handed out again
+_VIEWS: dict[tuple, np.ndarray] = {}
+_MAX_VIEWS = 1024
+
+
+def _buffer_view(address: int, desc: tuple):
+    """A zero-copy uint8 numpy view of the buffer a BufferDesc* describes (`desc`: its
+    fields as read)."""
+    key = (address, *desc[:3])
+    arr = _VIEWS.get(key)
+    if arr is None:
+        data, length, access, _ = desc
+        if not length:
+            arr = np.zeros(0, np.uint8)
+        else:
+            arr = np.ctypeslib.as_array((ctypes.c_uint8 * length).from_address(data))
+            arr.flags.writeable = bool(access & abi.ACCESS_MUTABLE)
+        if len(_VIEWS) >= _MAX_VIEWS:
+            _VIEWS.clear()
+        _VIEWS[key] = arr
     return arr
 
 
@@ -45,10 +63,11 @@ def ref_to_python(address: int, space: ObjectSpace):
     obj = space.get(address)
     if obj is not None:  # a Python-made `!vm.buffer` arrives like any buffer: a numpy view
         return obj.array if isinstance(obj, VmBuffer) else obj
-    if objects.type_tag(address) == abi.TYPE_BUFFER:
-        return _buffer_view(address)
-    raise TypeError(f"ref {address:#x} of type tag {objects.type_tag(address)} cannot be passed "
-                    f"to a Python import")
+    desc = _DESC.unpack(_DESC_BYTES.from_address(address).raw)
+    if desc[3] == abi.TYPE_BUFFER:
+        return _buffer_view(address, desc)
+    raise TypeError(f"ref {address:#x} of type tag {desc[3]} cannot be passed to a Python "
+                    f"import")
 
 
 def ref_to_native(value, space: ObjectSpace) -> int:
@@ -70,37 +89,53 @@ _RESULT_CODE = {"i32": "I", "i64": "Q", "f32": "f", "f64": "d", "ref": "Q"}
 _MASK = {"i32": 0xFFFFFFFF, "i64": (1 << 64) - 1}
 
 
+def _result_writer(res_types, space: ObjectSpace):
+    """`store(results_ptr, out)` for a callable's return value `out` (one value, or an
+    iterable of them for several results), or None when there are no results."""
+    n = len(res_types)
+    if not n:
+        return None
+    st, size = abi.layout_struct(res_types, codes=_RESULT_CODE)
+    raw = ctypes.c_char * size
+    convert = [(lambda v, s=space: ref_to_native(v, s)) if t == "ref" else
+               (lambda v, m=_MASK[t]: int(v) & m) if t in _MASK else float for t in res_types]
+    if n == 1:
+        one = convert[0]
+
+        def store(results_ptr, out):
+            raw.from_address(results_ptr).raw = st.pack(one(out))
+        return store
+
+    def store(results_ptr, out):
+        outs = tuple(out)
+        if len(outs) != n:
+            raise TypeError(f"import returned {len(outs)} values, expected {n}")
+        raw.from_address(results_ptr).raw = st.pack(*[c(v) for c, v in zip(convert, outs)])
+    return store
+
+
 def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace):
     """A native-ABI entry point that calls `fn(*args)` and stores its result(s).
 
     Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
     span as a list of tuples (one tuple per element, in the span's types). Integer results
     wrap to their width; ref results go through `ref_to_native`."""
-    res_types = list(sig.results)
-    decoder = abi.ArgsDecoder(sig.args)
-    res_struct, res_size = abi.layout_struct(res_types, codes=_RESULT_CODE)
+    held = space.held  # the common case first: an object this module was handed
 
     def to_python(address):
-        return ref_to_python(address, space)
+        obj = held.get(address)
+        if obj is None:
+            return ref_to_python(address, space)
+        return obj.array if isinstance(obj, VmBuffer) else obj
 
-    def read_args(args_ptr):
-        if decoder.variadic:  # the extent depends on the counts: read through a window
-            return decoder.decode((ctypes.c_uint8 * (1 << 30)).from_address(args_ptr), to_python)
-        raw = ctypes.string_at(args_ptr, decoder.size) if decoder.size else b""
-        return decoder.decode(raw, to_python)
-    n_results = len(res_types)
-    convert = [(lambda v, s=space: ref_to_native(v, s)) if t == "ref" else
-               (lambda v, m=_MASK[t]: int(v) & m) if t in _MASK else float for t in res_types]
+    read = abi.ArgsDecoder(sig.args).reader(to_python)
+    store = _result_writer(list(sig.results), space)
 
     def entry(ctx, args_ptr, results_ptr):
         try:
-            out = fn(*read_args(args_ptr))
-            if n_results:
-                outs = (out,) if n_results == 1 else tuple(out)
-                if len(outs) != n_results:
-                    raise TypeError(f"import returned {len(outs)} values, expected {n_results}")
-                data = res_struct.pack(*[c(v) for c, v in zip(convert, outs)])
-                ctypes.memmove(results_ptr, data, len(data))
+            out = fn(*read(args_ptr))
+            if store is not None:
+                store(results_ptr, out)
             return 0
         except BaseException as e:  # noqa: BLE001 - reported as a trap, re-raised in Python
             errors.append(e)
@@ -150,8 +185,10 @@ class ImportTable:
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space)
                 native = getattr(fn, "native_entry", None)
                 if native is not None and native_code:  # machine code first, Python behind it
-                    entry, memory = native(entry)
-                    self.keep.append(memory)
+                    built = native(entry, imp.signature)
+                    if built is not None:
+                        entry, memory = built
+                        self.keep.append(memory)
                 self.entries[i] = abi.ImportEntry(entry, 0)
 
     @property

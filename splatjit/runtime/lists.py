@@ -10,7 +10,8 @@ reserve and resize call the helpers here, which may move a list's slot array.
 Invariant: slots past `count` are fresh (tag = the list's kind, value 0), so growing a list
 within its capacity needs no clearing; shrinking clears the dropped slots, as IREE does.
 
-Ownership: every NativeList is in the weak `_REGISTRY` (helpers find a list by address);
+Ownership: every NativeList is in `_REGISTRY`, a map of weak references that `list_at`
+reads (helpers find a list by address);
 lists made by helpers are held by their module's `ListHeap` until a collection finds them
 unreachable; lists made from Python arguments are held by the call's Arena.
 """
@@ -23,6 +24,7 @@ import weakref
 import numpy as np
 
 from . import abi
+from .objects import array_address
 
 #: Most elements a list may hold; larger reserve/resize/alloc requests fail (TRAP_HELPER)
 #: instead of exhausting memory.
@@ -37,7 +39,13 @@ KIND_NAMES = {k: n for n, k in VALUE_KINDS.items()}
 INT_BITS = {abi.ELEM_I8: 8, abi.ELEM_I16: 16, abi.ELEM_I32: 32, abi.ELEM_I64: 64}
 REF_NAMES = {abi.TYPE_BUFFER: "!vm.buffer", abi.TYPE_LIST: "!vm.list", abi.TYPE_OTHER: "!vm.ref"}
 
-_REGISTRY: "weakref.WeakValueDictionary[int, NativeList]" = weakref.WeakValueDictionary()
+_REGISTRY: "dict[int, weakref.ref[NativeList]]" = {}
+
+
+def list_at(address: int) -> "NativeList | None":
+    """The live NativeList whose ListDesc is at `address`, if any."""
+    ref = _REGISTRY.get(address)
+    return None if ref is None else ref()
 
 
 def ref_type_tag(type_name: str):
@@ -61,32 +69,43 @@ def element_kind(type_name: str) -> tuple[int, int]:
     return (abi.ELEM_NONE, 0) if tag is None else (abi.ELEM_REF, tag)
 
 
+def _fresh(kind: int, n: int) -> np.ndarray:
+    """max(n, 1) fresh slots of a list of `kind` (tag = kind, value 0)."""
+    slots = np.zeros(max(n, 1), SLOT)
+    if kind:
+        slots["tag"] = kind
+    return slots
+
+
 def is_list(address: int) -> bool:
     """Whether the ref `address` (a BufferDesc* or ListDesc*, non-null) is a list."""
     return ctypes.c_uint32.from_address(address + abi.LIST_TYPE).value == abi.TYPE_LIST
 
 
 class NativeList:
-    """One list: its ListDesc (at a stable address) and its slot array (replaced on growth)."""
+    """One list: its ListDesc (at a stable `address`) and its slot array `storage` (replaced
+    on growth; at least one slot, so it always has an address, even at capacity 0)."""
 
-    __slots__ = ("desc", "storage", "__weakref__")
+    __slots__ = ("desc", "storage", "address", "__weakref__")
 
-    def __init__(self, kind: int, ref_type: int = 0):
+    def __init__(self, kind: int, ref_type: int = 0, capacity: int = 0):
+        """An empty list of `kind` (and `ref_type` for ref lists) with room for `capacity`
+        elements (at most MAX_LIST_CAPACITY)."""
         shift = 64 - INT_BITS[kind] if kind in INT_BITS else 0
-        self.desc = abi.ListDesc(0, 0, kind, abi.TYPE_LIST, 0, ref_type, shift)
-        self.storage = self._fresh(0)
-        self.desc.storage = self.storage.ctypes.data
-        _REGISTRY[self.address] = self
+        self.storage = _fresh(kind, capacity)
+        self.desc = abi.ListDesc(array_address(self.storage), 0, kind, abi.TYPE_LIST,
+                                 capacity, ref_type, shift)
+        self.address = ctypes.addressof(self.desc)
+        _REGISTRY[self.address] = weakref.ref(self)
 
-    @property
-    def address(self) -> int:
-        return ctypes.addressof(self.desc)
+    def __del__(self):
+        try:
+            del _REGISTRY[self.address]
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     def _fresh(self, n: int) -> np.ndarray:
-        slots = np.zeros(n, SLOT)
-        if self.desc.kind:
-            slots["tag"] = self.desc.kind
-        return slots
+        return _fresh(self.desc.kind, n)
 
     def reserve(self, minimum: int) -> bool:
         """Capacity >= `minimum` (elements); False when that exceeds MAX_LIST_CAPACITY."""
@@ -97,9 +116,10 @@ class NativeList:
             return False
         capacity = min(max(minimum, 2 * d.capacity), MAX_LIST_CAPACITY)
         slots = self._fresh(capacity)
-        slots[:d.capacity] = self.storage[:d.capacity]
+        if d.capacity:
+            slots[:d.capacity] = self.storage[:d.capacity]
         self.storage = slots
-        d.storage, d.capacity = slots.ctypes.data, capacity
+        d.storage, d.capacity = array_address(slots), capacity
         return True
 
     def resize(self, n: int) -> bool:
@@ -147,7 +167,7 @@ class ListHeap:
 
     @staticmethod
     def _reserve(ctx, address: int, minimum: int) -> int:
-        lst = _REGISTRY.get(address)
+        lst = list_at(address)
         try:
             return address if lst is not None and lst.reserve(minimum) else 0
         except Exception:  # noqa: BLE001
@@ -155,7 +175,7 @@ class ListHeap:
 
     @staticmethod
     def _resize(ctx, address: int, n: int) -> int:
-        lst = _REGISTRY.get(address)
+        lst = list_at(address)
         try:
             return address if lst is not None and lst.resize(n) else 0
         except Exception:  # noqa: BLE001
@@ -180,7 +200,7 @@ def reachable(roots) -> set[int]:
         if a in seen:
             continue
         seen.add(a)
-        lst = _REGISTRY.get(a)
+        lst = list_at(a)
         if lst is not None and is_list(a):
             stack.extend(lst.refs())
     return seen
@@ -288,7 +308,7 @@ def pack(obj: list, arena, where: str = "list") -> int:
         kind, ref_type = abi.ELEM_NONE, 0
     if len(obj) > MAX_LIST_CAPACITY:
         raise TypeError(f"{where}: lists may hold at most {MAX_LIST_CAPACITY} elements")
-    lst = NativeList(kind, ref_type)
+    lst = NativeList(kind, ref_type, len(obj))
     lst.resize(len(obj))
     address = lst.address
     arena.packed[id(obj)] = address
@@ -321,7 +341,7 @@ class RefReader:
                 return entry[1]
             out = self.memo.get(address)
             if out is None:
-                lst = _REGISTRY.get(address)
+                lst = list_at(address)
                 if lst is None:
                     raise RuntimeError(f"splatjit: ref {address:#x} is not a known list")
                 d = lst.desc

@@ -8,6 +8,7 @@ Python lists are copied into `!vm.list`s (runtime/lists.py) and copied back afte
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import struct
 
@@ -34,7 +35,7 @@ class Arena:
         if isinstance(obj, list):
             return lists.pack(obj, self)
         if isinstance(obj, HostObject):
-            self.by_address[obj.ref_address] = (obj._desc, obj)
+            self.by_address[obj.ref_address] = (obj, obj)
             return obj.ref_address
         return self.buffer(obj)
 
@@ -85,37 +86,44 @@ def _check_scalar(t: str, v, name: str):
     return float(v)
 
 
+@functools.lru_cache(maxsize=None)
+def _layout(types: tuple) -> tuple[list, ctypes.Array]:
+    """(per value: (type, byte offset, its struct), the ctypes array type of the buffer) for
+    an args or results buffer of `types` (at least 8 bytes)."""
+    offsets, size = abi.cconv_layout(types)
+    codes = [(t, off, _REF if t == "ref" else struct.Struct(_PACK[t]))
+             for t, off in zip(types, offsets)]
+    return codes, ctypes.c_uint8 * max(size, 8)
+
+
+_REF = struct.Struct("<Q")
+
+
 def pack_args(sig: Signature, values, arena: Arena, where: str) -> ctypes.Array:
-    types = list(sig.args)
+    types = sig.args
     if len(values) != len(types):
         raise TypeError(f"{where}{sig.describe()} takes {len(types)} arguments, got {len(values)}")
-    offsets, size = abi.cconv_layout(types)
-    buf = (ctypes.c_uint8 * max(size, 8))()
-    for i, (t, v, off) in enumerate(zip(types, values, offsets)):
-        name = f"{where} argument {i}"
+    codes, array = _layout(tuple(types))
+    buf = array()
+    for i, ((t, off, st), v) in enumerate(zip(codes, values)):
         if t == "ref":
-            struct.pack_into("<Q", buf, off, arena.ref(v))
+            st.pack_into(buf, off, arena.ref(v))
         else:
-            struct.pack_into(_PACK[t], buf, off, _check_scalar(t, v, name))
+            st.pack_into(buf, off, _check_scalar(t, v, f"{where} argument {i}"))
     return buf
 
 
 def results_buffer(sig: Signature) -> ctypes.Array:
-    return (ctypes.c_uint8 * max(abi.cconv_layout(list(sig.results))[1], 8))()
+    return _layout(tuple(sig.results))[1]()
 
 
 def unpack_results(sig: Signature, buf, arena: Arena, lookup_ref):
     """Results as Python values; refs map back to the arguments passed in, or via `lookup_ref`
     (module-owned buffers), else raise (a dangling ref is a runtime bug, never silently None)."""
-    types = list(sig.results)
-    offsets, _ = abi.cconv_layout(types)
     out = []
-    for t, off in zip(types, offsets):
-        if t == "ref":
-            address = struct.unpack_from("<Q", buf, off)[0]
-            out.append(arena.reader(lookup_ref).to_python(address))
-        else:
-            out.append(struct.unpack_from(_PACK[t], buf, off)[0])
+    for t, off, st in _layout(tuple(sig.results))[0]:
+        (value,) = st.unpack_from(buf, off)
+        out.append(arena.reader(lookup_ref).to_python(value) if t == "ref" else value)
     return out
 
 
