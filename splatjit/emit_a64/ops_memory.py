@@ -7,6 +7,7 @@ offsets and lengths, x2 values.
 """
 from __future__ import annotations
 
+from ..frontend.opcodes import JIT_SIZES
 from ..lowering import ref_type_tag
 from ..runtime import abi
 from . import operands as R
@@ -392,9 +393,6 @@ def cast_any_ref(L, ins):
         a.b_ne(L.trap_label(abi.TRAP_TYPE))
         a.bind(ok)
     L.write_ref(args["result"], R.x0)
-
-
-JIT_SIZES = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}
 
 
 def peek(L, ins):

@@ -7,6 +7,7 @@ without overflow (the interpreter's `(offset + n) * size` can wrap; ours cannot)
 from __future__ import annotations
 
 from ..ir import Reg
+from ..frontend.opcodes import JIT_SIZES
 from ..lowering import ref_type_tag
 from ..runtime import abi
 from . import operands as R
@@ -453,9 +454,6 @@ def cast_any_ref(L, ins):
         a.jne(L.trap_label(abi.TRAP_TYPE))
         a.label(ok)
     L.write_ref(args["result"], R.rax)
-
-
-JIT_SIZES = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}
 
 
 def peek(L, ins):

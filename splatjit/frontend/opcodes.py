@@ -526,6 +526,7 @@ BY_NAME: dict[str, Opcode] = {op.name: op for op in OPCODES if op.layout != "blo
 #:   jit.copy.T         result = operand (bit copy)
 JIT = "jit"
 JIT_TYPES = ("i32", "i64", "f32", "f64")
+JIT_SIZES = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}  # element bytes per type
 for _t in JIT_TYPES:
     LAYOUTS[f"jit_{_t}_buffer_peek"] = (_src("source_buffer", "ref"), _src("source_offset", "i64"),
                                         _dst("result", _t))

@@ -63,6 +63,21 @@ MAX_TILE = 1 << 15     # M0, N0, K0 the model accepts are below this
 _CACHE: dict = {}  # (M0, N0) -> the fused tile loop (or None); "generic" -> the generic one
 
 
+def _start_row(a, p, i_loop: Label, done: Label) -> None:
+    """At `i_loop`: on to `done` once i (r12) reaches m, else r8 = lhs row i, r9 = out
+    tile (i, 0), r10 = rhs row 0 (`p` addresses the parameter block)."""
+    a.label(i_loop)
+    a.cmp(R.r12, qword[p + _OFF["m"]])
+    a.jae(done)
+    a.mov(R.r8, R.r12)
+    a.imul(R.r8, qword[p + _OFF["lhs_stride"]])
+    a.add(R.r8, qword[p + _OFF["lhs"]])
+    a.mov(R.r9, R.r12)
+    a.imul(R.r9, qword[p + _OFF["out_stride"]])
+    a.add(R.r9, qword[p + _OFF["out"]])
+    a.mov(R.r10, qword[p + _OFF["rhs"]])
+
+
 def _assemble(m0: int, n0: int) -> bytes:
     a = Assembler({"base", "sse", "sse2", "avx", "avx2", "fma"})
     p = R.r15
@@ -82,16 +97,7 @@ def _assemble(m0: int, n0: int) -> bytes:
     enter_flush_denormals(a, skip_unless_flush)  # MXCSR restored on return
     done, i_loop, i_next = Label("done"), Label("i"), Label("i_next")
     a.xor(R.r12, R.r12)                                   # i
-    a.label(i_loop)
-    a.cmp(R.r12, qword[p + _OFF["m"]])
-    a.jae(done)
-    a.mov(R.r8, R.r12)
-    a.imul(R.r8, qword[p + _OFF["lhs_stride"]])
-    a.add(R.r8, qword[p + _OFF["lhs"]])                   # lhs row i
-    a.mov(R.r9, R.r12)
-    a.imul(R.r9, qword[p + _OFF["out_stride"]])
-    a.add(R.r9, qword[p + _OFF["out"]])                   # out tile (i, 0)
-    a.mov(R.r10, qword[p + _OFF["rhs"]])                  # rhs row 0
+    _start_row(a, p, i_loop, done)
     a.xor(R.r13, R.r13)                                   # j
     j_loop, k_loop, k_done, zero, loaded = (Label("j"), Label("k"), Label("k_done"),
                                             Label("zero"), Label("loaded"))
@@ -192,16 +198,7 @@ def _assemble_generic() -> bytes:
     a.mov(out_tile, R.rax)
     done, i_loop, i_next, j_loop = Label("done"), Label("i"), Label("i_next"), Label("j")
     a.xor(R.r12d, R.r12d)                                 # i
-    a.label(i_loop)
-    a.cmp(R.r12, qword[p + _OFF["m"]])
-    a.jae(done)
-    a.mov(R.r8, R.r12)
-    a.imul(R.r8, qword[p + _OFF["lhs_stride"]])
-    a.add(R.r8, qword[p + _OFF["lhs"]])                   # lhs row i
-    a.mov(R.r9, R.r12)
-    a.imul(R.r9, qword[p + _OFF["out_stride"]])
-    a.add(R.r9, qword[p + _OFF["out"]])                   # out tile (i, 0)
-    a.mov(R.r10, qword[p + _OFF["rhs"]])                  # rhs row 0
+    _start_row(a, p, i_loop, done)
     a.xor(R.r13d, R.r13d)                                 # j
     a.label(j_loop)
     a.cmp(R.r13, qword[p + _OFF["n"]])
