@@ -21,23 +21,13 @@ from dataclasses import replace
 
 from ..frontend import opcodes as oc
 from ..ir import Function, Instr, Reg, Successor
-from .variables import successors
+from .variables import successors, typed_regs
 
 _READS, _WRITES = (oc.SRC, oc.SRCLIST), (oc.DST, oc.DSTLIST)
 
 
-def _regs(ins: Instr, kinds) -> list[tuple[str, Reg]]:
-    out = []
-    for f in ins.op.fields:
-        if f.kind in kinds:
-            v = ins.args.get(f.name)
-            out += [(f.name, r) for r in (v if isinstance(v, list) else [v])
-                    if isinstance(r, Reg) and not r.is_ref]
-    return out
-
-
 def _slots(regs) -> set[int]:
-    return {s for _, r in regs for s in r.slots}
+    return {s for r in regs for s in r.slots}
 
 
 def _read_slots(fn: Function) -> dict[int, list]:
@@ -45,7 +35,7 @@ def _read_slots(fn: Function) -> dict[int, list]:
     reads: dict[int, list] = {}
     for b in fn.blocks:
         for k, ins in enumerate(b.instrs):
-            for s in _slots(_regs(ins, _READS)):
+            for s in _slots(typed_regs(ins)[0]):
                 reads.setdefault(s, []).append((b.index, k))
             for succ in successors(ins):
                 for src, _ in succ.remap:
@@ -89,18 +79,16 @@ def _coalesce_block(block, reads) -> list[Instr] | None:
         if any(not s.is_ref and (s.ordinal in dst or d.ordinal in dst or d.ordinal in src)
                for s, d in others):
             continue
-        # the last def of exactly these slots, and nothing touching dst after it
+        # the last def of src; nothing after it in the block touches dst
+        touched = [(_slots(u), _slots(d)) for u, d in map(typed_regs, instrs[:-1])]
         k = len(instrs) - 2
-        while k >= 0 and not set(src) & _slots(_regs(instrs[k], _WRITES)) \
-                and not set(dst) & (_slots(_regs(instrs[k], _READS)) | _slots(_regs(instrs[k], _WRITES))):
+        while k >= 0 and not set(src) & touched[k][1] and not set(dst) & (touched[k][0] | touched[k][1]):
             k -= 1
         if k < 0:
             continue
         d_ins = instrs[k]
-        defs = [(n, r) for n, r in _regs(d_ins, _WRITES) if set(r.slots) & set(src)]
-        if len(defs) != 1 or defs[0][1].slots != src or set(dst) & _slots(_regs(d_ins, _WRITES)):
-            continue
-        if any(set(dst) & (_slots(_regs(i, _READS)) | _slots(_regs(i, _WRITES))) for i in instrs[k + 1:-1]):
+        defs = [r for r in typed_regs(d_ins)[1] if set(r.slots) & set(src)]
+        if len(defs) != 1 or defs[0].slots != src or set(dst) & touched[k][1]:
             continue
         # src is read only here: after the def in this block (as the whole value), and by
         # this one pair
@@ -109,9 +97,9 @@ def _coalesce_block(block, reads) -> list[Instr] | None:
         if pair_reads != len(src) or any(b != block.index or (p is not None and p <= k) for b, p in sites):
             continue
         if any(set(r.slots) & set(src) and r.slots != src
-               for i in instrs[k + 1:-1] for _, r in _regs(i, _READS)):
+               for i in instrs[k + 1:-1] for r in typed_regs(i)[0]):
             continue
-        field, reg = defs[0]
+        reg = defs[0]
         new = Reg(reg.type, dst[0])
         instrs[k] = _with(d_ins, {src: new}, writes=True)
         for j in range(k + 1, len(instrs) - 1):
