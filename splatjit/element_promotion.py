@@ -31,6 +31,7 @@ from dataclasses import replace
 from .buffer_cache import natural_loops, ref_writes
 from .frontend import opcodes as oc
 from .ir import WIDE, Function, Instr, Reg
+from .regalloc.loops import predecessors
 from .regalloc.variables import successors, typed_regs
 
 #: Promotable element types: buffer.load.T / buffer.store.T with the same T.
@@ -88,20 +89,16 @@ def _candidate(fn: Function, body: set[int]):
 def _entering_ok(fn: Function, header: int, body: set[int], key, index: Reg) -> list[int]:
     """Blocks entering the loop from outside, if none of their edges into the header
     rewrites the ref or the index (the peek runs before the edge's remap), else []."""
-    preds = []
-    for b in fn.blocks:
-        if b.index in body or not b.instrs:
-            continue
-        edges = [s for s in successors(b.instrs[-1]) if s.block == header]
-        if not edges:
-            continue
-        for s in edges:
+    preds = sorted(predecessors(fn)[header] - body)
+    for p in preds:
+        for s in successors(fn.blocks[p].instrs[-1]):
+            if s.block != header:
+                continue
             for src, dst in s.remap:
                 if dst.is_ref and dst.ordinal == key[0] or src.is_ref and src.move and src.ordinal == key[0]:
                     return []
                 if not dst.is_ref and dst.ordinal in index.slots:
                     return []
-        preds.append(b.index)
     return preds
 
 

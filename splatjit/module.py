@@ -108,10 +108,9 @@ class ExportedFunction:
         self._closed = False
         self._call_target = types.MethodType(ExportedFunction._python_call, self)
         if fast:  # called as a CPython builtin: no ctypes on the way in or out
-            self._finish = self._finish_native
             self._entry = pyentry.build(
                 self._where, self.signature, context=module._context_address,
-                entry=self.address, fallback=self._call_target, finish=self._finish,
+                entry=self.address, fallback=self._call_target, finish=self._finish_native,
                 depth_cell=module._depth_cell,
                 dicts=(module._heap.by_address, module._heap.lists.by_address))
             if self._entry is not None:
@@ -141,7 +140,7 @@ class ExportedFunction:
         self._closed = True
         if self._entry is not None:
             self._entry.close()  # the builtin, wherever it is held, now calls the Python path
-            self._entry = self._finish = None
+            self._entry = None
         self._call_target = _closed_call(self._where)  # and no cycle keeps the module alive
 
     def _finish_native(self, status: int, address: int):
