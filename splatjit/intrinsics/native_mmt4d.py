@@ -63,6 +63,20 @@ MAX_TILE = 1 << 15     # M0, N0, K0 the model accepts are below this
 _CACHE: dict = {}  # (M0, N0) -> the fused tile loop (or None); "generic" -> the generic one
 
 
+def _next_tile(a, p, out_step, j_loop: Label, i_loop: Label, i_next: Label, done: Label) -> None:
+    """The end of a tile (i, j): on to tile (i, j + 1) - out by `out_step` bytes (an
+    immediate or a register), rhs by its row stride - and, at `i_next`, to row i + 1;
+    `done` is bound after."""
+    a.add(R.r9, out_step)
+    a.add(R.r10, qword[p + _OFF["rhs_stride"]])
+    a.inc(R.r13)
+    a.jmp(j_loop)
+    a.label(i_next)
+    a.inc(R.r12)
+    a.jmp(i_loop)
+    a.label(done)
+
+
 def _start_row(a, p, i_loop: Label, done: Label) -> None:
     """At `i_loop`: on to `done` once i (r12) reaches m, else r8 = lhs row i, r9 = out
     tile (i, 0), r10 = rhs row 0 (`p` addresses the parameter block)."""
@@ -136,14 +150,7 @@ def _assemble(m0: int, n0: int) -> bytes:
     for m in range(m0):
         for c in range(cols):
             a.vmovups(ymmword[R.r9 + (m * n0 + 8 * c) * 4], acc[m][c])
-    a.add(R.r9, 4 * m0 * n0)
-    a.add(R.r10, qword[p + _OFF["rhs_stride"]])
-    a.inc(R.r13)
-    a.jmp(j_loop)
-    a.label(i_next)
-    a.inc(R.r12)
-    a.jmp(i_loop)
-    a.label(done)
+    _next_tile(a, p, 4 * m0 * n0, j_loop, i_loop, i_next, done)
     a.vzeroupper()
     stub_exit(a)
     return a.finish()
@@ -248,14 +255,7 @@ def _assemble_generic() -> bytes:
     a.add(R.rdi, rhs_tile)
     a.dec(R.rcx)
     a.jnz(k_loop)
-    a.add(R.r9, out_tile)
-    a.add(R.r10, qword[p + _OFF["rhs_stride"]])
-    a.inc(R.r13)
-    a.jmp(j_loop)
-    a.label(i_next)
-    a.inc(R.r12)
-    a.jmp(i_loop)
-    a.label(done)
+    _next_tile(a, p, out_tile, j_loop, i_loop, i_next, done)
     stub_exit(a, 56)
     return a.finish()
 
