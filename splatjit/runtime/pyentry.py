@@ -152,8 +152,8 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     arg_offsets, arg_size = abi.cconv_layout(args)
     _, result_size = abi.cconv_layout(results)
     results_off = ARGS + max(arg_size, 8)
-    frame = results_off + max(result_size, 8)
-    frame += 8 - frame % 16 if frame % 16 != 8 else 0  # 5 pushes + rbp + return: rsp aligned
+    frame = results_off + max(result_size, 8)  # a multiple of 8: cconv sizes are
+    frame += 8 - frame % 16  # with 5 pushes, rbp and the return address: rsp 16-aligned
     a = Assembler()
     slow, finish_label, out = Label("slow"), Label("finish"), Label("out")
     a.push(R.rbp)
