@@ -49,15 +49,21 @@ def function_records(module, target: str | None = None, function: str | None = N
                         "code": by_tag.get((fn.ordinal, ins.offset), [])})
         out.append({"function": fn.name, "signature": format_signature(fn),
                     "entry": compiled.entries[fn.ordinal], "frame_bytes": info.frame.size,
+                    "frame_kind": info.frame_kind,
                     "allocation": alloc, "unsupported": info.unsupported, "ops": ops})
     return out
+
+
+#: how a listing names each FunctionInfo.frame_kind ({} = the frame's size in bytes)
+FRAME_TEXT = {"stack": "frame {} bytes", "red zone": "frame {} bytes in the red zone",
+              "none": "no frame"}
 
 
 def as_text(records: list[dict]) -> str:
     lines = []
     for r in records:
         lines.append(f"vm.func @{r['function']}{r['signature']}  // entry +{r['entry']:#x}, "
-                     f"frame {r['frame_bytes']} bytes")
+                     + FRAME_TEXT[r["frame_kind"]].format(r["frame_bytes"]))
         placed = ", ".join(f"{v}={loc}" for v, loc in r["allocation"].items()) or "none"
         lines.append(f"  // registers: {placed}")
         if r["unsupported"]:

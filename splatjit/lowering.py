@@ -31,6 +31,9 @@ class FunctionInfo:
     slots: SlotMap
     frame: object                      # the emitter's frame layout (`frame.size` in bytes)
     unsupported: list[str] = field(default_factory=list)  # op names without a lowering
+    #: where the frame lives: "stack" (rsp moved), "red zone" (below rsp, leaf without
+    #: calls), "none" (every value in a register, no frame pointer)
+    frame_kind: str = "stack"
 
 
 @dataclass

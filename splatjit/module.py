@@ -315,17 +315,18 @@ class JitModule:
             #: int64 so native entries (runtime/pyentry.py) count themselves too
             self._depth_cell = ctypes.c_int64(0)
             if self.target == native_isa:  # this host's own ISA: map the code and call it
+                self._objects = ObjectSpace()
+                self._imports = ImportTable(self.loaded.defn, imports, self._objects,
+                                            native_code=self.target == "x86_64")
                 if native_isa == "aarch64":
                     from .emit_a64.lower import compile_module as compile_a64
                     self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
                                                 resolve=host_symbol)
                 else:
                     from .emit_x64.lower import compile_module
-                    self.compiled = compile_module(self.loaded, features, fuel=fuel is not None)
+                    self.compiled = compile_module(self.loaded, features, fuel=fuel is not None,
+                                                   imports=self._imports.targets())
                 self._memory = ExecutableMemory(self.compiled.code)
-                self._objects = ObjectSpace()
-                self._imports = ImportTable(self.loaded.defn, imports, self._objects,
-                                            native_code=self.target == "x86_64")
                 self._build_context()
             elif self.target == "aarch64":
                 # AArch64 code on another host runs under Unicorn (runtime/a64_backend.py);

@@ -187,3 +187,51 @@ def test_plain_arithmetic_leaves_keep_their_frame_in_the_red_zone():
                        imports={"native_import_module": callee})
     name = next(e.name for e in caller.loaded.defn.exports if not e.name.startswith("__"))
     assert any(p.startswith("sub rsp") for p in prologue(caller, name))
+
+
+def test_leaves_with_every_value_in_a_register_have_no_frame():
+    """A red-zone leaf whose values all sit in registers runs without `push rbp` (the
+    results pointer waits below rsp); one with a value in memory (swap_loop's remap cycle
+    spills) keeps its red-zone frame. Both still compute the interpreter's results."""
+    import corpus
+    from splatjit import disasm as dis
+
+    def record(m, name):
+        return dis.function_records(m, function=name)[0]
+
+    def first_instructions(r):
+        return [c["text"] for c in r["ops"][0]["code"][:2]]
+
+    callee = JitModule(corpus.compile_item(corpus.find_item("vm/native_import_module")))
+    leaf = record(callee, "add_1")
+    assert leaf["frame_kind"] == "none"
+    assert not any(t.startswith(("push", "pop")) for op in leaf["ops"] for t in
+                   (c["text"] for c in op["code"]))
+    assert "no frame" in dis.as_text([leaf])
+    assert callee.add_1(41) == 42 and callee.add_1(-1) == 0
+    flow = JitModule(corpus.compile_item(corpus.find_item("vm/control_flow")))
+    spilled = record(flow, "swap_loop")
+    assert spilled["frame_kind"] == "red zone" and "memory" in spilled["allocation"].values()
+    assert first_instructions(spilled) == ["push rbp", "mov rbp, rsp"]
+
+
+def test_linked_import_calls_embed_the_entry_and_its_context():
+    """An import linked when the module is built is called at its entry with its Context as
+    constants (no loads from the import table); results and traps stay those of the table
+    path (the callee's TrapError names the callee)."""
+    import corpus
+    from splatjit import disasm as dis
+
+    callee = JitModule(corpus.compile_item(corpus.find_item("vm/native_import_module")))
+    caller = JitModule(corpus.compile_item(corpus.find_item("vm/call_imported_func")),
+                       imports={"native_import_module": callee})
+    name = next(e.name for e in caller.loaded.defn.exports if not e.name.startswith("__"))
+    ops = dis.function_records(caller, function=name)[0]["ops"]
+    calls = [op["code"] for op in ops if "vm.call @native_import_module" in op["op"]]
+    assert calls
+    entry = callee._exports["add_1"].address
+    for code in calls:
+        texts = [c["text"] for c in code]
+        assert f"movabs rax, {entry:#x}" in texts and "call rax" in texts
+        assert f"movabs rdi, {callee._context_address:#x}" in texts
+    assert getattr(caller, name)(5) == 5 + len(calls)

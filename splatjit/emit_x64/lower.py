@@ -19,7 +19,7 @@ from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, constant_
                         immediate_only, loop_headers, outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
-from ..regalloc.variables import Var, classify
+from ..regalloc.variables import Var, classify, successors, typed_regs
 from ..regalloc.webs import rename_webs
 from .. import buffer_cache
 from ..element_promotion import promote_elements
@@ -105,15 +105,41 @@ class FunctionLowering:
         self.exit_no_depth = Label(f"{fn.name}.exit")
         self.traps: list[tuple[Label, int, int, object]] = []  # label, code, offset, status src
         self._homes: dict[tuple, object] = {}  # (type, ordinal) -> var_reg's answer
+        # ... and one whose every value sits in a register (or is an immediate) needs no
+        # frame at all: no `push rbp`; the results pointer waits at [rsp - 8].
+        self.frameless = (self.red_zone and not saved and not fn.ref_count
+                          and self._all_in_registers())
         self.unsupported: list[str] = []
         self.ins: Instr | None = None
+        self.import_targets = None  # see compile_module's `imports`
 
     # ------------------------------------------------------------------ frame helpers
+    def _all_in_registers(self) -> bool:
+        """True when no operand of any instruction (arguments and branch remaps included)
+        has a memory home: each is in a register or is a constant every reader takes as an
+        immediate. (`slot_mem` asserts it for frameless functions.)"""
+        regs = list(arg_registers(self.fn.signature))
+        remapped = []
+        for ins in self.fn.instrs():
+            uses, defs = typed_regs(ins)
+            regs += uses + defs
+            for succ in successors(ins):
+                remapped += [slot for pair in succ.remap for r in pair for slot in r.slots]
+        var_at, location = self.slots.var_at, self.alloc.location
+        return (all(r.ordinal in self.imm_only or self.var_reg(r) is not None for r in regs)
+                and all(location(var_at.get(slot)) is not None for slot in remapped))
+
     def slot_mem(self, ordinal: int, bits: int):
+        assert not self.frameless, f"{self.fn.name}: frameless function reads slot {ordinal}"
         return (rbp + self.frame.slot(ordinal)).with_size(bits)
 
     def ref_mem(self, reg: Reg):
+        assert not self.frameless, f"{self.fn.name}: frameless function reads a ref"
         return (rbp + self.frame.ref(reg.ordinal)).with_size(64)
+
+    def results_mem(self):
+        """Where the prologue keeps the results buffer pointer (rdx at entry)."""
+        return qword[R.rsp - 8] if self.frameless else qword[rbp + RESULTS_OFF]
 
     def ctx(self, into=R.rax):
         self.a.mov(into, qword[rbp + CTX_OFF])
@@ -365,8 +391,9 @@ class FunctionLowering:
             emit()
         self.deferred = []  # its closures refer to self: no cycle left for the collector
         self._trap_stubs()
+        kind = "none" if self.frameless else "red zone" if self.red_zone else "stack"
         return FunctionInfo(fn.name, fn.ordinal, self.entries[fn.ordinal], self.alloc, self.slots,
-                            self.frame, sorted(set(self.unsupported)))
+                            self.frame, sorted(set(self.unsupported)), kind)
 
     def _burn_fuel(self) -> None:
         """One unit of fuel per loop iteration and per call; TRAP_FUEL when none is left."""
@@ -376,12 +403,13 @@ class FunctionLowering:
 
     def _prologue(self) -> None:
         a, f = self.a, self.frame
-        a.push(R.rbp)
-        a.mov(R.rbp, R.rsp)
+        if not self.frameless:
+            a.push(R.rbp)
+            a.mov(R.rbp, R.rsp)
         if not self.red_zone:
             a.sub(R.rsp, f.size)
             a.mov(qword[rbp + CTX_OFF], R.rdi)
-        a.mov(qword[rbp + RESULTS_OFF], R.rdx)
+        a.mov(self.results_mem(), R.rdx)
         for i, name in enumerate(f.saved):
             a.mov(qword[rbp + f.save_slot(i)], GPR_BY_NAME[name])
         # Recursion budget: trap instead of overflowing the native stack. A leaf (no VM
@@ -427,7 +455,8 @@ class FunctionLowering:
             a.mov(GPR_BY_NAME[name], qword[rbp + f.save_slot(i)])
         if not self.red_zone:
             a.mov(R.rsp, R.rbp)
-        a.pop(R.rbp)
+        if not self.frameless:
+            a.pop(R.rbp)
         a.ret()
         if not self.leaf:
             a.label(self._stack_trap)
@@ -455,11 +484,15 @@ class FunctionLowering:
 
 
 def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=None,
-                   fuel: bool = False) -> CompiledModule:
+                   fuel: bool = False, imports=None) -> CompiledModule:
     """Compiles every function of `loaded` (not its nested executables) into one code blob.
 
     With `fuel`, every loop iteration and call burns one unit of `Context.fuel` and the code
     traps (TRAP_FUEL) when it runs out: a budget for untrusted or test inputs.
+    `imports`: the linked import table's (entry address, callee Context address) per import
+    ordinal, when the code will run in this process with that table: calls then embed both
+    addresses instead of reading the table (entries of 0 still read it). The table's owner
+    keeps every entry alive for as long as the code can run.
     """
     from .ops import HANDLERS, clobbers_caller_saved
     handlers = HANDLERS if handlers is None else handlers
@@ -470,7 +503,9 @@ def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=
     for fn in loaded.functions:
         if not fn.verified:
             raise UnsupportedError(f"function {fn.name} is not verified")
-        infos[fn.ordinal] = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel).lower()
+        lowering = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel)
+        lowering.import_targets = imports
+        infos[fn.ordinal] = lowering.lower()
     code = a.finish()
     return CompiledModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,

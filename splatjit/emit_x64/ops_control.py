@@ -10,7 +10,7 @@ from ..lowering import call_layout, mixes_memory_widths
 from ..regalloc.variables import remap_copies
 from ..runtime import abi
 from . import operands as R
-from .frame import CTX_OFF, RESULTS_OFF
+from .frame import CTX_OFF
 from .ops_memory import fill_loop_caches
 from .operands import dword, qword, rbp, rsp
 
@@ -225,7 +225,7 @@ def return_(L, ins):
     a = L.a
     results = list(L.fn.signature.results)
     offsets, _ = abi.cconv_layout(results)
-    a.mov(R.r11, qword[rbp + RESULTS_OFF])
+    a.mov(R.r11, L.results_mem())
     _store_values(L, ins.args["operands"], results, R.r11, offsets)
     a.xor(R.eax, R.eax)
     if L.fn.blocks[-1].instrs[-1] is not ins:  # the epilogue follows the last block
@@ -256,11 +256,18 @@ def call(L, ins):
     a.mov(R.rsi, rsp)
     a.lea(R.rdx, qword[rsp + lay.arg_size])
     if is_import:
-        entry = abi.IMPORT_ENTRY_SIZE * (callee & 0x7FFFFFFF)
-        a.mov(R.r11, qword[rbp + CTX_OFF])
-        a.mov(R.r11, qword[R.r11 + abi.CTX_IMPORTS])
-        a.mov(R.rdi, qword[R.r11 + entry + 8])
-        a.call(qword[R.r11 + entry])
+        ordinal = callee & 0x7FFFFFFF
+        linked = L.import_targets[ordinal] if L.import_targets else (0, 0)
+        if linked[0]:  # linked before compiling: the entry and its Context are constants
+            a.mov(R.rdi, linked[1])
+            a.mov(R.rax, linked[0])
+            a.call(R.rax)
+        else:
+            entry = abi.IMPORT_ENTRY_SIZE * ordinal
+            a.mov(R.r11, qword[rbp + CTX_OFF])
+            a.mov(R.r11, qword[R.r11 + abi.CTX_IMPORTS])
+            a.mov(R.rdi, qword[R.r11 + entry + 8])
+            a.call(qword[R.r11 + entry])
         a.test(R.eax, R.eax)
         a.jnz(L.trap_label(abi.TRAP_IMPORT))
     else:

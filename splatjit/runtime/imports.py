@@ -194,3 +194,8 @@ class ImportTable:
     @property
     def address(self) -> int:
         return ctypes.addressof(self.entries)
+
+    def targets(self) -> list[tuple[int, int]]:
+        """(entry address, callee Context address) per import ordinal; (0, 0) when
+        unresolved. Fixed for the table's lifetime, so code may embed them."""
+        return [(e.entry, e.context) for e in self.entries[:len(self.entries)]]
