@@ -28,7 +28,7 @@ from .runtime import abi
 from .runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
 from .runtime.helpers import BufferHeap
 from .runtime.lists import reachable
-from .runtime.imports import ImportTable
+from .runtime.imports import ImportTable, pure_imports
 from .runtime.memory import ExecutableMemory
 from .runtime import pyentry
 from .runtime.objects import ObjectSpace, VmBuffer
@@ -314,6 +314,7 @@ class JitModule:
             #: calls of this module's exports now running (Python imports re-enter); a C
             #: int64 so native entries (runtime/pyentry.py) count themselves too
             self._depth_cell = ctypes.c_int64(0)
+            pure = pure_imports(self.loaded.defn, imports)
             if self.target == native_isa:  # this host's own ISA: map the code and call it
                 self._objects = ObjectSpace()
                 self._imports = ImportTable(self.loaded.defn, imports, self._objects,
@@ -321,11 +322,11 @@ class JitModule:
                 if native_isa == "aarch64":
                     from .emit_a64.lower import compile_module as compile_a64
                     self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
-                                                resolve=host_symbol)
+                                                resolve=host_symbol, pure=pure)
                 else:
                     from .emit_x64.lower import compile_module
                     self.compiled = compile_module(self.loaded, features, fuel=fuel is not None,
-                                                   imports=self._imports.targets())
+                                                   imports=self._imports.targets(), pure=pure)
                 self._memory = ExecutableMemory(self.compiled.code)
                 self._build_context()
             elif self.target == "aarch64":
@@ -333,7 +334,7 @@ class JitModule:
                 # providers must be aarch64 JitModules or dicts of callables.
                 from .emit_a64.lower import compile_module as compile_a64
                 from .runtime.a64_backend import A64Backend
-                self.compiled = compile_a64(self.loaded, fuel=fuel is not None)
+                self.compiled = compile_a64(self.loaded, fuel=fuel is not None, pure=pure)
                 providers = {n: (p._backend if isinstance(p, JitModule) else p)
                              for n, p in (imports or {}).items()}
                 self._backend = A64Backend(self.loaded, self.compiled, fuel=fuel, imports=providers)

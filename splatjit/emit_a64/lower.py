@@ -15,6 +15,7 @@ without a lowering are listed in `unsupported` (calling them traps with TRAP_UNS
 """
 from __future__ import annotations
 
+from ..constant_folding import fold_constants
 from ..element_promotion import promote_elements
 from ..regalloc.coalesce import coalesce_remaps
 from ..errors import UnsupportedError
@@ -51,10 +52,12 @@ def fview(code: int, bits: int) -> FPReg:
 
 class FunctionLowering:
     def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
-                 handlers: dict, clobbers, fuel: bool = False, resolve=None):
+                 handlers: dict, clobbers, fuel: bool = False, resolve=None, pure=None):
         self.fuel = fuel
         self.checked = CheckedAccesses()  # range-check elimination within a block
+        first_renamed = fn.i32_count
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
+        fn = fold_constants(fn, first_renamed, pure)  # e.g. tile sizes the kernel queries
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
         fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
@@ -416,12 +419,13 @@ def default_resolve(name: str) -> int:
 
 
 def compile_module(loaded: LoadedModule, fuel: bool = False, *, resolve=None, handlers=None,
-                   clobbers=None) -> CompiledModule:
+                   clobbers=None, pure=None) -> CompiledModule:
     """Compiles every function of `loaded` (not its nested executables) into one code blob.
 
     With `fuel`, every loop iteration and call burns one unit of `Context.fuel` and the code
     traps (TRAP_FUEL) when it runs out. `resolve(name) -> address` places libm / libc
     symbols (see `default_resolve`); code is position independent apart from them.
+    `pure`: import ordinal -> callable of the imports folded at compile time (as on x86-64).
     """
     from .ops import HANDLERS, clobbers_caller_saved
     handlers = HANDLERS if handlers is None else handlers
@@ -434,7 +438,7 @@ def compile_module(loaded: LoadedModule, fuel: bool = False, *, resolve=None, ha
         if not fn.verified:
             raise UnsupportedError(f"function {fn.name} is not verified")
         infos[fn.ordinal] = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel,
-                                             resolve).lower()
+                                             resolve, pure).lower()
     code = a.finish()
     return CompiledModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,

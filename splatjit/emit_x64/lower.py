@@ -22,6 +22,7 @@ from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify, successors, typed_regs
 from ..regalloc.webs import rename_webs
 from .. import buffer_cache
+from ..constant_folding import fold_constants
 from ..element_promotion import promote_elements
 from ..regalloc.coalesce import coalesce_remaps
 from ..runtime import abi
@@ -66,11 +67,14 @@ SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
 
 class FunctionLowering:
     def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
-                 handlers: dict, clobbers, fuel: bool = False):
+                 handlers: dict, clobbers, fuel: bool = False, imports=None, pure=None):
+        """`imports` / `pure`: see compile_module."""
         self.fuel = fuel
         self.checked = CheckedAccesses()  # range-check elimination within a block
+        self.import_targets = imports
         first_renamed = fn.i32_count
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
+        fn = fold_constants(fn, first_renamed, pure)  # e.g. tile sizes the kernel queries
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
         fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
         self.constants = constant_slots(fn, first_renamed)  # single-def integer constants
@@ -111,7 +115,6 @@ class FunctionLowering:
                           and self._all_in_registers())
         self.unsupported: list[str] = []
         self.ins: Instr | None = None
-        self.import_targets = None  # see compile_module's `imports`
 
     # ------------------------------------------------------------------ frame helpers
     def _all_in_registers(self) -> bool:
@@ -484,7 +487,7 @@ class FunctionLowering:
 
 
 def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=None,
-                   fuel: bool = False, imports=None) -> CompiledModule:
+                   fuel: bool = False, imports=None, pure=None) -> CompiledModule:
     """Compiles every function of `loaded` (not its nested executables) into one code blob.
 
     With `fuel`, every loop iteration and call burns one unit of `Context.fuel` and the code
@@ -493,6 +496,8 @@ def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=
     ordinal, when the code will run in this process with that table: calls then embed both
     addresses instead of reading the table (entries of 0 still read it). The table's owner
     keeps every entry alive for as long as the code can run.
+    `pure`: import ordinal -> the provider's callable, for imports whose provider marks
+    them pure (constant_folding.py calls them at compile time with constant operands).
     """
     from .ops import HANDLERS, clobbers_caller_saved
     handlers = HANDLERS if handlers is None else handlers
@@ -503,9 +508,8 @@ def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=
     for fn in loaded.functions:
         if not fn.verified:
             raise UnsupportedError(f"function {fn.name} is not verified")
-        lowering = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel)
-        lowering.import_targets = imports
-        infos[fn.ordinal] = lowering.lower()
+        infos[fn.ordinal] = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel,
+                                             imports, pure).lower()
     code = a.finish()
     return CompiledModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,

@@ -16,7 +16,9 @@ COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
 IMMEDIATE_OPERANDS = frozenset(
     [(f"{stem}.{t}", "right") for stem in ("add", "sub", "and", "or", "xor") for t in ("i32", "i64")]
     + [(f"cmp.{c}.{t}", "right") for c in ("eq", "ne") for t in ("i32", "i64")]
-    + [(f"cmp.lt.{t}.{s}", "right") for t in ("i32", "i64") for s in ("s", "u")])
+    + [(f"cmp.lt.{t}.{s}", "right") for t in ("i32", "i64") for s in ("s", "u")]
+    + [(f"{stem}.{t}.{s}", "right") for stem in ("div", "rem") for t in ("i32", "i64")
+       for s in ("s", "u")])
 
 
 def _bits(ins) -> int:
@@ -44,24 +46,88 @@ def binary_alu(L, ins):
     L.write_gpr(dst, t)
 
 
+def _constant_divisor(L, ins) -> int | None:
+    """The divisor as a signed value of the op's width when it is a constant that fits a
+    sign-extended 32-bit immediate, else None (then it is read from its register)."""
+    value = L.imm_or_src(ins.args["right"]) if ins.args["right"].ordinal in L.constants else None
+    return value if isinstance(value, int) else None
+
+
+def _divide_by_power_of_two(L, ins, k: int) -> None:
+    """x / 2**k and x % 2**k (0 <= k <= 30) with shifts: the unsigned forms shift and mask;
+    the signed forms first add 2**k - 1 to a negative x, so the quotient rounds toward zero
+    like the interpreter's C division, and the remainder takes x's sign."""
+    a, args = L.a, ins.args
+    bits = _bits(ins)
+    want_rem = ins.op.mnemonic.startswith("rem")
+    x = L.load_gpr(args["left"], R.rax)
+    if not ins.op.mnemonic.endswith(".s"):
+        t = R.rax.view(bits)
+        if t != x:
+            a.mov(t, x)
+        if want_rem:
+            a.and_(t, (1 << k) - 1)
+        elif k:
+            a.shr(t, k)
+        L.write_gpr(args["result"], t)
+        return
+    if k == 0:
+        if want_rem:
+            a.xor(R.eax, R.eax)
+            L.write_gpr(args["result"], R.rax.view(bits))
+        else:
+            L.write_gpr(args["result"], x)
+        return
+    bias = R.rdx.view(bits)
+    a.mov(bias, x)
+    if k > 1:
+        a.sar(bias, bits - 1)
+    a.shr(bias, bits - k)            # 2**k - 1 when x < 0, else 0
+    a.add(bias, x)
+    if want_rem:
+        a.and_(bias, -(1 << k))
+        t = R.rax.view(bits)
+        if t != x:
+            a.mov(t, x)
+        a.sub(t, bias)
+        L.write_gpr(args["result"], t)
+    else:
+        a.sar(bias, k)
+        L.write_gpr(args["result"], bias)
+
+
 def divide(L, ins):
     """Division / remainder with the interpreter's traps (zero divisor, INT_MIN / -1). For
     64-bit operands that both fit in 31 bits (loop indices, tile sizes) the 32-bit `div`
-    gives the same quotient and remainder several times faster than a 64-bit one."""
+    gives the same quotient and remainder several times faster than a 64-bit one. A
+    constant divisor needs no zero test (a zero one traps unconditionally), and a constant
+    power of two up to 2**30 becomes shifts."""
     a, args = L.a, ins.args
     bits = _bits(ins)
     signed = ins.op.mnemonic.endswith(".s")
     want_rem = ins.op.mnemonic.startswith("rem")
     ax, cx, dx = R.rax.view(bits), R.rcx.view(bits), R.rdx.view(bits)
-    L.load_gpr(args["right"], R.rcx)
-    L.load_gpr(args["left"], R.rax)
-    a.test(cx, cx)
-    a.jz(L.trap_label(abi.TRAP_DIV_BY_ZERO))
+    divisor = _constant_divisor(L, ins)
+    if divisor is not None and 0 < divisor <= 1 << 30 and not divisor & (divisor - 1):
+        _divide_by_power_of_two(L, ins, divisor.bit_length() - 1)
+        return
+    if divisor == 0:
+        a.jmp(L.trap_label(abi.TRAP_DIV_BY_ZERO))
+        return
+    if divisor is None:
+        L.load_gpr(args["right"], R.rcx)
+        L.load_gpr(args["left"], R.rax)
+        a.test(cx, cx)
+        a.jz(L.trap_label(abi.TRAP_DIV_BY_ZERO))
+    else:
+        a.mov(cx, divisor)
+        L.load_gpr(args["left"], R.rax)
     done = R.Label()
-    if bits == 64:
+    if bits == 64 and (divisor is None or divisor > 0):
         wide = R.Label()
         a.mov(R.rdx, R.rax)
-        a.or_(R.rdx, R.rcx)
+        if divisor is None:
+            a.or_(R.rdx, R.rcx)
         a.shr(R.rdx, 31)                  # both operands in [0, 2**31)?
         a.jnz(wide)
         a.xor(R.edx, R.edx)
@@ -69,16 +135,17 @@ def divide(L, ins):
         a.jmp(done)
         a.label(wide)
     if signed:
-        ok = R.Label()
-        a.cmp(cx, -1)
-        a.jne(ok)
-        if bits == 32:
-            a.cmp(ax, -0x80000000)
-        else:
-            a.mov(R.rdx, -0x8000000000000000)
-            a.cmp(R.rax, R.rdx)
-        a.je(L.trap_label(abi.TRAP_DIV_OVERFLOW))
-        a.label(ok)
+        if divisor is None or divisor == -1:
+            ok = R.Label()
+            a.cmp(cx, -1)
+            a.jne(ok)
+            if bits == 32:
+                a.cmp(ax, -0x80000000)
+            else:
+                a.mov(R.rdx, -0x8000000000000000)
+                a.cmp(R.rax, R.rdx)
+            a.je(L.trap_label(abi.TRAP_DIV_OVERFLOW))
+            a.label(ok)
         (a.cdq if bits == 32 else a.cqo)()
         a.idiv(cx)
     else:

@@ -277,6 +277,7 @@ class NativeIntrinsic:
 
     def __init__(self, name: str, fn):
         self.name, self.fn = name, fn
+        self.pure = getattr(fn, "pure", False)  # see runtime/imports.pure_imports
 
     def __call__(self, *args):
         return self.fn(*args)

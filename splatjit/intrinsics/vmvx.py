@@ -991,6 +991,7 @@ def _make_query(target: Target) -> Callable:
         m, k, n = _matmul_tile_sizes(target, op)
         return {QTS_ROLE_LHS: (m, k), QTS_ROLE_RHS: (n, k), QTS_ROLE_RESULT: (m, n)}[role]
 
+    query_tile_sizes_2d.pure = True  # kernels' calls with constant operands fold (constant_folding)
     return query_tile_sizes_2d
 
 

@@ -146,6 +146,20 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
     return ctypes.cast(native, ctypes.c_void_p).value
 
 
+def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
+    """Import ordinal -> callable, for each import served by a Python callable that its
+    provider marks `pure = True` (deterministic, no side effects, ints in and out: the
+    compiler may call it with constant operands, see constant_folding.py)."""
+    out = {}
+    for i, imp in enumerate(defn.imports):
+        modname, _, fname = imp.name.partition(".")
+        provider = (providers or {}).get(modname)
+        fn = provider.get(fname) if isinstance(provider, dict) else None
+        if fn is not None and getattr(fn, "pure", False) is True:
+            out[i] = fn
+    return out
+
+
 class ImportTable:
     def __init__(self, defn: ModuleDef, providers: dict | None, space: ObjectSpace | None = None,
                  native_code: bool = False):
