@@ -4,7 +4,8 @@ Contract: `allocate(intervals, target)` returns an `Allocation` mapping each var
 register name of its class, or to None (spilled: the variable lives in its memory home, the
 frame slot of the VM register). Intervals that cross a call only get callee-saved registers.
 When registers run out, the cheapest interval is spilled - the fewest loop-weighted uses
-(see liveness.LOOP_WEIGHT) - and among equally cheap ones the one that ends last.
+(see liveness.LOOP_WEIGHT) per program point it covers - and among equally cheap ones the
+one that ends last.
 """
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ def allocate(intervals: list[Interval], target: TargetDesc) -> Allocation:
     return alloc
 
 
-def _spill_order(iv: Interval) -> tuple[int, int]:
-    """Lower spills first: fewer weighted uses, then the later end."""
-    return iv.uses, -iv.end
+def _spill_order(iv: Interval) -> tuple[float, int]:
+    """Lower spills first: fewer weighted uses per program point of the interval (a short
+    temporary used in a loop outranks a long-lived value read there as often: reloading
+    that value is a plain load, spilling the temporary puts a store and a reload on the
+    chain that computes it), then the later end."""
+    return iv.uses / (iv.end - iv.start + 2), -iv.end
