@@ -16,6 +16,7 @@ without a lowering are listed in `unsupported` (calling them traps with TRAP_UNS
 from __future__ import annotations
 
 from ..constant_folding import fold_constants
+from ..div_rem_pairs import pair_divisions
 from ..element_promotion import promote_elements
 from ..regalloc.coalesce import coalesce_remaps
 from ..errors import UnsupportedError
@@ -58,6 +59,7 @@ class FunctionLowering:
         first_renamed = fn.i32_count
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         fn = fold_constants(fn, first_renamed, pure)  # e.g. tile sizes the kernel queries
+        fn = pair_divisions(fn, first_renamed)  # div and rem of the same operands: one divide
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
         fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn

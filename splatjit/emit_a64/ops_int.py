@@ -42,6 +42,18 @@ def divide(L, ins):
         a.b_vs(L.trap_label(abi.TRAP_DIV_OVERFLOW))
     q = gview(R.x2, bits)
     (a.sdiv if signed else a.udiv)(q, lhs, rhs)
+    if "remainder" in args:  # jit.divrem: both, the remainder first (lhs may share a home)
+        r = gview(R.x3, bits)
+        a.msub(r, q, rhs, lhs)
+        d = L.dest_gpr(args["result"], R.x2)
+        if d != q:
+            a.mov(d, q)
+        L.write_gpr(args["result"], d)
+        d = L.dest_gpr(args["remainder"], R.x3)
+        if d != r:
+            a.mov(d, r)
+        L.write_gpr(args["remainder"], d)
+        return
     d = L.dest_gpr(args["result"], R.x2)
     if want_rem:
         a.msub(d, q, rhs, lhs)  # lhs - q * rhs: C's %, sign of the dividend
@@ -166,6 +178,7 @@ for _t in ("i32", "i64"):
     for _m in ("div", "rem"):
         for _s in ("s", "u"):
             HANDLERS[f"{_m}.{_t}.{_s}"] = divide
+            HANDLERS[f"jit.divrem.{_t}.{_s}"] = divide
             HANDLERS[f"min.{_t}.{_s}"] = min_max
             HANDLERS[f"max.{_t}.{_s}"] = min_max
     HANDLERS[f"fma.{_t}"] = fma_int

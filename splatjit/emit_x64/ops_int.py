@@ -152,7 +152,11 @@ def divide(L, ins):
         a.xor(R.edx, R.edx)
         a.div(cx)
     a.label(done)
-    L.write_gpr(args["result"], dx if want_rem else ax)
+    if "remainder" in args:  # jit.divrem: the quotient, then the remainder (rdx is scratch)
+        L.write_gpr(args["result"], ax)
+        L.write_gpr(args["remainder"], dx)
+    else:
+        L.write_gpr(args["result"], dx if want_rem else ax)
 
 
 def fma_int(L, ins):
@@ -318,6 +322,7 @@ for _t in ("i32", "i64"):
     for _m in ("div", "rem"):
         for _s in ("s", "u"):
             HANDLERS[f"{_m}.{_t}.{_s}"] = divide
+            HANDLERS[f"jit.divrem.{_t}.{_s}"] = divide
             HANDLERS[f"min.{_t}.{_s}"] = min_max
             HANDLERS[f"max.{_t}.{_s}"] = min_max
     HANDLERS[f"fma.{_t}"] = fma_int

@@ -524,6 +524,9 @@ BY_NAME: dict[str, Opcode] = {op.name: op for op in OPCODES if op.layout != "blo
 #:                      bounds, else 0; never traps, never writes memory
 #:   jit.buffer.check.T the null and bounds checks of buffer.load.T, without the load
 #:   jit.copy.T         result = operand (bit copy)
+#: Per integer type T and signedness S (div_rem_pairs.py):
+#:   jit.divrem.T.S     result = left / right, remainder = left % right (vm.div.T.S and
+#:                      vm.rem.T.S of the same operands, with their traps, in one op)
 JIT = "jit"
 JIT_TYPES = ("i32", "i64", "f32", "f64")
 JIT_SIZES = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}  # element bytes per type
@@ -535,3 +538,8 @@ for _t in JIT_TYPES:
 JIT_OPS: dict[str, Opcode] = {
     f"jit.{kind}.{t}": Opcode(JIT, -1, f"jit.{kind}.{t}", f"jit_{t}_{kind.replace('.', '_')}")
     for t in JIT_TYPES for kind in ("buffer.peek", "buffer.check", "copy")}
+for _t in ("i32", "i64"):
+    LAYOUTS[f"jit_{_t}_divrem"] = (_src("left", _t), _src("right", _t), _dst("result", _t),
+                                   _dst("remainder", _t))
+    for _s in ("s", "u"):
+        JIT_OPS[f"jit.divrem.{_t}.{_s}"] = Opcode(JIT, -1, f"jit.divrem.{_t}.{_s}", f"jit_{_t}_divrem")
