@@ -95,6 +95,7 @@ class ExportedFunction:
         self._missing = module.compiled.unsupported.get(ordinal)
         self._busy = 0
         self._raw = False  # call_raw: keep buffer views
+        self._program_args = hal.ProgramArgs(self.signature) if module._program else None
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
         fast = (self._scalar is not None and module._backend is None and not self._missing
@@ -173,6 +174,10 @@ class ExportedFunction:
             raise UnsupportedError(f"{self._where} uses {', '.join(self._missing)}, which "
                                    f"splatjit cannot compile yet")
         if m._program:
+            if m._backend is None:
+                packed = self._program_args.pack(args)
+                if packed is not None:
+                    return self._call_program(*packed)
             args = hal.to_arguments(self.signature, args)
         if m._backend is not None:  # AArch64 code under the emulator
             status, out, trap = m._backend.call(self.ordinal, list(args), self.signature)
@@ -215,6 +220,31 @@ class ExportedFunction:
         try:
             if arena.packed:  # list arguments see the VM's changes
                 arena.reader(m._lookup_ref).sync_arguments()
+            if status:
+                raise m._trap(status)
+            out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
+        finally:
+            m._retain_globals(arena)
+        return self._shape(out)
+
+    def _call_program(self, argbuf: bytes, objects: list):
+        """A program export's native call with its args buffer packed by hal.ProgramArgs;
+        `objects`: the HostObjects it refers to (held until the call's refs are released)."""
+        m = self.module
+        arena = Arena()
+        for obj in objects:
+            arena.by_address[obj.ref_address] = (obj, obj)
+        resbuf = ctypes.create_string_buffer(ctypes.sizeof(results_buffer(self.signature)))
+        ctx = m._context
+        ctx.trap_code = 0
+        ctx.depth_left = abi.MAX_DEPTH
+        ctx.fuel = m.fuel if m.fuel is not None else 0
+        m._depth += 1
+        try:
+            status = self._scalar_native(m._context_address, argbuf, resbuf)
+        finally:
+            m._depth -= 1
+        try:
             if status:
                 raise m._trap(status)
             out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
@@ -319,6 +349,8 @@ class JitModule:
                 self._objects = ObjectSpace()
                 self._imports = ImportTable(self.loaded.defn, imports, self._objects,
                                             native_code=self.target == "x86_64")
+                for hook in self._imports.hooks:
+                    hook.bind(self)
                 if native_isa == "aarch64":
                     from .emit_a64.lower import compile_module as compile_a64
                     self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
@@ -391,6 +423,8 @@ class JitModule:
             self._pinned = {}
             self._heap.clear()
             self._objects.collect(set())
+            for hook in self._imports.hooks:
+                hook.after_call(set())
             return
         live = reachable(a for a in self._ref_globals_values.tolist() if a)
         if self._pinned or arena.by_address:
@@ -400,6 +434,8 @@ class JitModule:
         if heap.by_address or heap.lists.by_address:
             heap.collect(live)
         self._objects.collect(live)
+        for hook in self._imports.hooks:
+            hook.after_call(live)
 
     def _lookup_ref(self, address: int):
         """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""

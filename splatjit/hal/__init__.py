@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .buffers import BufferView, HalError
+from .program_call import ProgramArgs
 
 #: Imported module names served here.
 HAL_MODULES = ("hal_inline", "hal")
@@ -53,4 +54,4 @@ def to_result(value):
     return value.to_array() if isinstance(value, BufferView) else value
 
 
-__all__ = ["BufferView", "HalError", "default_providers", "is_program", "to_arguments", "to_result"]
+__all__ = ["BufferView", "HalError", "ProgramArgs", "default_providers", "is_program", "to_arguments", "to_result"]

@@ -12,7 +12,6 @@ Contract:
 """
 from __future__ import annotations
 
-import ctypes
 import math
 import struct
 
@@ -63,7 +62,8 @@ INLINE_RANK = 8
 VIEW_DIMS = abi.BUF_SIZE
 VIEW_RANK_UNKNOWN = 0xFFFFFFFF
 _VIEW_HEAD = struct.Struct(f"<QQII{INLINE_RANK}q")
-_VIEW_BYTES = ctypes.c_char * _VIEW_HEAD.size
+#: per rank up to INLINE_RANK: the descriptor's fields, type tag and that many dims
+_VIEW_BY_RANK = [struct.Struct(f"<QQII{r}q") for r in range(INLINE_RANK + 1)]
 _NO_DIMS = (0,) * INLINE_RANK
 
 
@@ -165,7 +165,8 @@ class BufferView(HostObject):
     """`!hal.buffer_view`: a shaped, typed window on a Buffer. Its descriptor holds (for
     hal/native.py) the buffer's ref address, element_type | encoding << 32, and the rank
     (VIEW_RANK_UNKNOWN above INLINE_RANK), then the dims as i64 when the rank is at most
-    INLINE_RANK (`VIEW_DIMS` bytes in). Immutable once made."""
+    INLINE_RANK (`VIEW_DIMS` bytes in; the slots past the rank are unspecified). Immutable
+    once made."""
     TYPE_TAG = _TAGS["!hal.buffer_view"]
     DESC_SIZE = VIEW_DIMS + 8 * INLINE_RANK
     __slots__ = ("buffer", "shape", "element_type", "encoding")
@@ -175,16 +176,14 @@ class BufferView(HostObject):
         super().__init__()
         self.buffer, self.shape = buffer, tuple(shape)
         self.element_type, self.encoding = element_type, encoding
-        head = (buffer.ref_address if isinstance(buffer, Buffer) else 0,
-                element_type | encoding << 32)
-        rank = len(self.shape)
-        try:
-            if rank > INLINE_RANK:
-                raise struct.error("rank")
-            desc = _VIEW_HEAD.pack(*head, rank, self.TYPE_TAG, *self.shape, *_NO_DIMS[rank:])
-        except struct.error:  # dims out of i64 range or too many: native code asks Python
-            desc = _VIEW_HEAD.pack(*head, VIEW_RANK_UNKNOWN, self.TYPE_TAG, *_NO_DIMS)
-        _VIEW_BYTES.from_address(self.ref_address).raw = desc
+        buffer_ref = buffer.ref_address if isinstance(buffer, Buffer) else 0
+        types, shape, rank = element_type | encoding << 32, self.shape, len(self.shape)
+        try:  # dims past `rank` keep an earlier owner's values: native code never reads them
+            _VIEW_BY_RANK[rank].pack_into(self._desc, 0, buffer_ref, types, rank, self.TYPE_TAG,
+                                          *shape)
+        except (struct.error, IndexError):  # dims out of i64 range or too many
+            _VIEW_HEAD.pack_into(self._desc, 0, buffer_ref, types, VIEW_RANK_UNKNOWN,
+                                 self.TYPE_TAG, *_NO_DIMS)
 
     @classmethod
     def from_array(cls, array) -> "BufferView":

@@ -23,6 +23,7 @@ from ..runtime.objects import HostObject
 from .buffers import Buffer, HalError
 from .dispatch import DispatchRunner, resolve
 from .inline import buffer_exports, expect, string_of
+from .pools import ObjectPool, PooledCall
 
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
@@ -91,6 +92,11 @@ class Fence(HostObject):
     @failure.setter
     def failure(self, value: str | None) -> None:
         self._failure = value
+        self._publish()
+
+    def reset(self) -> None:
+        """Unsignalled and not failed again, as a new fence (hal/pools.py reuses it)."""
+        self._signaled, self._failure = False, None
         self._publish()
 
 
@@ -206,6 +212,7 @@ class LocalHal:
         self._loaded = executables or {}
         self.device = Device(self)
         self._compiled: dict[bytes, Executable] = {}
+        self.fence_pool = ObjectPool(Fence, Fence.reset)
 
     # -- executables -------------------------------------------------------------
     def executable_create(self, device, affinity, format_, data, constants):
@@ -418,7 +425,7 @@ class LocalHal:
             "command_buffer.update_buffer": self.cb_update,
             "executable.create": self.executable_create,
             "executable.lookup.function": self.lookup_function,
-            "fence.create": lambda d, flags: Fence(),
+            "fence.create": PooledCall("fence.create", "0rI_r", self.fence_pool),
             "fence.join": self.fence_join,
             "fence.await": self.fence_await,
             "fence.query": self.fence_query,

@@ -172,6 +172,8 @@ class ImportTable:
         self.errors: list[BaseException] = []
         self.keep: list = []  # providers and callbacks that must outlive the table
         self.modules: list = []
+        #: providers' callables with `bind(module)` / `after_call(live)` hooks (hal/pools.py)
+        self.hooks: list = []
         self.space = space if space is not None else ObjectSpace()
         for i, imp in enumerate(defn.imports):
             modname, _, fname = imp.name.partition(".")
@@ -197,6 +199,8 @@ class ImportTable:
                 if fn is None or not callable(fn):
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space)
+                if hasattr(fn, "after_call") and fn not in self.hooks:
+                    self.hooks.append(fn)
                 native = getattr(fn, "native_entry", None)
                 if native is not None and native_code:  # machine code first, Python behind it
                     built = native(entry, imp.signature)

@@ -24,34 +24,35 @@ import numpy as np
 
 from . import abi
 
-_DESC = struct.Struct("<QQII")
-_DESC_BYTES = ctypes.c_char * abi.BUF_SIZE
+_HEAD = struct.Struct("<QQI")  # a descriptor's fields before its type tag
 
 
 class _Slots:
     """Descriptor slots per type tag, `size` bytes each (a multiple of 8, at least
-    abi.BUF_SIZE): `take(tag, size)` -> the address of a free slot whose type tag is `tag`
-    (the other bytes zero unless its last owner wrote them), `give(tag, address)` returns
-    it. Every object of one tag asks for the same size."""
+    abi.BUF_SIZE): `take(tag, size)` -> (address, writable memoryview of exactly the slot's
+    bytes) of a free slot whose type tag is `tag` (the other bytes zero unless its last
+    owner wrote them), `give(tag, slot)` returns that pair. Every object of one tag asks
+    for the same size. Writing through the memoryview (struct.pack_into) is the cheap way
+    to update a descriptor from Python."""
     CHUNK = 256
 
     def __init__(self):
-        self.free: dict[int, list[int]] = {}
+        self.free: dict[int, list[tuple[int, memoryview]]] = {}
         self.chunks: list = []  # every chunk lives as long as the process
 
-    def take(self, tag: int, size: int) -> int:
+    def take(self, tag: int, size: int) -> tuple[int, memoryview]:
         free = self.free.get(tag)
         if not free:
             slot = (bytes(abi.BUF_TYPE) + struct.pack("<I", tag)).ljust(size, b"\0")
             chunk = (ctypes.c_char * (size * self.CHUNK)).from_buffer_copy(slot * self.CHUNK)
             self.chunks.append(chunk)
-            first = ctypes.addressof(chunk)
-            free = self.free[tag] = list(range(first + (self.CHUNK - 1) * size, first - 1,
-                                               -size))
+            first, view = ctypes.addressof(chunk), memoryview(chunk).cast("B")
+            free = self.free[tag] = [(first + k * size, view[k * size:(k + 1) * size])
+                                     for k in reversed(range(self.CHUNK))]
         return free.pop()
 
-    def give(self, tag: int, address: int) -> None:
-        self.free[tag].append(address)
+    def give(self, tag: int, slot: tuple[int, memoryview]) -> None:
+        self.free[tag].append(slot)
 
 
 _SLOTS = _Slots()
@@ -65,21 +66,23 @@ class HostObject:
     with a larger `DESC_SIZE`, the bytes after the type tag."""
     TYPE_TAG = abi.TYPE_OTHER
     DESC_SIZE = abi.BUF_SIZE
-    __slots__ = ("ref_address", "__weakref__")
+    #: `_desc`: a writable memoryview of exactly the descriptor's bytes
+    __slots__ = ("ref_address", "_desc", "__weakref__")
 
     def __init__(self):
-        address = self.ref_address = _SLOTS.take(self.TYPE_TAG, self.DESC_SIZE)
+        slot = _SLOTS.take(self.TYPE_TAG, self.DESC_SIZE)
+        address, self._desc = slot
+        self.ref_address = address
         _BY_ADDRESS[address] = weakref.ref(self)
 
     def describe_natively(self, data: int = 0, length: int = 0, access: int = 0) -> None:
         """Write the descriptor's fields (as abi.BufferDesc: u64, u64, u32; the tag stays)."""
-        _DESC_BYTES.from_address(self.ref_address).raw = _DESC.pack(data, length, access,
-                                                                    self.TYPE_TAG)
+        _HEAD.pack_into(self._desc, 0, data, length, access)
 
     def __del__(self):
         try:
             del _BY_ADDRESS[self.ref_address]
-            _SLOTS.give(self.TYPE_TAG, self.ref_address)
+            _SLOTS.give(self.TYPE_TAG, (self.ref_address, self._desc))
         except Exception:  # noqa: BLE001 - interpreter shutdown: the slots go with the process
             pass
 

@@ -1,0 +1,172 @@
+"""hal/pools.py and hal/program_call.py: the native fence.create hands out pooled fences
+without Python, pooled objects are reused only when nothing refers to them any more, and
+a program's main reaches Python only for the calls that have no native entry yet."""
+from __future__ import annotations
+
+import ctypes
+import platform
+
+import numpy as np
+import pytest
+
+import corpus
+from program_runs import random_inputs
+from splatjit.frontend.cconv import parse_cconv
+from splatjit.hal import ProgramArgs
+from splatjit.hal.local import Fence, LocalHal
+from splatjit.hal.pools import CAPACITY, ObjectPool, PooledCall
+from splatjit.runtime.imports import NATIVE_FN, python_trampoline
+from splatjit.runtime.objects import ObjectSpace, lookup
+
+pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                                reason="native entries are x86-64 code")
+
+
+class FenceCreate:
+    """The native fence.create of a fresh pool over a counting Python fallback."""
+
+    def __init__(self):
+        self.pool = ObjectPool(Fence, Fence.reset, initial=2)
+        self.call = PooledCall("fence.create", "0rI_r", self.pool)
+        self.python_calls, self.errors, self.keep = 0, [], []
+        sig = parse_cconv("0rI_r")
+
+        def counted(*args):
+            self.python_calls += 1
+            return self.call(*args)
+
+        fallback = python_trampoline(sig, counted, self.errors, self.keep, ObjectSpace())
+        address, memory = self.call.native_entry(fallback, sig)
+        self.keep.append(memory)
+        self.fn = NATIVE_FN(address)
+
+    def __call__(self) -> Fence:
+        args = (ctypes.c_uint64 * 2)(0, 0)
+        results = (ctypes.c_uint64 * 1)(0)
+        assert self.fn(None, ctypes.addressof(args), ctypes.addressof(results)) == 0
+        return lookup(results[0])
+
+
+def test_native_fence_create_pops_fresh_fences_then_falls_back():
+    f = FenceCreate()
+    first, second = f(), f()
+    assert f.python_calls == 0 and first is not second
+    assert isinstance(first, Fence) and not first.signaled and first.failure is None
+    third = f()  # the stack is empty: Python makes an ordinary fence
+    assert f.python_calls == 1 and isinstance(third, Fence) and not third.signaled
+    assert third not in f.pool.stack
+
+
+def test_recycle_reuses_only_fences_nothing_refers_to():
+    f = FenceCreate()
+    kept_address = f().ref_address      # popped, dropped by the caller
+    held = f()                         # popped, still referred to from Python
+    held.signaled = True
+    f.pool.recycle(set())
+    assert held not in f.pool.stack    # escaped: never handed out again
+    assert held.signaled               # and left as it was
+    reused = [f(), f()]
+    assert f.python_calls == 0         # topped up to the two asked for
+    assert kept_address in [x.ref_address for x in reused]
+    assert all(not x.signaled and x.failure is None for x in reused)
+
+
+def test_recycle_keeps_fences_a_ref_global_reaches_and_resets_used_ones():
+    f = FenceCreate()
+    live, used = f(), f()
+    live_address, used_address = live.ref_address, used.ref_address
+    held = {live_address: live}  # as the module's ObjectSpace adopts what globals reach
+    used.failure = "status 3"
+    del live, used
+    f.pool.recycle(set(held))
+    assert all(x is not held[live_address] for x in f.pool.stack)
+    again = [x for x in f.pool.stack if x.ref_address == used_address]
+    assert again and again[0].failure is None and not again[0].signaled
+    assert ctypes.c_uint32.from_address(used_address + 16).value == 0  # not ready
+
+
+def test_recycle_waits_for_running_calls_and_grows_to_demand():
+    f = FenceCreate()
+
+    class User:
+        _depth_cell = ctypes.c_int64(1)
+    f.pool.bind(User)
+    made = [f() for _ in range(5)]     # 2 pooled, 3 fallbacks
+    del made
+    f.pool.recycle(set())
+    assert f.pool.native[0] == 0       # a user call is running: nothing recycled yet
+    User._depth_cell.value = 0
+    f.pool.recycle(set())
+    assert f.pool.native[0] == len(f.pool.stack) == 5 <= CAPACITY
+
+
+def test_wrong_signature_gets_no_native_entry():
+    call = PooledCall("fence.create", "0rI_r", ObjectPool(Fence, Fence.reset))
+    assert call.native_entry(0, parse_cconv("0ri_r")) is None
+
+
+def _program(name: str, variant: str):
+    from splatjit.module import JitModule
+    item = next(i for i in corpus.program_items() if i.name == name and i.variant == variant)
+    data = corpus.compile_item(item)
+    return JitModule(data), random_inputs(item, 3)
+
+
+def test_main_reaches_python_only_for_calls_without_native_entries(monkeypatch):
+    """Counts the Python hal functions a warm matmul main runs: a native entry that falls
+    back on its ordinary case (a descriptor written wrongly, say) shows up here."""
+    counts: dict[str, int] = {}
+    provider = LocalHal.provider
+
+    def counting(self):
+        out = provider(self)
+        for name, fn in list(out.items()):
+            if not hasattr(fn, "native_entry"):
+                def wrapped(*args, _name=name, _fn=fn):
+                    counts[_name] = counts.get(_name, 0) + 1
+                    return _fn(*args)
+                out[name] = wrapped
+            elif hasattr(fn, "fn"):  # NativeHalCall: count its Python fallback
+                original = fn.fn
+
+                def fallback(*args, _name=name, _fn=original):
+                    counts[_name] = counts.get(_name, 0) + 1
+                    return _fn(*args)
+                fn.fn = fallback
+        return out
+    monkeypatch.setattr(LocalHal, "provider", counting)
+    m, inputs = _program("matmul", "scalar")
+    m.main(*inputs)
+    counts.clear()
+    for _ in range(3):
+        m.main(*inputs)
+    assert counts == {"device.queue.alloca": 3, "device.queue.execute.indirect": 3,
+                      "buffer_view.create": 3}
+
+
+def test_program_args_fast_path_matches_the_general_path():
+    m, inputs = _program("matmul", "scalar")
+    want = m.main(*inputs)
+    export = m["main"]
+    assert export._program_args.pack(inputs) is not None
+    unusual = [np.asfortranarray(inputs[0]), inputs[1]]   # not C-contiguous: general path
+    assert export._program_args.pack(unusual) is None
+    np.testing.assert_array_equal(m.main(*unusual), want)
+    for bad in ([inputs[0]], [inputs[0], inputs[1], inputs[1]], [inputs[0].astype(np.complex64),
+                                                                  inputs[1]], [1, inputs[1]]):
+        assert export._program_args.pack(bad) is None
+        with pytest.raises(TypeError):
+            m.main(*bad)
+    for _ in range(3):  # pooled fences and fresh argument views change nothing
+        np.testing.assert_array_equal(m.main(*inputs), want)
+
+
+def test_program_args_scalars_take_the_general_path_when_unusual():
+    from splatjit.frontend.cconv import Signature
+    sig = Signature(text="0ifr_v", args=("i32", "f32", "ref"), results=())
+    pa = ProgramArgs(sig)
+    assert pa.pack([-1, 1.5, None]) is not None
+    assert pa.pack([(1 << 32) - 1, 1.5, None])[0] == pa.pack([-1, 1.5, None])[0]
+    for args in ([1 << 32, 1.5, None], [True, 1.5, None], [np.int32(1), 1.5, None],
+                 [1, 1, None], [1, 1e300, None], [1, 1.5, "x"]):
+        assert pa.pack(args) is None, args
