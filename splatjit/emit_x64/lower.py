@@ -336,9 +336,17 @@ class FunctionLowering:
         nxt = self.next_ins
         return nxt is not None and nxt.op.mnemonic == "cond_br" and nxt.args["condition"] == result
 
+    def select_on_flags(self, result: Reg) -> bool:
+        """True when the next op is an integer select on `result` (ops_int.select reads the
+        condition a compare leaves in EFLAGS)."""
+        nxt = self.next_ins
+        return (nxt is not None and nxt.op.mnemonic in ("select.i32", "select.i64")
+                and nxt.args["condition"] == result
+                and result not in (nxt.args["true_value"], nxt.args["false_value"]))
+
     def dead_after_next(self, result: Reg) -> bool:
         """True when `result` is a promoted variable nobody reads after the next op (the
-        cond_br consuming it), so it need not be materialised at all."""
+        cond_br or select consuming it), so it need not be materialised at all."""
         v = self.slots.var_of(result)
         if v is None or self.alloc.location(v) is None:
             return False
@@ -346,7 +354,8 @@ class FunctionLowering:
         if self.interval_end.get(v, 1 << 30) > self.point[id(nxt)]:
             return False
         for f in ("true_dest_pc", "false_dest_pc"):
-            if any(s.ordinal in v.slots_covered for s, _ in nxt.args[f].remap if not s.is_ref):
+            if f in nxt.args and any(s.ordinal in v.slots_covered
+                                     for s, _ in nxt.args[f].remap if not s.is_ref):
                 return False
         return True
 

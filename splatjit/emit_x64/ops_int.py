@@ -21,6 +21,9 @@ IMMEDIATE_OPERANDS = frozenset(
        for s in ("s", "u")])
 
 
+SIZE_BITS = {"i32": 32, "i64": 64}
+
+
 def _bits(ins) -> int:
     return 64 if ".i64" in ins.op.name else 32
 
@@ -60,7 +63,7 @@ def _divide_by_power_of_two(L, ins, k: int) -> None:
     a, args = L.a, ins.args
     bits = _bits(ins)
     want_rem = ins.op.mnemonic.startswith("rem")
-    x = L.load_gpr(args["left"], R.rax)
+    x = L.read_gpr(args["left"], R.rax)
     if not ins.op.mnemonic.endswith(".s"):
         t = R.rax.view(bits)
         if t != x:
@@ -159,11 +162,32 @@ def divide(L, ins):
         L.write_gpr(args["result"], dx if want_rem else ax)
 
 
+def _home_free_of(L, dst, *others):
+    """dst's own general register when none of `others` lives in it (so it may be written
+    before they are read), else rax sized for dst."""
+    d = L.var_reg(dst)
+    if isinstance(d, R.GPR) and all(L.var_reg(o) is None or L.var_reg(o).view(64) != d.view(64)
+                                    for o in others):
+        return d
+    return R.rax.view(SIZE_BITS[dst.type])
+
+
+def _operand(L, reg, scratch):
+    """An ALU source for `reg`: its general register or memory home, or (a value held in
+    an XMM register) its bits copied into `scratch`, never into rax."""
+    if isinstance(L.var_reg(reg), R.XMM):
+        return L.read_gpr(reg, scratch)
+    return L.gpr_src(reg)
+
+
 def fma_int(L, ins):
     a, args = L.a, ins.args
-    t = L.load_gpr(args["first"], R.rax)
-    a.imul(t, L.gpr_src(args["second"]))
-    a.add(t, L.gpr_src(args["third"]))
+    t = _home_free_of(L, args["result"], args["second"], args["third"])
+    src = L.read_gpr(args["first"], t)
+    if src != t:
+        a.mov(t, src)
+    a.imul(t, _operand(L, args["second"], R.rcx))
+    a.add(t, _operand(L, args["third"], R.rdx))
     L.write_gpr(args["result"], t)
 
 
@@ -270,10 +294,10 @@ def compare_nz(L, ins):
 
 
 def _flags_result(L, result, cond: str) -> None:
-    """Materialise a 0/1 result from condition `cond` unless only the next cond_br reads it;
-    leave the condition in EFLAGS for a directly following cond_br either way."""
+    """Materialise a 0/1 result from condition `cond` unless only the next cond_br or
+    select reads it; leave the condition in EFLAGS for that op either way."""
     a = L.a
-    fused = L.branch_on_flags(result)
+    fused = L.branch_on_flags(result) or L.select_on_flags(result)
     if not (fused and L.dead_after_next(result)):
         getattr(a, "set" + cond)(R.cl)
         a.movzx(R.ecx, R.cl)
@@ -283,11 +307,22 @@ def _flags_result(L, result, cond: str) -> None:
 
 
 def select(L, ins):
+    """result = condition ? true_value : false_value, as a cmov: on the condition a compare
+    just before left in EFLAGS, else on condition != 0. Computed in the result's register
+    when the true value does not live there."""
     a, args = L.a, ins.args
-    t = L.load_gpr(args["false_value"], R.rax)
-    c = L.read_gpr(args["condition"], R.rcx)
-    a.test(c, c)
-    a.cmovne(t, L.gpr_src(args["true_value"]))
+    flags, L.flags = L.flags, None
+    if flags is not None and flags[0] == args["condition"]:
+        cond = flags[1]
+    else:
+        c = L.read_gpr(args["condition"], R.rcx)
+        a.test(c, c)
+        cond = "ne"
+    t = _home_free_of(L, args["result"], args["true_value"])
+    src = L.read_gpr(args["false_value"], t)  # mov / movd: EFLAGS survive
+    if src != t:
+        a.mov(t, src)
+    getattr(a, "cmov" + cond)(t, _operand(L, args["true_value"], R.rcx))
     L.write_gpr(args["result"], t)
 
 

@@ -439,4 +439,23 @@ vm.module @compare_select {
     %r = vm.select.f64 %pos, %x, %z : f64
     vm.return %r : f64
   }
+
+  // a compare whose result is both the condition and a value of the select after it
+  // (splatjit fuses compare + select into a cmov; the result must still be materialised)
+  vm.export @select_condition_as_value
+  vm.func @select_condition_as_value(%a : i32, %b : i32) -> i32 {
+    %c = vm.cmp.lt.i32.s %a, %b : i32
+    %r = vm.select.i32 %c, %c, %b : i32
+    vm.return %r : i32
+  }
+
+  // compare + select on i64 with the result computed in place (IREE's floor division)
+  vm.export @select_floor_fix
+  vm.func @select_floor_fix(%q : i64, %r : i64) -> i64 {
+    %zero = vm.const.i64.zero
+    %neg = vm.cmp.lt.i64.s %r, %zero : i64
+    %q1 = vm.add.i64 %q, %r : i64
+    %out = vm.select.i64 %neg, %q1, %q : i64
+    vm.return %out : i64
+  }
 }
