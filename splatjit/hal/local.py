@@ -28,7 +28,9 @@ from .pools import ObjectPool, PooledCall
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
 STATUS_OK, STATUS_DEADLINE_EXCEEDED = 0, 4
-FENCE_READY = 1
+#: a fence descriptor's access bits (see Fence); FENCE_READY: signalled, not failed
+FENCE_SIGNALED, FENCE_FAILED = 1, 2
+FENCE_READY = FENCE_SIGNALED
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
 
 
@@ -60,30 +62,34 @@ class Allocator(HostObject):
 
 
 class Fence(HostObject):
-    """Synchronous fence: signalled, failed (with a message) or still pending. Its
-    descriptor's access field is FENCE_READY while it is signalled and not failed (what
-    hal/native.py's fence.await checks), else 0."""
+    """Synchronous fence: signalled, failed (with a message) or still pending.
+
+    Its state lives in its descriptor's access field, so native code may read and signal
+    it without Python: FENCE_SIGNALED | FENCE_FAILED bits (FENCE_READY = signalled and not
+    failed, what hal/native.py's fence.await and the native queue calls of hal/pools.py
+    check); `failure` (the message) is Python's, set together with FENCE_FAILED."""
     TYPE_TAG = _TAGS["!hal.fence"]
-    __slots__ = ("_signaled", "_failure")
+    __slots__ = ("_failure",)
 
     def __init__(self, signaled: bool = False):
         super().__init__()
-        self._signaled, self._failure = bool(signaled), None
-        self._publish()
+        self._failure = None
+        self.describe_natively(access=FENCE_SIGNALED if signaled else 0)
 
-    def _publish(self) -> None:
-        ready = self._signaled and self._failure is None
-        self.describe_natively(access=FENCE_READY if ready else 0)
+    def _state(self) -> int:
+        return self._desc[abi.BUF_ACCESS]
+
+    def _set_state(self, bits: int) -> None:
+        self._desc[abi.BUF_ACCESS] = bits
 
     @property
     def signaled(self) -> bool:
-        return self._signaled
+        return bool(self._state() & FENCE_SIGNALED)
 
     @signaled.setter
     def signaled(self, value: bool) -> None:
-        if bool(value) != self._signaled:
-            self._signaled = bool(value)
-            self._publish()
+        state = self._state()
+        self._set_state(state | FENCE_SIGNALED if value else state & ~FENCE_SIGNALED)
 
     @property
     def failure(self) -> str | None:
@@ -92,12 +98,13 @@ class Fence(HostObject):
     @failure.setter
     def failure(self, value: str | None) -> None:
         self._failure = value
-        self._publish()
+        state = self._state()
+        self._set_state(state | FENCE_FAILED if value is not None else state & ~FENCE_FAILED)
 
     def reset(self) -> None:
         """Unsignalled and not failed again, as a new fence (hal/pools.py reuses it)."""
-        self._signaled, self._failure = False, None
-        self._publish()
+        self._failure = None
+        self._set_state(0)
 
 
 class Executable(HostObject):
