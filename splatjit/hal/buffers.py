@@ -107,7 +107,8 @@ class Buffer(HostObject):
     descriptor holds (address, length, access) as a BufferDesc does, under the
     `!hal.buffer` tag (hal/native.py reads them). Immutable once made."""
     TYPE_TAG = _TAGS["!hal.buffer"]
-    __slots__ = ("array", "address", "access", "memory_type", "usage", "_storage")
+    #: `pool_class`: set on buffers hal/pools.BufferPool made (their size class)
+    __slots__ = ("array", "address", "access", "memory_type", "usage", "_storage", "pool_class")
 
     def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF,
                  address: int | None = None):

@@ -23,7 +23,7 @@ from ..runtime.objects import HostObject
 from .buffers import Buffer, HalError
 from .dispatch import DispatchRunner, resolve
 from .inline import buffer_exports, expect, string_of
-from .pools import ObjectPool, PooledCall
+from .pools import BufferPool, NativeAlloca, ObjectPool, PooledCall
 
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
@@ -32,6 +32,9 @@ STATUS_OK, STATUS_DEADLINE_EXCEEDED = 0, 4
 FENCE_SIGNALED, FENCE_FAILED = 1, 2
 FENCE_READY = FENCE_SIGNALED
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
+#: which native queue entries new LocalHals use (off: the Python implementation only; for
+#: tests and A/B timing): "alloca" (hal/pools.NativeAlloca)
+NATIVE_MODES = {"alloca": True}
 
 
 class Device(HostObject):
@@ -220,6 +223,9 @@ class LocalHal:
         self.device = Device(self)
         self._compiled: dict[bytes, Executable] = {}
         self.fence_pool = ObjectPool(Fence, Fence.reset)
+        self.native_modes = dict(NATIVE_MODES)
+        self.buffer_pool = BufferPool(lambda size, types, usage: Buffer.allocate(
+            size, 64, memory_type=types, usage=usage))
 
     # -- executables -------------------------------------------------------------
     def executable_create(self, device, affinity, format_, data, constants):
@@ -270,9 +276,12 @@ class LocalHal:
 
     def queue_alloca(self, device, affinity, wait, signal, pool, memory_types, usage, size, flags):
         expect(device, Device, "device.queue.alloca")
+        if pool:
+            raise HalError("VM queue allocation pools are not supported")
         self._wait(wait)
         buffer = Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
         self._signal(signal)
+        self.buffer_pool.note_miss(size, memory_types, usage)
         return buffer
 
     def queue_dealloca(self, device, affinity, wait, signal, buffer, flags):
@@ -406,7 +415,8 @@ class LocalHal:
             "device.allocator": lambda d: expect(d, Device, "device.allocator").allocator,
             "device.query.i64": lambda d, c, k: expect(d, Device, "device.query.i64").query(
                 string_of(c), string_of(k)),
-            "device.queue.alloca": self.queue_alloca,
+            "device.queue.alloca": (NativeAlloca(self.queue_alloca, self.buffer_pool)
+                                    if self.native_modes["alloca"] else self.queue_alloca),
             "device.queue.dealloca": self.queue_dealloca,
             "device.queue.execute": self.queue_execute,
             "device.queue.execute.indirect": lambda d, a, w, s, cb, f, table: self.queue_execute(

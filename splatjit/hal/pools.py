@@ -24,13 +24,17 @@ import ctypes
 import sys
 
 from ..emit_x64 import operands as R
-from ..emit_x64.operands import qword
+from ..emit_x64.operands import Label, dword, qword
 from ..frontend.cconv import parse_cconv
 from ..intrinsics.native_entry import Entry
+from ..runtime import abi
 from ..runtime.memory import ExecutableMemory
 
 CAPACITY = 64
 _FRAME = 56
+#: BufferPool: distinct (size, memory types, usage) classes, buffers per class, buffers
+#: watched for their holders to let go
+CLASSES, CLASS_CAPACITY, WATCH = 8, 8, 32
 
 
 def _refs_of_first(objects: list) -> int:
@@ -127,5 +131,213 @@ class PooledCall:
         a.mov(qword[R.rax], R.rcx)
         a.mov(R.rcx, qword[R.Mem(R.rax, R.rcx, 8, 8)])
         a.mov(qword[R.rdx], R.rcx)
+        memory = ExecutableMemory(e.finish(fallback))
+        return memory.address, memory
+
+
+#: a BufferPool class record in u64 words: size (i64), memory types (u32) | usage (u32) << 32,
+#: count, then CLASS_CAPACITY refs (the top is refs[count - 1]); a class never used has
+#: count 0
+_W_SIZE, _W_TYPES, _W_COUNT, _W_REFS = 0, 1, 2, 3
+_CLASS_WORDS = _W_REFS + CLASS_CAPACITY
+_CLASS_SIZE = 8 * _CLASS_WORDS
+
+
+def _buffer_refs(buffer) -> tuple[int, int, int]:
+    """Reference counts of a pooled buffer, its `array` and the array that owns the bytes
+    (its base), as `BufferPool._free` sees them (called the same way there and when the
+    pool calibrates)."""
+    array = buffer.array
+    return sys.getrefcount(buffer), sys.getrefcount(array), sys.getrefcount(array.base)
+
+
+def _refs_of_all(objects: list) -> list[tuple[int, int, int]]:
+    return [_buffer_refs(objects[i]) for i in range(len(objects))]
+
+
+class BufferPool:
+    """Ready-made zeroed HAL buffers by exact (size, memory types, usage) for the native
+    `queue.alloca` (`NativeAlloca`): at most CLASSES classes of CLASS_CAPACITY buffers each,
+    in a native table (CLASSES records of _CLASS_WORDS u64 words, see _W_SIZE). Native code pops the top ref of the class whose
+    key matches; anything else falls back to Python, which allocates an ordinary buffer and
+    `note_miss`es its key (the next recycle makes that class).
+
+    Ownership: every buffer the pool made stays in one of its Python lists (`stacks`, in
+    native order, or `watch`) until the pool lets it go, so a popped buffer lives at least
+    until the next `recycle`, which runs only when no call of a user module is running.
+    `recycle(live)` moves every popped buffer to `watch`, then returns to its class each
+    watched buffer that is free again: no ref global reaches it (`live`), nothing but the
+    pool refers to it, to its `array`, or to the array owning its bytes (no BufferView,
+    subspan, result array, numpy view or `!vm.buffer` storage), zeroing its bytes as a new
+    allocation would be. The others stay watched until free (at most WATCH of them, the
+    oldest are then left to their holders as ordinary buffers). Classes are then topped up
+    to the most buffers one call popped plus missed."""
+
+    def __init__(self, make):
+        """`make(size, memory_types, usage)` -> a new Buffer (Buffer.allocate)."""
+        self.make = make
+        self.native = (ctypes.c_uint64 * (_CLASS_WORDS * CLASSES))()
+        self.address = ctypes.addressof(self.native)
+        self.words = memoryview(self.native).cast("B").cast("Q")
+        self.keys: list[tuple[int, int, int]] = []     # class index -> key
+        self.stacks: list[list] = []
+        self.targets: list[int] = []
+        self.watch: list = []
+        self.misses: dict[tuple[int, int, int], int] = {}
+        self.depth_cells: list = []
+        self._unshared = _refs_of_all([make(64, 0, 0)])[0]
+
+    def bind(self, module) -> None:
+        self.depth_cells.append(module._depth_cell)
+
+    def note_miss(self, size: int, memory_types: int, usage: int) -> None:
+        """Python allocated a buffer of this key (no class, or its class was empty)."""
+        key = (size, memory_types, usage)
+        self.misses[key] = self.misses.get(key, 0) + 1
+
+    def recycle(self, live: set[int]) -> None:
+        if any(cell.value for cell in self.depth_cells):
+            return
+        words, stacks, watch = self.words, self.stacks, self.watch
+        popped = None
+        for k in range(len(stacks)):
+            stack = stacks[k]
+            count = words[k * _CLASS_WORDS + _W_COUNT]
+            if count < len(stack):
+                if popped is None:
+                    popped = [0] * len(stacks)
+                popped[k] = len(stack) - count
+                watch += stack[count:]
+                del stack[count:]
+        stack = None
+        if watch:
+            counts = _refs_of_all(watch)
+            unshared, keep = self._unshared, []
+            for i in range(len(watch)):
+                buffer = watch[i]
+                stack = stacks[buffer.pool_class]
+                if (counts[i] == unshared and buffer.ref_address not in live
+                        and buffer._storage is None and len(stack) < CLASS_CAPACITY):
+                    buffer.array.fill(0)
+                    stack.append(buffer)
+                else:
+                    keep.append(buffer)
+            buffer = stack = None
+            self.watch = keep[-WATCH:] if len(keep) > WATCH else keep
+        if self.misses:
+            if popped is None:
+                popped = [0] * len(stacks)
+            for key, missed in self.misses.items():
+                if key in self.keys:
+                    popped[self.keys.index(key)] += missed
+                elif len(self.keys) < CLASSES and 0 <= key[0] <= 1 << 34:
+                    self.keys.append(key)
+                    stacks.append([])
+                    self.targets.append(0)
+                    popped.append(missed)
+            self.misses = {}
+        targets = self.targets
+        for k in range(len(stacks)):
+            stack = stacks[k]
+            if popped is not None and popped[k] > targets[k]:
+                targets[k] = min(popped[k], CLASS_CAPACITY)
+            while len(stack) < targets[k]:
+                buffer = self.make(*self.keys[k])
+                buffer.pool_class = k
+                stack.append(buffer)
+                buffer = None
+            base = k * _CLASS_WORDS
+            if words[base + _W_COUNT] != len(stack) or popped is not None:
+                size, types, usage = self.keys[k]
+                words[base + _W_SIZE] = size
+                words[base + _W_TYPES] = (types & 0xFFFFFFFF) | (usage & 0xFFFFFFFF) << 32
+                for i in range(len(stack)):
+                    words[base + _W_REFS + i] = stack[i].ref_address
+                words[base + _W_COUNT] = len(stack)
+
+
+class NativeAlloca:
+    """`device.queue.alloca` (`hal.device.queue.alloca`, "0rIrrIiiII_r"): the Python
+    implementation `fn` (the fallback) plus a native entry that pops a buffer from `pool`
+    in the ordinary case: a Device, no wait fence or a signalled unfailed one, a null or
+    fence signal fence, allocation pool 0, a pooled key; it then signals the signal fence
+    (FENCE_SIGNALED in its descriptor, as `Fence.signaled = True` does) and returns the
+    buffer. Every other call runs `fn`, which raises IREE's errors."""
+    CCONV = "0rIrrIiiII_r"
+    FIELDS = ("device", "affinity", "wait", "signal", "pool", "memory_types", "usage",
+              "size", "flags")
+
+    def __init__(self, fn, pool: BufferPool):
+        self.fn, self.pool = fn, pool
+        sig = parse_cconv(self.CCONV)
+        self.signature = (sig.args, sig.results)
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def bind(self, module) -> None:
+        self.pool.bind(module)
+
+    def after_call(self, live: set[int]) -> None:
+        self.pool.recycle(live)
+
+    def native_entry(self, fallback: int, signature=None):
+        """(entry address, the mapping to keep alive); None for another signature."""
+        if signature is not None and (signature.args, signature.results) != self.signature:
+            return None
+        from .local import FENCE_READY, FENCE_SIGNALED
+        from .native import DEVICE, FENCE, _object
+        e = Entry("device.queue.alloca", self.FIELDS, _FRAME, arg_types=self.signature[0])
+        a = e.a
+        _object(e, "device", DEVICE)
+        no_wait, no_signal, search, found = (Label(n) for n in (
+            "no_wait", "no_signal", "search", "found"))
+        a.mov(R.rcx, e.arg("wait"))
+        a.test(R.rcx, R.rcx)
+        a.jz(no_wait)
+        a.cmp(dword[R.rcx + abi.BUF_TYPE], FENCE)
+        a.jne(e.slow)
+        a.cmp(dword[R.rcx + abi.BUF_ACCESS], FENCE_READY)
+        a.jne(e.slow)
+        a.label(no_wait)
+        a.mov(R.r8, e.arg("signal"))
+        a.test(R.r8, R.r8)
+        a.jz(no_signal)
+        a.cmp(dword[R.r8 + abi.BUF_TYPE], FENCE)
+        a.jne(e.slow)
+        a.label(no_signal)
+        a.cmp(e.arg("pool"), 0)
+        a.jne(e.slow)
+        a.mov(R.r9, self.pool.address)
+        a.mov(R.r10d, CLASSES)
+        a.mov(R.r11, e.arg("size"))
+        a.label(search)
+        a.cmp(qword[R.r9 + 8 * _W_SIZE], R.r11)
+        nxt = Label("next_class")
+        a.jne(nxt)
+        a.mov(R.eax, dword[R.r9 + 8 * _W_TYPES])
+        a.cmp(R.eax, e.arg("memory_types", 32))
+        a.jne(nxt)
+        a.mov(R.eax, dword[R.r9 + 8 * _W_TYPES + 4])
+        a.cmp(R.eax, e.arg("usage", 32))
+        a.je(found)
+        a.label(nxt)
+        a.add(R.r9, _CLASS_SIZE)
+        a.sub(R.r10d, 1)
+        a.jnz(search)
+        a.jmp(e.slow)
+        a.label(found)
+        a.mov(R.rax, qword[R.r9 + 8 * _W_COUNT])
+        a.test(R.rax, R.rax)
+        a.jz(e.slow)
+        a.sub(R.rax, 1)
+        a.mov(qword[R.r9 + 8 * _W_COUNT], R.rax)
+        a.mov(R.rax, qword[R.Mem(R.r9, R.rax, 8, 8 * _W_REFS)])
+        signalled = Label("signalled")
+        a.test(R.r8, R.r8)
+        a.jz(signalled)
+        a.or_(dword[R.r8 + abi.BUF_ACCESS], FENCE_SIGNALED)
+        a.label(signalled)
+        a.mov(qword[R.rdx], R.rax)
         memory = ExecutableMemory(e.finish(fallback))
         return memory.address, memory
