@@ -17,9 +17,10 @@ from program_runs import random_inputs
 from splatjit.errors import TrapError
 from splatjit.frontend.cconv import parse_cconv
 from splatjit.hal import local
-from splatjit.hal.buffers import Buffer, BufferView
+from splatjit.hal.buffers import Buffer, BufferView, PooledView
+from splatjit.hal.inline import _view_create
 from splatjit.hal.local import Fence, LocalHal
-from splatjit.hal.pools import CLASS_CAPACITY, NativeAlloca
+from splatjit.hal.pools import CLASS_CAPACITY, NativeAlloca, NativeViewCreate, ObjectPool
 from splatjit.runtime import abi
 from splatjit.runtime.imports import NATIVE_FN, python_trampoline
 from splatjit.runtime.objects import ObjectSpace, lookup
@@ -205,6 +206,119 @@ def test_pool_sizes_follow_demand_up_to_capacity():
     held = [a(64)[1] for _ in range(CLASS_CAPACITY)]
     assert len({b.ref_address for b in held}) == CLASS_CAPACITY
     assert a(64, native=False)[0] == 0
+
+
+class ViewCreate:
+    """A native buffer_view.create over a pool of two views, bound to a fake user module."""
+
+    def __init__(self):
+        self.pool = ObjectPool(PooledView, PooledView.reset, initial=2, bind=PooledView.bind)
+        self.h = Harness(NativeViewCreate(_view_create, self.pool), NativeViewCreate.CCONV)
+
+        class User:
+            _depth_cell = ctypes.c_int64(0)
+        self.pool.bind(User)
+
+    def __call__(self, buffer, offset, length, et, encoding, dims, native=True):
+        return self.h(buffer, offset, length, et, encoding, [(d,) for d in dims],
+                      native=native)
+
+    def after_call(self, live=frozenset()):
+        """What JitModule._retain_globals does with the pool after the outermost call."""
+        self.pool.before_collect()
+        gc.collect()
+        self.pool.recycle(set(live))
+
+
+def _same_view(got, want):
+    """The same fields (a subspan: another Buffer over the same bytes) and descriptor."""
+    assert isinstance(got, BufferView)
+    assert (got.shape, got.element_type, got.encoding) == (
+        want.shape, want.element_type, want.encoding)
+    gb, wb = got.buffer, want.buffer
+    assert gb is wb or (gb.address, gb.length, gb.access) == (wb.address, wb.length, wb.access)
+    assert got.describe() == want.describe()
+    n = 20 + 4 + 8 * len(want.shape)  # the descriptor native entries read
+    skip = 0 if gb is wb else 8       # (a subspan's ref differs)
+    assert bytes(got._desc[skip:n]) == bytes(want._desc[skip:n])
+
+
+def test_view_create_fills_pooled_views_as_python_makes_them():
+    v = ViewCreate()
+    buf = Buffer.allocate(24)
+    buf.array[:] = np.arange(24)
+    for args in ((0x21000020, 1, (2, 3)), (-1, -2, (6,)), (0x10000008, 0, ()),
+                 (0x10000008, 1, (1,) * 8), (0x10000008, 1, (-5, 1 << 40))):
+        et, encoding, dims = args
+        status, got = v(buf, 0, 24, et, encoding, dims, native=True)
+        assert status == 0 and isinstance(got, PooledView)
+        want = _view_create(buf, 0, 24, et, encoding, [(d,) for d in dims])
+        assert got.buffer is buf is want.buffer
+        _same_view(got, want)
+        del got
+        v.after_call()
+    status, got = v(buf, 0, 24, 0x21000020, 1, (2, 3), native=True)
+    np.testing.assert_array_equal(got.to_array(), buf.array.view(np.float32).reshape(2, 3))
+
+
+def test_view_create_unusual_calls_reach_python():
+    v = ViewCreate()
+    buf = Buffer.allocate(24)
+    for args in ((buf, 4, 20), (buf, 0, 16), (buf, 0, 24, (1,) * 9), (buf, 0, -1)):
+        buffer, offset, length, *dims = args
+        dims = dims[0] if dims else (2,)
+        status, got = v(buffer, offset, length, 0x21000020, 1, dims, native=False)
+        want = _view_create(buffer, offset, length, 0x21000020, 1, [(d,) for d in dims]) \
+            if length >= 0 else None
+        if want is None:
+            assert status == abi.TRAP_IMPORT and v.h.errors.pop()
+        else:
+            assert status == 0 and not isinstance(got, PooledView)
+            _same_view(got, want)
+    for bad in (None, BufferView(buf, (6,), 0x21000020), Fence()):
+        status, _ = v(bad, 0, 24, 0x21000020, 1, (6,), native=False)
+        assert status == abi.TRAP_IMPORT and v.h.errors.pop()
+    assert v(buf, 0, 24, 0x21000020, 1, (6,), native=True)[0] == 0
+    assert v(buf, 0, 24, 0x21000020, 1, (6,), native=True)[0] == 0
+    assert v(buf, 0, 24, 0x21000020, 1, (6,), native=False)[0] == 0   # the pool is empty
+
+
+def test_escaped_views_keep_their_buffer_and_come_back_when_dropped():
+    v = ViewCreate()
+    buf = Buffer.allocate(16)
+    buf.array[:] = 3
+    _, kept = v(buf, 0, 16, 0x21000020, 1, (4,))
+    _, dropped = v(buf, 0, 16, 0x21000020, 1, (2, 2))
+    kept_address, dropped_address = kept.ref_address, dropped.ref_address
+    del dropped
+    v.after_call()                        # bound to its buffer before anything collects
+    del buf                               # (what held it during the call lets go)
+    gc.collect()
+    assert kept.buffer.length == 16 and (kept.to_array().view(np.uint8) == 3).all()
+    stack = [o.ref_address for o in v.pool.stack]
+    assert dropped_address in stack and kept_address not in stack
+    again = lookup(dropped_address)
+    assert again.buffer is None and again.shape == ()          # reset
+    for _ in range(2):
+        v.after_call()
+        assert kept_address not in [o.ref_address for o in v.pool.stack]
+    assert kept.shape == (4,) and kept.buffer.length == 16
+    del kept
+    v.after_call()
+    assert kept_address in [o.ref_address for o in v.pool.stack]
+
+
+def test_views_a_global_reaches_are_not_reused():
+    v = ViewCreate()
+    buf = Buffer.allocate(16)
+    _, view = v(buf, 0, 16, 0x21000020, 1, (4,))
+    address = view.ref_address
+    del view
+    v.after_call({address})
+    del buf
+    gc.collect()
+    assert address not in [o.ref_address for o in v.pool.stack]
+    assert lookup(address).buffer.length == 16
 
 
 def _program(name: str, variant: str, **modes):

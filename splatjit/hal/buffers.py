@@ -240,3 +240,54 @@ class BufferView(HostObject):
         if problem is not None:
             raise HalError(f"{problem}; expected shape `{'x'.join(map(str, shape))}`, actual "
                            f"shape `{'x'.join(map(str, self.shape))}`")
+
+
+_DIMS_BY_RANK = [struct.Struct(f"<{r}q") for r in range(INLINE_RANK + 1)]
+_VIEW_FIELDS = struct.Struct("<QIII")  # buffer ref, element type, encoding, rank
+
+
+class PooledView(BufferView):
+    """A BufferView that native code fills in (hal/pools.NativeViewCreate): its buffer ref,
+    element type, encoding, rank (at most INLINE_RANK) and dims live only in its
+    descriptor, and the Python fields are read from there. The buffer is found by its ref
+    (runtime/objects.lookup) while native code holds it; `bind()` takes a strong reference
+    to it, which the pool does for every view it handed out before the module's ObjectSpace
+    lets go of anything (so an escaped view keeps its buffer), and `reset()` drops it."""
+    __slots__ = ("_buffer",)
+
+    def __init__(self):
+        HostObject.__init__(self)
+        self.reset()
+
+    def _fields(self) -> tuple[int, int, int, int]:
+        return _VIEW_FIELDS.unpack_from(self._desc, 0)
+
+    @property
+    def buffer(self):
+        bound = self._buffer
+        if bound is not None:
+            return bound
+        from ..runtime.objects import lookup
+        ref = self._fields()[0]
+        return lookup(ref) if ref else None
+
+    @property
+    def element_type(self) -> int:
+        return self._fields()[1]
+
+    @property
+    def encoding(self) -> int:
+        return self._fields()[2]
+
+    @property
+    def shape(self) -> tuple:
+        return _DIMS_BY_RANK[self._fields()[3]].unpack_from(self._desc, VIEW_DIMS)
+
+    def bind(self) -> None:
+        if self._buffer is None:
+            self._buffer = self.buffer
+
+    def reset(self) -> None:
+        """An empty rank-0 view of no buffer (until native code fills it in)."""
+        self._buffer = None
+        _VIEW_FIELDS.pack_into(self._desc, 0, 0, 0, 0, 0)

@@ -22,8 +22,9 @@ from ..runtime import abi
 from ..runtime.objects import HostObject
 from .buffers import Buffer, HalError
 from .dispatch import DispatchRunner, resolve
-from .inline import buffer_exports, expect, string_of
-from .pools import BufferPool, NativeAlloca, ObjectPool, PooledCall
+from .inline import _view_create, buffer_exports, expect, string_of
+from .buffers import PooledView
+from .pools import BufferPool, NativeAlloca, NativeViewCreate, ObjectPool, PooledCall
 
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
@@ -33,8 +34,9 @@ FENCE_SIGNALED, FENCE_FAILED = 1, 2
 FENCE_READY = FENCE_SIGNALED
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
 #: which native queue entries new LocalHals use (off: the Python implementation only; for
-#: tests and A/B timing): "alloca" (hal/pools.NativeAlloca)
-NATIVE_MODES = {"alloca": True}
+#: tests and A/B timing): "alloca" (hal/pools.NativeAlloca), "view" (buffer_view.create,
+#: hal/pools.NativeViewCreate)
+NATIVE_MODES = {"alloca": True, "view": True}
 
 
 class Device(HostObject):
@@ -224,6 +226,7 @@ class LocalHal:
         self._compiled: dict[bytes, Executable] = {}
         self.fence_pool = ObjectPool(Fence, Fence.reset)
         self.native_modes = dict(NATIVE_MODES)
+        self.view_pool = ObjectPool(PooledView, PooledView.reset, bind=PooledView.bind)
         self.buffer_pool = BufferPool(lambda size, types, usage: Buffer.allocate(
             size, 64, memory_type=types, usage=usage))
 
@@ -431,6 +434,8 @@ class LocalHal:
             "buffer.load": buffer_load,
             "buffer.store": buffer_store,
             **buffer_exports(),
+            **({"buffer_view.create": NativeViewCreate(_view_create, self.view_pool)}
+               if self.native_modes["view"] else {}),
             "command_buffer.create": lambda d, modes, cats, aff, cap: CommandBuffer(cap),
             "command_buffer.finalize": finalize,
             "command_buffer.begin_debug_group": lambda cb, label: None,

@@ -1,22 +1,26 @@
 """Pools of ready-made HAL objects that native code hands out without calling Python, and
-the native `hal.fence.create` built on them.
+the native calls built on them: `hal.fence.create` and `hal.buffer_view.create`
+(ObjectPool: fences, hal/buffers.PooledView) and `hal.device.queue.alloca` (BufferPool).
 
-A pool keeps up to CAPACITY fresh objects (e.g. unsignalled fences) and a native stack of
-their ref addresses: `u64 count; u64 ref[CAPACITY]` (the top is ref[count - 1]). A native
-entry pops the top ref and returns it; when the stack is empty it falls back to the Python
-implementation, which makes an ordinary object.
+An ObjectPool keeps up to CAPACITY fresh objects (e.g. unsignalled fences) and a native
+stack of their ref addresses: `u64 count; u64 ref[CAPACITY]` (the top is ref[count - 1]).
+A native entry pops the top ref and returns it; when the stack is empty it falls back to
+the Python implementation, which makes an ordinary object.
 
 Ownership: the pool's `stack` (a Python list, in the native stack's order) holds every
 object it ever pushed until `recycle` runs, so an object native code popped stays alive for
 the rest of the call although no ObjectSpace holds it (Python finds it by address through
-runtime/objects.lookup, as any live HostObject). `recycle(live)` runs after the outermost
-call of every module using the pool has returned (JitModule._retain_globals, once the
-module's ObjectSpace has collected): a popped object that no ref global reaches (`live`)
-and that nothing else refers to (its reference count is the pool's own) is reset and pushed
-again; any other popped object has escaped (a ref global, a result, a Python structure
-holds it) and is left to its holders as an ordinary object, never pushed again. The stack
-is then topped up to the most objects one call has asked for (popped plus fallbacks), up to
-CAPACITY.
+runtime/objects.lookup, as any live HostObject). After the outermost call of every module
+using the pool has returned (JitModule._retain_globals): first `before_collect` lets each
+popped object take the references it needs (a PooledView binds its buffer) while the
+module's ObjectSpace still holds everything the call made; then, once the ObjectSpace has
+collected, `recycle(live)` moves the popped objects to `watch` and resets and pushes again
+each watched object that no ref global reaches (`live`) and that nothing else refers to
+(its reference count is the pool's own). The others (a ref global, a result, a Python
+structure holds them) stay with their holders as ordinary objects; the pool re-checks them
+at later recycles (at most WATCH of them; older ones are simply let go). The stack is then
+topped up to the most objects one call has asked for (popped plus fallbacks), up to
+CAPACITY. BufferPool does the same per size class (see there).
 """
 from __future__ import annotations
 
@@ -37,27 +41,28 @@ _FRAME = 56
 CLASSES, CLASS_CAPACITY, WATCH = 8, 8, 32
 
 
-def _refs_of_first(objects: list) -> int:
-    """sys.getrefcount of objects[0] as `recycle` sees a popped object (the list, the loop
-    variable, the argument)."""
-    for obj in objects:
-        return sys.getrefcount(obj)
-    raise ValueError("no object")
+def _refcounts(objects: list) -> list[int]:
+    """sys.getrefcount of each object as `ObjectPool.recycle` sees one the pool alone holds
+    (called the same way there and when the pool calibrates)."""
+    return [sys.getrefcount(objects[i]) for i in range(len(objects))]
 
 
 class ObjectPool:
     """See the module docstring. `make()` -> a fresh object; `reset(obj)` makes a used,
-    unescaped object fresh again."""
+    unescaped object fresh again; `bind(obj)`, if given, runs on every popped object before
+    the module's ObjectSpace collects (`before_collect`), e.g. a view taking a strong
+    reference to its buffer."""
 
-    def __init__(self, make, reset, initial: int = 4):
-        self.make, self.reset = make, reset
+    def __init__(self, make, reset, initial: int = 4, bind=None):
+        self.make, self.reset, self.bind_popped = make, reset, bind
         self.native = (ctypes.c_uint64 * (1 + CAPACITY))()
         self.address = ctypes.addressof(self.native)
         self.stack: list = []
+        self.watch: list = []  # popped objects something else still referred to
         self.target = initial
         self.misses = 0  # fallbacks (empty stack) since the last recycle
         self.depth_cells: list = []  # the users' JitModule._depth_cell
-        self._unshared = _refs_of_first([make()])
+        self._unshared = _refcounts([make()])[0]
         self.stack = [make() for _ in range(initial)]
         self._publish()
 
@@ -70,20 +75,33 @@ class ObjectPool:
         self.misses += 1
         return self.make()
 
+    def before_collect(self) -> None:
+        if self.bind_popped is None or any(cell.value for cell in self.depth_cells):
+            return
+        for obj in self.stack[self.native[0]:]:
+            self.bind_popped(obj)
+
     def recycle(self, live: set[int]) -> None:
         if any(cell.value for cell in self.depth_cells):
             return  # a call of some user is still running: it may hold popped objects
         count = self.native[0]
-        if count == len(self.stack) and not self.misses:
+        if count == len(self.stack) and not self.misses and not self.watch:
             return
-        taken = self.stack[count:]
+        asked = len(self.stack) - count + self.misses
+        self.watch += self.stack[count:]
         del self.stack[count:]
-        asked = len(taken) + self.misses
-        for obj in taken:
-            if obj.ref_address not in live and sys.getrefcount(obj) <= self._unshared:
+        watch, keep = self.watch, []
+        counts = _refcounts(watch)
+        for i in range(len(watch)):
+            obj = watch[i]
+            if (counts[i] == self._unshared and obj.ref_address not in live
+                    and len(self.stack) < CAPACITY):
                 self.reset(obj)
                 self.stack.append(obj)
-        obj = taken = None
+            else:
+                keep.append(obj)
+        obj = watch = None
+        self.watch = keep[-WATCH:] if len(keep) > WATCH else keep
         self.target = min(max(self.target, asked), CAPACITY)
         while len(self.stack) < self.target:
             self.stack.append(self.make())
@@ -112,6 +130,9 @@ class PooledCall:
 
     def bind(self, module) -> None:
         self.pool.bind(module)
+
+    def before_collect(self) -> None:
+        self.pool.before_collect()
 
     def after_call(self, live: set[int]) -> None:
         self.pool.recycle(live)
@@ -339,5 +360,68 @@ class NativeAlloca:
         a.or_(dword[R.r8 + abi.BUF_ACCESS], FENCE_SIGNALED)
         a.label(signalled)
         a.mov(qword[R.rdx], R.rax)
+        memory = ExecutableMemory(e.finish(fallback))
+        return memory.address, memory
+
+
+class NativeViewCreate(PooledCall):
+    """`buffer_view.create` ("0rIIiiCID_r"): the Python implementation `fn` (the fallback,
+    counted as a pool miss) plus a native entry for the ordinary case - a `!hal.buffer`,
+    offset 0 and its whole length (no subspan), rank at most INLINE_RANK, a view in the
+    pool - which pops a hal/buffers.PooledView and writes its descriptor (buffer ref,
+    element type, encoding, rank, dims) as BufferView.__init__ would. The pool binds every
+    popped view to its buffer before the module's ObjectSpace collects (see PooledView)."""
+    CCONV = "0rIIiiCID_r"
+    FIELDS = ("buffer", "offset", "length", "element_type", "encoding", "rank")
+
+    def __init__(self, fn, pool: ObjectPool):
+        super().__init__("buffer_view.create", self.CCONV, pool)
+        self.fn = fn
+        self.arg_types = ("ref", "i64", "i64", "i32", "i32", "i32")
+
+    def __call__(self, *args):
+        self.pool.misses += 1
+        return self.fn(*args)
+
+    def native_entry(self, fallback: int, signature=None):
+        if signature is not None and (signature.args, signature.results) != self.signature:
+            return None
+        from .buffers import INLINE_RANK, VIEW_DIMS
+        from .native import BUFFER, _object, _span_start
+        e = Entry(self.name, self.FIELDS, _FRAME, arg_types=self.arg_types)
+        a = e.a
+        _object(e, "buffer", BUFFER)                          # rax = the buffer
+        a.cmp(e.arg("offset"), 0)
+        a.jne(e.slow)
+        a.mov(R.rcx, qword[R.rax + abi.BUF_LENGTH])
+        a.cmp(R.rcx, e.arg("length"))
+        a.jne(e.slow)
+        a.mov(R.r8d, e.arg("rank", 32))
+        a.cmp(R.r8d, INLINE_RANK)
+        a.ja(e.slow)
+        a.mov(R.r9, self.pool.address)
+        a.mov(R.rcx, qword[R.r9])
+        a.test(R.rcx, R.rcx)
+        a.jz(e.slow)
+        a.sub(R.rcx, 1)
+        a.mov(qword[R.r9], R.rcx)
+        a.mov(R.r9, qword[R.Mem(R.r9, R.rcx, 8, 8)])          # r9 = the view
+        a.mov(qword[R.r9 + abi.BUF_DATA], R.rax)
+        a.mov(R.ecx, e.arg("element_type", 32))
+        a.mov(dword[R.r9 + abi.BUF_LENGTH], R.ecx)
+        a.mov(R.ecx, e.arg("encoding", 32))
+        a.mov(dword[R.r9 + abi.BUF_LENGTH + 4], R.ecx)
+        a.mov(dword[R.r9 + abi.BUF_ACCESS], R.r8d)
+        loop, done = Label("dim"), Label("dims_done")
+        a.xor(R.r10d, R.r10d)
+        a.label(loop)
+        a.cmp(R.r10, R.r8)
+        a.jae(done)
+        a.mov(R.r11, qword[R.Mem(R.rsi, R.r10, 8, _span_start(e, "rank"))])
+        a.mov(qword[R.Mem(R.r9, R.r10, 8, VIEW_DIMS)], R.r11)
+        a.inc(R.r10)
+        a.jmp(loop)
+        a.label(done)
+        a.mov(qword[R.rdx], R.r9)
         memory = ExecutableMemory(e.finish(fallback))
         return memory.address, memory
