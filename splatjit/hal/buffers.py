@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import SplatJitError
 from ..runtime import abi
-from ..runtime.objects import HostObject, VmBuffer, array_address
+from ..runtime.objects import HostObject, VmBuffer, array_address, lookup
 
 _TAGS = abi.HOST_TYPE_TAGS
 
@@ -244,6 +244,8 @@ class BufferView(HostObject):
 
 _DIMS_BY_RANK = [struct.Struct(f"<{r}q") for r in range(INLINE_RANK + 1)]
 _VIEW_FIELDS = struct.Struct("<QIII")  # buffer ref, element type, encoding, rank
+_REF = struct.Struct("<Q")
+_BLANK_VIEW = bytes(20)
 
 
 class PooledView(BufferView):
@@ -267,8 +269,7 @@ class PooledView(BufferView):
         bound = self._buffer
         if bound is not None:
             return bound
-        from ..runtime.objects import lookup
-        ref = self._fields()[0]
+        ref = _REF.unpack_from(self._desc, 0)[0]
         return lookup(ref) if ref else None
 
     @property
@@ -290,4 +291,4 @@ class PooledView(BufferView):
     def reset(self) -> None:
         """An empty rank-0 view of no buffer (until native code fills it in)."""
         self._buffer = None
-        _VIEW_FIELDS.pack_into(self._desc, 0, 0, 0, 0, 0)
+        self._desc[:20] = _BLANK_VIEW

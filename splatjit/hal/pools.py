@@ -57,6 +57,7 @@ class ObjectPool:
         self.make, self.reset, self.bind_popped = make, reset, bind
         self.native = (ctypes.c_uint64 * (1 + CAPACITY))()
         self.address = ctypes.addressof(self.native)
+        self.words = memoryview(self.native).cast("B").cast("Q")
         self.stack: list = []
         self.watch: list = []  # popped objects something else still referred to
         self.target = initial
@@ -76,42 +77,58 @@ class ObjectPool:
         return self.make()
 
     def before_collect(self) -> None:
-        if self.bind_popped is None or any(cell.value for cell in self.depth_cells):
+        if self.bind_popped is None or _running(self.depth_cells):
             return
-        for obj in self.stack[self.native[0]:]:
-            self.bind_popped(obj)
+        count = self.words[0]
+        if count < len(self.stack):
+            for obj in self.stack[count:]:
+                self.bind_popped(obj)
 
     def recycle(self, live: set[int]) -> None:
-        if any(cell.value for cell in self.depth_cells):
+        if _running(self.depth_cells):
             return  # a call of some user is still running: it may hold popped objects
-        count = self.native[0]
-        if count == len(self.stack) and not self.misses and not self.watch:
+        stack, count = self.stack, self.words[0]
+        if count == len(stack) and not self.misses and not self.watch:
             return
-        asked = len(self.stack) - count + self.misses
-        self.watch += self.stack[count:]
-        del self.stack[count:]
-        watch, keep = self.watch, []
+        asked = len(stack) - count + self.misses
+        watch = self.watch
+        watch += stack[count:]
+        del stack[count:]
+        keep = None
         counts = _refcounts(watch)
+        unshared, reset = self._unshared, self.reset
         for i in range(len(watch)):
             obj = watch[i]
-            if (counts[i] == self._unshared and obj.ref_address not in live
-                    and len(self.stack) < CAPACITY):
-                self.reset(obj)
-                self.stack.append(obj)
+            if counts[i] == unshared and obj.ref_address not in live and len(stack) < CAPACITY:
+                reset(obj)
+                stack.append(obj)
             else:
+                if keep is None:
+                    keep = []
                 keep.append(obj)
-        obj = watch = None
-        self.watch = keep[-WATCH:] if len(keep) > WATCH else keep
-        self.target = min(max(self.target, asked), CAPACITY)
-        while len(self.stack) < self.target:
-            self.stack.append(self.make())
+        obj = None
+        self.watch = [] if keep is None else keep[-WATCH:]
+        if asked > self.target:
+            self.target = min(asked, CAPACITY)
+        while len(stack) < self.target:
+            stack.append(self.make())
         self.misses = 0
-        self._publish()
+        self._publish(count)
 
-    def _publish(self) -> None:
-        n = len(self.stack)
-        self.native[0] = n
-        self.native[1:1 + n] = [obj.ref_address for obj in self.stack]
+    def _publish(self, unchanged: int = 0) -> None:
+        """Writes the native stack; its first `unchanged` refs are already right."""
+        words, stack = self.words, self.stack
+        for i in range(unchanged, len(stack)):
+            words[1 + i] = stack[i].ref_address
+        words[0] = len(stack)
+
+
+def _running(cells) -> bool:
+    """Whether a call of some user module is running (its depth cell is non-zero)."""
+    for cell in cells:
+        if cell.value:
+            return True
+    return False
 
 
 class PooledCall:
@@ -201,6 +218,7 @@ class BufferPool:
         self.address = ctypes.addressof(self.native)
         self.words = memoryview(self.native).cast("B").cast("Q")
         self.keys: list[tuple[int, int, int]] = []     # class index -> key
+        self.keyed = 0                                   # classes whose key is published
         self.stacks: list[list] = []
         self.targets: list[int] = []
         self.watch: list = []
@@ -217,7 +235,7 @@ class BufferPool:
         self.misses[key] = self.misses.get(key, 0) + 1
 
     def recycle(self, live: set[int]) -> None:
-        if any(cell.value for cell in self.depth_cells):
+        if _running(self.depth_cells):
             return
         words, stacks, watch = self.words, self.stacks, self.watch
         popped = None
@@ -257,22 +275,25 @@ class BufferPool:
                     self.targets.append(0)
                     popped.append(missed)
             self.misses = {}
-        targets = self.targets
+        targets, keys = self.targets, self.keys
         for k in range(len(stacks)):
             stack = stacks[k]
             if popped is not None and popped[k] > targets[k]:
                 targets[k] = min(popped[k], CLASS_CAPACITY)
             while len(stack) < targets[k]:
-                buffer = self.make(*self.keys[k])
+                buffer = self.make(*keys[k])
                 buffer.pool_class = k
                 stack.append(buffer)
                 buffer = None
             base = k * _CLASS_WORDS
-            if words[base + _W_COUNT] != len(stack) or popped is not None:
-                size, types, usage = self.keys[k]
-                words[base + _W_SIZE] = size
-                words[base + _W_TYPES] = (types & 0xFFFFFFFF) | (usage & 0xFFFFFFFF) << 32
-                for i in range(len(stack)):
+            count = words[base + _W_COUNT]
+            if count != len(stack):
+                if k >= self.keyed:                  # a new class: its key first
+                    self.keyed = k + 1
+                    size, types, usage = keys[k]
+                    words[base + _W_SIZE] = size & 0xFFFFFFFFFFFFFFFF
+                    words[base + _W_TYPES] = (types & 0xFFFFFFFF) | (usage & 0xFFFFFFFF) << 32
+                for i in range(count, len(stack)):
                     words[base + _W_REFS + i] = stack[i].ref_address
                 words[base + _W_COUNT] = len(stack)
 
