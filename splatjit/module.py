@@ -318,6 +318,8 @@ ExportedFunction.__call__ = ExportedFunction.__dict__["_call_target"]
 
 
 class JitModule:
+    _collect_hooks: list = []
+
     def __init__(self, vmfb_bytes, target: str = "native", imports=None, features=None,
                  fuel: int | None = None):
         """`fuel`: if set, each call may run at most this many loop iterations + calls, then
@@ -351,6 +353,10 @@ class JitModule:
                                             native_code=self.target == "x86_64")
                 for hook in self._imports.hooks:
                     hook.bind(self)
+                #: pools whose popped objects must take their references before the
+                #: ObjectSpace collects (hal/pools.py)
+                self._collect_hooks = [h for h in self._imports.hooks
+                                       if hasattr(h, "before_collect")]
                 if native_isa == "aarch64":
                     from .emit_a64.lower import compile_module as compile_a64
                     self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
@@ -419,6 +425,8 @@ class JitModule:
         if self._depth:  # an outer call of this module is still running: it holds more refs
             self._pinned.update(arena.by_address)
             return
+        for hook in self._collect_hooks:
+            hook.before_collect()
         if not self._ref_globals_used:  # no ref global: nothing outlives the call
             self._pinned = {}
             self._heap.clear()

@@ -121,7 +121,7 @@ def test_main_reaches_python_only_for_calls_without_native_entries(monkeypatch):
     def counting(self):
         out = provider(self)
         for name, fn in list(out.items()):
-            if not hasattr(fn, "native_entry"):
+            if not hasattr(fn, "native_entry"):  # (NativeAlloca: its `fn` is the fallback)
                 def wrapped(*args, _name=name, _fn=fn):
                     counts[_name] = counts.get(_name, 0) + 1
                     return _fn(*args)
@@ -140,8 +140,7 @@ def test_main_reaches_python_only_for_calls_without_native_entries(monkeypatch):
     counts.clear()
     for _ in range(3):
         m.main(*inputs)
-    assert counts == {"device.queue.alloca": 3, "device.queue.execute.indirect": 3,
-                      "buffer_view.create": 3}
+    assert counts == {"device.queue.execute.indirect": 3}
 
 
 def test_program_args_fast_path_matches_the_general_path():

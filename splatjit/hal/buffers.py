@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import SplatJitError
 from ..runtime import abi
-from ..runtime.objects import HostObject, VmBuffer, array_address
+from ..runtime.objects import HostObject, VmBuffer, array_address, lookup
 
 _TAGS = abi.HOST_TYPE_TAGS
 
@@ -107,7 +107,8 @@ class Buffer(HostObject):
     descriptor holds (address, length, access) as a BufferDesc does, under the
     `!hal.buffer` tag (hal/native.py reads them). Immutable once made."""
     TYPE_TAG = _TAGS["!hal.buffer"]
-    __slots__ = ("array", "address", "access", "memory_type", "usage", "_storage")
+    #: `pool_class`: set on buffers hal/pools.BufferPool made (their size class)
+    __slots__ = ("array", "address", "access", "memory_type", "usage", "_storage", "pool_class")
 
     def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF,
                  address: int | None = None):
@@ -239,3 +240,55 @@ class BufferView(HostObject):
         if problem is not None:
             raise HalError(f"{problem}; expected shape `{'x'.join(map(str, shape))}`, actual "
                            f"shape `{'x'.join(map(str, self.shape))}`")
+
+
+_DIMS_BY_RANK = [struct.Struct(f"<{r}q") for r in range(INLINE_RANK + 1)]
+_VIEW_FIELDS = struct.Struct("<QIII")  # buffer ref, element type, encoding, rank
+_REF = struct.Struct("<Q")
+_BLANK_VIEW = bytes(20)
+
+
+class PooledView(BufferView):
+    """A BufferView that native code fills in (hal/pools.NativeViewCreate): its buffer ref,
+    element type, encoding, rank (at most INLINE_RANK) and dims live only in its
+    descriptor, and the Python fields are read from there. The buffer is found by its ref
+    (runtime/objects.lookup) while native code holds it; `bind()` takes a strong reference
+    to it, which the pool does for every view it handed out before the module's ObjectSpace
+    lets go of anything (so an escaped view keeps its buffer), and `reset()` drops it."""
+    __slots__ = ("_buffer",)
+
+    def __init__(self):
+        HostObject.__init__(self)
+        self.reset()
+
+    def _fields(self) -> tuple[int, int, int, int]:
+        return _VIEW_FIELDS.unpack_from(self._desc, 0)
+
+    @property
+    def buffer(self):
+        bound = self._buffer
+        if bound is not None:
+            return bound
+        ref = _REF.unpack_from(self._desc, 0)[0]
+        return lookup(ref) if ref else None
+
+    @property
+    def element_type(self) -> int:
+        return self._fields()[1]
+
+    @property
+    def encoding(self) -> int:
+        return self._fields()[2]
+
+    @property
+    def shape(self) -> tuple:
+        return _DIMS_BY_RANK[self._fields()[3]].unpack_from(self._desc, VIEW_DIMS)
+
+    def bind(self) -> None:
+        if self._buffer is None:
+            self._buffer = self.buffer
+
+    def reset(self) -> None:
+        """An empty rank-0 view of no buffer (until native code fills it in)."""
+        self._buffer = None
+        self._desc[:20] = _BLANK_VIEW

@@ -22,14 +22,21 @@ from ..runtime import abi
 from ..runtime.objects import HostObject
 from .buffers import Buffer, HalError
 from .dispatch import DispatchRunner, resolve
-from .inline import buffer_exports, expect, string_of
-from .pools import ObjectPool, PooledCall
+from .inline import _view_create, buffer_exports, expect, string_of
+from .buffers import PooledView
+from .pools import BufferPool, NativeAlloca, NativeViewCreate, ObjectPool, PooledCall
 
 _TAGS = abi.HOST_TYPE_TAGS
 WHOLE_BUFFER = -1               # IREE_HAL_WHOLE_BUFFER as a signed i64
 STATUS_OK, STATUS_DEADLINE_EXCEEDED = 0, 4
-FENCE_READY = 1
+#: a fence descriptor's access bits (see Fence); FENCE_READY: signalled, not failed
+FENCE_SIGNALED, FENCE_FAILED = 1, 2
+FENCE_READY = FENCE_SIGNALED
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
+#: which native queue entries new LocalHals use (off: the Python implementation only; for
+#: tests and A/B timing): "alloca" (hal/pools.NativeAlloca), "view" (buffer_view.create,
+#: hal/pools.NativeViewCreate)
+NATIVE_MODES = {"alloca": True, "view": True}
 
 
 class Device(HostObject):
@@ -60,30 +67,34 @@ class Allocator(HostObject):
 
 
 class Fence(HostObject):
-    """Synchronous fence: signalled, failed (with a message) or still pending. Its
-    descriptor's access field is FENCE_READY while it is signalled and not failed (what
-    hal/native.py's fence.await checks), else 0."""
+    """Synchronous fence: signalled, failed (with a message) or still pending.
+
+    Its state lives in its descriptor's access field, so native code may read and signal
+    it without Python: FENCE_SIGNALED | FENCE_FAILED bits (FENCE_READY = signalled and not
+    failed, what hal/native.py's fence.await and the native queue calls of hal/pools.py
+    check); `failure` (the message) is Python's, set together with FENCE_FAILED."""
     TYPE_TAG = _TAGS["!hal.fence"]
-    __slots__ = ("_signaled", "_failure")
+    __slots__ = ("_failure",)
 
     def __init__(self, signaled: bool = False):
         super().__init__()
-        self._signaled, self._failure = bool(signaled), None
-        self._publish()
+        self._failure = None
+        self.describe_natively(access=FENCE_SIGNALED if signaled else 0)
 
-    def _publish(self) -> None:
-        ready = self._signaled and self._failure is None
-        self.describe_natively(access=FENCE_READY if ready else 0)
+    def _state(self) -> int:
+        return self._desc[abi.BUF_ACCESS]
+
+    def _set_state(self, bits: int) -> None:
+        self._desc[abi.BUF_ACCESS] = bits
 
     @property
     def signaled(self) -> bool:
-        return self._signaled
+        return bool(self._state() & FENCE_SIGNALED)
 
     @signaled.setter
     def signaled(self, value: bool) -> None:
-        if bool(value) != self._signaled:
-            self._signaled = bool(value)
-            self._publish()
+        state = self._state()
+        self._set_state(state | FENCE_SIGNALED if value else state & ~FENCE_SIGNALED)
 
     @property
     def failure(self) -> str | None:
@@ -92,12 +103,13 @@ class Fence(HostObject):
     @failure.setter
     def failure(self, value: str | None) -> None:
         self._failure = value
-        self._publish()
+        state = self._state()
+        self._set_state(state | FENCE_FAILED if value is not None else state & ~FENCE_FAILED)
 
     def reset(self) -> None:
         """Unsignalled and not failed again, as a new fence (hal/pools.py reuses it)."""
-        self._signaled, self._failure = False, None
-        self._publish()
+        self._failure = None
+        self._set_state(0)
 
 
 class Executable(HostObject):
@@ -213,6 +225,10 @@ class LocalHal:
         self.device = Device(self)
         self._compiled: dict[bytes, Executable] = {}
         self.fence_pool = ObjectPool(Fence, Fence.reset)
+        self.native_modes = dict(NATIVE_MODES)
+        self.view_pool = ObjectPool(PooledView, PooledView.reset, bind=PooledView.bind)
+        self.buffer_pool = BufferPool(lambda size, types, usage: Buffer.allocate(
+            size, 64, memory_type=types, usage=usage))
 
     # -- executables -------------------------------------------------------------
     def executable_create(self, device, affinity, format_, data, constants):
@@ -263,9 +279,12 @@ class LocalHal:
 
     def queue_alloca(self, device, affinity, wait, signal, pool, memory_types, usage, size, flags):
         expect(device, Device, "device.queue.alloca")
+        if pool:
+            raise HalError("VM queue allocation pools are not supported")
         self._wait(wait)
         buffer = Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
         self._signal(signal)
+        self.buffer_pool.note_miss(size, memory_types, usage)
         return buffer
 
     def queue_dealloca(self, device, affinity, wait, signal, buffer, flags):
@@ -399,7 +418,8 @@ class LocalHal:
             "device.allocator": lambda d: expect(d, Device, "device.allocator").allocator,
             "device.query.i64": lambda d, c, k: expect(d, Device, "device.query.i64").query(
                 string_of(c), string_of(k)),
-            "device.queue.alloca": self.queue_alloca,
+            "device.queue.alloca": (NativeAlloca(self.queue_alloca, self.buffer_pool)
+                                    if self.native_modes["alloca"] else self.queue_alloca),
             "device.queue.dealloca": self.queue_dealloca,
             "device.queue.execute": self.queue_execute,
             "device.queue.execute.indirect": lambda d, a, w, s, cb, f, table: self.queue_execute(
@@ -414,6 +434,8 @@ class LocalHal:
             "buffer.load": buffer_load,
             "buffer.store": buffer_store,
             **buffer_exports(),
+            **({"buffer_view.create": NativeViewCreate(_view_create, self.view_pool)}
+               if self.native_modes["view"] else {}),
             "command_buffer.create": lambda d, modes, cats, aff, cap: CommandBuffer(cap),
             "command_buffer.finalize": finalize,
             "command_buffer.begin_debug_group": lambda cb, label: None,

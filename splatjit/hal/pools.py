@@ -1,22 +1,26 @@
 """Pools of ready-made HAL objects that native code hands out without calling Python, and
-the native `hal.fence.create` built on them.
+the native calls built on them: `hal.fence.create` and `hal.buffer_view.create`
+(ObjectPool: fences, hal/buffers.PooledView) and `hal.device.queue.alloca` (BufferPool).
 
-A pool keeps up to CAPACITY fresh objects (e.g. unsignalled fences) and a native stack of
-their ref addresses: `u64 count; u64 ref[CAPACITY]` (the top is ref[count - 1]). A native
-entry pops the top ref and returns it; when the stack is empty it falls back to the Python
-implementation, which makes an ordinary object.
+An ObjectPool keeps up to CAPACITY fresh objects (e.g. unsignalled fences) and a native
+stack of their ref addresses: `u64 count; u64 ref[CAPACITY]` (the top is ref[count - 1]).
+A native entry pops the top ref and returns it; when the stack is empty it falls back to
+the Python implementation, which makes an ordinary object.
 
 Ownership: the pool's `stack` (a Python list, in the native stack's order) holds every
 object it ever pushed until `recycle` runs, so an object native code popped stays alive for
 the rest of the call although no ObjectSpace holds it (Python finds it by address through
-runtime/objects.lookup, as any live HostObject). `recycle(live)` runs after the outermost
-call of every module using the pool has returned (JitModule._retain_globals, once the
-module's ObjectSpace has collected): a popped object that no ref global reaches (`live`)
-and that nothing else refers to (its reference count is the pool's own) is reset and pushed
-again; any other popped object has escaped (a ref global, a result, a Python structure
-holds it) and is left to its holders as an ordinary object, never pushed again. The stack
-is then topped up to the most objects one call has asked for (popped plus fallbacks), up to
-CAPACITY.
+runtime/objects.lookup, as any live HostObject). After the outermost call of every module
+using the pool has returned (JitModule._retain_globals): first `before_collect` lets each
+popped object take the references it needs (a PooledView binds its buffer) while the
+module's ObjectSpace still holds everything the call made; then, once the ObjectSpace has
+collected, `recycle(live)` moves the popped objects to `watch` and resets and pushes again
+each watched object that no ref global reaches (`live`) and that nothing else refers to
+(its reference count is the pool's own). The others (a ref global, a result, a Python
+structure holds them) stay with their holders as ordinary objects; the pool re-checks them
+at later recycles (at most WATCH of them; older ones are simply let go). The stack is then
+topped up to the most objects one call has asked for (popped plus fallbacks), up to
+CAPACITY. BufferPool does the same per size class (see there).
 """
 from __future__ import annotations
 
@@ -24,36 +28,42 @@ import ctypes
 import sys
 
 from ..emit_x64 import operands as R
-from ..emit_x64.operands import qword
+from ..emit_x64.operands import Label, dword, qword
 from ..frontend.cconv import parse_cconv
 from ..intrinsics.native_entry import Entry
+from ..runtime import abi
 from ..runtime.memory import ExecutableMemory
 
 CAPACITY = 64
 _FRAME = 56
+#: BufferPool: distinct (size, memory types, usage) classes, buffers per class, buffers
+#: watched for their holders to let go
+CLASSES, CLASS_CAPACITY, WATCH = 8, 8, 32
 
 
-def _refs_of_first(objects: list) -> int:
-    """sys.getrefcount of objects[0] as `recycle` sees a popped object (the list, the loop
-    variable, the argument)."""
-    for obj in objects:
-        return sys.getrefcount(obj)
-    raise ValueError("no object")
+def _refcounts(objects: list) -> list[int]:
+    """sys.getrefcount of each object as `ObjectPool.recycle` sees one the pool alone holds
+    (called the same way there and when the pool calibrates)."""
+    return [sys.getrefcount(objects[i]) for i in range(len(objects))]
 
 
 class ObjectPool:
     """See the module docstring. `make()` -> a fresh object; `reset(obj)` makes a used,
-    unescaped object fresh again."""
+    unescaped object fresh again; `bind(obj)`, if given, runs on every popped object before
+    the module's ObjectSpace collects (`before_collect`), e.g. a view taking a strong
+    reference to its buffer."""
 
-    def __init__(self, make, reset, initial: int = 4):
-        self.make, self.reset = make, reset
+    def __init__(self, make, reset, initial: int = 4, bind=None):
+        self.make, self.reset, self.bind_popped = make, reset, bind
         self.native = (ctypes.c_uint64 * (1 + CAPACITY))()
         self.address = ctypes.addressof(self.native)
+        self.words = memoryview(self.native).cast("B").cast("Q")
         self.stack: list = []
+        self.watch: list = []  # popped objects something else still referred to
         self.target = initial
         self.misses = 0  # fallbacks (empty stack) since the last recycle
         self.depth_cells: list = []  # the users' JitModule._depth_cell
-        self._unshared = _refs_of_first([make()])
+        self._unshared = _refcounts([make()])[0]
         self.stack = [make() for _ in range(initial)]
         self._publish()
 
@@ -66,30 +76,59 @@ class ObjectPool:
         self.misses += 1
         return self.make()
 
-    def recycle(self, live: set[int]) -> None:
-        if any(cell.value for cell in self.depth_cells):
-            return  # a call of some user is still running: it may hold popped objects
-        count = self.native[0]
-        if count == len(self.stack) and not self.misses:
+    def before_collect(self) -> None:
+        if self.bind_popped is None or _running(self.depth_cells):
             return
-        taken = self.stack[count:]
-        del self.stack[count:]
-        asked = len(taken) + self.misses
-        for obj in taken:
-            if obj.ref_address not in live and sys.getrefcount(obj) <= self._unshared:
-                self.reset(obj)
-                self.stack.append(obj)
-        obj = taken = None
-        self.target = min(max(self.target, asked), CAPACITY)
-        while len(self.stack) < self.target:
-            self.stack.append(self.make())
-        self.misses = 0
-        self._publish()
+        count = self.words[0]
+        if count < len(self.stack):
+            for obj in self.stack[count:]:
+                self.bind_popped(obj)
 
-    def _publish(self) -> None:
-        n = len(self.stack)
-        self.native[0] = n
-        self.native[1:1 + n] = [obj.ref_address for obj in self.stack]
+    def recycle(self, live: set[int]) -> None:
+        if _running(self.depth_cells):
+            return  # a call of some user is still running: it may hold popped objects
+        stack, count = self.stack, self.words[0]
+        if count == len(stack) and not self.misses and not self.watch:
+            return
+        asked = len(stack) - count + self.misses
+        watch = self.watch
+        watch += stack[count:]
+        del stack[count:]
+        keep = None
+        counts = _refcounts(watch)
+        unshared, reset = self._unshared, self.reset
+        for i in range(len(watch)):
+            obj = watch[i]
+            if counts[i] == unshared and obj.ref_address not in live and len(stack) < CAPACITY:
+                reset(obj)
+                stack.append(obj)
+            else:
+                if keep is None:
+                    keep = []
+                keep.append(obj)
+        obj = None
+        self.watch = [] if keep is None else keep[-WATCH:]
+        if asked > self.target:
+            self.target = min(asked, CAPACITY)
+        while len(stack) < self.target:
+            stack.append(self.make())
+        self.misses = 0
+        self._publish(count)
+
+    def _publish(self, unchanged: int = 0) -> None:
+        """Writes the native stack; its first `unchanged` refs are already right."""
+        words, stack = self.words, self.stack
+        for i in range(unchanged, len(stack)):
+            words[1 + i] = stack[i].ref_address
+        words[0] = len(stack)
+
+
+def _running(cells) -> bool:
+    """Whether a call of some user module is running (its depth cell is non-zero)."""
+    for cell in cells:
+        if cell.value:
+            return True
+    return False
 
 
 class PooledCall:
@@ -109,6 +148,9 @@ class PooledCall:
     def bind(self, module) -> None:
         self.pool.bind(module)
 
+    def before_collect(self) -> None:
+        self.pool.before_collect()
+
     def after_call(self, live: set[int]) -> None:
         self.pool.recycle(live)
 
@@ -127,5 +169,280 @@ class PooledCall:
         a.mov(qword[R.rax], R.rcx)
         a.mov(R.rcx, qword[R.Mem(R.rax, R.rcx, 8, 8)])
         a.mov(qword[R.rdx], R.rcx)
+        memory = ExecutableMemory(e.finish(fallback))
+        return memory.address, memory
+
+
+#: a BufferPool class record in u64 words: size (i64), memory types (u32) | usage (u32) << 32,
+#: count, then CLASS_CAPACITY refs (the top is refs[count - 1]); a class never used has
+#: count 0
+_W_SIZE, _W_TYPES, _W_COUNT, _W_REFS = 0, 1, 2, 3
+_CLASS_WORDS = _W_REFS + CLASS_CAPACITY
+_CLASS_SIZE = 8 * _CLASS_WORDS
+
+
+def _buffer_refs(buffer) -> tuple[int, int, int]:
+    """Reference counts of a pooled buffer, its `array` and the array that owns the bytes
+    (its base), as `BufferPool._free` sees them (called the same way there and when the
+    pool calibrates)."""
+    array = buffer.array
+    return sys.getrefcount(buffer), sys.getrefcount(array), sys.getrefcount(array.base)
+
+
+def _refs_of_all(objects: list) -> list[tuple[int, int, int]]:
+    return [_buffer_refs(objects[i]) for i in range(len(objects))]
+
+
+class BufferPool:
+    """Ready-made zeroed HAL buffers by exact (size, memory types, usage) for the native
+    `queue.alloca` (`NativeAlloca`): at most CLASSES classes of CLASS_CAPACITY buffers each,
+    in a native table (CLASSES records of _CLASS_WORDS u64 words, see _W_SIZE). Native code pops the top ref of the class whose
+    key matches; anything else falls back to Python, which allocates an ordinary buffer and
+    `note_miss`es its key (the next recycle makes that class).
+
+    Ownership: every buffer the pool made stays in one of its Python lists (`stacks`, in
+    native order, or `watch`) until the pool lets it go, so a popped buffer lives at least
+    until the next `recycle`, which runs only when no call of a user module is running.
+    `recycle(live)` moves every popped buffer to `watch`, then returns to its class each
+    watched buffer that is free again: no ref global reaches it (`live`), nothing but the
+    pool refers to it, to its `array`, or to the array owning its bytes (no BufferView,
+    subspan, result array, numpy view or `!vm.buffer` storage), zeroing its bytes as a new
+    allocation would be. The others stay watched until free (at most WATCH of them, the
+    oldest are then left to their holders as ordinary buffers). Classes are then topped up
+    to the most buffers one call popped plus missed."""
+
+    def __init__(self, make):
+        """`make(size, memory_types, usage)` -> a new Buffer (Buffer.allocate)."""
+        self.make = make
+        self.native = (ctypes.c_uint64 * (_CLASS_WORDS * CLASSES))()
+        self.address = ctypes.addressof(self.native)
+        self.words = memoryview(self.native).cast("B").cast("Q")
+        self.keys: list[tuple[int, int, int]] = []     # class index -> key
+        self.keyed = 0                                   # classes whose key is published
+        self.stacks: list[list] = []
+        self.targets: list[int] = []
+        self.watch: list = []
+        self.misses: dict[tuple[int, int, int], int] = {}
+        self.depth_cells: list = []
+        self._unshared = _refs_of_all([make(64, 0, 0)])[0]
+
+    def bind(self, module) -> None:
+        self.depth_cells.append(module._depth_cell)
+
+    def note_miss(self, size: int, memory_types: int, usage: int) -> None:
+        """Python allocated a buffer of this key (no class, or its class was empty)."""
+        key = (size, memory_types, usage)
+        self.misses[key] = self.misses.get(key, 0) + 1
+
+    def recycle(self, live: set[int]) -> None:
+        if _running(self.depth_cells):
+            return
+        words, stacks, watch = self.words, self.stacks, self.watch
+        popped = None
+        for k in range(len(stacks)):
+            stack = stacks[k]
+            count = words[k * _CLASS_WORDS + _W_COUNT]
+            if count < len(stack):
+                if popped is None:
+                    popped = [0] * len(stacks)
+                popped[k] = len(stack) - count
+                watch += stack[count:]
+                del stack[count:]
+        stack = None
+        if watch:
+            counts = _refs_of_all(watch)
+            unshared, keep = self._unshared, []
+            for i in range(len(watch)):
+                buffer = watch[i]
+                stack = stacks[buffer.pool_class]
+                if (counts[i] == unshared and buffer.ref_address not in live
+                        and buffer._storage is None and len(stack) < CLASS_CAPACITY):
+                    buffer.array.fill(0)
+                    stack.append(buffer)
+                else:
+                    keep.append(buffer)
+            buffer = stack = None
+            self.watch = keep[-WATCH:] if len(keep) > WATCH else keep
+        if self.misses:
+            if popped is None:
+                popped = [0] * len(stacks)
+            for key, missed in self.misses.items():
+                if key in self.keys:
+                    popped[self.keys.index(key)] += missed
+                elif len(self.keys) < CLASSES and 0 <= key[0] <= 1 << 34:
+                    self.keys.append(key)
+                    stacks.append([])
+                    self.targets.append(0)
+                    popped.append(missed)
+            self.misses = {}
+        targets, keys = self.targets, self.keys
+        for k in range(len(stacks)):
+            stack = stacks[k]
+            if popped is not None and popped[k] > targets[k]:
+                targets[k] = min(popped[k], CLASS_CAPACITY)
+            while len(stack) < targets[k]:
+                buffer = self.make(*keys[k])
+                buffer.pool_class = k
+                stack.append(buffer)
+                buffer = None
+            base = k * _CLASS_WORDS
+            count = words[base + _W_COUNT]
+            if count != len(stack):
+                if k >= self.keyed:                  # a new class: its key first
+                    self.keyed = k + 1
+                    size, types, usage = keys[k]
+                    words[base + _W_SIZE] = size & 0xFFFFFFFFFFFFFFFF
+                    words[base + _W_TYPES] = (types & 0xFFFFFFFF) | (usage & 0xFFFFFFFF) << 32
+                for i in range(count, len(stack)):
+                    words[base + _W_REFS + i] = stack[i].ref_address
+                words[base + _W_COUNT] = len(stack)
+
+
+class NativeAlloca:
+    """`device.queue.alloca` (`hal.device.queue.alloca`, "0rIrrIiiII_r"): the Python
+    implementation `fn` (the fallback) plus a native entry that pops a buffer from `pool`
+    in the ordinary case: a Device, no wait fence or a signalled unfailed one, a null or
+    fence signal fence, allocation pool 0, a pooled key; it then signals the signal fence
+    (FENCE_SIGNALED in its descriptor, as `Fence.signaled = True` does) and returns the
+    buffer. Every other call runs `fn`, which raises IREE's errors."""
+    CCONV = "0rIrrIiiII_r"
+    FIELDS = ("device", "affinity", "wait", "signal", "pool", "memory_types", "usage",
+              "size", "flags")
+
+    def __init__(self, fn, pool: BufferPool):
+        self.fn, self.pool = fn, pool
+        sig = parse_cconv(self.CCONV)
+        self.signature = (sig.args, sig.results)
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def bind(self, module) -> None:
+        self.pool.bind(module)
+
+    def after_call(self, live: set[int]) -> None:
+        self.pool.recycle(live)
+
+    def native_entry(self, fallback: int, signature=None):
+        """(entry address, the mapping to keep alive); None for another signature."""
+        if signature is not None and (signature.args, signature.results) != self.signature:
+            return None
+        from .local import FENCE_READY, FENCE_SIGNALED
+        from .native import DEVICE, FENCE, _object
+        e = Entry("device.queue.alloca", self.FIELDS, _FRAME, arg_types=self.signature[0])
+        a = e.a
+        _object(e, "device", DEVICE)
+        no_wait, no_signal, search, found = (Label(n) for n in (
+            "no_wait", "no_signal", "search", "found"))
+        a.mov(R.rcx, e.arg("wait"))
+        a.test(R.rcx, R.rcx)
+        a.jz(no_wait)
+        a.cmp(dword[R.rcx + abi.BUF_TYPE], FENCE)
+        a.jne(e.slow)
+        a.cmp(dword[R.rcx + abi.BUF_ACCESS], FENCE_READY)
+        a.jne(e.slow)
+        a.label(no_wait)
+        a.mov(R.r8, e.arg("signal"))
+        a.test(R.r8, R.r8)
+        a.jz(no_signal)
+        a.cmp(dword[R.r8 + abi.BUF_TYPE], FENCE)
+        a.jne(e.slow)
+        a.label(no_signal)
+        a.cmp(e.arg("pool"), 0)
+        a.jne(e.slow)
+        a.mov(R.r9, self.pool.address)
+        a.mov(R.r10d, CLASSES)
+        a.mov(R.r11, e.arg("size"))
+        a.label(search)
+        a.cmp(qword[R.r9 + 8 * _W_SIZE], R.r11)
+        nxt = Label("next_class")
+        a.jne(nxt)
+        a.mov(R.eax, dword[R.r9 + 8 * _W_TYPES])
+        a.cmp(R.eax, e.arg("memory_types", 32))
+        a.jne(nxt)
+        a.mov(R.eax, dword[R.r9 + 8 * _W_TYPES + 4])
+        a.cmp(R.eax, e.arg("usage", 32))
+        a.je(found)
+        a.label(nxt)
+        a.add(R.r9, _CLASS_SIZE)
+        a.sub(R.r10d, 1)
+        a.jnz(search)
+        a.jmp(e.slow)
+        a.label(found)
+        a.mov(R.rax, qword[R.r9 + 8 * _W_COUNT])
+        a.test(R.rax, R.rax)
+        a.jz(e.slow)
+        a.sub(R.rax, 1)
+        a.mov(qword[R.r9 + 8 * _W_COUNT], R.rax)
+        a.mov(R.rax, qword[R.Mem(R.r9, R.rax, 8, 8 * _W_REFS)])
+        signalled = Label("signalled")
+        a.test(R.r8, R.r8)
+        a.jz(signalled)
+        a.or_(dword[R.r8 + abi.BUF_ACCESS], FENCE_SIGNALED)
+        a.label(signalled)
+        a.mov(qword[R.rdx], R.rax)
+        memory = ExecutableMemory(e.finish(fallback))
+        return memory.address, memory
+
+
+class NativeViewCreate(PooledCall):
+    """`buffer_view.create` ("0rIIiiCID_r"): the Python implementation `fn` (the fallback,
+    counted as a pool miss) plus a native entry for the ordinary case - a `!hal.buffer`,
+    offset 0 and its whole length (no subspan), rank at most INLINE_RANK, a view in the
+    pool - which pops a hal/buffers.PooledView and writes its descriptor (buffer ref,
+    element type, encoding, rank, dims) as BufferView.__init__ would. The pool binds every
+    popped view to its buffer before the module's ObjectSpace collects (see PooledView)."""
+    CCONV = "0rIIiiCID_r"
+    FIELDS = ("buffer", "offset", "length", "element_type", "encoding", "rank")
+
+    def __init__(self, fn, pool: ObjectPool):
+        super().__init__("buffer_view.create", self.CCONV, pool)
+        self.fn = fn
+        self.arg_types = ("ref", "i64", "i64", "i32", "i32", "i32")
+
+    def __call__(self, *args):
+        self.pool.misses += 1
+        return self.fn(*args)
+
+    def native_entry(self, fallback: int, signature=None):
+        if signature is not None and (signature.args, signature.results) != self.signature:
+            return None
+        from .buffers import INLINE_RANK, VIEW_DIMS
+        from .native import BUFFER, _object, _span_start
+        e = Entry(self.name, self.FIELDS, _FRAME, arg_types=self.arg_types)
+        a = e.a
+        _object(e, "buffer", BUFFER)                          # rax = the buffer
+        a.cmp(e.arg("offset"), 0)
+        a.jne(e.slow)
+        a.mov(R.rcx, qword[R.rax + abi.BUF_LENGTH])
+        a.cmp(R.rcx, e.arg("length"))
+        a.jne(e.slow)
+        a.mov(R.r8d, e.arg("rank", 32))
+        a.cmp(R.r8d, INLINE_RANK)
+        a.ja(e.slow)
+        a.mov(R.r9, self.pool.address)
+        a.mov(R.rcx, qword[R.r9])
+        a.test(R.rcx, R.rcx)
+        a.jz(e.slow)
+        a.sub(R.rcx, 1)
+        a.mov(qword[R.r9], R.rcx)
+        a.mov(R.r9, qword[R.Mem(R.r9, R.rcx, 8, 8)])          # r9 = the view
+        a.mov(qword[R.r9 + abi.BUF_DATA], R.rax)
+        a.mov(R.ecx, e.arg("element_type", 32))
+        a.mov(dword[R.r9 + abi.BUF_LENGTH], R.ecx)
+        a.mov(R.ecx, e.arg("encoding", 32))
+        a.mov(dword[R.r9 + abi.BUF_LENGTH + 4], R.ecx)
+        a.mov(dword[R.r9 + abi.BUF_ACCESS], R.r8d)
+        loop, done = Label("dim"), Label("dims_done")
+        a.xor(R.r10d, R.r10d)
+        a.label(loop)
+        a.cmp(R.r10, R.r8)
+        a.jae(done)
+        a.mov(R.r11, qword[R.Mem(R.rsi, R.r10, 8, _span_start(e, "rank"))])
+        a.mov(qword[R.Mem(R.r9, R.r10, 8, VIEW_DIMS)], R.r11)
+        a.inc(R.r10)
+        a.jmp(loop)
+        a.label(done)
+        a.mov(qword[R.rdx], R.r9)
         memory = ExecutableMemory(e.finish(fallback))
         return memory.address, memory
