@@ -207,18 +207,29 @@ class ExportedFunction:
         arena = Arena()
         argbuf = pack_args(self.signature, args, arena, self._where)
         resbuf = results_buffer(self.signature)
+        status = self._run_native(self._native, ctypes.addressof(argbuf), ctypes.addressof(resbuf))
+        return self._finish_call(status, resbuf, arena)
+
+    def _run_native(self, native, argbuf, resbuf) -> int:
+        """`native(Context, argbuf, resbuf)` with a fresh Context (no trap report, the whole
+        recursion budget, the module's fuel), counted in the module's call depth; its status."""
+        m = self.module
         ctx = m._context
         ctx.trap_code = 0
         ctx.depth_left = abi.MAX_DEPTH
         ctx.fuel = m.fuel if m.fuel is not None else 0
         m._depth += 1
         try:
-            status = self._native(m._context_address, ctypes.addressof(argbuf),
-                                  ctypes.addressof(resbuf))
+            return native(m._context_address, argbuf, resbuf)
         finally:
             m._depth -= 1
+
+    def _finish_call(self, status: int, resbuf, arena: Arena):
+        """After `_run_native`: list arguments see the VM's changes, a trap raises, else the
+        results; either way the refs the call made are released or kept (`_retain_globals`)."""
+        m = self.module
         try:
-            if arena.packed:  # list arguments see the VM's changes
+            if arena.packed:
                 arena.reader(m._lookup_ref).sync_arguments()
             if status:
                 raise m._trap(status)
@@ -230,27 +241,12 @@ class ExportedFunction:
     def _call_program(self, argbuf: bytes, objects: list):
         """A program export's native call with its args buffer packed by hal.ProgramArgs;
         `objects`: the HostObjects it refers to (held until the call's refs are released)."""
-        m = self.module
         arena = Arena()
         for obj in objects:
             arena.by_address[obj.ref_address] = (obj, obj)
         resbuf = ctypes.create_string_buffer(ctypes.sizeof(results_buffer(self.signature)))
-        ctx = m._context
-        ctx.trap_code = 0
-        ctx.depth_left = abi.MAX_DEPTH
-        ctx.fuel = m.fuel if m.fuel is not None else 0
-        m._depth += 1
-        try:
-            status = self._scalar_native(m._context_address, argbuf, resbuf)
-        finally:
-            m._depth -= 1
-        try:
-            if status:
-                raise m._trap(status)
-            out = unpack_results(self.signature, resbuf, arena, m._lookup_ref)
-        finally:
-            m._retain_globals(arena)
-        return self._shape(out)
+        return self._finish_call(self._run_native(self._scalar_native, argbuf, resbuf), resbuf,
+                                 arena)
 
     def run_grid(self, args: list, id_index: int, grid, flush_denormals: bool = False) -> None:
         """Calls this function once per point of `grid` (x fastest), with `args[id_index:
