@@ -77,13 +77,16 @@ class Instr:
     """One decoded op. `args` maps each field name of the op's layout to its value:
     Reg, int (attrs and ordinals), float, str, list[Reg], list[int] (segments),
     Successor, or list[Successor] (branch table cases). `offset` and `length` are in bytes,
-    relative to the start of the function's bytecode.
+    relative to the start of the function's bytecode. `args` is never changed once the
+    Instr exists (stages that rewrite operands make new Instrs), so facts derived from it
+    may be kept on the Instr: `regs` is `regalloc.variables.typed_regs`' answer once asked.
     """
 
-    __slots__ = ("offset", "op", "args", "length")
+    __slots__ = ("offset", "op", "args", "length", "regs")
 
     def __init__(self, offset: int, op: Opcode, args: dict, length: int):
         self.offset, self.op, self.args, self.length = offset, op, args, length
+        self.regs = None
 
     @property
     def name(self) -> str:
