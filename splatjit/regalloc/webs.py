@@ -162,6 +162,8 @@ def rename_webs(fn: Function) -> Function:
                 state_in[target] = incoming
                 work.append(target)
                 continue
+            if incoming == cur:  # (the common case: nothing grows)
+                continue
             # A slot missing on one side may hold its entry value (-1 - slot) there. The
             # merge only happens when some slot grows; then every slot is rebuilt as a | c
             # (the sets' iteration order, which orders the unions below, is kept as is).
@@ -183,14 +185,12 @@ def rename_webs(fn: Function) -> Function:
             if not changed:
                 continue
             merged = dict(cur)
-            for s in set(cur) | set(incoming):
+            for s, c in incoming.items():
                 a = cur.get(s)
-                if a is None:
-                    a = frozenset((-1 - s,))
-                c = incoming.get(s)
-                if c is None:
-                    c = frozenset((-1 - s,))
-                merged[s] = a | c
+                merged[s] = (frozenset((-1 - s,)) if a is None else a) | c
+            for s, a in cur.items():
+                if s not in incoming:
+                    merged[s] = a | frozenset((-1 - s,))
             state_in[target] = merged
             work.append(target)
 
