@@ -30,6 +30,7 @@ duration of the native call, like the Python path's `JitModule._depth`.
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 
 from ..emit_x64 import operands as R
@@ -58,8 +59,10 @@ def _symbol(name: str) -> int:
     return ctypes.addressof(ctypes.c_char.in_dll(_api, name))
 
 
+@functools.cache
 def layout_ok() -> bool:
-    """Whether objects have the layout the stub reads (CPython, non-debug object header)."""
+    """Whether objects have the layout the stub reads (CPython, non-debug object header);
+    fixed for the process, so checked once."""
     if sys.implementation.name != "cpython":
         return False
     x = 1.25
