@@ -26,9 +26,9 @@ Cost model: an instruction without labels is matched and encoded once per proces
 feature set) and then costs a dictionary lookup and a bytes append; one naming a label
 (a branch, ``[rip + label]``) reuses the encoding of the same instruction with any other
 label, and one with a 64-bit immediate (an address) the encoding of the same instruction
-with any other such immediate. Runs of label-free code are kept as one byte string, so layout and branch
-relaxation only walk labels, alignments and label-naming instructions. The listing and
-`tag_map` are built when first read.
+with any other such immediate. Runs of label-free code are kept as one byte string, so
+layout and branch relaxation only walk labels, alignments and label-naming instructions.
+The listing and `tag_map` are built when first read.
 """
 from __future__ import annotations
 
@@ -327,7 +327,7 @@ class Assembler:
                 off += len(it)
             elif kind is _Ref:
                 starts[id(it)] = off
-                off += len(it.current()[1])
+                off += len((it.t.long if it.is_long else it.t.short)[1])  # it.current(), inline
             elif kind is _Align:
                 off += -off % it.boundary
             else:
@@ -412,6 +412,16 @@ def _resolve(data: bytes, fixups: tuple, address: int, addrs: dict[Label, int],
     """``data`` with every fixup patched, for an instruction placed at ``address``."""
     if not fixups:
         return data
+    if len(fixups) == 1:  # (a branch or one [rip + label]; errors: the loop below)
+        pos, size, target, addend = fixups[0]
+        at = addrs.get(target if label is None else label)
+        if at is not None:
+            try:
+                field = (at + addend - address - len(data)).to_bytes(size, "little", signed=True)
+            except OverflowError:
+                pass
+            else:
+                return data[:pos] + field + data[pos + size:]
     out = bytearray(data)
     end = address + len(out)
     for pos, size, target, addend in fixups:
