@@ -83,3 +83,14 @@ def test_patched_vmvx_native_entries_equal_the_assembled_ones() -> None:
             got = patched(shape, lambda a, name=name, f=assemble: f(name, a[0]), (fallback,))
             assert got == assemble(name, fallback), name
         assert patched_code._TEMPLATES[shape] is not None, name
+
+
+def test_a_builder_rejecting_the_placeholders_is_assembled_every_time() -> None:
+    def picky(a):
+        if a[0] >> 40 != 0x7F:
+            raise ValueError("not an address this builder takes")
+        return _narrow_or_wide(a)
+
+    for value in (0x7F00_0000_1000, 0x7F12_3456_7000):
+        assert patched(("test-picky",), picky, (value,)) == _narrow_or_wide((value,))
+    assert patched_code._TEMPLATES[("test-picky",)] is None

@@ -45,7 +45,10 @@ def _learn(build: Callable[[tuple[int, ...]], bytes], n: int):
     """(template, sites) for a shape with ``n`` addresses, or None if patching it would not
     reproduce `build`."""
     first, second = _placeholders(n, 0), _placeholders(n, 1)
-    template = build(first)
+    try:
+        template, check = build(first), build(second)
+    except Exception:  # noqa: BLE001 - a builder that rejects placeholders: never patched
+        return None
     sites = []
     for i, value in enumerate(first):
         needle = value.to_bytes(8, "little")
@@ -54,7 +57,7 @@ def _learn(build: Callable[[tuple[int, ...]], bytes], n: int):
             sites.append((pos, i))
             pos = template.find(needle, pos + 1)
     sites = tuple(sorted(sites))
-    if _patch(template, sites, second) != build(second):
+    if _patch(template, sites, second) != check:
         return None
     return template, sites
 
