@@ -103,10 +103,13 @@ def _entering_ok(fn: Function, header: int, body: set[int], key, index: Reg) -> 
 
 
 def promote_elements(fn: Function) -> Function:
+    loops = natural_loops(fn)
+    if not loops:  # (most functions: nothing to copy)
+        return fn
     changed = False
     blocks = [replace(b, instrs=list(b.instrs)) for b in fn.blocks]
-    work = replace(fn, blocks=blocks)
-    for header, body in sorted(natural_loops(work), key=lambda hb: -len(hb[1])):
+    work = replace(fn, blocks=blocks)  # same blocks and edges as fn, so the same loops
+    for header, body in sorted(loops, key=lambda hb: -len(hb[1])):
         found = _candidate(work, body)
         if found is None:
             continue

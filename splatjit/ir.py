@@ -24,24 +24,18 @@ class Reg:
     """A register operand: `type` names the view of the bank (see `VALUE_TYPES`).
 
     `ordinal` indexes the i32 bank (the even slot for wide types) or the ref bank.
-    Immutable and hashable by (type, ordinal, move).
+    `is_ref` and `slots` (the i32-bank slots it covers, empty for refs) are kept as plain
+    attributes: the allocator reads them ~10^5 times per module. Immutable (nothing
+    assigns to a Reg after construction) and hashable by (type, ordinal, move).
     """
 
-    __slots__ = ("type", "ordinal", "move")
+    __slots__ = ("type", "ordinal", "move", "is_ref", "slots")
 
     def __init__(self, type: str, ordinal: int, move: bool = False):
         self.type, self.ordinal, self.move = type, ordinal, move
-
-    @property
-    def is_ref(self) -> bool:
-        return self.type == "ref"
-
-    @property
-    def slots(self) -> tuple[int, ...]:
-        """The i32-bank slots this register covers (empty for refs)."""
-        if self.type == "ref":
-            return ()
-        return (self.ordinal, self.ordinal + 1) if self.type in WIDE else (self.ordinal,)
+        self.is_ref = type == "ref"
+        self.slots: tuple[int, ...] = (() if type == "ref" else (ordinal, ordinal + 1)
+                                       if type in WIDE else (ordinal,))
 
     def __eq__(self, other):
         return isinstance(other, Reg) and (self.type, self.ordinal, self.move) == (
@@ -77,13 +71,16 @@ class Instr:
     """One decoded op. `args` maps each field name of the op's layout to its value:
     Reg, int (attrs and ordinals), float, str, list[Reg], list[int] (segments),
     Successor, or list[Successor] (branch table cases). `offset` and `length` are in bytes,
-    relative to the start of the function's bytecode.
+    relative to the start of the function's bytecode. `args` is never changed once the
+    Instr exists (stages that rewrite operands make new Instrs), so facts derived from it
+    may be kept on the Instr: `regs` is `regalloc.variables.typed_regs`' answer once asked.
     """
 
-    __slots__ = ("offset", "op", "args", "length")
+    __slots__ = ("offset", "op", "args", "length", "regs")
 
     def __init__(self, offset: int, op: Opcode, args: dict, length: int):
         self.offset, self.op, self.args, self.length = offset, op, args, length
+        self.regs = None
 
     @property
     def name(self) -> str:

@@ -230,6 +230,8 @@ def immediate_only(fn, constants: dict[int, int], operands, fits) -> set[int]:
     every read is an (op mnemonic, field) in `operands` - where the backend encodes the
     constant as an immediate when `fits(value, type)` - and no remap or list reads them.
     Their const op emits nothing and they need no register."""
+    if not constants:
+        return set()
     slot_base = {s: ins.args["result"].ordinal for ins in fn.instrs()
                  if ins.op.mnemonic in CONST_OPS and ins.args["result"].ordinal in constants
                  for s in ins.args["result"].slots}

@@ -25,9 +25,10 @@ the code must be loaded at a 64-byte-aligned address.
 Cost model: an instruction without labels is matched and encoded once per process (per
 feature set) and then costs a dictionary lookup and a bytes append; one naming a label
 (a branch, ``[rip + label]``) reuses the encoding of the same instruction with any other
-label. Runs of label-free code are kept as one byte string, so layout and branch
-relaxation only walk labels, alignments and label-naming instructions. The listing and
-`tag_map` are built when first read.
+label, and one with a 64-bit immediate (an address) the encoding of the same instruction
+with any other such immediate. Runs of label-free code are kept as one byte string, so
+layout and branch relaxation only walk labels, alignments and label-naming instructions.
+The listing and `tag_map` are built when first read.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from splatjit.emit_x64.encoding import fits_int8, nop_padding
 from splatjit.emit_x64.errors import AsmError
 from splatjit.emit_x64.instruction import Instruction, encode
 from splatjit.emit_x64.isa import TABLE
-from splatjit.emit_x64.operands import Label, Operand, RipRel, fmt_num
+from splatjit.emit_x64.operands import Imm, Label, Operand, RipRel, fmt_num
 
 _UNSET: Any = object()
 _POOL_PAD = 0xCC        # int3 between code and constants
@@ -326,7 +327,7 @@ class Assembler:
                 off += len(it)
             elif kind is _Ref:
                 starts[id(it)] = off
-                off += len(it.current()[1])
+                off += len((it.t.long if it.is_long else it.t.short)[1])  # it.current(), inline
             elif kind is _Align:
                 off += -off % it.boundary
             else:
@@ -411,6 +412,16 @@ def _resolve(data: bytes, fixups: tuple, address: int, addrs: dict[Label, int],
     """``data`` with every fixup patched, for an instruction placed at ``address``."""
     if not fixups:
         return data
+    if len(fixups) == 1:  # (a branch or one [rip + label]; errors: the loop below)
+        pos, size, target, addend = fixups[0]
+        at = addrs.get(target if label is None else label)
+        if at is not None:
+            try:
+                field = (at + addend - address - len(data)).to_bytes(size, "little", signed=True)
+            except OverflowError:
+                pass
+            else:
+                return data[:pos] + field + data[pos + size:]
     out = bytearray(data)
     end = address + len(out)
     for pos, size, target, addend in fixups:
@@ -434,6 +445,11 @@ def _resolve(data: bytes, fixups: tuple, address: int, addrs: dict[Label, int],
 _ENCODED: dict[frozenset, dict] = {}
 _TEMPLATES: dict[frozenset, dict] = {}
 _BRANCHES: dict[frozenset, dict] = {}   # features -> {mnemonic: _Template of `mnemonic label`}
+#: features -> {(mnemonic, operands with None for a wide immediate): _Insn}: the encoding of
+#: an instruction whose immediate is in the wide range (`_emit_wide`), patched per value.
+_WIDE_IMM: dict[frozenset, dict] = {}
+_WIDE_NEG_LO, _WIDE_NEG_HI = -(1 << 63), -(1 << 31)
+_WIDE_LO, _WIDE_HI = 1 << 32, 1 << 63
 _CACHE_LIMIT = 1 << 14
 _IMM32 = 1 << 31
 
@@ -475,6 +491,9 @@ def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruct
         elif isinstance(op, RipRel) and op.label is not None:
             label = op.label if label is None or label is op.label else _HOLE
     if label is None:
+        wide = _wide_imm_index(operands)
+        if wide >= 0:
+            return _emit_wide(a, mnemonic, operands, wide, tag)
         insn = Instruction(mnemonic, *operands)
         form = insn.forms_for(a.features)[0]
         item = _Insn(insn, form, encode(form, insn.operands).data)
@@ -513,6 +532,45 @@ def _slow(a: Assembler, mnemonic: str, operands: tuple, tag: object) -> Instruct
     insn.operands = tuple(op if isinstance(op, (Label, RipRel)) else done
                           for op, done in zip(operands, t.insn.operands))
     a._append_ref(_Ref(t, insn.operands, label), tag)
+    return insn
+
+
+def _wide_imm_index(operands: tuple) -> int:
+    """Index of the operand that is an int in `_WIDE_IMM`'s range, or -1."""
+    for i, op in enumerate(operands):
+        if type(op) is int and (_WIDE_NEG_LO <= op < _WIDE_NEG_HI or _WIDE_LO <= op < _WIDE_HI):
+            return i
+    return -1
+
+
+def _emit_wide(a: Assembler, mnemonic: str, operands: tuple, i: int, tag: object) -> Instruction:
+    """Appends a label-free instruction whose operand ``i`` is a wide immediate (an address,
+    say), reusing the encoding of the same instruction with another wide immediate.
+
+    Every value in the wide range [-2**63, -2**31) u [2**32, 2**63) fits exactly the 64-bit
+    immediate fields of the ISA table (raw or sign-extended) and no narrower one, so all of
+    them select the same forms; the encoding differs only in its last 8 bytes.
+    """
+    key = (mnemonic, operands[:i] + (None,) + operands[i + 1:])
+    templates = _WIDE_IMM.setdefault(a.features, {})
+    t = templates.get(key)
+    value = operands[i]
+    if t is None:
+        insn = Instruction(mnemonic, *operands)
+        form = insn.forms_for(a.features)[0]
+        item = _Insn(insn, form, encode(form, insn.operands).data)
+        if form.imm_size == 8 and item.data.endswith(value.to_bytes(8, "little", signed=True)):
+            if len(templates) >= _CACHE_LIMIT:
+                templates.clear()
+            templates[key] = item
+    else:
+        insn = Instruction.__new__(Instruction)
+        insn.forms, insn.mnemonic = t.insn.forms, t.insn.mnemonic
+        done = t.insn.operands
+        insn.operands = done[:i] + (Imm(value),) + done[i + 1:]
+        item = _Insn(insn, t.form, t.data[:-8] + value.to_bytes(8, "little", signed=True))
+    a._chunk += item.data
+    a._record(item, tag)
     return insn
 
 

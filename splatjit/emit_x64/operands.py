@@ -224,6 +224,7 @@ class ZMM(VecReg):
 # --------------------------------------------------------------------------- labels, immediates
 
 _label_ids = itertools.count()
+_set = object.__setattr__
 
 
 class Label(Operand):
@@ -235,7 +236,8 @@ class Label(Operand):
 
     def __init__(self, name: str | None = None):
         uid = next(_label_ids)
-        self._init(name=name if name is not None else f"L{uid}", uid=uid)
+        _set(self, "name", name if name is not None else f"L{uid}")  # (not _init: hot)
+        _set(self, "uid", uid)
 
     __eq__ = object.__eq__     # each Label has its own uid: identity is equality
     __hash__ = object.__hash__

@@ -17,6 +17,18 @@ import struct
 from ..errors import FormatError
 
 _U8, _U16, _I16, _U32, _I32, _U64 = (struct.Struct(f) for f in ("<B", "<H", "<h", "<I", "<i", "<Q"))
+_SCALARS: dict[str, struct.Struct] = {}  # scalar format -> its little-endian Struct
+_VT_HEAD = struct.Struct("<HH")   # vtable byte size, table byte size
+_FIELDS: dict[int, struct.Struct] = {}  # vtable byte size -> its u16 field offsets
+
+
+def _fields_struct(vt_size: int) -> struct.Struct:
+    st = _FIELDS.get(vt_size)
+    if st is None:
+        st = _FIELDS[vt_size] = struct.Struct(f"<{(vt_size - 4) // 2}H")
+    return st
+
+
 #: Tables nested deeper than this are treated as a malformed (cyclic) buffer.
 MAX_DEPTH = 64
 
@@ -73,6 +85,22 @@ class Table:
         if depth > MAX_DEPTH:
             raise FormatError(f"{what}: tables nested deeper than {MAX_DEPTH}")
         self.buf, self.pos, self.what, self.depth = buf, pos, what, depth
+        # Well-formed tables take this path; any failed check goes the checked way below,
+        # which raises the error naming it.
+        data, size = buf.data, buf.size
+        if 0 <= pos <= size - 4:
+            vtable = pos - _I32.unpack_from(data, pos)[0]
+            if 0 <= vtable <= size - 4:
+                vt_size, table_size = _VT_HEAD.unpack_from(data, vtable)
+                if (vt_size >= 4 and not vt_size & 1 and vtable + vt_size <= size
+                        and pos + max(table_size, 4) <= size):
+                    fields = _fields_struct(vt_size).unpack_from(data, vtable + 4)
+                    if not fields or max(fields) < table_size:
+                        self._fields = fields
+                        return
+        self._checked_init(buf, pos, what)
+
+    def _checked_init(self, buf: Buffer, pos: int, what: str) -> None:
         vtable = pos - buf.i32(pos, f"{what} vtable offset")
         vt_size = buf.u16(vtable, f"{what} vtable size")
         table_size = buf.u16(vtable + 2, f"{what} table size")
@@ -98,12 +126,19 @@ class Table:
         pos = self._field_pos(slot)
         if pos is None:
             return default
-        return self.buf.read(struct.Struct("<" + fmt), pos, f"{self.what}.{name or slot}")
+        st = _SCALARS.get(fmt)
+        if st is None:
+            st = _SCALARS[fmt] = struct.Struct("<" + fmt)
+        if pos + st.size <= self.buf.size:  # (pos >= 0: inside a checked table)
+            return st.unpack_from(self.buf.data, pos)[0]
+        return self.buf.read(st, pos, f"{self.what}.{name or slot}")
 
     def _target(self, slot: int, name: str) -> int | None:
         pos = self._field_pos(slot)
         if pos is None:
             return None
+        if pos + 4 <= self.buf.size:  # (pos >= 0: inside a checked table)
+            return pos + _U32.unpack_from(self.buf.data, pos)[0]
         return pos + self.buf.u32(pos, f"{self.what}.{name} offset")
 
     def string(self, slot: int, name: str, default: str | None = None) -> str | None:
@@ -120,9 +155,14 @@ class Table:
         start = self._target(slot, name)
         if start is None:
             return None
-        n = self.buf.u32(start, f"{self.what}.{name} length")
-        self.buf.need(start + 4, n, f"{self.what}.{name}")
-        return self.buf.data[start + 4:start + 4 + n]
+        buf = self.buf
+        if start + 4 <= buf.size:  # (start >= 0: a non-negative offset from a table field)
+            n = _U32.unpack_from(buf.data, start)[0]
+            if start + 4 + n <= buf.size:
+                return buf.data[start + 4:start + 4 + n]
+        n = buf.u32(start, f"{self.what}.{name} length")
+        buf.need(start + 4, n, f"{self.what}.{name}")
+        return buf.data[start + 4:start + 4 + n]
 
     def bytes_span(self, slot: int, name: str) -> tuple[int, int] | None:
         """(byte offset, length) of a `[ubyte]` vector inside the buffer."""
@@ -144,11 +184,12 @@ class Table:
             return []
         n = self.buf.u32(start, f"{self.what}.{name} length")
         self.buf.need(start + 4, 4 * n, f"{self.what}.{name}")
+        data, what, depth = self.buf.data, f"{self.what}.{name}", self.depth + 1
         out = []
-        for i in range(n):
+        for i in range(n):  # (each element's u32 is inside the vector checked above)
             elem = start + 4 + 4 * i
-            out.append(Table(self.buf, elem + self.buf.u32(elem, f"{self.what}.{name}[{i}]"),
-                             f"{self.what}.{name}[{i}]", self.depth + 1))
+            out.append(Table(self.buf, elem + _U32.unpack_from(data, elem)[0], f"{what}[{i}]",
+                             depth))
         return out
 
     def structs(self, slot: int, name: str, st: struct.Struct) -> list[tuple]:

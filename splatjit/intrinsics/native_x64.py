@@ -19,7 +19,8 @@ features (`NEEDS`) this CPU has in `NativeIntrinsic`s:
 still callables (the AArch64 backend and direct callers use the Python function), plus
 `native_entry(fallback_address) -> address` for the x86-64 import table. Entries are
 assembled per import (the fallback address is embedded) and stay mapped while the owning
-import table keeps the returned memory object.
+import table keeps the returned memory object; entries of one op differ only in that
+address, so each op is assembled once per process (runtime/patched_code.py).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from ..emit_x64.ops_float import libm_address
 from ..emit_x64.operands import Label, dword, qword
 from ..runtime.grid import enter_flush_denormals, leave_flush_denormals
 from ..runtime.memory import ExecutableMemory
+from ..runtime.patched_code import patched
 from . import native_copy, native_mmt4d, native_pack
 from .native_entry import Entry
 
@@ -286,7 +288,9 @@ class NativeIntrinsic:
         """(entry address, the mapping to keep alive) of a native entry falling back to
         the native-ABI function at `fallback` (the Python trampoline of this op; vmvx
         imports have the signatures of CCONV, so `signature` is not consulted)."""
-        memory = ExecutableMemory(ASSEMBLERS[self.name](self.name, fallback))
+        name, assemble = self.name, ASSEMBLERS[self.name]
+        code = patched(("vmvx-native", name), lambda a: assemble(name, a[0]), (fallback,))
+        memory = ExecutableMemory(code)
         return memory.address, memory
 
 

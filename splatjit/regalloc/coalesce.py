@@ -37,7 +37,7 @@ def _read_slots(fn: Function) -> dict[int, list]:
         for k, ins in enumerate(b.instrs):
             for s in _slots(typed_regs(ins)[0]):
                 reads.setdefault(s, []).append((b.index, k))
-            for succ in successors(ins):
+            for succ in successors(ins) if ins.op.edge_fields else ():
                 for src, _ in succ.remap:
                     if not src.is_ref:
                         reads.setdefault(src.ordinal, []).append((b.index, None))

@@ -44,7 +44,15 @@ class Var(NamedTuple):
 
 
 def typed_regs(ins: Instr):
-    """(uses, defs): the primitive-bank register operands of `ins`, remaps excluded."""
+    """(uses, defs): the primitive-bank register operands of `ins`, remaps excluded.
+    Computed once per Instr (kept in `ins.regs`): callers must not change the lists."""
+    regs = ins.regs
+    if regs is None:
+        regs = ins.regs = _typed_regs(ins)
+    return regs
+
+
+def _typed_regs(ins: Instr):
     uses: list[Reg] = []
     defs: list[Reg] = []
     args = ins.args

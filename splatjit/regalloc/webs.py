@@ -156,11 +156,13 @@ def rename_webs(fn: Function) -> Function:
         if block_defs[b]:
             out = {**out, **block_defs[b]}
         for target, defs in edge_defs[b]:
-            incoming = {**out, **defs} if defs else dict(out)
+            incoming = {**out, **defs} if defs else out  # (state dicts are never changed in place)
             cur = state_in[target]
             if cur is None:
                 state_in[target] = incoming
                 work.append(target)
+                continue
+            if incoming == cur:  # (the common case: nothing grows)
                 continue
             # A slot missing on one side may hold its entry value (-1 - slot) there. The
             # merge only happens when some slot grows; then every slot is rebuilt as a | c
@@ -183,14 +185,12 @@ def rename_webs(fn: Function) -> Function:
             if not changed:
                 continue
             merged = dict(cur)
-            for s in set(cur) | set(incoming):
+            for s, c in incoming.items():
                 a = cur.get(s)
-                if a is None:
-                    a = frozenset((-1 - s,))
-                c = incoming.get(s)
-                if c is None:
-                    c = frozenset((-1 - s,))
-                merged[s] = a | c
+                merged[s] = (frozenset((-1 - s,)) if a is None else a) | c
+            for s, a in cur.items():
+                if s not in incoming:
+                    merged[s] = a | frozenset((-1 - s,))
             state_in[target] = merged
             work.append(target)
 
@@ -215,10 +215,17 @@ def rename_webs(fn: Function) -> Function:
                 for s in dst:
                     edge_state[s] = one
     # Which webs move, and where.
+    p = parent
+    roots = []  # node -> its web (find(node), inline: one call per node was most of this)
+    for n in range(len(width)):
+        while p[n] != n:
+            p[n] = p[p[n]]
+            n = p[n]
+        roots.append(n)
     web_width: dict[int, set] = {}
-    pinned: set[int] = {find(n) for n in entry.values()}
-    for n, w in enumerate(width):
-        web_width.setdefault(find(n), set()).add(w)
+    pinned: set[int] = {roots[n] for n in entry.values()}
+    for r, w in zip(roots, width):
+        web_width.setdefault(r, set()).add(w)
     fresh = fn.i32_count
     new_base: dict[int, int] = {}
     for root in sorted(web_width):
@@ -232,11 +239,18 @@ def rename_webs(fn: Function) -> Function:
         fresh += w
     if not new_base:
         return fn
-    base_of = [new_base.get(find(n)) for n in range(len(width))]
+    base_of = [new_base.get(r) for r in roots]
+    made: dict[tuple, Reg] = {}  # (type, slot, move) -> the moved Reg (Regs are immutable)
 
     def moved(n: int, reg: Reg, half: int = 0) -> Reg:
         base = base_of[n]
-        return reg if base is None else Reg(reg.type, base + half, reg.move)
+        if base is None:
+            return reg
+        key = (reg.type, base + half, reg.move)
+        new = made.get(key)
+        if new is None:
+            new = made[key] = Reg(*key)
+        return new
 
     blocks = []
     n = 0  # the next node of the walk

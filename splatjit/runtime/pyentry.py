@@ -17,6 +17,10 @@ else is handed back to Python, so behaviour is exactly that of the Python call p
   * a trap (non-zero status), buffers or lists the call allocated that are still to be
     released, several results, an f32 NaN result: `finish(status, results_address)`.
 
+Stubs of one shape (argument and result types, number of dicts) differ only in the addresses
+they embed: the shape is assembled once and copied with each stub's addresses
+(runtime/patched_code.py).
+
 Contract: `build(...)` returns a `NativeEntry` (the builtin and its off switch), or None when
 this interpreter's object layout is not the one assumed (`ob_type` at 8,
 `PyFloatObject.ob_fval` at 16: checked at run time) or it is not CPython. The builtin keeps
@@ -26,6 +30,7 @@ duration of the native call, like the Python path's `JitModule._depth`.
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 
 from ..emit_x64 import operands as R
@@ -33,6 +38,7 @@ from ..emit_x64.assembler import Assembler
 from ..emit_x64.operands import Label, dword, qword
 from . import abi
 from .memory import ExecutableMemory
+from .patched_code import patched
 
 OB_TYPE = 8       # offsetof(PyObject, ob_type)
 FLOAT_VALUE = 16  # offsetof(PyFloatObject, ob_fval)
@@ -53,8 +59,10 @@ def _symbol(name: str) -> int:
     return ctypes.addressof(ctypes.c_char.in_dll(_api, name))
 
 
+@functools.cache
 def layout_ok() -> bool:
-    """Whether objects have the layout the stub reads (CPython, non-debug object header)."""
+    """Whether objects have the layout the stub reads (CPython, non-debug object header);
+    fixed for the process, so checked once."""
     if sys.implementation.name != "cpython":
         return False
     x = 1.25
@@ -244,8 +252,10 @@ def build(name: str, signature, *, context: int, entry: int, fallback, finish, d
     if not layout_ok():
         return None
     closed = ctypes.c_int8(0)
-    code = assemble(signature, context=context, entry=entry, fallback=id(fallback),
-                    finish=id(finish), fmt=ctypes.addressof(_FORMAT),
-                    depth_cell=ctypes.addressof(depth_cell), dicts=tuple(id(d) for d in dicts),
-                    closed=ctypes.addressof(closed))
+    addresses = (context, entry, id(fallback), id(finish), ctypes.addressof(_FORMAT),
+                 ctypes.addressof(depth_cell), ctypes.addressof(closed)) + tuple(map(id, dicts))
+    shape = ("pyentry", tuple(signature.args), tuple(signature.results), len(dicts))
+    code = patched(shape, lambda a: assemble(signature, context=a[0], entry=a[1], fallback=a[2],
+                                             finish=a[3], fmt=a[4], depth_cell=a[5],
+                                             closed=a[6], dicts=a[7:]), addresses)
     return NativeEntry(name, code, closed, (fallback, finish, depth_cell, _FORMAT) + tuple(dicts))

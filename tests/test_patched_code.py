@@ -1,0 +1,96 @@
+"""Stubs assembled once per shape (runtime/patched_code.py): a patched template must be the
+bytes that assembling the stub afresh gives, for every shape the native Python entries have
+and any addresses; shapes whose code does not embed its addresses plainly are never patched."""
+from __future__ import annotations
+
+import itertools
+import random
+from types import SimpleNamespace
+
+import pytest
+
+from splatjit.emit_x64 import operands as R
+from splatjit.emit_x64.assembler import Assembler
+from splatjit.runtime import patched_code, pyentry
+from splatjit.runtime.patched_code import patched
+
+TYPES = ("i32", "i64", "f32", "f64")
+SIGNATURES = [SimpleNamespace(args=args, results=results)
+              for n in range(3) for args in itertools.product(TYPES, repeat=n)
+              for results in [(), ("i32",), ("f32",), ("i64", "f64")]]
+
+
+def _wide(rng: random.Random) -> int:
+    return rng.choice((rng.randrange(1 << 32, 1 << 47), rng.randrange(1 << 47, 1 << 63)))
+
+
+def _pyentry(signature, a):
+    return pyentry.assemble(signature, context=a[0], entry=a[1], fallback=a[2], finish=a[3],
+                            fmt=a[4], depth_cell=a[5], closed=a[6], dicts=a[7:])
+
+
+@pytest.mark.parametrize("ndicts", (0, 2))
+def test_patched_pyentry_stubs_equal_the_assembled_ones(ndicts: int) -> None:
+    rng = random.Random(ndicts)
+    for sig in SIGNATURES:
+        shape = ("test-pyentry", sig.args, sig.results, ndicts)
+        for _ in range(3):
+            addresses = tuple(_wide(rng) for _ in range(7 + ndicts))
+            got = patched(shape, lambda a, sig=sig: _pyentry(sig, a), addresses)
+            assert got == _pyentry(sig, addresses), (sig, addresses)
+        assert patched_code._TEMPLATES[shape] is not None
+
+
+def _derived(a):
+    """Embeds address + 8, not the address itself: must not be patched."""
+    asm = Assembler()
+    asm.mov(R.rax, a[0] + 8)
+    asm.mov(R.rcx, a[1])
+    asm.ret()
+    return asm.finish()
+
+
+def _narrow_or_wide(a):
+    asm = Assembler()
+    asm.mov(R.rax, a[0])
+    asm.ret()
+    return asm.finish()
+
+
+def test_a_shape_not_embedding_its_addresses_plainly_is_assembled_every_time() -> None:
+    rng = random.Random(5)
+    for _ in range(3):
+        addresses = (_wide(rng), _wide(rng))
+        assert patched(("test-derived",), _derived, addresses) == _derived(addresses)
+    assert patched_code._TEMPLATES[("test-derived",)] is None
+
+
+def test_addresses_that_are_not_wide_are_assembled_afresh() -> None:
+    for value in (0x1000, 0x7FFF_FFFF, 0xFFFF_FFFF, 1 << 32, (1 << 63) - 1):
+        assert patched(("test-narrow",), _narrow_or_wide, (value,)) == _narrow_or_wide((value,))
+
+
+def test_patched_vmvx_native_entries_equal_the_assembled_ones() -> None:
+    from splatjit.emit_x64.cpu import host_features
+    from splatjit.intrinsics.native_x64 import ASSEMBLERS, NEEDS
+    rng = random.Random(3)
+    for name, assemble in ASSEMBLERS.items():
+        if not NEEDS.get(name, set()) <= host_features():
+            continue
+        shape = ("test-vmvx", name)
+        for _ in range(2):
+            fallback = _wide(rng)
+            got = patched(shape, lambda a, name=name, f=assemble: f(name, a[0]), (fallback,))
+            assert got == assemble(name, fallback), name
+        assert patched_code._TEMPLATES[shape] is not None, name
+
+
+def test_a_builder_rejecting_the_placeholders_is_assembled_every_time() -> None:
+    def picky(a):
+        if a[0] >> 40 != 0x7F:
+            raise ValueError("not an address this builder takes")
+        return _narrow_or_wide(a)
+
+    for value in (0x7F00_0000_1000, 0x7F12_3456_7000):
+        assert patched(("test-picky",), picky, (value,)) == _narrow_or_wide((value,))
+    assert patched_code._TEMPLATES[("test-picky",)] is None
