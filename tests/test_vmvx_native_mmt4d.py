@@ -154,3 +154,31 @@ def test_query_tile_sizes_answers_as_the_model():
             continue
         assert status == 0 and tuple(results) == want, hex(flags)
         assert len(calls) == before, "the native entry answers valid flags itself"
+
+
+AVX512_TARGET = V.Target("x86_64", frozenset({"avx2_fma", "avx512_base"}))
+
+
+@pytest.mark.parametrize("m0, n0", [(16, 16), (8, 16), (4, 16), (1, 16)])
+@pytest.mark.parametrize("flags", [F32, F32 | ACC])
+def test_fused_loops_of_avx512_tiles_equal_the_fused_model(m0, n0, flags, monkeypatch):
+    """AVX-512 hosts' f32 tiles (N0 = 16, M0 up to 16) run on the fused loop too, in passes
+    of rows when their accumulators do not fit 14 ymm registers: bit for bit what IREE's
+    AVX-512 tile computes (the model for an AVX-512 target, in numpy: one FMA per k, in k
+    order; the model's own shortcut to the native loop is turned off here)."""
+    from splatjit.intrinsics.native_mmt4d import Mmt4dParams, mmt4d_f32_function
+    monkeypatch.setattr(V, "_native_mmt4d", lambda *args: False)
+    fn = mmt4d_f32_function(m0, n0)
+    assert fn is not None
+    rng = np.random.default_rng(m0 * 100 + n0 + flags)
+    for M, N, K in ((1, 1, 1), (2, 3, 5), (3, 2, 17)):
+        lhs, lo, ls, rhs, ro, rs, out, oo, os_, *_ = _case(rng, m0, n0, flags, M, N, K)
+        want = out.copy()
+        V.provider(AVX512_TARGET)["mmt4d"](lhs, lo, ls, rhs, ro, rs, want, oo, os_, M, N, K,
+                                           m0, n0, 1, flags)
+        got = out.copy()
+        addr = lambda arr, off: arr.ctypes.data + 4 * off  # noqa: E731
+        fn(ctypes.byref(Mmt4dParams(addr(got, oo), 4 * os_, addr(lhs, lo), 4 * ls,
+                                    addr(rhs, ro), 4 * rs, M, N, K, bool(flags & ACC), 1,
+                                    m0, n0, 1)))
+        assert got.tobytes() == want.tobytes(), (M, N, K)

@@ -18,8 +18,10 @@ With `flush_denormals` a loop runs under MXCSR FTZ|DAZ as IREE's dispatches do (
 MXCSR is restored).
 
 Contract: `mmt4d_f32_function(m0, n0)` returns a ctypes function for the fused loop, or None
-when this CPU lacks AVX2/FMA or the shape does not fit the register file (N0 a multiple of
-8, M0 * N0/8 <= 14 accumulators); callers fall back to the numpy model then.
+when this CPU lacks AVX2/FMA or the shape is not one it builds (N0 a multiple of 8 up to
+56, M0 up to 64); callers fall back to the numpy model then. A tile whose accumulators do
+not fit ymm0-13 at once (AVX-512's 16 x 16 on AVX2 registers) runs in passes of rows over
+k, each element still one fused multiply-add per k in k order.
 `generic_f32_address()` is the generic loop. Code is mapped read-execute once per shape
 and kept for the process.
 
@@ -60,6 +62,8 @@ _OFF = {name: 8 * i for i, (name, _) in enumerate(Mmt4dParams._fields_)}
 MMT4D_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 MAX_ACCUMULATORS = 14  # ymm0-13; ymm15 holds the broadcast lhs value
 MAX_TILE = 1 << 15     # M0, N0, K0 the model accepts are below this
+MAX_FUSED_N0 = 56      # 7 ymm per rhs row: passes of at least one row beside a held rhs row
+MAX_FUSED_M0 = 64      # passes are unrolled per tile: bound the code size
 _CACHE: dict = {}  # (M0, N0) -> the fused tile loop (or None); "generic" -> the generic one
 
 
@@ -92,15 +96,22 @@ def _start_row(a, p, i_loop: Label, done: Label) -> None:
     a.mov(R.r10, qword[p + _OFF["rhs"]])
 
 
+def _row_chunks(m0: int, cols: int) -> list[tuple[int, int, bool]]:
+    """The tile's rows as (first row, row count, rhs held in registers) passes over k: one
+    pass when its accumulators fit (ymm0-13, ymm15 the broadcast lhs value; the rhs row of a
+    k step stays in registers when they are left over); else passes of as many rows as fit
+    beside a held rhs row (AVX-512 tiles such as 16 x 16 on AVX2 registers). Passes never
+    change an element's k order, so the bits stay those of one fused tile."""
+    if m0 * cols <= MAX_ACCUMULATORS:
+        return [(0, m0, m0 * cols + cols < 16)]
+    step = (15 - cols) // cols
+    return [(r, min(step, m0 - r), True) for r in range(0, m0, step)]
+
+
 def _assemble(m0: int, n0: int) -> bytes:
     a = Assembler({"base", "sse", "sse2", "avx", "avx2", "fma"})
     p = R.r15
     cols = n0 // 8
-    acc = [[R.YMMS[m * cols + c] for c in range(cols)] for m in range(m0)]
-    # the rhs row of a k step stays in registers when they are left over (one load each,
-    # not one per lhs row); otherwise each fma reads it from memory
-    held = m0 * cols + cols < 16
-    rhs = [R.YMMS[m0 * cols + c] if held else ymmword[R.rdi + 32 * c] for c in range(cols)]
     stub_entry(a, 8)
     a.mov(p, R.rdi)
 
@@ -113,16 +124,31 @@ def _assemble(m0: int, n0: int) -> bytes:
     a.xor(R.r12, R.r12)                                   # i
     _start_row(a, p, i_loop, done)
     a.xor(R.r13, R.r13)                                   # j
-    j_loop, k_loop, k_done, zero, loaded = (Label("j"), Label("k"), Label("k_done"),
-                                            Label("zero"), Label("loaded"))
+    j_loop = Label("j")
     a.label(j_loop)
     a.cmp(R.r13, qword[p + _OFF["n"]])
     a.jae(i_next)
+    for first, rows, held in _row_chunks(m0, cols):
+        _tile_pass(a, p, m0, n0, first, rows, held)
+    _next_tile(a, p, 4 * m0 * n0, j_loop, i_loop, i_next, done)
+    a.vzeroupper()
+    stub_exit(a)
+    return a.finish()
+
+
+def _tile_pass(a, p, m0: int, n0: int, first: int, rows: int, held: bool) -> None:
+    """Rows first .. first + rows - 1 of output tile (i, j) at r9: load (or zero) their
+    accumulators, one fused multiply-add per k and element in k order (lhs tile row at r8,
+    rhs at r10), store them."""
+    cols = n0 // 8
+    acc = [[R.YMMS[m * cols + c] for c in range(cols)] for m in range(rows)]
+    rhs = [R.YMMS[rows * cols + c] if held else ymmword[R.rdi + 32 * c] for c in range(cols)]
+    k_loop, k_done, zero, loaded = Label("k"), Label("k_done"), Label("zero"), Label("loaded")
     a.cmp(qword[p + _OFF["accumulate"]], 0)
     a.je(zero)
-    for m in range(m0):
+    for m in range(rows):
         for c in range(cols):
-            a.vmovups(acc[m][c], ymmword[R.r9 + (m * n0 + 8 * c) * 4])
+            a.vmovups(acc[m][c], ymmword[R.r9 + ((first + m) * n0 + 8 * c) * 4])
     a.jmp(loaded)
     a.label(zero)
     for row in acc:
@@ -138,8 +164,8 @@ def _assemble(m0: int, n0: int) -> bytes:
     if held:
         for c in range(cols):
             a.vmovups(rhs[c], ymmword[R.rdi + 32 * c])
-    for m in range(m0):
-        a.vbroadcastss(R.ymm15, dword[R.rsi + 4 * m])
+    for m in range(rows):
+        a.vbroadcastss(R.ymm15, dword[R.rsi + 4 * (first + m)])
         for c in range(cols):
             a.vfmadd231ps(acc[m][c], R.ymm15, rhs[c])
     a.add(R.rsi, 4 * m0)
@@ -147,13 +173,9 @@ def _assemble(m0: int, n0: int) -> bytes:
     a.dec(R.rcx)
     a.jnz(k_loop)
     a.label(k_done)
-    for m in range(m0):
+    for m in range(rows):
         for c in range(cols):
-            a.vmovups(ymmword[R.r9 + (m * n0 + 8 * c) * 4], acc[m][c])
-    _next_tile(a, p, 4 * m0 * n0, j_loop, i_loop, i_next, done)
-    a.vzeroupper()
-    stub_exit(a)
-    return a.finish()
+            a.vmovups(ymmword[R.r9 + ((first + m) * n0 + 8 * c) * 4], acc[m][c])
 
 
 def _tiles(m0: int, n0: int):
@@ -161,7 +183,7 @@ def _tiles(m0: int, n0: int):
     key = (m0, n0)
     if key not in _CACHE:
         fn = None
-        if (m0 > 0 and n0 > 0 and n0 % 8 == 0 and m0 * (n0 // 8) <= MAX_ACCUMULATORS
+        if (0 < m0 <= MAX_FUSED_M0 and 0 < n0 <= MAX_FUSED_N0 and n0 % 8 == 0
                 and {"avx2", "fma"} <= host_features()):
             memory = ExecutableMemory(_assemble(m0, n0))
             fn = (memory, MMT4D_FN(memory.address))
