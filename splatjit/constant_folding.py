@@ -126,20 +126,15 @@ def _fold(ins: Instr, known: dict, pure: dict) -> list[Instr] | None:
     return None if value is None else [_const(ins.offset, args["result"], value)]
 
 
-def _candidates(fn: Function, pure: dict) -> bool:
-    """Cheap test: does any op of `fn` have a folding rule at all?"""
-    for ins in fn.instrs():
-        m = ins.op.mnemonic
-        if m == "call" and ins.args["callee_ordinal"] & IMPORT_BIT and \
-                ins.args["callee_ordinal"] & ~IMPORT_BIT in pure:
-            return True
-    return False
+def _calls_pure_import(fn: Function, pure: dict) -> bool:
+    return any(ins.op.mnemonic == "call" and ins.args["callee_ordinal"] & IMPORT_BIT
+               and ins.args["callee_ordinal"] & ~IMPORT_BIT in pure for ins in fn.instrs())
 
 
 def fold_constants(fn: Function, first_renamed: int, pure: dict) -> Function:
     """See the module docstring. Integer ops are folded only in functions that call a pure
     import: elsewhere IREE's compiler has already folded constant arithmetic."""
-    if not pure or not _candidates(fn, pure):
+    if not pure or not _calls_pure_import(fn, pure):
         return fn
     blocks = fn.blocks
     while True:
