@@ -94,3 +94,25 @@ def test_a_builder_rejecting_the_placeholders_is_assembled_every_time() -> None:
     for value in (0x7F00_0000_1000, 0x7F12_3456_7000):
         assert patched(("test-picky",), picky, (value,)) == _narrow_or_wide((value,))
     assert patched_code._TEMPLATES[("test-picky",)] is None
+
+
+def test_mmt4d_entries_call_the_tile_loops_that_exist_now(monkeypatch) -> None:
+    """The mmt4d entry calls tile loops that native_mmt4d's module-level cache owns; a
+    template would keep the first loops' addresses after that cache is gone (a harness that
+    loads splatjit again unmapped them: a call into an unmapped page). Entries are assembled
+    afresh: after the cache is replaced, a new entry calls the new loops."""
+    import ctypes
+    from splatjit.emit_x64.cpu import host_features
+    from splatjit.intrinsics import native_mmt4d
+    from splatjit.intrinsics.native_x64 import NEEDS, NativeIntrinsic
+    if not NEEDS.get("mmt4d", set()) <= host_features():
+        pytest.skip("no native mmt4d entry on this CPU")
+    op = NativeIntrinsic("mmt4d", lambda *args: None)
+    first_address, first = op.native_entry(_wide(random.Random(1)))
+    old_cache = dict(native_mmt4d._CACHE)  # kept alive: the first entry still points at it
+    monkeypatch.setattr(native_mmt4d, "_CACHE", {})
+    address, memory = op.native_entry(_wide(random.Random(2)))
+    code = ctypes.string_at(address, memory.length)
+    new_generic = native_mmt4d.generic_f32_address().to_bytes(8, "little")
+    old_generic = old_cache["generic"][0].address.to_bytes(8, "little")
+    assert new_generic in code and old_generic not in code

@@ -20,7 +20,8 @@ still callables (the AArch64 backend and direct callers use the Python function)
 `native_entry(fallback_address) -> address` for the x86-64 import table. Entries are
 assembled per import (the fallback address is embedded) and stay mapped while the owning
 import table keeps the returned memory object; entries of one op differ only in that
-address, so each op is assembled once per process (runtime/patched_code.py).
+address, so each op is assembled once per process (runtime/patched_code.py), except those
+in EMBEDS_MODULE_CODE.
 """
 from __future__ import annotations
 
@@ -274,6 +275,13 @@ ASSEMBLERS = {**{n: _assemble for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY)}
               **native_copy.ASSEMBLERS, **native_pack.ASSEMBLERS, **native_mmt4d.ASSEMBLERS}
 
 
+#: Ops whose entries call code that a module-level cache owns (native_mmt4d's tile loops):
+#: assembled afresh each time, never from a patched template, whose baked-in addresses
+#: would outlive that cache if the module were ever loaded again (the old copy's mappings
+#: are unmapped with it; seen with test harnesses that re-import splatjit).
+EMBEDS_MODULE_CODE = frozenset({"mmt4d"})
+
+
 class NativeIntrinsic:
     """A `vmvx` op's Python implementation plus its native x86-64 entry builder."""
 
@@ -289,7 +297,10 @@ class NativeIntrinsic:
         the native-ABI function at `fallback` (the Python trampoline of this op; vmvx
         imports have the signatures of CCONV, so `signature` is not consulted)."""
         name, assemble = self.name, ASSEMBLERS[self.name]
-        code = patched(("vmvx-native", name), lambda a: assemble(name, a[0]), (fallback,))
+        if name in EMBEDS_MODULE_CODE:
+            code = assemble(name, fallback)
+        else:
+            code = patched(("vmvx-native", name), lambda a: assemble(name, a[0]), (fallback,))
         memory = ExecutableMemory(code)
         return memory.address, memory
 
