@@ -319,10 +319,13 @@ class LocalHal:
         self._signal(signal)
 
     def queue_execute_indirect(self, device, affinity, wait, signal, cb, flags, table, start=0):
-        """queue_execute, then (native mode "execute") the command buffer's native plan."""
-        self.queue_execute(device, affinity, wait, signal, cb, flags, table, start)
-        if type(cb) is CommandBuffer and cb.plan is None and self.native_modes["execute"]:
-            cb.make_plan()
+        """queue_execute, then (native mode "execute") the command buffer's native plan,
+        also when the execution failed (a dispatch trapped: the plan reports the trap)."""
+        try:
+            self.queue_execute(device, affinity, wait, signal, cb, flags, table, start)
+        finally:
+            if type(cb) is CommandBuffer and cb.plan is None and self.native_modes["execute"]:
+                cb.make_plan()
 
     def queue_barrier(self, device, affinity, wait, signal, flags):
         self._wait(wait)
