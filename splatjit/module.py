@@ -394,7 +394,9 @@ class JitModule:
         self._rodata = (abi.BufferDesc * max(len(d.rodata), 1))()
         self._rodata_objects = {}
         self._heap = BufferHeap()
-        self._pinned: dict[int, tuple] = {}  # argument buffers/lists ref globals still reach
+        #: argument buffers/lists ref globals still reach; always this one dict (changed in
+        #: place: hal/execute.py's native code reads whether it is empty)
+        self._pinned: dict[int, tuple] = {}
         for i, (seg, raw) in enumerate(zip(d.rodata, self._rodata_bytes)):
             self._rodata[i] = abi.BufferDesc(ctypes.addressof(raw), len(seg.data), 0, abi.TYPE_BUFFER)
             self._rodata_objects[ctypes.addressof(self._rodata) + i * abi.BUF_SIZE] = seg.data
@@ -424,16 +426,18 @@ class JitModule:
         for hook in self._collect_hooks:
             hook.before_collect()
         if not self._ref_globals_used:  # no ref global: nothing outlives the call
-            self._pinned = {}
+            self._pinned.clear()
             self._heap.clear()
             self._objects.collect(set())
             for hook in self._imports.hooks:
                 hook.after_call(set())
             return
         live = reachable(a for a in self._ref_globals_values.tolist() if a)
-        if self._pinned or arena.by_address:
-            self._pinned = {a: e for a, e in {**self._pinned, **arena.by_address}.items()
-                            if a in live}
+        pinned = self._pinned
+        if pinned or arena.by_address:
+            pinned.update(arena.by_address)
+            for a in [a for a in pinned if a not in live]:
+                del pinned[a]
         heap = self._heap
         if heap.by_address or heap.lists.by_address:
             heap.collect(live)

@@ -169,6 +169,7 @@ class Frame:
         self.list_bytes = ctypes.c_char * len(self.list_template)
         self.slot_bytes = ctypes.c_char * len(self.slots_template)
         self.empty = not cx * cy * cz
+        self.native_templates = None  # list + slot templates for native plans, made once
 
     def run(self, values: list) -> None:
         if self.empty:
@@ -187,11 +188,37 @@ class Frame:
         finally:
             m._depth -= 1
         if status:
-            error = m._trap(status)
-            m._context.trap_code = 0
-            m._context.depth_left = abi.MAX_DEPTH
-            m._retain_globals(_NO_ARGUMENTS)
-            raise error
+            self.raise_trap(status)
         heap = m._heap
         if heap.by_address or heap.lists.by_address or m._objects.held or m._pinned:
-            m._retain_globals(_NO_ARGUMENTS)  # release what the workgroups allocated
+            self.release()
+
+    def raise_trap(self, status: int) -> None:
+        """After a run that returned `status` (non-zero): resets the module's Context,
+        releases what the workgroups allocated and raises the trap's TrapError."""
+        m = self.runner.module
+        error = m._trap(status)
+        m._context.trap_code = 0
+        m._context.depth_left = abi.MAX_DEPTH
+        m._retain_globals(_NO_ARGUMENTS)
+        raise error
+
+    def release(self) -> None:
+        """After a run: releases what the workgroups allocated (buffers, lists, objects)."""
+        self.runner.module._retain_globals(_NO_ARGUMENTS)
+
+    def plan_words(self) -> list[int]:
+        """This frame's part of a native execution plan step (hal/execute.py, `_S_*`): the
+        addresses a run writes and calls with. Valid while this frame lives (the plan
+        holds it), and the dicts' addresses while its module lives (they are never
+        replaced: JitModule._pinned, BufferHeap / ListHeap.by_address, ObjectSpace.held)."""
+        m = self.runner.module
+        if self.native_templates is None:
+            self.native_templates = ctypes.create_string_buffer(
+                self.list_template + self.slots_template)
+        return [int(self.empty), self.descs_address, self.list_address, self.slots_address,
+                ctypes.addressof(self.native_templates), len(self.slots_template),
+                array_address(self.local), self.runner.local_memory_size,
+                ctypes.addressof(m._depth_cell), *self.call,
+                *map(id, (m._heap.by_address, m._heap.lists.by_address, m._objects.held,
+                          m._pinned))]

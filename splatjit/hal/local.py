@@ -24,6 +24,7 @@ from .buffers import Buffer, HalError
 from .dispatch import DispatchRunner, resolve
 from .inline import _view_create, buffer_exports, expect, string_of
 from .buffers import PooledView
+from .execute import NativeExecute
 from .pools import BufferPool, NativeAlloca, NativeViewCreate, ObjectPool, PooledCall
 
 _TAGS = abi.HOST_TYPE_TAGS
@@ -35,8 +36,8 @@ FENCE_READY = FENCE_SIGNALED
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
 #: which native queue entries new LocalHals use (off: the Python implementation only; for
 #: tests and A/B timing): "alloca" (hal/pools.NativeAlloca), "view" (buffer_view.create,
-#: hal/pools.NativeViewCreate)
-NATIVE_MODES = {"alloca": True, "view": True}
+#: hal/pools.NativeViewCreate), "execute" (device.queue.execute.indirect, hal/execute.py)
+NATIVE_MODES = {"alloca": True, "view": True, "execute": True}
 
 
 class Device(HostObject):
@@ -135,7 +136,9 @@ class Executable(HostObject):
 class CommandBuffer(HostObject):
     """Records (kind, payload) commands; `execute` replays them against a binding table.
     The recorded commands are compiled once into replay steps (dispatches packed by
-    hal/dispatch.py), again only if more are recorded."""
+    hal/dispatch.py), again only if more are recorded. Once finalized and executed, it may
+    own a native plan of its steps (`plan`, hal/execute.py), whose address its
+    descriptor's data field holds (0: none)."""
     TYPE_TAG = _TAGS["!hal.command_buffer"]
 
     def __init__(self, binding_capacity: int):
@@ -144,6 +147,18 @@ class CommandBuffer(HostObject):
         self.commands: list[tuple] = []
         self.finalized = False
         self._steps: list | None = None
+        #: None: not tried yet; False: no plan possible; else an ExecutePlan
+        self.plan = None
+        self.describe_natively()  # no plan (a reused descriptor slot keeps its bytes)
+
+    def make_plan(self) -> None:
+        """Builds the native plan once the buffer is finalized and its steps exist."""
+        if self.plan is None and self.finalized and self._steps is not None:
+            from .execute import make_plan
+            plan = make_plan(self._steps)
+            self.plan = plan or False
+            if plan:
+                self.describe_natively(plan.address)
 
     def record(self, *command) -> None:
         if self.finalized:
@@ -151,11 +166,12 @@ class CommandBuffer(HostObject):
         self.commands.append(command)
         self._steps = None
 
-    def execute(self, table: list[tuple]) -> None:
+    def execute(self, table: list[tuple], start: int = 0) -> None:
+        """Runs the steps from `start` on (0: all)."""
         steps = self._steps
         if steps is None:
             steps = self._steps = [_STEPS[kind](*payload) for kind, *payload in self.commands]
-        for step in steps:
+        for step in steps[start:] if start else steps:
             step(table)
 
 
@@ -293,12 +309,23 @@ class LocalHal:
         expect(buffer, Buffer, "device.queue.dealloca")
         self._signal(signal)
 
-    def queue_execute(self, device, affinity, wait, signal, cb, flags, table=()):
+    def queue_execute(self, device, affinity, wait, signal, cb, flags, table=(), start=0):
+        """`start`: the first step to run (hal/execute.py resumes where native code
+        stopped)."""
         expect(device, Device, "device.queue.execute")
         self._wait(wait)
         if cb is not None:
-            expect(cb, CommandBuffer, "device.queue.execute").execute(list(table))
+            expect(cb, CommandBuffer, "device.queue.execute").execute(list(table), start)
         self._signal(signal)
+
+    def queue_execute_indirect(self, device, affinity, wait, signal, cb, flags, table, start=0):
+        """queue_execute, then (native mode "execute") the command buffer's native plan,
+        also when the execution failed (a dispatch trapped: the plan reports the trap)."""
+        try:
+            self.queue_execute(device, affinity, wait, signal, cb, flags, table, start)
+        finally:
+            if type(cb) is CommandBuffer and cb.plan is None and self.native_modes["execute"]:
+                cb.make_plan()
 
     def queue_barrier(self, device, affinity, wait, signal, flags):
         self._wait(wait)
@@ -422,8 +449,9 @@ class LocalHal:
                                     if self.native_modes["alloca"] else self.queue_alloca),
             "device.queue.dealloca": self.queue_dealloca,
             "device.queue.execute": self.queue_execute,
-            "device.queue.execute.indirect": lambda d, a, w, s, cb, f, table: self.queue_execute(
-                d, a, w, s, cb, f, table),
+            "device.queue.execute.indirect": (
+                NativeExecute(self.queue_execute_indirect) if self.native_modes["execute"]
+                else self.queue_execute_indirect),
             "device.queue.barrier": self.queue_barrier,
             "device.queue.fill": self.queue_fill,
             "device.queue.copy": self.queue_copy,

@@ -1,0 +1,383 @@
+"""Native `hal.device.queue.execute.indirect`: a finalized command buffer of packed
+dispatches replayed in machine code, without Python.
+
+Plan: after the first Python execution of a finalized command buffer whose every command is
+a packed dispatch (hal/dispatch.PackedDispatch), `ExecutePlan(steps)` lays out in native
+memory, per step, its recorded bindings and its Frame's addresses (Frame.plan_words), and
+the buffer's descriptor (data field) points at it. Anything else (fills, copies, updates,
+dispatches that cannot be packed, a recorded buffer whose range is bad) gets no plan.
+
+The native entry (`NativeExecute.native_entry`) answers the ordinary call in two passes:
+
+1. Checks, writing nothing but the plan's scratch: a Device; no wait fence or a signalled,
+   unfailed one; a null or fence signal fence; a command buffer with a plan; a table of at
+   most MAX_TABLE entries; and for EVERY binding of every step that names a table slot: a
+   slot inside the table, a non-null `!hal.buffer` there, offset (table offset + recorded
+   offset) and length (recorded, or -1: to the end) inside the buffer, with no overflow.
+   The resolved descriptors go to the step's scratch. Any failure falls back to Python
+   before anything changed (it then raises IREE's error at the same command as before).
+2. Per step, as Frame.run does: unless its grid is empty, checks that the bindings list
+   still uses the frame's slot array (else: stop, step not run), writes the binding
+   descriptors, restores the list and its slots, zeroes local memory, counts the call in
+   the kernel module's depth cell and runs the grid loop (runtime/grid.py). A trap (stop,
+   trapped) or anything the workgroups left to release - a non-empty heap, list heap,
+   ObjectSpace or pinned dict of the kernel module (stop, to release) - records the step
+   and the reason in the plan (`_P_STOP_*`) and falls back. After the last step the signal
+   fence's descriptor gets FENCE_SIGNALED.
+
+The Python fallback (`NativeExecute.__call__`) first takes the stop record: a trap is
+reported as Frame.run reports it (the error, the kernel's Context reset), a release is
+done as Frame.run does it and the remaining steps run in Python; either way from the step
+where native code stopped, then the signal fence is signalled. Without a stop record it is
+the ordinary Python execution, which then makes the plan if it can.
+
+Ownership: the CommandBuffer owns its plan (`CommandBuffer.plan`), the plan owns its
+native words and holds the Frames (which hold their modules), so everything a plan points
+at lives as long as the command buffer, which the calling program holds during the call.
+Dict fields are read as CPython's PyDictObject.ma_used (checked at import: `_dicts_ok`).
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+
+from ..emit_x64 import operands as R
+from ..emit_x64.operands import Label, dword, qword
+from ..frontend.cconv import parse_cconv
+from ..intrinsics.native_entry import Entry
+from ..runtime import abi
+from ..runtime.grid import run_grid_function
+from ..runtime.memory import ExecutableMemory
+from .buffers import HalError
+from .dispatch import PackedDispatch
+
+_TAGS = abi.HOST_TYPE_TAGS
+BUFFER, DEVICE = _TAGS["!hal.buffer"], _TAGS["!hal.device"]
+FENCE, COMMAND_BUFFER = _TAGS["!hal.fence"], _TAGS["!hal.command_buffer"]
+#: table entries the native entry takes (more: Python)
+MAX_TABLE = 1 << 16
+#: a recorded binding's slot word when it names its buffer directly
+DIRECT = (1 << 64) - 1
+_MASK = (1 << 64) - 1
+
+# plan header (u64 words): step count, then the stop record native code writes before it
+# falls back (step index + 1, or 0: nothing ran; kind; trap status)
+_P_STEPS, _P_STOP_STEP, _P_STOP_KIND, _P_STOP_STATUS, _P_HEAD = range(5)
+STOP_NOT_RUN, STOP_RELEASE, STOP_TRAP = 1, 2, 3
+# step record (u64 words): its size in bytes, binding count, address of its resolved
+# descriptors, then Frame.plan_words, then `count` bindings of _B_WORDS words (slot or
+# DIRECT, offset, length, 0), then `count` resolved BufferDescs (3 words each)
+_S_SIZE, _S_COUNT, _S_RESOLVED = range(3)
+(_S_EMPTY, _S_DESCS, _S_LIST, _S_SLOTS, _S_TEMPLATES, _S_SLOT_BYTES, _S_LOCAL, _S_LOCAL_SIZE,
+ _S_DEPTH) = range(3, 12)
+_S_CALL = 12        # context, args, results, function, params, ids: the grid loop's arguments
+_S_DICTS = 18       # 4 dict object addresses
+_S_HEAD = 22
+_B_WORDS = 4
+_DICT_USED = 16     # PyDictObject.ma_used
+_FRAME = 72         # Entry frame; [rsp + 56]: the signal fence
+_SIGNAL = 56
+FIELDS = ("device", "affinity", "wait", "signal", "command_buffer", "flags", "count")
+ARG_TYPES = ("ref", "i64", "ref", "ref", "ref", "i64", "i32")
+CCONV = "0rIrrrICrIID_v"
+
+
+def _dicts_ok() -> bool:
+    """Whether a dict's size is the Py_ssize_t at _DICT_USED (CPython's ma_used)."""
+    if sys.implementation.name != "cpython" or getattr(sys, "_is_gil_enabled", lambda: True)() is False:
+        return False
+    samples = ({}, {1: 1}, {k: k for k in range(9)})
+    return all(ctypes.c_ssize_t.from_address(id(d) + _DICT_USED).value == len(d)
+               for d in samples)
+
+
+DICTS_OK = _dicts_ok()
+
+
+class ExecutePlan:
+    """The native plan of one finalized command buffer (see the module docstring)."""
+
+    def __init__(self, steps: list[PackedDispatch]):
+        """`steps`: the buffer's replay steps, all packed dispatches whose directly named
+        buffers resolve (HalError otherwise, from hal/dispatch.resolve)."""
+        from .dispatch import resolve
+        self.frames = [step.frame for step in steps]
+        words = [len(steps), 0, 0, 0]
+        records = []
+        for step in steps:
+            count = len(step.bindings)
+            bindings, resolved = [], []
+            for slot, buffer, offset, length in step.bindings:
+                if buffer is None:
+                    bindings += [slot & _MASK, offset & _MASK, length & _MASK, 0]
+                    resolved += [0, 0, 0]
+                else:
+                    buffer, offset, length = resolve((), slot, buffer, offset, length)
+                    bindings += [DIRECT, 0, 0, 0]
+                    resolved += [buffer.address + offset, length,
+                                 buffer.access | abi.TYPE_BUFFER << 32]
+            head = [8 * (_S_HEAD + (_B_WORDS + 3) * count), count, 0,
+                    *step.frame.plan_words()]
+            assert len(head) == _S_HEAD
+            records.append((len(words), head, bindings, resolved))
+            words += head + bindings + resolved
+        self.native = (ctypes.c_uint64 * len(words))(*words)
+        self.address = ctypes.addressof(self.native)
+        for at, head, bindings, _ in records:
+            self.native[at + _S_RESOLVED] = self.address + 8 * (at + _S_HEAD + len(bindings))
+
+    def take_stop(self) -> tuple[int, int, int] | None:
+        """(step index, kind, status) where native code stopped, cleared; None if it did
+        not stop (the fallback was taken before anything ran)."""
+        native = self.native
+        step = native[_P_STOP_STEP]
+        if not step:
+            return None
+        stop = (step - 1, native[_P_STOP_KIND], native[_P_STOP_STATUS])
+        native[_P_STOP_STEP] = native[_P_STOP_KIND] = native[_P_STOP_STATUS] = 0
+        return stop
+
+
+def make_plan(steps: list) -> ExecutePlan | None:
+    """A plan for these replay steps (CommandBuffer._steps), None when some step is not a
+    packed dispatch or a directly named buffer does not resolve."""
+    if not DICTS_OK:
+        return None
+    packed = [getattr(step, "__self__", None) for step in steps]
+    if not all(type(p) is PackedDispatch for p in packed):
+        return None
+    try:
+        return ExecutePlan(packed)
+    except HalError:
+        return None
+
+
+class NativeExecute:
+    """`device.queue.execute.indirect` ("0rIrrrICrIID_v"): `fn(device, affinity, wait,
+    signal, command_buffer, flags, table, start=0)` is LocalHal.queue_execute (the fallback);
+    native_entry builds the machine code of the module docstring."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        sig = parse_cconv(CCONV)
+        self.signature = (sig.args, sig.results)
+
+    def __call__(self, device, affinity, wait, signal, cb, flags, table):
+        plan = getattr(cb, "plan", None)
+        stop = plan.take_stop() if plan else None
+        if stop is None:
+            return self.fn(device, affinity, wait, signal, cb, flags, table)
+        step, kind, status = stop
+        frame = plan.frames[step]
+        if kind == STOP_TRAP:
+            frame.raise_trap(status)
+        if kind == STOP_RELEASE:
+            frame.release()
+            step += 1
+        return self.fn(device, affinity, wait, signal, cb, flags, table, start=step)
+
+    def native_entry(self, fallback: int, signature=None):
+        """(entry address, the mapping to keep alive); None for another signature."""
+        if signature is not None and (signature.args, signature.results) != self.signature:
+            return None
+        if not DICTS_OK:
+            return None
+        memory = ExecutableMemory(assemble(fallback))
+        return memory.address, memory
+
+
+def _check_bindings(e: Entry) -> None:
+    """Pass 1 over the plan at rbx: every slot binding resolved into its step's scratch
+    (falls back on any bad one). Uses r12-r15, rbp, rax, rcx, rdi, r8-r11."""
+    a, slow = e.a, e.slow
+    steps, step_done, binding, next_binding, bindings_done = (Label(n) for n in (
+        "check_step", "checks_done", "check_binding", "next_binding", "bindings_done"))
+    to_end, ranged = Label("to_end"), Label("ranged")
+    a.mov(R.r13, qword[R.rbx + 8 * _P_STEPS])
+    a.lea(R.r12, qword[R.rbx + 8 * _P_HEAD])
+    a.label(steps)
+    a.test(R.r13, R.r13)
+    a.jz(step_done)
+    a.mov(R.rcx, qword[R.r12 + 8 * _S_COUNT])
+    a.lea(R.rbp, qword[R.r12 + 8 * _S_HEAD])
+    a.mov(R.rdi, qword[R.r12 + 8 * _S_RESOLVED])
+    a.label(binding)
+    a.test(R.rcx, R.rcx)
+    a.jz(bindings_done)
+    a.mov(R.rax, qword[R.rbp])                          # slot
+    a.cmp(R.rax, -1)
+    a.je(next_binding)                                  # DIRECT: resolved when planned
+    a.cmp(R.rax, R.r15)                                 # unsigned: inside the table
+    a.jae(slow)
+    a.lea(R.rax, qword[R.Mem(R.rax, R.rax, 2)])         # slot * 3 (24-byte entries)
+    a.mov(R.r8, qword[R.Mem(R.r14, R.rax, 8)])          # the entry's buffer
+    a.test(R.r8, R.r8)
+    a.jz(slow)
+    a.cmp(dword[R.r8 + abi.BUF_TYPE], BUFFER)
+    a.jne(slow)
+    a.mov(R.r9, qword[R.Mem(R.r14, R.rax, 8, 8)])       # table offset
+    a.add(R.r9, qword[R.rbp + 8])                       # + recorded offset
+    a.jo(slow)
+    a.test(R.r9, R.r9)
+    a.js(slow)
+    a.mov(R.r10, qword[R.r8 + abi.BUF_LENGTH])          # buffer length
+    a.mov(R.r11, qword[R.rbp + 16])                     # recorded length
+    a.cmp(R.r11, -1)
+    a.je(to_end)
+    a.test(R.r11, R.r11)
+    a.js(slow)
+    a.mov(R.rax, R.r9)
+    a.add(R.rax, R.r11)
+    a.jo(slow)
+    a.cmp(R.rax, R.r10)
+    a.ja(slow)
+    a.jmp(ranged)
+    a.label(to_end)
+    a.mov(R.r11, R.r10)
+    a.sub(R.r11, R.r9)
+    a.jb(slow)                                          # offset past the end
+    a.label(ranged)
+    a.mov(R.rax, qword[R.r8 + abi.BUF_DATA])
+    a.add(R.rax, R.r9)
+    a.mov(qword[R.rdi], R.rax)
+    a.mov(qword[R.rdi + 8], R.r11)
+    a.mov(R.eax, dword[R.r8 + abi.BUF_ACCESS])
+    a.mov(dword[R.rdi + 16], R.eax)
+    a.mov(dword[R.rdi + 20], abi.TYPE_BUFFER)
+    a.label(next_binding)
+    a.add(R.rbp, 8 * _B_WORDS)
+    a.add(R.rdi, abi.BUF_SIZE)
+    a.sub(R.rcx, 1)
+    a.jmp(binding)
+    a.label(bindings_done)
+    a.add(R.r12, qword[R.r12 + 8 * _S_SIZE])
+    a.sub(R.r13, 1)
+    a.jmp(steps)
+    a.label(step_done)
+
+
+def _libc(name: str) -> int:
+    from ..module import host_symbol
+    return host_symbol(name)
+
+
+def _call_libc(a, name: str, dst_word: int, second, count) -> None:
+    """name(step word `dst_word`, second, count): memcpy / memset with the step at r12.
+    `second`: a step word index (its value), a register, or None (0); `count`: an int, a register
+    or a memory operand. Clobbers the caller-saved registers."""
+    a.mov(R.rdi, qword[R.r12 + 8 * dst_word])
+    if second is None:
+        a.xor(R.esi, R.esi)
+    elif isinstance(second, int):
+        a.mov(R.rsi, qword[R.r12 + 8 * second])
+    elif second is not R.rsi:
+        a.mov(R.rsi, second)
+    if isinstance(count, int):
+        a.mov(R.edx, count)
+    else:
+        a.mov(R.rdx, count)
+    a.mov(R.rax, _libc(name))
+    a.call(R.rax)
+
+
+def assemble(fallback: int) -> bytes:
+    e = Entry("device.queue.execute.indirect", FIELDS, _FRAME, arg_types=ARG_TYPES)
+    a, slow = e.a, e.slow
+    from .native import _object, _span_start
+    from .local import FENCE_READY, FENCE_SIGNALED
+    _object(e, "device", DEVICE)
+    no_wait, no_signal = Label("no_wait"), Label("no_signal")
+    a.mov(R.rcx, e.arg("wait"))
+    a.test(R.rcx, R.rcx)
+    a.jz(no_wait)
+    a.cmp(dword[R.rcx + abi.BUF_TYPE], FENCE)
+    a.jne(slow)
+    a.cmp(dword[R.rcx + abi.BUF_ACCESS], FENCE_READY)
+    a.jne(slow)
+    a.label(no_wait)
+    a.mov(R.r8, e.arg("signal"))
+    a.test(R.r8, R.r8)
+    a.jz(no_signal)
+    a.cmp(dword[R.r8 + abi.BUF_TYPE], FENCE)
+    a.jne(slow)
+    a.label(no_signal)
+    a.mov(qword[R.rsp + _SIGNAL], R.r8)
+    _object(e, "command_buffer", COMMAND_BUFFER, reg=R.rbx)
+    a.mov(R.rbx, qword[R.rbx + abi.BUF_DATA])           # the plan
+    a.test(R.rbx, R.rbx)
+    a.jz(slow)
+    a.mov(R.r15d, e.arg("count", 32))
+    a.cmp(R.r15, MAX_TABLE)
+    a.ja(slow)
+    a.lea(R.r14, qword[R.rsi + _span_start(e, "count")])
+    _check_bindings(e)
+    # pass 2: run the steps (r12: the step, r13: its index)
+    steps, done, next_step = Label("run_step"), Label("steps_done"), Label("next_step")
+    stop, not_run, trapped, release = (Label(n) for n in ("stop", "not_run", "trapped",
+                                                           "release"))
+    a.xor(R.r13d, R.r13d)
+    a.lea(R.r12, qword[R.rbx + 8 * _P_HEAD])
+    a.label(steps)
+    a.cmp(R.r13, qword[R.rbx + 8 * _P_STEPS])
+    a.jae(done)
+    a.cmp(qword[R.r12 + 8 * _S_EMPTY], 0)
+    a.jne(next_step)
+    a.mov(R.rax, qword[R.r12 + 8 * _S_LIST])
+    a.mov(R.rax, qword[R.rax + abi.LIST_STORAGE])
+    a.cmp(R.rax, qword[R.r12 + 8 * _S_SLOTS])
+    a.jne(not_run)                                      # the kernel grew its list: Python
+    a.mov(R.rcx, qword[R.r12 + 8 * _S_COUNT])
+    a.lea(R.rcx, qword[R.Mem(R.rcx, R.rcx, 2)])
+    a.shl(R.rcx, 3)
+    _call_libc(a, "memcpy", _S_DESCS, _S_RESOLVED, R.rcx)       # binding descriptors
+    _call_libc(a, "memcpy", _S_LIST, _S_TEMPLATES, abi.LIST_SIZE)  # the list, its slots
+    a.mov(R.rsi, qword[R.r12 + 8 * _S_TEMPLATES])
+    a.add(R.rsi, abi.LIST_SIZE)
+    _call_libc(a, "memcpy", _S_SLOTS, R.rsi, qword[R.r12 + 8 * _S_SLOT_BYTES])
+    _call_libc(a, "memset", _S_LOCAL, None, qword[R.r12 + 8 * _S_LOCAL_SIZE])  # local memory
+    a.mov(R.rax, qword[R.r12 + 8 * _S_DEPTH])
+    a.inc(qword[R.rax])
+    for k, reg in enumerate((R.rdi, R.rsi, R.rdx, R.rcx, R.r8, R.r9)):
+        a.mov(reg, qword[R.r12 + 8 * (_S_CALL + k)])
+    a.mov(R.rax, ctypes.cast(run_grid_function(), ctypes.c_void_p).value)
+    a.call(R.rax)
+    a.mov(R.rcx, qword[R.r12 + 8 * _S_DEPTH])
+    a.dec(qword[R.rcx])
+    a.test(R.eax, R.eax)
+    a.jnz(trapped)
+    for k in range(4):
+        a.mov(R.rcx, qword[R.r12 + 8 * (_S_DICTS + k)])
+        a.cmp(qword[R.rcx + _DICT_USED], 0)
+        a.jne(release)
+    a.label(next_step)
+    a.add(R.r12, qword[R.r12 + 8 * _S_SIZE])
+    a.inc(R.r13)
+    a.jmp(steps)
+    a.label(done)
+    signalled = Label("signalled")
+    a.mov(R.r8, qword[R.rsp + _SIGNAL])
+    a.test(R.r8, R.r8)
+    a.jz(signalled)
+    a.or_(dword[R.r8 + abi.BUF_ACCESS], FENCE_SIGNALED)
+    a.label(signalled)
+    finish = Label("finish")
+    a.jmp(finish)
+    a.label(not_run)
+    a.mov(R.ecx, STOP_NOT_RUN)
+    a.xor(R.eax, R.eax)
+    a.jmp(stop)
+    a.label(release)
+    a.mov(R.ecx, STOP_RELEASE)
+    a.xor(R.eax, R.eax)
+    a.jmp(stop)
+    a.label(trapped)
+    a.mov(R.ecx, STOP_TRAP)
+    a.mov(R.eax, R.eax)                                 # the status, zero-extended
+    a.label(stop)
+    a.mov(qword[R.rbx + 8 * _P_STOP_KIND], R.rcx)
+    a.mov(qword[R.rbx + 8 * _P_STOP_STATUS], R.rax)
+    a.lea(R.rax, qword[R.r13 + 1])
+    a.mov(qword[R.rbx + 8 * _P_STOP_STEP], R.rax)
+    a.jmp(slow)
+    a.label(finish)
+    return e.finish(fallback)
