@@ -16,6 +16,14 @@ from __future__ import annotations
 import ctypes
 import struct
 
+
+def function_address(fn) -> int:
+    """The code address a ctypes function pointer (a CFUNCTYPE callback, a library
+    function) holds. Unlike `ctypes.cast(fn, c_void_p)`, which stores each object in the
+    other's `_objects` (a reference cycle only the cycle collector frees), it links nothing."""
+    return ctypes.c_void_p.from_address(ctypes.addressof(fn)).value
+
+
 # Context field byte offsets (see `Context`).
 CTX_TRAP_CODE = 0
 CTX_TRAP_OFFSET = 4

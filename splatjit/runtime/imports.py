@@ -143,7 +143,7 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
 
     native = NATIVE_FN(entry)
     keep.append(native)
-    return ctypes.cast(native, ctypes.c_void_p).value
+    return abi.function_address(native)
 
 
 def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
