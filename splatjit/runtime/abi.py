@@ -335,6 +335,19 @@ class ArgsDecoder:
 
 
 _I32 = struct.Struct("<i")
+_DECODERS: dict[tuple, ArgsDecoder] = {}
+
+
+def args_decoder(arg_types) -> ArgsDecoder:
+    """The `ArgsDecoder` of `arg_types`, shared by every caller (a decoder only caches
+    layouts); at most 1024 are kept."""
+    key = tuple(arg_types)
+    decoder = _DECODERS.get(key)
+    if decoder is None:
+        if len(_DECODERS) >= 1 << 10:
+            _DECODERS.clear()
+        decoder = _DECODERS[key] = ArgsDecoder(key)
+    return decoder
 
 
 def cconv_layout(types) -> tuple[list[int], int]:
