@@ -265,7 +265,8 @@ def build_many(specs) -> list[NativeEntry | None]:
     size = 0
     for name, signature, o in specs:
         closed = ctypes.c_int8(0)
-        fallback, finish, depth_cell, dicts = o["fallback"], o["finish"], o["depth_cell"], o["dicts"]
+        fallback, finish = o["fallback"], o["finish"]
+        depth_cell, dicts = o["depth_cell"], o["dicts"]
         addresses = (o["context"], o["entry"], id(fallback), id(finish), ctypes.addressof(_FORMAT),
                      ctypes.addressof(depth_cell), ctypes.addressof(closed)) + tuple(map(id, dicts))
         shape = ("pyentry", tuple(signature.args), tuple(signature.results), len(dicts))
