@@ -108,14 +108,20 @@ class ExportedFunction:
         self._entry = None
         self._closed = False
         self._call_target = types.MethodType(ExportedFunction._python_call, self)
-        if fast:  # called as a CPython builtin: no ctypes on the way in or out
-            self._entry = pyentry.build(
-                self._where, self.signature, context=module._context_address,
-                entry=self.address, fallback=self._call_target, finish=self._finish_native,
-                depth_cell=module._depth_cell,
-                dicts=(module._heap.by_address, module._heap.lists.by_address))
-            if self._entry is not None:
-                self._call_target = self._entry.function
+        #: called as a CPython builtin (no ctypes on the way in or out): the options of its
+        #: native entry, which JitModule builds with the other exports' (`_use_entry`)
+        self._entry_options = dict(
+            context=module._context_address, entry=self.address, fallback=self._call_target,
+            finish=self._finish_native, depth_cell=module._depth_cell,
+            dicts=(module._heap.by_address, module._heap.lists.by_address)) if fast else None
+
+    def _use_entry(self, entry) -> None:
+        """Calls go to `entry` (a pyentry.NativeEntry built from `_entry_options`, or None:
+        they stay on the Python path)."""
+        self._entry_options = None
+        if entry is not None:
+            self._entry = entry
+            self._call_target = entry.function
 
     def _python_call(self, *args):
         """The call path in Python (ctypes); native entries hand unusual calls back to it."""
@@ -376,6 +382,11 @@ class JitModule:
                 raise UnsupportedError(f"{self.target} code cannot run on a {platform.machine()} host")
         self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                          for e in self.loaded.defn.exports}
+        fast = [f for f in self._exports.values() if f._entry_options is not None]
+        if fast:  # the scalar exports' native entries, in one mapping
+            built = pyentry.build_many([(f._where, f.signature, f._entry_options) for f in fast])
+            for f, entry in zip(fast, built):
+                f._use_entry(entry)
         for name, export in self._exports.items():  # m.name: a plain attribute lookup
             if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
                     and name not in self.__dict__:

@@ -44,9 +44,8 @@ class Device(HostObject):
     """The one device; its descriptor's first field is its allocator's ref address."""
     TYPE_TAG = _TAGS["!hal.device"]
 
-    def __init__(self, hal: "LocalHal"):
+    def __init__(self):
         super().__init__()
-        self.hal = hal
         self.allocator = Allocator()
         self.describe_natively(self.allocator.ref_address)
 
@@ -238,7 +237,7 @@ class LocalHal:
         decoded and verified it (frontend/loader.py), so it is not loaded twice."""
         self.target, self.features, self.fuel = target, features, fuel
         self._loaded = executables or {}
-        self.device = Device(self)
+        self.device = Device()
         self._compiled: dict[bytes, Executable] = {}
         self.fence_pool = ObjectPool(Fence, Fence.reset)
         self.native_modes = dict(NATIVE_MODES)

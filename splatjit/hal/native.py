@@ -15,8 +15,10 @@ the module's ObjectSpace adopts it if a ref global still holds it after the call
 (runtime/objects.ObjectSpace.collect).
 
 Contract: `with_native_entries(provider)` wraps the functions named in ENTRIES in
-`NativeHalCall`s: still callables, plus `native_entry(fallback, signature)` for the x86-64
-import table, which builds an entry only for the signature the table expects.
+`NativeHalCall`s: still callables, plus `native_code(fallback, signature)` (the entry's
+position-independent bytes, patched per fallback) for the x86-64 import table and
+`native_entry` (the same, mapped on its own); each builds an entry only for the signature
+the table expects.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from ..frontend.cconv import parse_cconv
 from ..intrinsics.native_entry import Entry
 from ..runtime import abi
 from ..runtime.memory import ExecutableMemory
+from ..runtime.patched_code import patched
 from .buffers import INLINE_RANK, VIEW_DIMS
 from .local import FENCE_READY
 
@@ -206,12 +209,21 @@ class NativeHalCall:
     def __call__(self, *args):
         return self.fn(*args)
 
-    def native_entry(self, fallback: int, signature=None):
-        """(entry address, the mapping to keep alive), falling back to the native-ABI
-        function at `fallback`; None when `signature` is not the one the entry reads."""
+    def native_code(self, fallback: int, signature=None) -> bytes | None:
+        """The native entry's position-independent code, falling back to the native-ABI
+        function at `fallback`; None when `signature` is not the one the entry reads.
+        Entries differ only in `fallback`: each is a patched copy (runtime/patched_code.py)."""
         if signature is not None and (signature.args, signature.results) != self.signature:
             return None
-        memory = ExecutableMemory(assemble(self.name, fallback))
+        name = self.name
+        return patched(("hal-native", name), lambda a: assemble(name, a[0]), (fallback,))
+
+    def native_entry(self, fallback: int, signature=None):
+        """(entry address, the mapping to keep alive) of `native_code`, or None."""
+        code = self.native_code(fallback, signature)
+        if code is None:
+            return None
+        memory = ExecutableMemory(code)
         return memory.address, memory
 
 

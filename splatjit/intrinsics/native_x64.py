@@ -17,11 +17,11 @@ uses per element (SSE scalar ops under MXCSR FTZ|DAZ for f32, as IREE's dispatch
 Contract: `native_provider(python_provider)` wraps the ops of `ASSEMBLERS` whose CPU
 features (`NEEDS`) this CPU has in `NativeIntrinsic`s:
 still callables (the AArch64 backend and direct callers use the Python function), plus
-`native_entry(fallback_address) -> address` for the x86-64 import table. Entries are
-assembled per import (the fallback address is embedded) and stay mapped while the owning
-import table keeps the returned memory object; entries of one op differ only in that
-address, so each op is assembled once per process (runtime/patched_code.py), except those
-in EMBEDS_MODULE_CODE.
+`native_code(fallback_address)` (the entry's position-independent bytes, which the x86-64
+import table maps with its other entries and keeps mapped) and `native_entry` (the same,
+mapped on its own). The fallback address is embedded; entries of one op differ only in
+that address, so each op is assembled once per process (runtime/patched_code.py), except
+those in EMBEDS_MODULE_CODE.
 """
 from __future__ import annotations
 
@@ -292,16 +292,18 @@ class NativeIntrinsic:
     def __call__(self, *args):
         return self.fn(*args)
 
-    def native_entry(self, fallback: int, signature=None) -> tuple[int, object]:
-        """(entry address, the mapping to keep alive) of a native entry falling back to
-        the native-ABI function at `fallback` (the Python trampoline of this op; vmvx
-        imports have the signatures of CCONV, so `signature` is not consulted)."""
+    def native_code(self, fallback: int, signature=None) -> bytes:
+        """The position-independent code of a native entry falling back to the native-ABI
+        function at `fallback` (the Python trampoline of this op; vmvx imports have the
+        signatures of CCONV, so `signature` is not consulted)."""
         name, assemble = self.name, ASSEMBLERS[self.name]
         if name in EMBEDS_MODULE_CODE:
-            code = assemble(name, fallback)
-        else:
-            code = patched(("vmvx-native", name), lambda a: assemble(name, a[0]), (fallback,))
-        memory = ExecutableMemory(code)
+            return assemble(name, fallback)
+        return patched(("vmvx-native", name), lambda a: assemble(name, a[0]), (fallback,))
+
+    def native_entry(self, fallback: int, signature=None) -> tuple[int, object]:
+        """(entry address, the mapping to keep alive) of `native_code`."""
+        memory = ExecutableMemory(self.native_code(fallback, signature))
         return memory.address, memory
 
 

@@ -14,7 +14,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from ..frontend.verifier import arg_registers
-from ..ir import Function
+from ..ir import WIDE, Function
 from .loops import loop_depths
 from .variables import SlotMap, Var, successors, typed_regs
 
@@ -40,14 +40,6 @@ class Liveness:
     points: dict = field(default_factory=dict)  # id(instr) -> point
 
 
-def _instr_uses_defs(ins, slots: SlotMap):
-    uses, defs = typed_regs(ins)
-    var_of = slots.var_of
-    u = {v for v in map(var_of, uses) if v is not None}
-    d = {v for v in map(var_of, defs) if v is not None}
-    return u, d
-
-
 def _edge_uses_defs(succ, slots: SlotMap):
     wide, single = slots.remap_moves(succ.remap)
     var_at = slots.var_at
@@ -60,14 +52,33 @@ def _edge_uses_defs(succ, slots: SlotMap):
     return u, d
 
 
+def _var_sets(slots: SlotMap):
+    """`vars_of(regs)`: the set of the variables `slots.var_of` finds for `regs` (primitive
+    registers), with var_of inline."""
+    var_at = slots.var_at
+
+    def vars_of(regs) -> set:
+        out = set()
+        for r in regs:
+            v = var_at.get(r.ordinal)
+            if v is not None:
+                t = r.type
+                if v.kind not in WIDE if t == "x32" else v.kind == t and v.slot == r.ordinal:
+                    out.add(v)
+        return out
+    return vars_of
+
+
 def _accesses(fn: Function, slots: SlotMap) -> list[list[tuple]]:
     """Per block, per instruction: (uses, defs, [(edge uses, edge defs, target block)]),
     the variables read and written (sets), once for both liveness and intervals."""
     out = []
+    vars_of = _var_sets(slots)
     for b in fn.blocks:
         rows = []
         for ins in b.instrs:
-            u, d = _instr_uses_defs(ins, slots)
+            uses, defs = typed_regs(ins)  # (no refs)
+            u, d = vars_of(uses), vars_of(defs)
             edges = [(*_edge_uses_defs(succ, slots), succ.block)
                      for succ in successors(ins)] if ins.op.edge_fields else ()
             rows.append((u, d, edges))
@@ -125,16 +136,29 @@ def live_intervals(fn: Function, slots: SlotMap, clobbers) -> list[Interval]:
     touch_all([v for v in map(slots.var_of, arg_registers(fn.signature)) if v is not None], -1, 1)
     calls: list[int] = []
     depths = loop_depths(fn)
+    get = seen.get
     i = 0
     for b, rows in zip(fn.blocks, accesses):
         start = 2 * i
         weight = LOOP_WEIGHT ** min(depths[b.index], MAX_DEPTH)
         for ins, (u, d, edges) in zip(b.instrs, rows):
             p = 2 * i
-            if u:
-                touch_all(u, p, weight)
-            if d:
-                touch_all(d, p + 1, weight)
+            # touch_all(u, p, weight), touch_all(d, p + 1, weight) inline: no earlier touch
+            # is above p (the walk's points only grow; this op's edges come after)
+            for v in u:
+                r = get(v)
+                if r is None:
+                    seen[v] = [p, p, weight]
+                else:
+                    r[1] = p
+                    r[2] += weight
+            for v in d:
+                r = get(v)
+                if r is None:
+                    seen[v] = [p + 1, p + 1, weight]
+                else:
+                    r[1] = p + 1
+                    r[2] += weight
             for eu, ed, _ in edges:
                 touch_all(eu, p, weight)
                 touch_all(ed, p + 1, weight)

@@ -101,13 +101,11 @@ def rename_webs(fn: Function) -> Function:
                 v = args[name]
                 is_use = kind in _USES
                 for r in (v if kind in _LISTS else (v,)):
-                    if r.type == "ref":
+                    if r.is_ref:
                         continue
-                    n = len(width)
                     slots = r.slots
+                    (body if is_use else defs).append((is_use, len(width), slots))
                     width.append(len(slots))
-                    parent.append(n)
-                    (body if is_use else defs).append((is_use, n, slots))
             body += defs
             if ins.op.edge_fields:
                 for succ in successors(ins):
@@ -117,12 +115,12 @@ def rename_webs(fn: Function) -> Function:
                     for src, dst in groups:
                         u = len(width)
                         width += (len(src), len(dst))
-                        parent += (u, u + 1)
                         copies.append((u, u + 1, src, dst))
                     if succ.block is not None:
                         out_edges.append((succ.block, copies))
         block_body.append(body)
         edges.append(out_edges)
+    parent += range(len(width))  # every node of the walk starts as its own web
 
     # Reaching definitions per slot (slot -> frozenset of def nodes), to a fixpoint. A
     # block's defs and an edge's copies override slots with singletons: made once here.
@@ -194,13 +192,25 @@ def rename_webs(fn: Function) -> Function:
             state_in[target] = merged
             work.append(target)
 
+    # Join each use with the defs reaching it, in the order the sets iterate (which decides
+    # the webs' roots, hence their new slots). find / union are inline: the union of a use
+    # node `n` with def `d` links root(n) under root(d).
+    p = parent
     for b in range(n_blocks):
         state = dict(state_in[b] or {})
         for is_use, n, slots in block_body[b]:
             if is_use:
                 for s in slots:
-                    for d in state.get(s, (-1 - s,)):
-                        union(n, entry_node(s) if d < 0 else d)
+                    for d in state.get(s) or (-1 - s,):
+                        if d < 0:
+                            d = entry_node(s)
+                        while p[n] != n:
+                            p[n] = n = p[p[n]]
+                        while p[d] != d:
+                            p[d] = d = p[p[d]]
+                        if n != d:
+                            p[n] = d
+                            n = d
             else:
                 one = frozenset((n,))
                 for s in slots:
@@ -209,8 +219,16 @@ def rename_webs(fn: Function) -> Function:
             edge_state = dict(state)
             for u, d, src, dst in copies:  # sequential: each copy sees the ones before
                 for s in src:
-                    for r in edge_state.get(s, (-1 - s,)):
-                        union(u, entry_node(s) if r < 0 else r)
+                    for r in edge_state.get(s) or (-1 - s,):
+                        if r < 0:
+                            r = entry_node(s)
+                        while p[u] != u:
+                            p[u] = u = p[p[u]]
+                        while p[r] != r:
+                            p[r] = r = p[p[r]]
+                        if u != r:
+                            p[u] = r
+                            u = r
                 one = frozenset((d,))
                 for s in dst:
                     edge_state[s] = one
@@ -264,13 +282,15 @@ def rename_webs(fn: Function) -> Function:
                 if kind in _LISTS:
                     new_list = []
                     for r in v:
-                        if r.type != "ref":
-                            r = moved(n, r)
+                        if not r.is_ref:
+                            if base_of[n] is not None:
+                                r = moved(n, r)
                             n += 1
                         new_list.append(r)
                     args[name] = new_list
-                elif v.type != "ref":
-                    args[name] = moved(n, v)
+                elif not v.is_ref:
+                    if base_of[n] is not None:
+                        args[name] = moved(n, v)
                     n += 1
             if ins.op.edge_fields:
                 for fname, case, succ in _successor_fields(ins):

@@ -16,6 +16,14 @@ from __future__ import annotations
 import ctypes
 import struct
 
+
+def function_address(fn) -> int:
+    """The code address a ctypes function pointer (a CFUNCTYPE callback, a library
+    function) holds. Unlike `ctypes.cast(fn, c_void_p)`, which stores each object in the
+    other's `_objects` (a reference cycle only the cycle collector frees), it links nothing."""
+    return ctypes.c_void_p.from_address(ctypes.addressof(fn)).value
+
+
 # Context field byte offsets (see `Context`).
 CTX_TRAP_CODE = 0
 CTX_TRAP_OFFSET = 4
@@ -327,6 +335,19 @@ class ArgsDecoder:
 
 
 _I32 = struct.Struct("<i")
+_DECODERS: dict[tuple, ArgsDecoder] = {}
+
+
+def args_decoder(arg_types) -> ArgsDecoder:
+    """The `ArgsDecoder` of `arg_types`, shared by every caller (a decoder only caches
+    layouts); at most 1024 are kept."""
+    key = tuple(arg_types)
+    decoder = _DECODERS.get(key)
+    if decoder is None:
+        if len(_DECODERS) >= 1 << 10:
+            _DECODERS.clear()
+        decoder = _DECODERS[key] = ArgsDecoder(key)
+    return decoder
 
 
 def cconv_layout(types) -> tuple[list[int], int]:

@@ -8,6 +8,7 @@ value holds them.
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
 
 import numpy as np
@@ -74,41 +75,50 @@ def _aligned_zeros(length: int, alignment: int) -> tuple[np.ndarray, np.ndarray,
     return raw[start:start + length], raw, address + start
 
 
+def _new(by_address: dict, length: int, alignment: int) -> tuple[int, np.ndarray]:
+    view, raw, data = _aligned_zeros(length, alignment)
+    desc = abi.BufferDesc(data, length, abi.ACCESS_MUTABLE, abi.TYPE_BUFFER)
+    address = ctypes.addressof(desc)
+    by_address[address] = (desc, view, raw)
+    return address, view
+
+
+def _alloc(by_address: dict, ctx, length: int, alignment: int) -> int:
+    if not 0 <= length <= MAX_ALLOCATION:
+        return 0
+    return _new(by_address, length, alignment)[0]
+
+
+def _clone(by_address: dict, ctx, source: int, offset: int, length: int, alignment: int) -> int:
+    if not source or not 0 <= length <= MAX_ALLOCATION or offset < 0:
+        return 0
+    src = abi.BufferDesc.from_address(source)
+    if offset > src.length or length > src.length - offset:
+        return 0
+    address, view = _new(by_address, length, alignment)
+    if length:
+        ctypes.memmove(array_address(view), src.data + offset, length)
+    return address
+
+
+#: shared by every heap: it keeps no state
+_HASH_FN = HASH_FN(lambda ctx, data, length: buffer_hash(ctypes.string_at(data, length)))
+
+
 class BufferHeap:
-    """Owns the buffers helpers create; `by_address` maps a BufferDesc* to (desc, array)."""
+    """Owns the buffers helpers create; `by_address` maps a BufferDesc* to (desc, array).
+
+    The callbacks in `table` refer to `by_address`, not to the heap, so a heap is freed by
+    reference counting (no cycle through its ctypes callbacks)."""
 
     def __init__(self):
         self.by_address: dict[int, tuple[abi.BufferDesc, np.ndarray, np.ndarray]] = {}
-        self.alloc_fn = ALLOC_FN(self._alloc)
-        self.clone_fn = CLONE_FN(self._clone)
-        self.hash_fn = HASH_FN(lambda ctx, data, length: buffer_hash(ctypes.string_at(data, length)))
+        self.alloc_fn = ALLOC_FN(functools.partial(_alloc, self.by_address))
+        self.clone_fn = CLONE_FN(functools.partial(_clone, self.by_address))
         self.table = (ctypes.c_void_p * len(abi.HELPERS))(
-            ctypes.cast(self.alloc_fn, ctypes.c_void_p), ctypes.cast(self.clone_fn, ctypes.c_void_p))
-        self.table[abi.HELPERS.index("buffer_hash")] = ctypes.cast(self.hash_fn, ctypes.c_void_p).value
+            abi.function_address(self.alloc_fn), abi.function_address(self.clone_fn))
+        self.table[abi.HELPERS.index("buffer_hash")] = abi.function_address(_HASH_FN)
         self.lists = ListHeap(self.table)  # the list_* helpers (runtime/lists.py)
-
-    def _new(self, length: int, alignment: int) -> tuple[int, np.ndarray]:
-        view, raw, data = _aligned_zeros(length, alignment)
-        desc = abi.BufferDesc(data, length, abi.ACCESS_MUTABLE, abi.TYPE_BUFFER)
-        address = ctypes.addressof(desc)
-        self.by_address[address] = (desc, view, raw)
-        return address, view
-
-    def _alloc(self, ctx, length: int, alignment: int) -> int:
-        if not 0 <= length <= MAX_ALLOCATION:
-            return 0
-        return self._new(length, alignment)[0]
-
-    def _clone(self, ctx, source: int, offset: int, length: int, alignment: int) -> int:
-        if not source or not 0 <= length <= MAX_ALLOCATION or offset < 0:
-            return 0
-        src = abi.BufferDesc.from_address(source)
-        if offset > src.length or length > src.length - offset:
-            return 0
-        address, view = self._new(length, alignment)
-        if length:
-            ctypes.memmove(array_address(view), src.data + offset, length)
-        return address
 
     def lookup(self, address: int):
         entry = self.by_address.get(address)

@@ -5,10 +5,11 @@ Providers (by imported module name, the part of `module.function` before the fir
   * a mapping of function name -> Python callable: called through a ctypes trampoline that
     speaks the native ABI (args/results buffers in calling-convention layout; variadic spans
     arrive as lists of tuples; refs as HostObjects or numpy views, see `python_trampoline`).
-    For callables with a `native_entry(fallback, signature)` builder (intrinsics/native_x64,
-    hal/native), when the code is x86-64 in this process, the import is a native fast path
-    that falls back to the trampoline; a builder may decline (None) for a signature it does
-    not read.
+    For callables with a `native_code(fallback, signature)` or `native_entry(fallback,
+    signature)` builder (intrinsics/native_x64, hal/native, hal/pools), when the code is
+    x86-64 in this process, the import is a native fast path that falls back to the
+    trampoline; a builder may decline (None) for a signature it does not read. Entries
+    given as code share one mapping per table.
 Contract: `ImportTable(defn, providers)` raises `LinkError` for a missing required import or
 a signature mismatch; optional imports without a provider get a null entry
 (`vm.import.resolved` reads 0). Exceptions raised by Python callables are kept in `errors`
@@ -25,6 +26,7 @@ from ..errors import LinkError
 from ..frontend.cconv import Signature
 from ..frontend.schema import ModuleDef
 from . import abi
+from .memory import ExecutableMemory
 from .objects import HostObject, ObjectSpace, VmBuffer
 
 NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -128,7 +130,7 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
             return ref_to_python(address, space)
         return obj.array if isinstance(obj, VmBuffer) else obj
 
-    read = abi.ArgsDecoder(sig.args).reader(to_python)
+    read = abi.args_decoder(sig.args).reader(to_python)
     store = _result_writer(list(sig.results), space)
 
     def entry(ctx, args_ptr, results_ptr):
@@ -143,7 +145,7 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
 
     native = NATIVE_FN(entry)
     keep.append(native)
-    return ctypes.cast(native, ctypes.c_void_p).value
+    return abi.function_address(native)
 
 
 def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
@@ -160,7 +162,18 @@ def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
     return out
 
 
+#: native entries given as code start at a multiple of this in their shared mapping: their
+#: own alignment directives and constant pools (at most 64 bytes) stay aligned
+ENTRY_ALIGN = 64
+
+
 class ImportTable:
+    """The import table of one module (`entries`: abi.ImportEntry per import ordinal) and
+    everything it points at. A provider's callable may carry native x86-64 code for the
+    import: `native_code(fallback, signature) -> bytes | None` (position independent, all
+    entries of a table share one mapping) or `native_entry(fallback, signature) ->
+    (address, mapping) | None`; either falls back to the Python trampoline at `fallback`."""
+
     def __init__(self, defn: ModuleDef, providers: dict | None, space: ObjectSpace | None = None,
                  native_code: bool = False):
         """`native_code`: the importing module runs x86-64 code in this process, so
@@ -175,6 +188,7 @@ class ImportTable:
         #: providers' callables with `bind(module)` / `after_call(live)` hooks (hal/pools.py)
         self.hooks: list = []
         self.space = space if space is not None else ObjectSpace()
+        pieces: list[tuple[int, bytes]] = []
         for i, imp in enumerate(defn.imports):
             modname, _, fname = imp.name.partition(".")
             provider = providers.get(modname)
@@ -201,13 +215,34 @@ class ImportTable:
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space)
                 if hasattr(fn, "after_call") and fn not in self.hooks:
                     self.hooks.append(fn)
-                native = getattr(fn, "native_entry", None)
-                if native is not None and native_code:  # machine code first, Python behind it
-                    built = native(entry, imp.signature)
+                if native_code:  # machine code first, Python behind it
+                    code_of = getattr(fn, "native_code", None)
+                    code = code_of(entry, imp.signature) if code_of is not None else None
+                    if code is not None:  # mapped below, with the table's other entries
+                        pieces.append((i, code))
+                        continue
+                    native = getattr(fn, "native_entry", None)
+                    built = native(entry, imp.signature) if native is not None else None
                     if built is not None:
                         entry, memory = built
                         self.keep.append(memory)
                 self.entries[i] = abi.ImportEntry(entry, 0)
+        if pieces:
+            self._map_entries(pieces)
+
+    def _map_entries(self, pieces: list[tuple[int, bytes]]) -> None:
+        """Maps the native entries given as code (import ordinal, position-independent
+        bytes) in one executable mapping, each at a multiple of ENTRY_ALIGN, and points
+        their table entries at them; the table keeps the mapping."""
+        blob, starts = bytearray(), []
+        for _, code in pieces:
+            blob += b"\xcc" * (-len(blob) % ENTRY_ALIGN)  # int3 between entries
+            starts.append(len(blob))
+            blob += code
+        memory = ExecutableMemory(bytes(blob))
+        self.keep.append(memory)
+        for (i, _), start in zip(pieces, starts):
+            self.entries[i] = abi.ImportEntry(memory.address + start, 0)
 
     @property
     def address(self) -> int:

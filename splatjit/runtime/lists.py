@@ -18,6 +18,7 @@ unreachable; lists made from Python arguments are held by the call's Arena.
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
 import weakref
 
@@ -144,42 +145,49 @@ ALLOC_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint32, c
 GROW_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32)
 
 
+def _list_alloc(by_address: dict, ctx, kind: int, ref_type: int, capacity: int) -> int:
+    try:
+        if kind > abi.ELEM_REF or capacity > MAX_LIST_CAPACITY:
+            return 0
+        lst = NativeList(kind, ref_type)
+        lst.reserve(capacity)
+        by_address[lst.address] = lst
+        return lst.address
+    except Exception:  # noqa: BLE001 - MemoryError and the like: the op traps
+        return 0
+
+
+def _list_reserve(ctx, address: int, minimum: int) -> int:
+    lst = list_at(address)
+    try:
+        return address if lst is not None and lst.reserve(minimum) else 0
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def _list_resize(ctx, address: int, n: int) -> int:
+    lst = list_at(address)
+    try:
+        return address if lst is not None and lst.resize(n) else 0
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+#: shared by every heap: they keep no state
+_RESERVE_FN, _RESIZE_FN = GROW_FN(_list_reserve), GROW_FN(_list_resize)
+
+
 class ListHeap:
     """The list helpers of one module (installed into its helper `table`) and the lists they
-    made, which live until `collect` finds them unreachable."""
+    made, which live until `collect` finds them unreachable. The alloc callback refers to
+    `by_address`, not to the heap (no reference cycle)."""
 
     def __init__(self, table):
         self.by_address: dict[int, NativeList] = {}
-        self._fns = (ALLOC_FN(self._alloc), GROW_FN(self._reserve), GROW_FN(self._resize))
+        self._fns = (ALLOC_FN(functools.partial(_list_alloc, self.by_address)), _RESERVE_FN,
+                     _RESIZE_FN)
         for name, fn in zip(("list_alloc", "list_reserve", "list_resize"), self._fns):
-            table[abi.HELPERS.index(name)] = ctypes.cast(fn, ctypes.c_void_p).value
-
-    def _alloc(self, ctx, kind: int, ref_type: int, capacity: int) -> int:
-        try:
-            if kind > abi.ELEM_REF or capacity > MAX_LIST_CAPACITY:
-                return 0
-            lst = NativeList(kind, ref_type)
-            lst.reserve(capacity)
-            self.by_address[lst.address] = lst
-            return lst.address
-        except Exception:  # noqa: BLE001 - MemoryError and the like: the op traps
-            return 0
-
-    @staticmethod
-    def _reserve(ctx, address: int, minimum: int) -> int:
-        lst = list_at(address)
-        try:
-            return address if lst is not None and lst.reserve(minimum) else 0
-        except Exception:  # noqa: BLE001
-            return 0
-
-    @staticmethod
-    def _resize(ctx, address: int, n: int) -> int:
-        lst = list_at(address)
-        try:
-            return address if lst is not None and lst.resize(n) else 0
-        except Exception:  # noqa: BLE001
-            return 0
+            table[abi.HELPERS.index(name)] = abi.function_address(fn)
 
     def lookup(self, address: int):
         return self.by_address.get(address)

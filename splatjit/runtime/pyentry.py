@@ -226,14 +226,14 @@ class NativeEntry:
     """A native Python entry: `function` is the builtin, `closed` its off switch.
 
     Lifetime: the builtin's `self` is its own method record (a ctypes structure), which
-    holds the code mapping and every object the stub addresses by pointer (`keep`). So the
-    record outlives the builtin (CPython reads it while freeing the builtin), the code and
-    the objects outlive any call, and no Python reference to this class is needed.
+    holds the code mapping (`memory`, possibly shared with other entries built together)
+    and every object the stub addresses by pointer (`keep`). So the record outlives the
+    builtin (CPython reads it while freeing the builtin), the code and the objects outlive
+    any call, and no Python reference to this class is needed.
     """
 
-    def __init__(self, name: str, code: bytes, closed, keep: tuple):
-        memory = ExecutableMemory(code)
-        method = _MethodDef(name.encode(), memory.address, METH_FASTCALL, None)
+    def __init__(self, name: str, memory: ExecutableMemory, offset: int, closed, keep: tuple):
+        method = _MethodDef(name.encode(), memory.address + offset, METH_FASTCALL, None)
         method.keep = (memory, closed) + keep
         self.closed = closed
         self.function = _NEW_CFUNCTION(ctypes.addressof(method), method, None)
@@ -244,18 +244,42 @@ class NativeEntry:
 
 
 _FORMAT = ctypes.create_string_buffer(b"iK")
+#: stubs built together share one mapping, each starting at a multiple of this
+_STUB_ALIGN = 16
 
 
 def build(name: str, signature, *, context: int, entry: int, fallback, finish, depth_cell,
           dicts) -> NativeEntry | None:
     """A `NativeEntry`, or None where unsupported. `depth_cell` is a ctypes int64."""
-    if not layout_ok():
-        return None
-    closed = ctypes.c_int8(0)
-    addresses = (context, entry, id(fallback), id(finish), ctypes.addressof(_FORMAT),
-                 ctypes.addressof(depth_cell), ctypes.addressof(closed)) + tuple(map(id, dicts))
-    shape = ("pyentry", tuple(signature.args), tuple(signature.results), len(dicts))
-    code = patched(shape, lambda a: assemble(signature, context=a[0], entry=a[1], fallback=a[2],
-                                             finish=a[3], fmt=a[4], depth_cell=a[5],
-                                             closed=a[6], dicts=a[7:]), addresses)
-    return NativeEntry(name, code, closed, (fallback, finish, depth_cell, _FORMAT) + tuple(dicts))
+    return build_many([(name, signature, dict(context=context, entry=entry, fallback=fallback,
+                                              finish=finish, depth_cell=depth_cell,
+                                              dicts=dicts))])[0]
+
+
+def build_many(specs) -> list[NativeEntry | None]:
+    """`build(name, signature, **options)` for each (name, signature, options) of `specs`,
+    with the stubs in one executable mapping (one mmap for a module's exports)."""
+    if not specs or not layout_ok():
+        return [None] * len(specs)
+    parts, made = [], []
+    size = 0
+    for name, signature, o in specs:
+        closed = ctypes.c_int8(0)
+        fallback, finish = o["fallback"], o["finish"]
+        depth_cell, dicts = o["depth_cell"], o["dicts"]
+        addresses = (o["context"], o["entry"], id(fallback), id(finish), ctypes.addressof(_FORMAT),
+                     ctypes.addressof(depth_cell), ctypes.addressof(closed)) + tuple(map(id, dicts))
+        shape = ("pyentry", tuple(signature.args), tuple(signature.results), len(dicts))
+        code = patched(shape, lambda a, sig=signature: assemble(
+            sig, context=a[0], entry=a[1], fallback=a[2], finish=a[3], fmt=a[4], depth_cell=a[5],
+            closed=a[6], dicts=a[7:]), addresses)
+        size += -size % _STUB_ALIGN
+        parts.append((size, code))
+        size += len(code)
+        made.append((name, size - len(code), closed,
+                     (fallback, finish, depth_cell, _FORMAT) + tuple(dicts)))
+    blob = bytearray(b"\xcc" * size)  # int3 between stubs
+    for at, code in parts:
+        blob[at:at + len(code)] = code
+    memory = ExecutableMemory(bytes(blob))
+    return [NativeEntry(name, memory, at, closed, keep) for name, at, closed, keep in made]
