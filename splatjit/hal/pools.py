@@ -47,6 +47,20 @@ def _refcounts(objects: list) -> list[int]:
     return [sys.getrefcount(objects[i]) for i in range(len(objects))]
 
 
+def pop_pooled(e: Entry, stack_address: int, stack, out) -> None:
+    """`out` = the top ref of the native stack at `stack_address` (`u64 count; u64
+    ref[...]`), popped; the entry falls back when the stack is empty. Uses `stack` for the
+    stack's address and rcx (may be `out`)."""
+    a = e.a
+    a.mov(stack, stack_address)
+    a.mov(R.rcx, qword[stack])
+    a.test(R.rcx, R.rcx)
+    a.jz(e.slow)
+    a.sub(R.rcx, 1)
+    a.mov(qword[stack], R.rcx)
+    a.mov(out, qword[R.Mem(stack, R.rcx, 8, 8)])
+
+
 class ObjectPool:
     """See the module docstring. `make()` -> a fresh object; `reset(obj)` makes a used,
     unescaped object fresh again; `bind(obj)`, if given, runs on every popped object before
@@ -161,13 +175,7 @@ class PooledCall:
         e = Entry(self.name, tuple(f"a{i}" for i in range(len(self.arg_types))), _FRAME,
                   arg_types=self.arg_types)
         a = e.a
-        a.mov(R.rax, self.pool.address)
-        a.mov(R.rcx, qword[R.rax])
-        a.test(R.rcx, R.rcx)
-        a.jz(e.slow)
-        a.sub(R.rcx, 1)
-        a.mov(qword[R.rax], R.rcx)
-        a.mov(R.rcx, qword[R.Mem(R.rax, R.rcx, 8, 8)])
+        pop_pooled(e, self.pool.address, R.rax, R.rcx)
         a.mov(qword[R.rdx], R.rcx)
         memory = ExecutableMemory(e.finish(fallback))
         return memory.address, memory
@@ -420,13 +428,7 @@ class NativeViewCreate(PooledCall):
         a.mov(R.r8d, e.arg("rank", 32))
         a.cmp(R.r8d, INLINE_RANK)
         a.ja(e.slow)
-        a.mov(R.r9, self.pool.address)
-        a.mov(R.rcx, qword[R.r9])
-        a.test(R.rcx, R.rcx)
-        a.jz(e.slow)
-        a.sub(R.rcx, 1)
-        a.mov(qword[R.r9], R.rcx)
-        a.mov(R.r9, qword[R.Mem(R.r9, R.rcx, 8, 8)])          # r9 = the view
+        pop_pooled(e, self.pool.address, R.r9, R.r9)          # r9 = the view
         a.mov(qword[R.r9 + abi.BUF_DATA], R.rax)
         a.mov(R.ecx, e.arg("element_type", 32))
         a.mov(dword[R.r9 + abi.BUF_LENGTH], R.ecx)
