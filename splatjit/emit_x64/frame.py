@@ -27,6 +27,8 @@ X64_TARGET = TargetDesc(
 
 GPR_BY_NAME = {r.name: r for r in R.GPR64}
 XMM_BY_NAME = {r.name: r for r in R.XMMS}
+#: bits of a value of each VM type in a register or frame slot
+SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
 CTX_OFF = -8
 RESULTS_OFF = -16
 SAVE_BASE = -24

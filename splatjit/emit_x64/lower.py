@@ -30,7 +30,7 @@ from ..runtime import abi
 from . import operands as R
 from .assembler import Assembler
 from .ops_int import IMMEDIATE_OPERANDS
-from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, X64_TARGET, XMM_BY_NAME, Frame
+from .frame import CTX_OFF, GPR_BY_NAME, RESULTS_OFF, SIZE, X64_TARGET, XMM_BY_NAME, Frame
 from .operands import Label, dword, qword, rbp
 
 LOOP_ALIGN = 32
@@ -63,7 +63,6 @@ def immediate(value: int, type_: str) -> int | None:
     return v if -(1 << 31) <= v < (1 << 31) else None
 
 
-SIZE = {"i32": 32, "f32": 32, "i64": 64, "f64": 64, "x32": 32}
 
 
 class FunctionLowering:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..runtime import abi
 from . import operands as R
+from .frame import SIZE
 
 #: Commutative-or-not two-operand ALU ops: mnemonic stem -> assembler method name.
 ALU = {"add": "add", "sub": "sub", "mul": "imul", "and": "and_", "or": "or_", "xor": "xor"}
@@ -19,9 +20,6 @@ IMMEDIATE_OPERANDS = frozenset(
     + [(f"cmp.lt.{t}.{s}", "right") for t in ("i32", "i64") for s in ("s", "u")]
     + [(f"{stem}.{t}.{s}", "right") for stem in ("div", "rem") for t in ("i32", "i64")
        for s in ("s", "u")])
-
-
-SIZE_BITS = {"i32": 32, "i64": 64}
 
 
 def _bits(ins) -> int:
@@ -169,7 +167,7 @@ def _home_free_of(L, dst, *others):
     if isinstance(d, R.GPR) and all(L.var_reg(o) is None or L.var_reg(o).view(64) != d.view(64)
                                     for o in others):
         return d
-    return R.rax.view(SIZE_BITS[dst.type])
+    return R.rax.view(SIZE[dst.type])
 
 
 def _operand(L, reg, scratch):
