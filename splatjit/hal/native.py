@@ -25,7 +25,7 @@ from __future__ import annotations
 from ..emit_x64 import operands as R
 from ..emit_x64.operands import Label, dword, qword
 from ..frontend.cconv import parse_cconv
-from ..intrinsics.native_entry import Entry
+from ..intrinsics.native_entry import Entry, counted_loop
 from ..runtime import abi
 from ..runtime.memory import ExecutableMemory
 from ..runtime.patched_code import patched
@@ -131,17 +131,10 @@ def _view_assert(e: Entry) -> None:
     a.ja(e.slow)
     a.cmp(R.ecx, e.arg("rank", 32))
     a.jne(e.slow)
-    loop, done = Label("dim"), Label("dims_match")
-    a.xor(R.r8d, R.r8d)
-    a.label(loop)
-    a.cmp(R.r8, R.rcx)
-    a.jae(done)
-    a.mov(R.r9, qword[R.Mem(R.rax, R.r8, 8, VIEW_DIMS)])
-    a.cmp(R.r9, qword[R.Mem(R.rsi, R.r8, 8, _span_start(e, "rank"))])
-    a.jne(e.slow)
-    a.inc(R.r8)
-    a.jmp(loop)
-    a.label(done)
+    with counted_loop(a, R.r8, R.rcx, "dim"):
+        a.mov(R.r9, qword[R.Mem(R.rax, R.r8, 8, VIEW_DIMS)])
+        a.cmp(R.r9, qword[R.Mem(R.rsi, R.r8, 8, _span_start(e, "rank"))])
+        a.jne(e.slow)
 
 
 def _fence_await(e: Entry) -> None:
@@ -150,21 +143,14 @@ def _fence_await(e: Entry) -> None:
     a.mov(R.ecx, e.arg("count", 32))
     a.cmp(R.ecx, MAX_FENCES)
     a.ja(e.slow)
-    loop, done = Label("fence"), Label("all_ready")
-    a.xor(R.r8d, R.r8d)
-    a.label(loop)
-    a.cmp(R.r8, R.rcx)
-    a.jae(done)
-    a.mov(R.rax, qword[R.Mem(R.rsi, R.r8, 8, _span_start(e, "count"))])
-    a.test(R.rax, R.rax)
-    a.jz(e.slow)
-    a.cmp(dword[R.rax + abi.BUF_TYPE], FENCE)
-    a.jne(e.slow)
-    a.cmp(dword[R.rax + _ACCESS], FENCE_READY)
-    a.jne(e.slow)
-    a.inc(R.r8)
-    a.jmp(loop)
-    a.label(done)
+    with counted_loop(a, R.r8, R.rcx, "fence"):
+        a.mov(R.rax, qword[R.Mem(R.rsi, R.r8, 8, _span_start(e, "count"))])
+        a.test(R.rax, R.rax)
+        a.jz(e.slow)
+        a.cmp(dword[R.rax + abi.BUF_TYPE], FENCE)
+        a.jne(e.slow)
+        a.cmp(dword[R.rax + _ACCESS], FENCE_READY)
+        a.jne(e.slow)
     a.mov(dword[R.rdx], 0)
 
 

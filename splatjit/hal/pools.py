@@ -30,7 +30,7 @@ import sys
 from ..emit_x64 import operands as R
 from ..emit_x64.operands import Label, dword, qword
 from ..frontend.cconv import parse_cconv
-from ..intrinsics.native_entry import Entry
+from ..intrinsics.native_entry import Entry, counted_loop
 from ..runtime import abi
 from ..runtime.memory import ExecutableMemory
 
@@ -435,16 +435,9 @@ class NativeViewCreate(PooledCall):
         a.mov(R.ecx, e.arg("encoding", 32))
         a.mov(dword[R.r9 + abi.BUF_LENGTH + 4], R.ecx)
         a.mov(dword[R.r9 + abi.BUF_ACCESS], R.r8d)
-        loop, done = Label("dim"), Label("dims_done")
-        a.xor(R.r10d, R.r10d)
-        a.label(loop)
-        a.cmp(R.r10, R.r8)
-        a.jae(done)
-        a.mov(R.r11, qword[R.Mem(R.rsi, R.r10, 8, _span_start(e, "rank"))])
-        a.mov(qword[R.Mem(R.r9, R.r10, 8, VIEW_DIMS)], R.r11)
-        a.inc(R.r10)
-        a.jmp(loop)
-        a.label(done)
+        with counted_loop(a, R.r10, R.r8, "dim"):
+            a.mov(R.r11, qword[R.Mem(R.rsi, R.r10, 8, _span_start(e, "rank"))])
+            a.mov(qword[R.Mem(R.r9, R.r10, 8, VIEW_DIMS)], R.r11)
         a.mov(qword[R.rdx], R.r9)
         memory = ExecutableMemory(e.finish(fallback))
         return memory.address, memory

@@ -16,6 +16,8 @@ while the entry body has not reused rsi. Scratch registers of the checks: rax, r
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
 from ..emit_x64.cpu import BASELINE
@@ -129,6 +131,22 @@ class Entry:
         a.mov(R.rax, fallback)
         a.jmp(R.rax)
         return a.finish()
+
+
+@contextmanager
+def counted_loop(a: Assembler, index: GPR, count, name: str):
+    """`for index in range(count)` around the code the with-block emits: `index` (a 64-bit
+    GPR the body must not change) from 0 while below `count` (a 64-bit GPR or memory
+    operand, read every iteration)."""
+    loop, done = Label(name), Label(f"{name}_done")
+    a.xor(index.view(32), index.view(32))
+    a.label(loop)
+    a.cmp(index, count)
+    a.jae(done)
+    yield
+    a.inc(index)
+    a.jmp(loop)
+    a.label(done)
 
 
 def copy_bytes(a: Assembler, src: GPR, dst: GPR, count: GPR, unit: int, scratch: GPR) -> None:
