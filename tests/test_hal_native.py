@@ -46,17 +46,7 @@ class Harness:
     def __call__(self, *args, native: bool):
         """args as the Python function takes them (objects or None for refs, a span as a
         list of tuples); returns (status, result). Asserts whether Python was called."""
-        types, flat, counts = self.sig.args, [], []
-        for t, v in zip(types, args):
-            if isinstance(t, tuple):
-                counts.append(len(v))
-                flat.append(len(v))
-                flat.extend(_ref(x) if et == "ref" else x for item in v for et, x in zip(t, item))
-            else:
-                counts.append(0)
-                flat.append(_ref(v) if t == "ref" else v)
-        st, size = abi.layout_struct(abi.flatten_variadic(types, counts), codes=_CODES)
-        raw = ctypes.create_string_buffer(st.pack(*flat), max(size, 8))
+        raw = packed_args(self.sig.args, args)
         results = (ctypes.c_int64 * 2)(-7, -7)
         before = self.calls
         status = self.fn(None, ctypes.addressof(raw), ctypes.addressof(results))
@@ -70,6 +60,23 @@ class Harness:
 
 def _ref(obj) -> int:
     return 0 if obj is None else obj.ref_address
+
+
+def packed_args(types, args):
+    """The args buffer of a native hal call: `args` as the Python function takes them
+    (objects or None for refs, a span as a list of tuples) in `types` (a span's types as a
+    tuple), laid out as the import ABI wants (a span's count before its elements)."""
+    flat, counts = [], []
+    for t, v in zip(types, args):
+        if isinstance(t, tuple):
+            counts.append(len(v))
+            flat.append(len(v))
+            flat.extend(_ref(x) if et == "ref" else x for item in v for et, x in zip(t, item))
+        else:
+            counts.append(0)
+            flat.append(_ref(v) if t == "ref" else v)
+    st, size = abi.layout_struct(abi.flatten_variadic(types, counts), codes=_CODES)
+    return ctypes.create_string_buffer(st.pack(*flat), max(size, 8))
 
 
 def _view(shape, et=F32, encoding=1) -> BufferView:

@@ -24,10 +24,10 @@ from splatjit.hal.pools import CLASS_CAPACITY, NativeAlloca, NativeViewCreate, O
 from splatjit.runtime import abi
 from splatjit.runtime.imports import NATIVE_FN, python_trampoline
 from splatjit.runtime.objects import ObjectSpace, lookup
+from test_hal_native import packed_args
 
 pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
                                 reason="native entries are x86-64 code")
-_CODES = {"i32": "i", "i64": "q", "ref": "Q"}
 ALLOCA_USAGE, ALLOCA_TYPES = 3075, 48
 
 
@@ -53,26 +53,12 @@ class Harness:
     def __call__(self, *args, native: bool):
         """args as the Python function takes them (objects or None for refs, a span as a
         list of tuples); (status, the result object or None). Asserts whether Python ran."""
-        types, flat, counts = self.sig.args, [], []
-        for t, v in zip(types, args):
-            if isinstance(t, tuple):
-                counts.append(len(v))
-                flat.append(len(v))
-                flat.extend(_ref(x) if et == "ref" else x for item in v for et, x in zip(t, item))
-            else:
-                counts.append(0)
-                flat.append(_ref(v) if t == "ref" else v)
-        st, size = abi.layout_struct(abi.flatten_variadic(types, counts), codes=_CODES)
-        raw = ctypes.create_string_buffer(st.pack(*flat), max(size, 8))
+        raw = packed_args(self.sig.args, args)
         results = (ctypes.c_uint64 * 2)(0, 0)
         before = self.calls
         status = self.fn(None, ctypes.addressof(raw), ctypes.addressof(results))
         assert self.calls == before + (0 if native else 1), "native" if native else "fallback"
         return status, (lookup(results[0]) if results[0] else None)
-
-
-def _ref(obj) -> int:
-    return 0 if obj is None else obj.ref_address
 
 
 class Alloca:
