@@ -326,3 +326,24 @@ class SpeedTable:
 
 
 TABLE = SpeedTable()
+
+
+def compiled_op_count(blobs, imports) -> int:
+    """Bytecode ops `JitModule(b)` compiles, summed over `blobs`: each module's functions plus
+    those of every module it compiles while being built (a program's `__init` compiles its
+    nested VMVX executables through `hal.executable.create`)."""
+    from splatjit.module import JitModule
+    counted = []
+    original = JitModule.__init__
+
+    def counting_init(self, vmfb_bytes, *args, **kwargs):
+        original(self, vmfb_bytes, *args, **kwargs)
+        counted.append(sum(fn.op_count for fn in self.loaded.functions))
+
+    JitModule.__init__ = counting_init
+    try:
+        for b in blobs:
+            JitModule(b, imports=imports).close()
+    finally:
+        JitModule.__init__ = original
+    return sum(counted)

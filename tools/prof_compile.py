@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
 import speed_support as ss  # noqa: E402
-from splatjit.frontend.loader import load_module  # noqa: E402
 from splatjit.module import JitModule  # noqa: E402
 
 modules, origin = ss.corpus_modules()
@@ -29,7 +28,7 @@ for name, b in modules:
         blobs.append((name, b))
     except Exception as e:  # noqa: BLE001
         print("excluded", name, type(e).__name__)
-ops = sum(sum(fn.op_count for fn in load_module(b).functions) for _, b in blobs)
+ops = ss.compiled_op_count([b for _, b in blobs], imports)
 
 
 def build_all():
@@ -49,7 +48,7 @@ for name, b in blobs:
     t = time.perf_counter()
     JitModule(b, imports=imports).close()
     d = time.perf_counter() - t
-    n = sum(fn.op_count for fn in load_module(b).functions)
+    n = ss.compiled_op_count([b], imports)
     print(f"  {name:40s} {n:6d} ops {d * 1e3:8.1f} ms {n / d:8.0f}")
 if len(sys.argv) > 1:
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 45
