@@ -18,6 +18,7 @@ import ctypes.util
 import gc
 import platform
 import types
+import weakref
 
 import numpy as np
 
@@ -260,6 +261,8 @@ class ExportedFunction:
         over the grid (runtime/grid.py), each call with a fresh fuel budget; with
         `flush_denormals`, under MXCSR FTZ|DAZ as IREE's HAL runs dispatches. Other
         targets: one ordinary call per point (AArch64 under Unicorn: FPCR.FZ likewise)."""
+        if self._closed:
+            raise SplatJitError(f"{self._where}: the module was closed")
         cx, cy, cz = grid
         m = self.module
         if m.target != "x86_64" or m._backend is not None or self._missing:
@@ -348,6 +351,8 @@ class JitModule:
             #: calls of this module's exports now running (Python imports re-enter); a C
             #: int64 so native entries (runtime/pyentry.py) count themselves too
             self._depth_cell = ctypes.c_int64(0)
+            #: objects that call this module's code natively (`link`)
+            self._holders = weakref.WeakSet()
             pure = pure_imports(self.loaded.defn, imports)
             if self.target == native_isa:  # this host's own ISA: map the code and call it
                 self._objects = ObjectSpace()
@@ -355,6 +360,8 @@ class JitModule:
                                             native_code=self.target == "x86_64")
                 for hook in self._imports.hooks:
                     hook.bind(self)
+                for provider in self._imports.modules:
+                    provider.link(self)
                 #: pools whose popped objects must take their references before the
                 #: ObjectSpace collects (hal/pools.py)
                 self._collect_hooks = [h for h in self._imports.hooks
@@ -529,12 +536,22 @@ class JitModule:
     def __dir__(self):
         return list(super().__dir__()) + list(self.__dict__.get("_exports", {}))
 
+    def link(self, holder) -> None:
+        """Records that `holder` (a module importing this one, a HAL holding its executable)
+        calls this module's code natively: while `holder` lives, `close()` leaves the code
+        mapped (it is unmapped when this module is collected, which the holder delays)."""
+        self._holders.add(holder)
+
     def close(self) -> None:
-        """Unmaps the code now (it is also unmapped when the module is collected) and drops
-        the exports, which refer back to the module: a closed module is freed as soon as
-        nothing else refers to it, not when the cycle collector next runs. Exports taken
-        before must not be called afterwards."""
-        if self._memory is not None:
+        """Drops the exports, which refer back to the module: a closed module is freed as
+        soon as nothing else refers to it, not when the cycle collector next runs. Exports
+        taken before raise `SplatJitError` when called. The code is unmapped now unless a
+        live holder (`link`) still calls it natively; then when the module is collected.
+        Closing a module while one of its calls runs (from a Python import) raises."""
+        if self._depth_cell.value:
+            raise SplatJitError(f"module {self.name}: cannot close it while one of its calls "
+                                f"is running")
+        if self._memory is not None and not self._holders:
             self._memory.close()
         for name, export in self._exports.items():
             export._close()

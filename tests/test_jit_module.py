@@ -235,3 +235,55 @@ def test_linked_import_calls_embed_the_entry_and_its_context():
         assert f"movabs rax, {entry:#x}" in texts and "call rax" in texts
         assert f"movabs rdi, {callee._context_address:#x}" in texts
     assert getattr(caller, name)(5) == 5 + len(calls)
+
+
+def test_closing_an_imported_module_keeps_its_code_while_importers_live():
+    """`close()` on a module another module links natively (its import calls the export's
+    code directly) leaves the code mapped: the importer keeps running; the closed module's
+    own exports raise; the code is unmapped once the importer is gone too."""
+    import weakref
+
+    import corpus
+    from splatjit import SplatJitError
+    callee = JitModule(corpus.compile_item(corpus.find_item("vm/native_import_module")))
+    caller = JitModule(corpus.compile_item(corpus.find_item("vm/call_imported_func")),
+                       imports={"native_import_module": callee})
+    expected = caller.call_imported_func(5)
+    add_1 = callee.add_1
+    memory = weakref.ref(callee._memory)
+    callee.close()
+    with pytest.raises(SplatJitError, match="closed"):
+        add_1(1)
+    del callee, add_1
+    gc.collect()
+    assert memory() is not None and not memory().closed
+    assert caller.call_imported_func(5) == expected
+    caller.close()
+    del caller
+    gc.collect()
+    assert memory() is None or memory().closed
+
+
+def test_closing_a_program_executable_module_keeps_the_program_running():
+    """A nested executable's module is linked by the HAL that dispatches it: closing it
+    must not unmap code the program's recorded dispatches call."""
+    import numpy as np
+
+    import corpus
+    from program_runs import random_inputs
+    from splatjit.hal.local import LocalHal
+    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "scalar")
+    def hals():
+        return [o for o in gc.get_objects() if isinstance(o, LocalHal)]
+
+    before = set(map(id, hals()))
+    m = JitModule(corpus.compile_item(item))
+    (hal,) = [h for h in hals() if id(h) not in before]  # the program's own HAL
+    inputs = random_inputs(item, 3)
+    expected = m.main(*inputs)
+    modules = [exe.module for exe in hal._compiled.values()]
+    assert modules and all(hal in mod._holders for mod in modules)
+    for mod in modules:
+        mod.close()
+        assert not mod._memory.closed
+    np.testing.assert_array_equal(m.main(*inputs), expected)

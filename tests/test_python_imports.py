@@ -152,3 +152,23 @@ def test_args_decoder_reads_memory_as_it_decodes_bytes(types, args):
     assert decoder.decode(raw, ref) == want
     assert decoder.read(ctypes.addressof(memory), ref) == want
     assert list(decoder.reader(ref)(ctypes.addressof(memory))) == want
+
+
+def test_a_module_cannot_be_closed_from_inside_its_own_call():
+    """An import that closes the module calling it gets an error instead of unmapping the
+    code it returns into; the module keeps working afterwards."""
+    from splatjit import SplatJitError
+    box = {"close": True}
+
+    def closing_inc(x):
+        if box["close"]:
+            box["m"].close()
+        return x + 1
+
+    providers = _providers([])
+    providers["corpus_host"]["slow_inc"] = closing_inc
+    m = box["m"] = JitModule(_data(), imports=providers)
+    with pytest.raises((SplatJitError, TrapError), match="cannot close it while"):
+        m.slow_add3(1)
+    box["close"] = False
+    assert m.slow_add3(1) == 4

@@ -262,6 +262,7 @@ class LocalHal:
             module = JitModule(key if loaded is None else loaded, target=self.target,
                                features=self.features, fuel=self.fuel,
                                imports=intrinsic_providers(key, loaded and loaded.defn))
+            module.link(self)  # recorded dispatches call its code natively
             names = [e.name for e in module.loaded.defn.exports if not e.name.startswith("__")]
             exe = self._compiled[key] = Executable(module, names)
         if constants is not None and len(constants):
