@@ -106,3 +106,21 @@ def test_every_truncation_is_rejected_cleanly():
 def test_not_bytes_is_a_format_error():
     with pytest.raises(FormatError, match="must be bytes"):
         load_module("not bytes")
+
+
+@pytest.mark.parametrize("slot,value", [(1, 917_962_755), (1, (1 << 20) + 1), (0, (1 << 30) + 1)])
+def test_huge_module_state_is_refused_at_load(slot, value):
+    """A module asking for absurd global storage (a fuzzer found 917M ref globals) is
+    refused by the loader instead of exhausting memory after the first call."""
+    from splatjit import UnsupportedError
+    from splatjit.module import JitModule
+    from vmfb_edit import module_state_field
+    import corpus
+    data = corpus.compile_item(corpus.find_item("vm/globals"))
+    pos = module_state_field(data, slot)
+    assert load_module(patch(data, pos, "<i", (1 << 20) if slot else (1 << 30))) is not None
+    bad = patch(data, pos, "<i", value)
+    with pytest.raises(UnsupportedError, match="splatjit allows at most"):
+        load_module(bad)
+    with pytest.raises(UnsupportedError, match="splatjit allows at most"):
+        JitModule(bad)

@@ -33,3 +33,15 @@ def patch(data: bytes, pos: int, fmt: str, value) -> bytes:
     out = bytearray(data)
     struct.pack_into(fmt, out, pos, value)
     return bytes(out)
+
+
+def module_state_field(data: bytes, slot: int) -> int:
+    """Absolute offset in `data` of the ModuleStateDef scalar `slot` (0: global_bytes_capacity,
+    1: global_ref_count); the field must be present."""
+    start = _strip_zip_header(data)
+    length = struct.unpack_from("<I", data, start)[0]
+    buf = Buffer(data[start + 4:start + 4 + length])
+    state = buf.root(b"IREE").table(11, "module_state")
+    pos = state._field_pos(slot) if state is not None else None
+    assert pos is not None, "the module has no such module_state field"
+    return start + 4 + pos

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from ..errors import FormatError
+from ..errors import FormatError, UnsupportedError
 from .cconv import Signature, parse_cconv
 from .flatbuffer import Buffer, Table
 
@@ -21,6 +21,10 @@ _MODULE = dict(name=0, version=1, requirements=2, attrs=3, types=4, dependencies
                debug_database=15)
 _FUNCTION_DESCRIPTOR = struct.Struct("<iiIhhhh")  # offset, length, requirements, reserved, blocks, i32, ref
 
+#: Module state limits (the interpreter would try to allocate whatever a module asks for;
+#: splatjit maps globals as one array and walks the ref globals after every call).
+MAX_GLOBAL_BYTES = 1 << 30
+MAX_GLOBAL_REFS = 1 << 20
 FEATURE_NAMES = {1 << 0: "EXT_F32", 1 << 1: "EXT_F64", 1 << 2: "YIELD", 1 << 3: "UNWIND"}
 
 
@@ -143,6 +147,10 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
     global_refs = state.scalar(1, "i", 0, "global_ref_count") if state else 0
     if global_bytes < 0 or global_refs < 0:
         raise FormatError(f"module state has negative sizes ({global_bytes} bytes, {global_refs} refs)")
+    if global_bytes > MAX_GLOBAL_BYTES or global_refs > MAX_GLOBAL_REFS:
+        raise UnsupportedError(f"module state asks for {global_bytes} global bytes and "
+                               f"{global_refs} ref globals; splatjit allows at most "
+                               f"{MAX_GLOBAL_BYTES} and {MAX_GLOBAL_REFS}")
 
     bytecode = root.bytes_(s["bytecode_data"], "bytecode_data") or b""
     functions = []
