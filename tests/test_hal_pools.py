@@ -169,3 +169,37 @@ def test_program_args_scalars_take_the_general_path_when_unusual():
     for args in ([1 << 32, 1.5, None], [True, 1.5, None], [np.int32(1), 1.5, None],
                  [1, 1, None], [1, 1e300, None], [1, 1.5, "x"]):
         assert pa.pack(args) is None, args
+
+
+def test_buffer_pool_keeps_no_spares_of_huge_buffers():
+    """A missed key becomes a pooled class (spares made at recycle) only up to
+    POOLED_BYTES_MAX bytes: a fuzzed program's 4 GiB alloca is made per call instead of
+    being held as a spare between calls."""
+    from splatjit.hal.buffers import Buffer
+    from splatjit.hal.pools import POOLED_BYTES_MAX, BufferPool
+    made = []
+
+    def make(size, types, usage):
+        made.append(size)
+        return Buffer.allocate(min(size, 64), memory_type=types, usage=usage)
+
+    pool = BufferPool(make)
+    made.clear()
+    pool.note_miss(POOLED_BYTES_MAX + 1, 0, 0)
+    pool.recycle(set())
+    assert made == [] and pool.keys == []
+    pool.note_miss(POOLED_BYTES_MAX, 0, 0)
+    pool.recycle(set())
+    assert made == [POOLED_BYTES_MAX] and pool.keys == [(POOLED_BYTES_MAX, 0, 0)]
+
+
+def test_failed_buffer_allocation_is_a_hal_error(monkeypatch):
+    from splatjit.hal import buffers
+    from splatjit.hal.local import HalError
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(buffers.np, "zeros", no_memory)
+    with pytest.raises(HalError, match="out of memory: a buffer of 4294967296 bytes"):
+        buffers.Buffer.allocate(1 << 32)

@@ -126,7 +126,11 @@ class Buffer(HostObject):
             raise HalError(f"buffer allocation of {length} bytes is out of range")
         alignment = alignment if alignment and not alignment & (alignment - 1) else 64
         alignment = max(alignment, 64)
-        raw = np.zeros(length + alignment, np.uint8)
+        try:
+            raw = np.zeros(length + alignment, np.uint8)
+        except MemoryError:
+            raise HalError(f"out of memory: a buffer of {length} bytes cannot be "
+                           f"allocated") from None
         address = array_address(raw)
         start = (-address) % alignment
         return cls(raw[start:start + length], address=address + start, **kw)

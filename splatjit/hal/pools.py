@@ -39,6 +39,9 @@ _FRAME = 56
 #: BufferPool: distinct (size, memory types, usage) classes, buffers per class, buffers
 #: watched for their holders to let go
 CLASSES, CLASS_CAPACITY, WATCH = 8, 8, 32
+#: Largest buffer size (bytes) the buffer pool keeps spares of; larger allocations are made
+#: per call (spares of huge buffers would hold that much memory between calls).
+POOLED_BYTES_MAX = 1 << 26
 
 
 def _refcounts(objects: list) -> list[int]:
@@ -277,7 +280,7 @@ class BufferPool:
             for key, missed in self.misses.items():
                 if key in self.keys:
                     popped[self.keys.index(key)] += missed
-                elif len(self.keys) < CLASSES and 0 <= key[0] <= 1 << 34:
+                elif len(self.keys) < CLASSES and 0 <= key[0] <= POOLED_BYTES_MAX:
                     self.keys.append(key)
                     stacks.append([])
                     self.targets.append(0)
