@@ -137,6 +137,8 @@ class ExportedFunction:
                 self._busy = 0
                 m._depth -= 1
                 if not (status or buffers or lists):  # nothing allocated still to release
+                    if not m._depth:
+                        m._heap.rewind()  # arena buffers no one outside the call saw
                     out = unpack(resbuf)
                     return None if not out else out[0] if len(out) == 1 else tuple(out)
                 return self._finish_scalar(status, resbuf)
@@ -210,6 +212,8 @@ class ExportedFunction:
             heap = m._heap
             if status or m._ref_globals_used or heap.by_address or heap.lists.by_address:
                 return self._finish_scalar(status, resbuf)
+            if not m._depth:
+                heap.rewind()
             return self._shape(scalar.unpack(resbuf))
         arena = Arena()
         argbuf = pack_args(self.signature, args, arena, self._where)
@@ -411,7 +415,10 @@ class JitModule:
                               for seg in d.rodata]
         self._rodata = (abi.BufferDesc * max(len(d.rodata), 1))()
         self._rodata_objects = {}
-        self._heap = BufferHeap()
+        #: x86-64 hosts: vm.buffer.alloc / clone served natively (runtime/native_arena.py);
+        #: without ref globals no one else can keep a returned buffer: results are copies
+        self._heap = BufferHeap(native=NATIVE_ISA.get(platform.machine()) == "x86_64")
+        self._heap.copy_results = not d.global_refs
         #: argument buffers/lists ref globals still reach; always this one dict (changed in
         #: place: hal/execute.py's native code reads whether it is empty)
         self._pinned: dict[int, tuple] = {}
@@ -457,7 +464,7 @@ class JitModule:
             for a in [a for a in pinned if a not in live]:
                 del pinned[a]
         heap = self._heap
-        if heap.by_address or heap.lists.by_address:
+        if heap.dirty():
             heap.collect(live)
         self._objects.collect(live)
         for hook in self._imports.hooks:

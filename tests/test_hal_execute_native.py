@@ -59,7 +59,22 @@ vm.module @kernels {{
     vm.return
   }}
 
-  // as @write, through a scratch buffer it allocates (left for the host to release)
+  // as @write, with a scratch list it allocates (left for the host to release)
+  vm.export @write_via_list
+  vm.func @write_via_list({_ARGS}) {{
+    %c0 = vm.const.i32.zero
+    %c4 = vm.const.i32 4
+    %i0 = vm.const.i64.zero
+    %scratch = vm.list.alloc %c4 : (i32) -> !vm.list<i32>
+    %out = vm.list.get.ref %bindings, %c0 : (!vm.list<!vm.buffer>, i32) -> !vm.buffer
+    %k = vm.buffer.load.i32 %consts[%i0] : !vm.buffer -> i32
+    %v = vm.add.i32 %k, %x : i32
+    %x64 = vm.ext.i32.i64.s %x : i32 -> i64
+    vm.buffer.store.i32 %v, %out[%x64] : i32 -> !vm.buffer
+    vm.return
+  }}
+
+  // as @write, through a scratch buffer it allocates (from the native arena on x86-64)
   vm.export @write_via_scratch
   vm.func @write_via_scratch({_ARGS}) {{
     %c0 = vm.const.i32.zero
@@ -110,7 +125,7 @@ vm.module @kernels {{
   }}
 }}
 """
-NAMES = ["write", "add", "write_via_scratch", "write_and_grow", "trap"]
+NAMES = ["write", "add", "write_via_scratch", "write_and_grow", "trap", "write_via_list"]
 
 
 @pytest.fixture(scope="module")
@@ -301,9 +316,9 @@ def test_trap_with_later_steps_pending(kernels):
 
 
 def test_release_then_resume_in_python(kernels):
-    """A dispatch that leaves a buffer to release: native code stops after it, Python
+    """A dispatch that leaves a list to release: native code stops after it, Python
     releases and runs the rest; the next execution starts natively again."""
-    runs, native = _run_both(kernels, lambda q: [("write_via_scratch", 3, 20, [(0, None, 0, 12)]),
+    runs, native = _run_both(kernels, lambda q: [("write_via_list", 3, 20, [(0, None, 0, 12)]),
                                                  ("write", 2, 6, [(1, None, 0, 8)])],
                              lambda bs: [(bs[0], 0, 64), (bs[1], 0, 64)])
     for status, error, buffers, signalled in runs:
@@ -312,6 +327,23 @@ def test_release_then_resume_in_python(kernels):
     module = native.exe.module
     assert not module._heap.by_address and module._depth == 0
     assert native.python_calls == 3                  # the first run, then a stop per run
+
+
+def test_scratch_buffers_stay_native(kernels):
+    """Dispatches that allocate scratch buffers take them from the kernel module's native
+    arena: no stop, no Python call after the first run, the arena rewound after each step
+    (the cursor back at the chunk start, the same chunk reused)."""
+    runs, native = _run_both(kernels, lambda q: [("write_via_scratch", 3, 20, [(0, None, 0, 12)]),
+                                                 ("write_via_scratch", 2, 6, [(1, None, 0, 8)])],
+                             lambda bs: [(bs[0], 0, 64), (bs[1], 0, 64)])
+    for status, error, buffers, signalled in runs:
+        assert status == 0 and error is None and signalled
+        assert _values(buffers[0], 3) == [20, 21, 22] and _values(buffers[1], 2) == [6, 7]
+    module = native.exe.module
+    assert not module._heap.by_address and module._depth == 0
+    assert native.python_calls == 1                  # the first run only
+    arena = module._heap.arena
+    assert len(arena.chunks) == 1 and not arena.used()
 
 
 def test_a_grown_bindings_list_is_restored_by_python(kernels):

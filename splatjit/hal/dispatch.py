@@ -192,6 +192,8 @@ class Frame:
         heap = m._heap
         if heap.by_address or heap.lists.by_address or m._objects.held or m._pinned:
             self.release()
+        elif not m._depth:
+            heap.rewind()  # arena buffers only the workgroups saw (runtime/native_arena.py)
 
     def raise_trap(self, status: int) -> None:
         """After a run that returned `status` (non-zero): resets the module's Context,

@@ -22,8 +22,9 @@ The native entry (`NativeExecute.native_entry`) answers the ordinary call in two
    the kernel module's depth cell and runs the grid loop (runtime/grid.py). A trap (stop,
    trapped) or anything the workgroups left to release - a non-empty heap, list heap,
    ObjectSpace or pinned dict of the kernel module (stop, to release) - records the step
-   and the reason in the plan (`_P_STOP_*`) and falls back. After the last step the signal
-   fence's descriptor gets FENCE_SIGNALED.
+   and the reason in the plan (`_P_STOP_*`) and falls back; otherwise the kernel module's
+   native arena is rewound (as Frame.run does). After the last step the signal fence's
+   descriptor gets FENCE_SIGNALED.
 
 The Python fallback (`NativeExecute.__call__`) first takes the stop record: a trap is
 reported as Frame.run reports it (the error, the kernel's Context reset), a release is
@@ -184,6 +185,21 @@ class NativeExecute:
             return None
         memory = ExecutableMemory(assemble(fallback))
         return memory.address, memory
+
+
+def _rewind_arena(a) -> None:
+    """After a step that left the kernel module's dicts empty, as Frame.run does: unless an
+    outer call of the module is running, its native arena's cursor goes back to the chunk
+    start (runtime/native_arena.py). Uses rax, rcx."""
+    busy = Label("module_busy")
+    a.mov(R.rcx, qword[R.r12 + 8 * _S_DEPTH])
+    a.cmp(qword[R.rcx], 0)
+    a.jne(busy)
+    a.mov(R.rcx, qword[R.r12 + 8 * _S_CALL])            # the kernel's Context
+    a.mov(R.rcx, qword[R.rcx + abi.CTX_HELPERS])
+    a.mov(R.rax, qword[R.rcx + abi.ARENA_START])
+    a.mov(qword[R.rcx + abi.ARENA_CURSOR], R.rax)
+    a.label(busy)
 
 
 def _check_bindings(e: Entry) -> None:
@@ -349,6 +365,7 @@ def assemble(fallback: int) -> bytes:
         a.mov(R.rcx, qword[R.r12 + 8 * (_S_DICTS + k)])
         a.cmp(qword[R.rcx + _DICT_USED], 0)
         a.jne(release)
+    _rewind_arena(a)
     a.label(next_step)
     a.add(R.r12, qword[R.r12 + 8 * _S_SIZE])
     a.inc(R.r13)

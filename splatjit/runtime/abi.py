@@ -154,6 +154,20 @@ HELPERS = (
     "buffer_hash",    # uint64 (Context*, const uint8* data, int64 length): vm.buffer.hash
 )
 
+#: Largest buffer a module may allocate (bytes); larger requests trap instead of exhausting memory.
+MAX_ALLOCATION = 1 << 31
+
+#: x86-64 hosts: the helper table is followed by the state of the module's native arena
+#: (runtime/native_arena.py), u64 words at these byte offsets from `Context.helpers`: the
+#: next free byte, the end of the current chunk, where the next reset puts the cursor (the
+#: chunk's start), the first byte from which the chunk is known to be zero, and the Python
+#: refill callback (buffer_alloc's signature; returns a BufferDesc*, 0, or ARENA_RETRY).
+ARENA = 8 * len(HELPERS)
+ARENA_CURSOR, ARENA_LIMIT, ARENA_START, ARENA_CLEAN, ARENA_REFILL = (ARENA + 8 * i for i in range(5))
+ARENA_WORDS = 5
+#: what the refill callback returns when the arena now has room: allocate there again
+ARENA_RETRY = 1
+
 VALUE_SIZE = {"i32": 4, "f32": 4, "i64": 8, "f64": 8, "ref": 8}
 
 

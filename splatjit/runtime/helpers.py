@@ -15,10 +15,11 @@ import numpy as np
 
 from . import abi
 from .lists import ListHeap, reachable
+from .native_alloc import native_helpers
+from .native_arena import NativeArena
 from .objects import array_address
 
-#: Largest buffer a module may allocate (bytes); larger requests trap instead of exhausting memory.
-MAX_ALLOCATION = 1 << 31
+MAX_ALLOCATION = abi.MAX_ALLOCATION
 
 ALLOC_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32)
 HASH_FN = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
@@ -106,32 +107,87 @@ _HASH_FN = HASH_FN(lambda ctx, data, length: buffer_hash(ctypes.string_at(data, 
 
 
 class BufferHeap:
-    """Owns the buffers helpers create; `by_address` maps a BufferDesc* to (desc, array).
+    """Owns the buffers helpers create; `by_address` maps a BufferDesc* to (desc or None,
+    the array Python sees, what keeps its memory alive).
 
-    The callbacks in `table` refer to `by_address`, not to the heap, so a heap is freed by
-    reference counting (no cycle through its ctypes callbacks)."""
+    With `native` (x86-64 hosts) `buffer_alloc` / `buffer_clone` are the machine-code
+    helpers over a NativeArena (runtime/native_arena.py), which fall back to the Python
+    ones below for requests a chunk cannot serve; `by_address` then also records the
+    arena buffers Python looked at (and refill markers), see native_arena's invariants.
+    `copy_results`: `lookup` returns copies of arena buffers (modules without ref globals).
 
-    def __init__(self):
-        self.by_address: dict[int, tuple[abi.BufferDesc, np.ndarray, np.ndarray]] = {}
+    The callbacks in `table` refer to `by_address` (and the arena), not to the heap, so a
+    heap is freed by reference counting (no cycle through its ctypes callbacks)."""
+
+    def __init__(self, native: bool = False):
+        self.by_address: dict[int, tuple] = {}
         self.alloc_fn = ALLOC_FN(functools.partial(_alloc, self.by_address))
         self.clone_fn = CLONE_FN(functools.partial(_clone, self.by_address))
-        self.table = (ctypes.c_void_p * len(abi.HELPERS))(
-            abi.function_address(self.alloc_fn), abi.function_address(self.clone_fn))
+        #: the helper table, then the arena state (abi.ARENA_*): one block
+        self.words = (ctypes.c_uint64 * (len(abi.HELPERS) + abi.ARENA_WORDS))()
+        self.table = (ctypes.c_void_p * len(abi.HELPERS)).from_buffer(self.words)
+        self.table[0] = abi.function_address(self.alloc_fn)
+        self.table[1] = abi.function_address(self.clone_fn)
         self.table[abi.HELPERS.index("buffer_hash")] = abi.function_address(_HASH_FN)
         self.lists = ListHeap(self.table)  # the list_* helpers (runtime/lists.py)
+        self.arena = None
+        self.copy_results = False
+        if native:
+            self.arena = NativeArena(self.words, self.by_address,
+                                     functools.partial(_alloc, self.by_address))
+            self.refill_fn = ALLOC_FN(self.arena.refill)
+            self.words[abi.ARENA_REFILL // 8] = abi.function_address(self.refill_fn)
+            alloc, clone = native_helpers()
+            self.table[abi.HELPERS.index("buffer_alloc")] = alloc
+            self.table[abi.HELPERS.index("buffer_clone")] = clone
 
     def lookup(self, address: int):
         entry = self.by_address.get(address)
-        return None if entry is None else entry[1]
+        if entry is not None:
+            return entry[1]
+        arena = self.arena
+        chunk = arena.owner(address) if arena is not None else None
+        if chunk is None:
+            return None
+        view = arena.view(address, chunk)
+        if self.copy_results:
+            view = view.copy()
+            self.by_address[address] = (None, view, None)
+        else:
+            self.by_address[address] = (None, view, chunk.array)
+        return view
+
+    def dirty(self) -> bool:
+        """Whether anything is left to release (buffers, lists, arena memory)."""
+        return bool(self.by_address or self.lists.by_address
+                    or (self.arena is not None and self.arena.used()))
+
+    def rewind(self) -> None:
+        """After an outermost call that left the dicts empty: the arena cursor back."""
+        if self.arena is not None:
+            self.arena.rewind()
 
     def clear(self) -> None:
-        """Drops every buffer and list (in place)."""
+        """Drops every buffer and list (in place), then resets the arena."""
         self.by_address.clear()
         self.lists.by_address.clear()
+        if self.arena is not None:
+            self.arena.reset()
 
     def collect(self, roots) -> None:
-        """Drops every buffer and list not reachable from `roots` (addresses still referenced)."""
+        """Drops every buffer and list not reachable from `roots` (addresses still
+        referenced); arena buffers they reach get views in `by_address` (which keep their
+        chunk); then resets the arena."""
         keep = reachable(roots)
         self.lists.collect(keep)
-        for a in [a for a in self.by_address if a not in keep]:  # in place: callers hold the dict
-            del self.by_address[a]
+        by_address, arena = self.by_address, self.arena
+        if arena is not None and arena.chunks:
+            for a in keep:
+                if a not in by_address:
+                    chunk = arena.owner(a)
+                    if chunk is not None:
+                        by_address[a] = (None, arena.view(a, chunk), chunk.array)
+        for a in [a for a in by_address if a not in keep]:  # in place: callers hold the dict
+            del by_address[a]
+        if arena is not None:
+            arena.reset()

@@ -27,6 +27,7 @@ from ..frontend.cconv import Signature
 from ..frontend.schema import ModuleDef
 from . import abi
 from .memory import ExecutableMemory
+from .native_arena import import_view
 from .objects import HostObject, ObjectSpace, VmBuffer
 
 NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -67,7 +68,8 @@ def ref_to_python(address: int, space: ObjectSpace):
         return obj.array if isinstance(obj, VmBuffer) else obj
     desc = _DESC.unpack(_DESC_BYTES.from_address(address).raw)
     if desc[3] == abi.TYPE_BUFFER:
-        return _buffer_view(address, desc)
+        view = import_view(address)  # a buffer of a native arena: a view that keeps its chunk
+        return _buffer_view(address, desc) if view is None else view
     raise TypeError(f"ref {address:#x} of type tag {desc[3]} cannot be passed to a Python "
                     f"import")
 

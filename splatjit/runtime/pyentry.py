@@ -16,6 +16,8 @@ else is handed back to Python, so behaviour is exactly that of the Python call p
     infinity: `fallback(*args)` (the Python path, which converts or raises `TypeError`);
   * a trap (non-zero status), buffers or lists the call allocated that are still to be
     released, several results, an f32 NaN result: `finish(status, results_address)`.
+    When nothing is left to release, the module's native arena is rewound first (as the
+    Python path does, runtime/native_arena.py).
 
 Stubs of one shape (argument and result types, number of dicts) differ only in the addresses
 they embed: the shape is assembled once and copied with each stub's addresses
@@ -150,6 +152,20 @@ def _box_result(a: Assembler, results, results_off: int, finish: Label) -> None:
         _call(a, "PyFloat_FromDouble")
 
 
+def _rewind_arena(a: Assembler, context: int) -> None:
+    """Nothing left to release (the dicts are empty): unless an outer call of the module is
+    running (depth cell at r14), its native arena's cursor goes back to the chunk start
+    (runtime/native_arena.py). Uses rax, rcx."""
+    busy = Label("module_busy")
+    a.cmp(qword[R.r14], 0)
+    a.jne(busy)
+    a.mov(R.rax, context)
+    a.mov(R.rax, qword[R.rax + abi.CTX_HELPERS])
+    a.mov(R.rcx, qword[R.rax + abi.ARENA_START])
+    a.mov(qword[R.rax + abi.ARENA_CURSOR], R.rcx)
+    a.label(busy)
+
+
 def assemble(signature, *, context: int, entry: int, fallback: int, finish: int, fmt: int,
              depth_cell: int, dicts: tuple[int, ...], closed: int) -> bytes:
     """The stub's code. Addresses: `context` (Context*), `entry` (the export's native
@@ -197,6 +213,7 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
         _call(a, "PyDict_Size")
         a.test(R.rax, R.rax)
         a.jnz(finish_label)
+    _rewind_arena(a, context)
     _box_result(a, results, results_off, finish_label)
     a.label(out)
     a.lea(R.rsp, qword[R.rbp - 40])
