@@ -452,8 +452,8 @@ class JitModule:
             hook.before_collect()
         if not self._ref_globals_used:  # no ref global: nothing outlives the call
             self._pinned.clear()
+            self._objects.collect(set())  # first: a dropped object may hold an arena view
             self._heap.clear()
-            self._objects.collect(set())
             for hook in self._imports.hooks:
                 hook.after_call(set())
             return
@@ -463,10 +463,10 @@ class JitModule:
             pinned.update(arena.by_address)
             for a in [a for a in pinned if a not in live]:
                 del pinned[a]
+        self._objects.collect(live)  # first: a dropped object may hold an arena view
         heap = self._heap
         if heap.dirty():
             heap.collect(live)
-        self._objects.collect(live)
         for hook in self._imports.hooks:
             hook.after_call(live)
 

@@ -344,6 +344,15 @@ def test_scratch_buffers_stay_native(kernels):
     assert native.python_calls == 1                  # the first run only
     arena = module._heap.arena
     assert len(arena.chunks) == 1 and not arena.used()
+    python = Queue(kernels, False)                   # Frame.run rewinds the same way
+    cb = python.command_buffer(("write_via_scratch", 3, 20, [(0, None, 0, 12)]))
+    chunks = []
+    for _ in range(3):
+        python(cb, [(b, 0, 64) for b in _buffers()])
+        arena = python.exe.module._heap.arena
+        assert not arena.used() and not python.exe.module._heap.by_address
+        chunks.append(arena.chunks)
+    assert chunks[0] == chunks[1] == chunks[2] and len(chunks[0]) == 1
 
 
 def test_a_grown_bindings_list_is_restored_by_python(kernels):
