@@ -3,7 +3,9 @@
 Contract: each allocation helper returns a `BufferDesc*` or 0 on failure (the generated code then traps
 with TRAP_HELPER). New buffers are zero-filled, mutable, and owned by a `BufferHeap`: they
 live while the call that made them runs, and afterwards while a ref global or a returned
-value holds them.
+value holds them. On x86-64 hosts buffer_alloc / buffer_clone are machine code over the
+heap's NativeArena (runtime/native_arena.py, native_alloc.py); the Python helpers here
+serve what the arena does not (and every allocation on other hosts).
 """
 from __future__ import annotations
 
