@@ -63,13 +63,19 @@ _CURSOR, _LIMIT, _START, _CLEAN, _REFILL = (a // 8 for a in (
 class Chunk:
     """`array` owns the memory (its first byte at `origin`); usable bytes are [base, end),
     base 64-aligned."""
-    __slots__ = ("array", "origin", "base", "end", "__weakref__")
+    __slots__ = ("array", "origin", "base", "end", "alone", "__weakref__")
 
     def __init__(self, size: int):
         self.array = np.zeros(size + _CHUNK_ALIGN, np.uint8)
         self.origin = address = array_address(self.array)
         self.base = address + (-address) % _CHUNK_ALIGN
         self.end = self.base + size
+        #: the array's reference count while only this Chunk refers to it
+        self.alone = self.references()
+
+    def references(self) -> int:
+        """The array's reference count (as measured here: comparable with `alone`)."""
+        return sys.getrefcount(self.array)
 
     @property
     def size(self) -> int:
@@ -207,7 +213,7 @@ class NativeArena:
         while len(chunks) > 1:
             self._forget(chunks.pop(0))
         w = self.words
-        if sys.getrefcount(chunks[0].array) == 2:  # the Chunk's own reference and the argument
+        if chunks[0].references() == chunks[0].alone:  # no view, nothing else refers to it
             w[_CURSOR] = w[_START]
             return
         self._forget(chunks.pop())
