@@ -365,3 +365,44 @@ def test_python_import_gets_the_arena_buffer(fixture, request):
         assert m.show(4000, 64) == 9 * 65536 + 1
     assert kept.tolist() == [9] + [5] * 3999
     assert len({s[1] for s in host.seen}) == len(host.seen)  # each kept view pinned its memory
+
+
+@pytest.mark.parametrize("name", ["elementwise_f32", "softmax", "math_i64_f64"])
+def test_program_kernels_allocate_natively(name, monkeypatch):
+    """Whole programs whose VMVX kernels allocate scratch: the nested executable modules
+    take it from their own native arenas (no Python allocation callback, nothing left in
+    any heap after `main`, the arenas rewound) and give exactly the bytes the Python
+    helpers give."""
+    from program_runs import random_inputs
+    from splatjit.runtime import helpers
+    item = next(i for i in corpus.program_items() if i.name == name and i.variant == "ukernel")
+    data = corpus.compile_item(item)
+    inputs = random_inputs(item, 3)
+    heaps, python_allocations = [], []
+
+    def heap(native=False, python_only=False):
+        h = helpers.BufferHeap(native=native and not python_only)
+        heaps.append(h)
+        return h
+
+    def results(python_only: bool):
+        monkeypatch.setattr("splatjit.module.BufferHeap",
+                            lambda native=False: heap(native, python_only))
+        m = JitModule(data)
+        runs = []
+        for _ in range(2):  # the first execution in Python, the second by the native plan
+            out = m.main(*inputs)
+            out = out if isinstance(out, tuple) else (out,)
+            runs.append([np.asarray(o).tobytes() for o in out])
+        return runs
+
+    expected = results(python_only=True)
+    heaps.clear()
+    new = helpers._new
+    monkeypatch.setattr(helpers, "_new", lambda *a: python_allocations.append(a[1:]) or new(*a))
+    m_results = results(python_only=False)
+    assert m_results == expected and expected[0] == expected[1]
+    used = [h for h in heaps if h.arena is not None and h.arena.chunks]
+    assert used and len(heaps) >= 2  # the host module and its kernels
+    assert not python_allocations
+    assert all(not h.by_address and not h.arena.used() for h in used)
