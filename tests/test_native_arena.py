@@ -406,3 +406,22 @@ def test_program_kernels_allocate_natively(name, monkeypatch):
     assert used and len(heaps) >= 2  # the host module and its kernels
     assert not python_allocations
     assert all(not h.by_address and not h.arena.used() for h in used)
+
+
+def test_a_closed_module_frees_its_chunks(plain):
+    """A closed module's chunks die with it by reference counting alone (no cycle through
+    its ctypes callbacks or the process-wide registry) and leave the registry."""
+    import gc
+    import weakref
+    m = JitModule(plain)
+    assert m.many(100, 1000) > 0
+    chunk = _arena(m).chunks[0]
+    array, base = weakref.ref(chunk.array), chunk.base
+    assert base in native_arena._RANGES
+    gc.disable()
+    try:
+        m.close()
+        del m, chunk
+        assert array() is None and base not in native_arena._RANGES
+    finally:
+        gc.enable()
