@@ -45,10 +45,12 @@ from . import abi
 from .objects import array_address
 from .native_alloc import CURSOR_ALIGN, MAX_ARENA_ALIGN, MIN_ALIGN
 
-#: The first chunk's size and the largest size chunks grow to by doubling (bytes).
+#: The first chunk's size and the largest size chunks grow to by doubling (bytes). A
+#: module keeps its newest chunk while it lives: at most about MAX_CHUNK bytes.
 MIN_CHUNK = 1 << 16
-MAX_CHUNK = 1 << 26
-#: Requests needing more than this go to the Python helper (a buffer of their own).
+MAX_CHUNK = 1 << 24
+#: Requests needing more than this go to the Python helper (a buffer of their own, freed
+#: after the call).
 MAX_ARENA_REQUEST = MAX_CHUNK
 _PAGE = 4096
 _CHUNK_ALIGN = 64
