@@ -296,12 +296,12 @@ def _call_libc(a, name: str, dst_word: int, second, count) -> None:
     a.call(R.rax)
 
 
-def assemble(fallback: int) -> bytes:
-    e = Entry("device.queue.execute.indirect", FIELDS, _FRAME, arg_types=ARG_TYPES)
+def check_fences(e: Entry) -> None:
+    """Falls back unless the `wait` argument is null or a ready fence (signalled, not
+    failed) and `signal` null or a fence; [rsp + _SIGNAL] = the signal fence (or 0).
+    Uses rcx, r8."""
+    from .local import FENCE_READY
     a, slow = e.a, e.slow
-    from .native import _object, _span_start
-    from .local import FENCE_READY, FENCE_SIGNALED
-    _object(e, "device", DEVICE)
     no_wait, no_signal = Label("no_wait"), Label("no_signal")
     a.mov(R.rcx, e.arg("wait"))
     a.test(R.rcx, R.rcx)
@@ -318,15 +318,16 @@ def assemble(fallback: int) -> bytes:
     a.jne(slow)
     a.label(no_signal)
     a.mov(qword[R.rsp + _SIGNAL], R.r8)
-    _object(e, "command_buffer", COMMAND_BUFFER, reg=R.rbx)
-    a.mov(R.rbx, qword[R.rbx + abi.BUF_DATA])           # the plan
-    a.test(R.rbx, R.rbx)
-    a.jz(slow)
-    a.mov(R.r15d, e.arg("count", 32))
-    a.cmp(R.r15, MAX_TABLE)
-    a.ja(slow)
-    a.lea(R.r14, qword[R.rsi + _span_start(e, "count")])
-    _check_bindings(e)
+
+
+def run_steps(e: Entry, before_call=None) -> None:
+    """Pass 2 of the module docstring over the plan at rbx (steps of the `_S_*` layout; the
+    signal fence, or 0, at [rsp + _SIGNAL]): runs every step, signals the fence after the
+    last one, or records the stop in the plan's header and falls back. `before_call(a)`, if
+    given, emits code run per non-empty step right before its grid call (r12: the step;
+    it may clobber the caller-saved registers)."""
+    from .local import FENCE_SIGNALED
+    a, slow = e.a, e.slow
     # pass 2: run the steps (r12: the step, r13: its index)
     steps, done, next_step = Label("run_step"), Label("steps_done"), Label("next_step")
     stop, not_run, trapped, release = (Label(n) for n in ("stop", "not_run", "trapped",
@@ -351,6 +352,8 @@ def assemble(fallback: int) -> bytes:
     a.add(R.rsi, abi.LIST_SIZE)
     _call_libc(a, "memcpy", _S_SLOTS, R.rsi, qword[R.r12 + 8 * _S_SLOT_BYTES])
     _call_libc(a, "memset", _S_LOCAL, None, qword[R.r12 + 8 * _S_LOCAL_SIZE])  # local memory
+    if before_call is not None:
+        before_call(a)
     a.mov(R.rax, qword[R.r12 + 8 * _S_DEPTH])
     a.inc(qword[R.rax])
     for k, reg in enumerate((R.rdi, R.rsi, R.rdx, R.rcx, R.r8, R.r9)):
@@ -397,4 +400,22 @@ def assemble(fallback: int) -> bytes:
     a.mov(qword[R.rbx + 8 * _P_STOP_STEP], R.rax)
     a.jmp(slow)
     a.label(finish)
+
+
+def assemble(fallback: int) -> bytes:
+    e = Entry("device.queue.execute.indirect", FIELDS, _FRAME, arg_types=ARG_TYPES)
+    a, slow = e.a, e.slow
+    from .native import _object, _span_start
+    _object(e, "device", DEVICE)
+    check_fences(e)
+    _object(e, "command_buffer", COMMAND_BUFFER, reg=R.rbx)
+    a.mov(R.rbx, qword[R.rbx + abi.BUF_DATA])           # the plan
+    a.test(R.rbx, R.rbx)
+    a.jz(slow)
+    a.mov(R.r15d, e.arg("count", 32))
+    a.cmp(R.r15, MAX_TABLE)
+    a.ja(slow)
+    a.lea(R.r14, qword[R.rsi + _span_start(e, "count")])
+    _check_bindings(e)
+    run_steps(e)
     return e.finish(fallback)
