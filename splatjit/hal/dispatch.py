@@ -72,6 +72,18 @@ class DispatchRunner:
                        and not self.function._missing and not module._ref_globals_used
                        and (tuple(sig.args), tuple(sig.results)) == SIGNATURE)
         self._frames: dict[tuple, Frame] = {}
+        #: (constant count, binding count) -> FlexFrame (hal/command_buffer.py)
+        self.flex: dict[tuple[int, int], FlexFrame] = {}
+
+    def flex_frame(self, nconst: int, nbind: int) -> "FlexFrame | None":
+        """The FlexFrame for dispatches of this shape, made once; None when calls cannot
+        be packed (`native` false)."""
+        if not self.native:
+            return None
+        frame = self.flex.get((nconst, nbind))
+        if frame is None:
+            frame = self.flex[nconst, nbind] = FlexFrame(self, nconst, nbind)
+        return frame
 
     def prepare(self, grid, constants: np.ndarray, bindings: list[tuple]) -> "Dispatch":
         """`constants`: uint32 words; `bindings`: (slot, buffer or None, offset, length)."""
@@ -176,9 +188,7 @@ class Frame:
             return
         if values:
             self.desc_bytes.from_address(self.descs_address).raw = self.desc_struct.pack(*values)
-        self.list.storage = self.slots
-        self.list_bytes.from_address(self.list_address).raw = self.list_template
-        self.slot_bytes.from_address(self.slots_address).raw = self.slots_template
+        self.restore_list()
         if self.runner.local_memory_size:
             self.local.fill(0)
         m = self.runner.module
@@ -194,6 +204,12 @@ class Frame:
             self.release()
         elif not m._depth:
             heap.rewind()  # arena buffers only the workgroups saw (runtime/native_arena.py)
+
+    def restore_list(self) -> None:
+        """The bindings list and its slots as packed (a kernel may have grown the list)."""
+        self.list.storage = self.slots
+        self.list_bytes.from_address(self.list_address).raw = self.list_template
+        self.slot_bytes.from_address(self.slots_address).raw = self.slots_template
 
     def raise_trap(self, status: int) -> None:
         """After a run that returned `status` (non-zero): resets the module's Context,
@@ -224,3 +240,22 @@ class Frame:
                 ctypes.addressof(m._depth_cell), *self.call,
                 *map(id, (m._heap.by_address, m._heap.lists.by_address, m._objects.held,
                           m._pinned))]
+
+
+class FlexFrame(Frame):
+    """A packed call for dispatches of any grid and constants of one runner with `nconst`
+    constants and `nbind` bindings, run only by native code (hal/command_buffer.py), which
+    writes the grid (into the args' workgroup counts and the grid parameters) and the
+    constants before each run. `words`: the native record native code copies into a
+    recorded dispatch (FLEX_WORDS u64: Frame.plan_words, then the constants' address and
+    the grid parameters' address). Owned by its runner for the runner's lifetime (recorded
+    dispatches point at it)."""
+    FLEX_WORDS = 21
+
+    def __init__(self, runner: DispatchRunner, nconst: int, nbind: int):
+        super().__init__(runner, (1, 1, 1), np.zeros(nconst, np.uint32), nbind)
+        self.nconst, self.nbind = nconst, nbind
+        words = [*self.plan_words(), array_address(self.constants), ctypes.addressof(self.params)]
+        assert len(words) == self.FLEX_WORDS
+        self.words = (ctypes.c_uint64 * len(words))(*words)
+        self.address = ctypes.addressof(self.words)

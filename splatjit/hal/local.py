@@ -36,8 +36,13 @@ FENCE_READY = FENCE_SIGNALED
 EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
 #: which native queue entries new LocalHals use (off: the Python implementation only; for
 #: tests and A/B timing): "alloca" (hal/pools.NativeAlloca), "view" (buffer_view.create,
-#: hal/pools.NativeViewCreate), "execute" (device.queue.execute.indirect, hal/execute.py)
-NATIVE_MODES = {"alloca": True, "view": True, "execute": True}
+#: hal/pools.NativeViewCreate), "execute" (device.queue.execute.indirect, hal/execute.py),
+#: "command_buffer" (command buffers recorded and executed natively, executable.lookup
+#: .function: hal/command_buffer.py)
+NATIVE_MODES = {"alloca": True, "view": True, "execute": True, "command_buffer": True}
+#: IREE's HAL module rejects dispatches with more bindings (IREE_HAL_MODULE_MAX_DESCRIPTOR_
+#: BINDING_COUNT)
+MAX_DISPATCH_BINDINGS = 32
 
 
 class Device(HostObject):
@@ -113,13 +118,19 @@ class Fence(HostObject):
 
 
 class Executable(HostObject):
+    """A program's nested executable: its JitModule and export names; its descriptor's
+    data field is its native table (hal/command_buffer.ExecutableTable: export names and
+    the packed dispatch frames native recording uses)."""
     TYPE_TAG = _TAGS["!hal.executable"]
 
     def __init__(self, module, export_names: list[str]):
+        from .command_buffer import ExecutableTable
         super().__init__()
         self.module = module
         self.export_names = export_names
         self.runners: dict[int, object] = {}
+        self.table = ExecutableTable(export_names)
+        self.describe_natively(self.table.address)
 
     def runner(self, ordinal: int):
         runner = self.runners.get(ordinal)
@@ -388,6 +399,8 @@ class LocalHal:
     def cb_dispatch(cb, exe, ordinal, x, y, z, flags, constants, bindings):
         cb = expect(cb, CommandBuffer, "command_buffer.dispatch")
         exe = expect(exe, Executable, "command_buffer.dispatch")
+        if len(bindings) > MAX_DISPATCH_BINDINGS:
+            raise HalError(f"binding count {len(bindings)} > {MAX_DISPATCH_BINDINGS}")
         words = np.array([c & 0xFFFFFFFF for (c,) in constants], np.uint32)
         refs = [(slot, buf, off, length) for _, slot, buf, off, length in bindings]
         for _, buf, _, _ in refs:
@@ -395,6 +408,20 @@ class LocalHal:
                 expect(buf, Buffer, "dispatch binding")
         cb.record("dispatch", exe, ordinal, (x & 0xFFFFFFFF, y & 0xFFFFFFFF, z & 0xFFFFFFFF),
                   words, refs)
+
+    @staticmethod
+    def cb_create(device, modes, categories, affinity, capacity):
+        expect(device, Device, "command_buffer.create")
+        return CommandBuffer(capacity)
+
+    @staticmethod
+    def cb_barrier(cb, source, target, flags):
+        """Nothing to do: the local HAL runs commands in order."""
+        expect(cb, CommandBuffer, "command_buffer.execution_barrier")
+
+    @staticmethod
+    def cb_finalize(cb):
+        expect(cb, CommandBuffer, "command_buffer.finalize").finalized = True
 
     @staticmethod
     def cb_fill(cb, target, offset, length, target_slot, pattern, pattern_length, flags):
@@ -416,10 +443,6 @@ class LocalHal:
 
     def provider(self) -> dict:
         dev = self.device
-
-        def finalize(cb):
-            expect(cb, CommandBuffer, "command_buffer.finalize").finalized = True
-
         def buffer_assert(buffer, message, allocator, minimum_length, memory_types, usage):
             buffer = expect(buffer, Buffer, "buffer.assert")
             if buffer.length < minimum_length:
@@ -439,7 +462,7 @@ class LocalHal:
             return Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
 
         from .native import with_native_entries
-        return with_native_entries({
+        provider = with_native_entries({
             "devices.count": lambda: 1,
             "devices.get": lambda i: dev if i == 0 else None,
             "device.allocator": lambda d: expect(d, Device, "device.allocator").allocator,
@@ -464,11 +487,11 @@ class LocalHal:
             **buffer_exports(),
             **({"buffer_view.create": NativeViewCreate(_view_create, self.view_pool)}
                if self.native_modes["view"] else {}),
-            "command_buffer.create": lambda d, modes, cats, aff, cap: CommandBuffer(cap),
-            "command_buffer.finalize": finalize,
+            "command_buffer.create": self.cb_create,
+            "command_buffer.finalize": self.cb_finalize,
             "command_buffer.begin_debug_group": lambda cb, label: None,
             "command_buffer.end_debug_group": lambda cb: None,
-            "command_buffer.execution_barrier": lambda cb, src, dst, flags: None,
+            "command_buffer.execution_barrier": self.cb_barrier,
             "command_buffer.dispatch": self.cb_dispatch,
             "command_buffer.fill_buffer": self.cb_fill,
             "command_buffer.copy_buffer": self.cb_copy,
@@ -482,3 +505,7 @@ class LocalHal:
             "fence.signal": lambda f: setattr(expect(f, Fence, "fence.signal"), "signaled", True),
             "fence.fail": self.fence_fail,
         })
+        if self.native_modes["command_buffer"]:
+            from .command_buffer import entries
+            provider.update(entries(self))
+        return provider
