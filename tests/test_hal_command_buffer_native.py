@@ -25,7 +25,7 @@ from splatjit.runtime import abi
 from splatjit.runtime.imports import NATIVE_FN, python_trampoline
 from splatjit.runtime.memory import ExecutableMemory
 from splatjit.runtime.objects import ObjectSpace, VmBuffer, lookup
-from test_hal_execute_native import NAMES, kernels  # noqa: F401 - the kernels fixture
+from test_hal_execute_native import _ARGS, NAMES, kernels  # noqa: F401 - the fixture
 from test_hal_native import packed_args
 
 pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
@@ -38,11 +38,12 @@ class Hal:
     entries over counting Python fallbacks (`native`), or the Python implementation only
     (through the same trampolines), with the test kernels as one executable."""
 
-    def __init__(self, kernels: bytes, native: bool):
+    def __init__(self, kernels: bytes, native: bool, names=NAMES):
         self.hal = LocalHal()
         self.hal.native_modes["command_buffer"] = native
         self.provider = self.hal.provider()
-        self.exe = Executable(JitModule(kernels), NAMES)
+        self.names = names
+        self.exe = Executable(JitModule(kernels), names)
         self.python_calls, self.errors, self.keep = 0, [], []
         self.space = ObjectSpace()
         self.fns = {}
@@ -81,7 +82,7 @@ class Hal:
 
     def dispatch(self, cb, kernel, x, constants, bindings, y=1, z=1):
         """bindings: (buffer, offset, length) (buffer None: a table slot)."""
-        return self("command_buffer.dispatch", cb, self.exe, NAMES.index(kernel), x, y, z, 0,
+        return self("command_buffer.dispatch", cb, self.exe, self.names.index(kernel), x, y, z, 0,
                     [(c,) for c in constants], [(0, 0, *b) for b in bindings])
 
     def execute(self, cb, wait=None, signal=None, device=None):
@@ -113,6 +114,48 @@ class Hal:
             return
         pool.before_collect()
         pool.recycle(set(live))
+
+
+GRID_KERNEL = f"""
+vm.module @grid_kernels {{
+  // binding 0 (i32)[x + cx * (y + cy * z)] = constants[0] + x + 10 y + 100 z
+  //                                          + 1000 cx + 10000 cy + 100000 cz
+  vm.export @ids
+  vm.func @ids({_ARGS}) {{
+    %c0 = vm.const.i32.zero
+    %i0 = vm.const.i64.zero
+    %c10 = vm.const.i32 10
+    %out = vm.list.get.ref %bindings, %c0 : (!vm.list<!vm.buffer>, i32) -> !vm.buffer
+    %k = vm.buffer.load.i32 %consts[%i0] : !vm.buffer -> i32
+    %v1 = vm.mul.i32 %cz, %c10 : i32
+    %v2 = vm.add.i32 %v1, %cy : i32
+    %v3 = vm.mul.i32 %v2, %c10 : i32
+    %v4 = vm.add.i32 %v3, %cx : i32
+    %v5 = vm.mul.i32 %v4, %c10 : i32
+    %v6 = vm.add.i32 %v5, %z : i32
+    %v7 = vm.mul.i32 %v6, %c10 : i32
+    %v8 = vm.add.i32 %v7, %y : i32
+    %v9 = vm.mul.i32 %v8, %c10 : i32
+    %v10 = vm.add.i32 %v9, %x : i32
+    %v = vm.add.i32 %v10, %k : i32
+    %j1 = vm.mul.i32 %cy, %z : i32
+    %j2 = vm.add.i32 %j1, %y : i32
+    %j3 = vm.mul.i32 %j2, %cx : i32
+    %j = vm.add.i32 %j3, %x : i32
+    %j64 = vm.ext.i32.i64.s %j : i32 -> i64
+    vm.buffer.store.i32 %v, %out[%j64] : i32 -> !vm.buffer
+    vm.return
+  }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def grid_kernel(tmp_path_factory):
+    source = tmp_path_factory.mktemp("kernels") / "hal_grid_kernel.mlir"
+    source.write_text(GRID_KERNEL)
+    return corpus.compile_item(corpus.CorpusItem("hal_grid_kernel", source, "vm", "vm",
+                                                 corpus.VM_FLAGS))
 
 
 def _buffers(n=3, size=64):
@@ -185,6 +228,31 @@ def test_results_match_python_over_runs(kernels):
     assert _values(runs[-1][2][0]) == [8, 9, 10, 0] and _values(runs[-1][2][1], 2) == [9, 10]
 
 
+def test_every_record_runs_with_its_own_grid(grid_kernel):
+    """Dispatches of one shape share a frame: each run sees its own workgroup counts and
+    ids (x fastest) and constants, as in Python."""
+    grids = [(3, 2, 2), (1, 1, 1), (2, 3, 1), (4, 1, 3), (0, 2, 2)]
+    outcomes = []
+    for native in (True, False):
+        h = Hal(grid_kernel, native, ["ids"])
+        for _ in range(3):
+            bs = _buffers(len(grids))
+            cb = h.create()
+            for k, (grid, b) in enumerate(zip(grids, bs)):
+                assert h.dispatch(cb, "ids", grid[0], [7 * k], [(b, 0, -1)], *grid[1:])[0] == 0
+            h("command_buffer.finalize", cb)
+            assert h.execute(cb)[0] == 0
+            del cb
+            h.recycle()
+        outcomes.append([b.array.tobytes() for b in bs])
+    assert outcomes[0] == outcomes[1]
+    first = np.frombuffer(outcomes[0][0], np.int32)
+    assert first[:3].tolist() == [223000, 223001, 223002]
+    assert first[3 * 2 * 2 - 1] == 223000 + 2 + 10 * 1 + 100 * 1
+    assert np.frombuffer(outcomes[0][1], np.int32)[0] == 111000 + 7
+    assert not any(outcomes[0][4])
+
+
 @pytest.mark.parametrize("nconst", [0, 1, 2, 3, 5])
 @pytest.mark.parametrize("nbind", [1, 2, 3])
 def test_constant_and_binding_counts(kernels, nconst, nbind):
@@ -216,7 +284,9 @@ def test_constant_and_binding_counts(kernels, nconst, nbind):
     (0, 60, 8),                     # offset + length past the end
     (0, 65, -1),                    # offset past the end, to the end
     (0, -8, 4),                     # a negative offset
+    (0, -8, 16),                    # ... ending inside the buffer
     (0, 0, -2),                     # a negative length
+    (0, 8, -4),                     # ... with an offset that would bring it back
     (0, (1 << 63) - 4, 8),          # offset + length overflows
     (0, 1 << 62, -1),               # far past the end, to the end
 ])
@@ -241,14 +311,37 @@ def test_a_bad_binding_leaves_the_native_record_untouched(kernels):
     cb = h.record([("write", 4, [1], [(a, 0, 16)])], finalize=False)
     assert cb.active and len(list(cb.records())) == 1
     used = cb.words[C.A_END]
-    status, _, python = h.dispatch(cb, "write", 4, [2], [(a, 0, 16), (b, 60, 8)])
+    status, _, python = h.dispatch(cb, "write", 2, [2], [(b, 60, 8)])
     assert status == 0 and python and not cb.active              # Python took it over
     assert cb.words[C.A_END] == used                              # nothing committed
+    assert cb.words[C.A_PLAN + C.X._P_STEPS] == 1
     assert [c[0] for c in cb.commands] == ["dispatch", "dispatch"]
     h("command_buffer.finalize", cb)
     status, _, _ = h.execute(cb)
     assert status == abi.TRAP_IMPORT and "[60, 60+8) outside a 64-byte buffer" in str(h.errors[-1])
-    assert _values(a.array) == [1, 2, 3, 4]
+    assert _values(a.array) == [1, 2, 3, 4] and not b.array.any()
+
+
+def test_finalized_buffers_and_unknown_functions_are_errors(kernels):
+    """Recording into a finalized buffer fails at once; a function the executable does
+    not have fails when executed (both Python's errors, the native entries decline)."""
+    h = Hal(kernels, True)
+    (a,) = _buffers(1)
+    h.warm([("write", 1, [1], [(a, 0, 4)])])
+    cb = h.record([("write", 1, [1], [(a, 0, 4)])])
+    assert cb.active
+    status, _, python = h.dispatch(cb, "write", 1, [1], [(a, 0, 4)])
+    assert status == abi.TRAP_IMPORT and python and "finalized" in str(h.errors[-1])
+    for ordinal in (len(NAMES), -1, 1 << 40):
+        del cb
+        h.recycle()
+        cb = h.create()
+        status, _, python = h("command_buffer.dispatch", cb, h.exe, ordinal, 1, 1, 1, 0, [(1,)],
+                              [(0, 0, a, 0, 4)])
+        assert status == 0 and python and not cb.active
+        h("command_buffer.finalize", cb)
+        status, _, _ = h.execute(cb)
+        assert status == abi.TRAP_IMPORT and f"no function {ordinal}" in str(h.errors[-1])
 
 
 def test_more_than_32_bindings_is_an_error(kernels):
@@ -284,13 +377,27 @@ def test_trap_with_later_dispatches_pending(kernels):
     assert module._context.trap_code == 0 and module._depth == 0
 
 
-def test_release_then_resume_in_python(kernels):
-    runs, native = _run_both(kernels, lambda bs: [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]),
-                                                  ("write", 2, [6], [(bs[1], 0, 8)])])
+@pytest.mark.parametrize("last", [False, True])
+def test_release_then_resume_in_python(kernels, last):
+    """A dispatch that leaves a buffer to release (first or last): native execution stops
+    after it, Python releases it at once and runs the rest."""
+    def commands(bs):
+        out = [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]), ("write", 2, [6], [(bs[1], 0, 8)])]
+        return out[::-1] if last else out
+    runs, native = _run_both(kernels, commands)
     for statuses, error, buffers, signalled in runs:
         assert error is None and signalled
         assert _values(buffers[0], 3) == [20, 21, 22] and _values(buffers[1], 2) == [6, 7]
-    assert not native.exe.module._heap.by_address and native.exe.module._depth == 0
+    module = native.exe.module
+    for _ in range(2):
+        bs = _buffers()
+        cb = native.record(commands(bs))
+        assert cb.active
+        assert native.execute(cb) == (0, 0, True)                     # the stop
+        assert not module._heap.by_address and module._depth == 0
+        assert _values(bs[0].array, 3) == [20, 21, 22] and _values(bs[1].array, 2) == [6, 7]
+        del cb
+        native.recycle()
 
 
 def test_a_grown_bindings_list_is_restored(kernels):
@@ -302,8 +409,9 @@ def test_a_grown_bindings_list_is_restored(kernels):
         assert _values(buffers[0], 2) == _values(buffers[1], 2) == [1, 2]
     from splatjit.runtime.objects import array_address
     runner = native.exe.runners[NAMES.index("write_and_grow")]
+    assert runner.flex
     for frame in runner.flex.values():
-        assert frame.list.desc.storage == array_address(frame.list.storage)
+        assert frame.list.desc.storage == frame.slots_address == array_address(frame.list.storage)
 
 
 def test_unfinalized_and_mixed_buffers_run_in_python(kernels):
@@ -337,6 +445,9 @@ def test_fences_and_devices(kernels):
     assert status == abi.TRAP_IMPORT and python and "deadlock" in str(h.errors[-1])
     status, _, python = h.execute(cb, device=h.exe)
     assert status == abi.TRAP_IMPORT and python and "expected a Device" in str(h.errors[-1])
+    del cb
+    h.recycle()
+    assert h.hal.command_buffer_pool.words[0]                     # a buffer to pop
     status, _, python = h("command_buffer.create", h.exe, 1, 3, -1, 0)
     assert status == abi.TRAP_IMPORT and python and "expected a Device" in str(h.errors[-1])
     for name in ("command_buffer.execution_barrier", "command_buffer.finalize"):
