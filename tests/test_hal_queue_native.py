@@ -247,15 +247,42 @@ def test_view_create_fills_pooled_views_as_python_makes_them():
     np.testing.assert_array_equal(got.to_array(), buf.array.view(np.float32).reshape(2, 3))
 
 
+def test_view_create_of_a_subspan():
+    """A range that is not the whole buffer: a pooled view whose buffer is the subspan
+    Python would make, made when first asked for (and kept, also by the descriptor);
+    bound views keep their parent buffer until then."""
+    v = ViewCreate()
+    buf = Buffer.allocate(24)
+    buf.array[:] = np.arange(24)
+    for offset, length, dims in ((4, 20, (5,)), (0, 16, (2, 2)), (8, 0, (0,)), (24, 0, (0, 3)),
+                                 (23, 1, (1,))):
+        status, got = v(buf, offset, length, 0x10000008, 1, dims, native=True)
+        assert status == 0 and isinstance(got, PooledView)
+        assert ctypes.c_uint64.from_address(got.ref_address).value == 0
+        want = _view_create(buf, offset, length, 0x10000008, 1, [(d,) for d in dims])
+        _same_view(got, want)
+        assert got.buffer is got.buffer and got.buffer is not buf
+        assert ctypes.c_uint64.from_address(got.ref_address).value == got.buffer.ref_address
+        np.testing.assert_array_equal(got.to_array(), want.to_array())
+        del got
+        v.after_call()
+    status, view = v(buf, 4, 8, 0x10000008, 1, (8,), native=True)
+    v.after_call({view.ref_address})                       # escaped: bound to its parent
+    del buf
+    gc.collect()
+    assert view.to_array().tolist() == list(range(4, 12))
+
+
 def test_view_create_unusual_calls_reach_python():
     v = ViewCreate()
     buf = Buffer.allocate(24)
-    for args in ((buf, 4, 20), (buf, 0, 16), (buf, 0, 24, (1,) * 9), (buf, 0, -1)):
+    for args in ((buf, 0, 24, (1,) * 9), (buf, 0, -1), (buf, 4, 21), (buf, 25, 0),
+                 (buf, -4, 8), (buf, 8, -4), (buf, (1 << 63) - 2, 4)):
         buffer, offset, length, *dims = args
         dims = dims[0] if dims else (2,)
         status, got = v(buffer, offset, length, 0x21000020, 1, dims, native=False)
         want = _view_create(buffer, offset, length, 0x21000020, 1, [(d,) for d in dims]) \
-            if length >= 0 else None
+            if 0 <= length and 0 <= offset and offset + length <= 24 else None
         if want is None:
             assert status == abi.TRAP_IMPORT and v.h.errors.pop()
         else:

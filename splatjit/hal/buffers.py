@@ -60,6 +60,8 @@ _PREFIX = {NT_BOOL: "i", NT_INTEGER: "i", NT_SINT: "si", NT_UINT: "ui", NT_FLOAT
 #: buffer view descriptors (see BufferView): dims inline up to this rank, from this byte
 INLINE_RANK = 8
 VIEW_DIMS = abi.BUF_SIZE
+#: a PooledView's subspan (parent buffer ref, offset, length: u64 each) from this byte
+VIEW_SUBSPAN = VIEW_DIMS + 8 * INLINE_RANK
 VIEW_RANK_UNKNOWN = 0xFFFFFFFF
 _VIEW_HEAD = struct.Struct(f"<QQII{INLINE_RANK}q")
 #: per rank up to INLINE_RANK: the descriptor's fields, type tag and that many dims
@@ -170,10 +172,10 @@ class BufferView(HostObject):
     """`!hal.buffer_view`: a shaped, typed window on a Buffer. Its descriptor holds (for
     hal/native.py) the buffer's ref address, element_type | encoding << 32, and the rank
     (VIEW_RANK_UNKNOWN above INLINE_RANK), then the dims as i64 when the rank is at most
-    INLINE_RANK (`VIEW_DIMS` bytes in; the slots past the rank are unspecified). Immutable
-    once made."""
+    INLINE_RANK (`VIEW_DIMS` bytes in; the slots past the rank are unspecified), then
+    three words only PooledView uses (VIEW_SUBSPAN). Immutable once made."""
     TYPE_TAG = _TAGS["!hal.buffer_view"]
-    DESC_SIZE = VIEW_DIMS + 8 * INLINE_RANK
+    DESC_SIZE = VIEW_SUBSPAN + 24
     __slots__ = ("buffer", "shape", "element_type", "encoding")
 
     def __init__(self, buffer: Buffer, shape, element_type: int, encoding: int = ENCODING_DENSE_ROW_MAJOR):
@@ -258,8 +260,14 @@ class PooledView(BufferView):
     descriptor, and the Python fields are read from there. The buffer is found by its ref
     (runtime/objects.lookup) while native code holds it; `bind()` takes a strong reference
     to it, which the pool does for every view it handed out before the module's ObjectSpace
-    lets go of anything (so an escaped view keeps its buffer), and `reset()` drops it."""
-    __slots__ = ("_buffer",)
+    lets go of anything (so an escaped view keeps its buffer), and `reset()` drops it.
+
+    A view of a subspan: native code leaves the buffer ref 0 (so native readers of it fall
+    back to Python) and writes (parent buffer ref, offset, length) at VIEW_SUBSPAN, already
+    checked to lie inside the parent; `buffer` makes the subspan Buffer when first asked
+    (as `parent.subspan(offset, length)`, what the Python buffer_view.create makes) and
+    writes its ref into the descriptor; `bind()` keeps the parent until then."""
+    __slots__ = ("_buffer", "_parent")
 
     def __init__(self):
         HostObject.__init__(self)
@@ -274,7 +282,16 @@ class PooledView(BufferView):
         if bound is not None:
             return bound
         ref = _REF.unpack_from(self._desc, 0)[0]
-        return lookup(ref) if ref else None
+        if ref:
+            return lookup(ref)
+        parent, offset, length = _SUBSPAN.unpack_from(self._desc, VIEW_SUBSPAN)
+        if not parent:
+            return None
+        parent = self._parent if self._parent is not None else lookup(parent)
+        self._buffer = buffer = parent.subspan(offset, length)
+        self._parent = None
+        _REF.pack_into(self._desc, 0, buffer.ref_address)
+        return buffer
 
     @property
     def element_type(self) -> int:
@@ -289,10 +306,20 @@ class PooledView(BufferView):
         return _DIMS_BY_RANK[self._fields()[3]].unpack_from(self._desc, VIEW_DIMS)
 
     def bind(self) -> None:
-        if self._buffer is None:
-            self._buffer = self.buffer
+        if self._buffer is not None or self._parent is not None:
+            return
+        ref = _REF.unpack_from(self._desc, 0)[0]
+        if ref:
+            self._buffer = lookup(ref)
+        else:
+            parent = _SUBSPAN.unpack_from(self._desc, VIEW_SUBSPAN)[0]
+            self._parent = lookup(parent) if parent else None
 
     def reset(self) -> None:
         """An empty rank-0 view of no buffer (until native code fills it in)."""
-        self._buffer = None
+        self._buffer = self._parent = None
         self._desc[:20] = _BLANK_VIEW
+        _SUBSPAN.pack_into(self._desc, VIEW_SUBSPAN, 0, 0, 0)
+
+
+_SUBSPAN = struct.Struct("<QQQ")

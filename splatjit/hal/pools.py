@@ -399,10 +399,13 @@ class NativeAlloca:
 class NativeViewCreate(PooledCall):
     """`buffer_view.create` ("0rIIiiCID_r"): the Python implementation `fn` (the fallback,
     counted as a pool miss) plus a native entry for the ordinary case - a `!hal.buffer`,
-    offset 0 and its whole length (no subspan), rank at most INLINE_RANK, a view in the
-    pool - which pops a hal/buffers.PooledView and writes its descriptor (buffer ref,
-    element type, encoding, rank, dims) as BufferView.__init__ would. The pool binds every
-    popped view to its buffer before the module's ObjectSpace collects (see PooledView)."""
+    a range [offset, offset + length) inside it (offset, length >= 0), rank at most
+    INLINE_RANK, a view in the pool - which pops a hal/buffers.PooledView and writes its
+    descriptor (buffer ref, element type, encoding, rank, dims) as BufferView.__init__
+    would; for a range that is not the whole buffer the buffer ref stays 0 and the view
+    holds (buffer, offset, length) at VIEW_SUBSPAN instead (PooledView makes the subspan
+    Buffer when Python asks for it). The pool binds every popped view to its buffer (or
+    parent) before the module's ObjectSpace collects (see PooledView)."""
     CCONV = "0rIIiiCID_r"
     FIELDS = ("buffer", "offset", "length", "element_type", "encoding", "rank")
 
@@ -418,21 +421,36 @@ class NativeViewCreate(PooledCall):
     def native_entry(self, fallback: int, signature=None):
         if signature is not None and (signature.args, signature.results) != self.signature:
             return None
-        from .buffers import INLINE_RANK, VIEW_DIMS
+        from .buffers import INLINE_RANK, VIEW_DIMS, VIEW_SUBSPAN
         from .native import BUFFER, _object, _span_start
         e = Entry(self.name, self.FIELDS, _FRAME, arg_types=self.arg_types)
         a = e.a
         _object(e, "buffer", BUFFER)                          # rax = the buffer
-        a.cmp(e.arg("offset"), 0)
-        a.jne(e.slow)
-        a.mov(R.rcx, qword[R.rax + abi.BUF_LENGTH])
-        a.cmp(R.rcx, e.arg("length"))
-        a.jne(e.slow)
+        a.mov(R.r10, e.arg("offset"))
+        a.test(R.r10, R.r10)
+        a.js(e.slow)
+        a.mov(R.r11, e.arg("length"))
+        a.test(R.r11, R.r11)
+        a.js(e.slow)
+        a.mov(R.rcx, R.r10)
+        a.add(R.rcx, R.r11)                                   # no carry: both below 2**63
+        a.cmp(R.rcx, qword[R.rax + abi.BUF_LENGTH])
+        a.ja(e.slow)
         a.mov(R.r8d, e.arg("rank", 32))
         a.cmp(R.r8d, INLINE_RANK)
         a.ja(e.slow)
         pop_pooled(e, self.pool.address, R.r9, R.r9)          # r9 = the view
-        a.mov(qword[R.r9 + abi.BUF_DATA], R.rax)
+        subspan, written = Label("subspan"), Label("written")
+        a.cmp(R.r11, qword[R.rax + abi.BUF_LENGTH])       # (then offset 0: in range)
+        a.jne(subspan)
+        a.mov(qword[R.r9 + abi.BUF_DATA], R.rax)             # the whole buffer
+        a.jmp(written)
+        a.label(subspan)
+        a.mov(qword[R.r9 + abi.BUF_DATA], 0)
+        a.mov(qword[R.r9 + VIEW_SUBSPAN], R.rax)
+        a.mov(qword[R.r9 + VIEW_SUBSPAN + 8], R.r10)
+        a.mov(qword[R.r9 + VIEW_SUBSPAN + 16], R.r11)
+        a.label(written)
         a.mov(R.ecx, e.arg("element_type", 32))
         a.mov(dword[R.r9 + abi.BUF_LENGTH], R.ecx)
         a.mov(R.ecx, e.arg("encoding", 32))
