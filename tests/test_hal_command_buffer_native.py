@@ -379,8 +379,8 @@ def test_trap_with_later_dispatches_pending(kernels):
 
 @pytest.mark.parametrize("last", [False, True])
 def test_release_then_resume_in_python(kernels, last):
-    """A dispatch that leaves a buffer to release (first or last): native execution stops
-    after it, Python releases it at once and runs the rest."""
+    """A dispatch that leaves a buffer to release (first or last): native execution
+    releases it at once (a callback) and runs the rest."""
     def commands(bs):
         out = [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]), ("write", 2, [6], [(bs[1], 0, 8)])]
         return out[::-1] if last else out
@@ -393,22 +393,57 @@ def test_release_then_resume_in_python(kernels, last):
         bs = _buffers()
         cb = native.record(commands(bs))
         assert cb.active
-        assert native.execute(cb) == (0, 0, True)                     # the stop
+        assert native.execute(cb) == (0, 0, False)
         assert not module._heap.by_address and module._depth == 0
         assert _values(bs[0].array, 3) == [20, 21, 22] and _values(bs[1].array, 2) == [6, 7]
         del cb
         native.recycle()
 
 
+def test_a_failed_release_stops_and_python_reports_it(kernels, monkeypatch):
+    h = Hal(kernels, True)
+
+    def commands(bs):
+        return [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]), ("write", 2, [6], [(bs[1], 0, 8)])]
+    h.warm(commands(_buffers()))
+    bs = _buffers()
+    real = C.FlexFrame.release
+    failures = []
+
+    def release(frame):                     # fails in the callback and in the fallback
+        if len(failures) < 2:
+            failures.append(frame)
+            raise RuntimeError("release failed")
+        real(frame)
+    monkeypatch.setattr(C.FlexFrame, "release", release)
+    cb = h.record(commands(bs))
+    signal = Fence()
+    status, _, python = h.execute(cb, signal=signal)
+    assert status == abi.TRAP_IMPORT and python and "release failed" in str(h.errors[-1])
+    assert len(failures) == 2 and not signal.signaled
+    assert _values(bs[0].array, 3) == [20, 21, 22] and not bs[1].array.any()
+    status, _, python = h.execute(cb, signal=signal)                 # released now
+    assert status == 0 and not python and signal.signaled
+    assert not h.exe.module._heap.by_address and _values(bs[1].array, 2) == [6, 7]
+
+
 def test_a_grown_bindings_list_is_restored(kernels):
-    runs, native = _run_both(kernels, lambda bs: [("write_and_grow", 2, [1], [(bs[0], 0, 16)]),
-                                                  ("write_and_grow", 2, [1], [(bs[1], 0, 8)])],
-                             repeat=4)
+    def commands(bs):
+        return [("write_and_grow", 2, [1], [(bs[0], 0, 16)]),
+                ("write_and_grow", 2, [1], [(bs[1], 0, 8)])]
+    runs, native = _run_both(kernels, commands, repeat=4)
     for statuses, error, buffers, signalled in runs:
         assert error is None and signalled
         assert _values(buffers[0], 2) == _values(buffers[1], 2) == [1, 2]
     from splatjit.runtime.objects import array_address
     runner = native.exe.runners[NAMES.index("write_and_grow")]
+    for _ in range(2):                      # Python restores the list and runs the rest
+        bs = _buffers()
+        cb = native.record(commands(bs))
+        assert native.execute(cb) == (0, 0, True)
+        assert _values(bs[0].array, 2) == _values(bs[1].array, 2) == [1, 2]
+        del cb
+        native.recycle()
     assert runner.flex
     for frame in runner.flex.values():
         assert frame.list.desc.storage == frame.slots_address == array_address(frame.list.storage)
@@ -556,6 +591,4 @@ def test_dynamic_shape_records_natively_and_matches_iree(variant, monkeypatch):
     x = random_inputs(item, 1)
     native.main(*x)
     native.main(*x)
-    # (the micro-kernel variants' first kernel allocates scratch: execution stops after
-    # it to release, and Python runs the rest)
-    assert calls == ([] if variant == "scalar" else ["queue_execute"] * 2)
+    assert calls == []

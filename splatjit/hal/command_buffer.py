@@ -458,7 +458,9 @@ def _write_grid_and_constants(a) -> None:
     a.mov(dword[R.rdx + 8], R.ecx)
 
 
-def _execute(e: Entry) -> None:
+def _execute(e: Entry, release: int) -> None:
+    """`release`: the address of a C function `int32 release(FlexFrame words address)`
+    that releases what the step's kernel left (0, or non-zero when that failed)."""
     a = e.a
     _object(e, "device", DEVICE, R.rax)
     X.check_fences(e)
@@ -466,7 +468,14 @@ def _execute(e: Entry) -> None:
     a.cmp(qword[R.rbx + 8 * A_FINALIZED], 0)
     a.je(e.slow)
     a.add(R.rbx, 8 * A_PLAN)
-    X.run_steps(e, _write_grid_and_constants)
+
+    def on_release(a, next_step) -> None:
+        a.mov(R.rdi, qword[R.r12 + 8 * _R_FLEX])
+        a.mov(R.rax, release)
+        a.call(R.rax)
+        a.test(R.eax, R.eax)
+        a.jz(next_step)
+    X.run_steps(e, _write_grid_and_constants, on_release)
 
 
 #: name -> (calling convention, argument types as the entry reads them, field names,
@@ -561,14 +570,35 @@ class NativeDispatch(NativeCall):
         return self.fn(cb, exe, ordinal, x, y, z, flags, constants, bindings)
 
 
+#: the native execute's release callback: int32 release(FlexFrame words address)
+RELEASE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64)
+
+
+def _release(address: int) -> int:
+    """What a record's kernel left to release, released (FlexFrame.release): native
+    execution goes on with the next record (a grown bindings list still stops it there).
+    Non-zero on failure (native code then stops and the Python fallback releases,
+    raising)."""
+    try:
+        _FLEX[address].release()
+        return 0
+    except BaseException:  # noqa: BLE001 - reported by the fallback
+        return 1
+
+
+_RELEASE = RELEASE_FN(_release)
+
+
 class NativeQueueExecute(NativeCall):
-    """`device.queue.execute`: the Python fallback reports a stop of the native execution
-    (a trap: that error; a release: done, Python runs the next records; a grown bindings
-    list: restored, Python runs that record on) and otherwise runs LocalHal.queue_execute
-    (`fn(device, affinity, wait, signal, cb, flags, table, start)`)."""
+    """`device.queue.execute`: a kernel that leaves something to release is released
+    through a callback (`_release`) and execution goes on natively. The Python fallback
+    reports a stop of the native execution (a trap: that error; a release that failed:
+    done again, Python runs the next records; a grown bindings list: restored, Python runs
+    that record on) and otherwise runs LocalHal.queue_execute (`fn(device, affinity, wait,
+    signal, cb, flags, table, start)`)."""
 
     def __init__(self, fn):
-        super().__init__("device.queue.execute", fn)
+        super().__init__("device.queue.execute", fn, (abi.function_address(_RELEASE),))
 
     def __call__(self, device, affinity, wait, signal, cb, flags):
         start = 0

@@ -320,12 +320,14 @@ def check_fences(e: Entry) -> None:
     a.mov(qword[R.rsp + _SIGNAL], R.r8)
 
 
-def run_steps(e: Entry, before_call=None) -> None:
+def run_steps(e: Entry, before_call=None, on_release=None) -> None:
     """Pass 2 of the module docstring over the plan at rbx (steps of the `_S_*` layout; the
     signal fence, or 0, at [rsp + _SIGNAL]): runs every step, signals the fence after the
     last one, or records the stop in the plan's header and falls back. `before_call(a)`, if
     given, emits code run per non-empty step right before its grid call (r12: the step;
-    it may clobber the caller-saved registers)."""
+    it may clobber the caller-saved registers). `on_release(a, next_step)`, if given,
+    emits code run when a step left something to release: it jumps to `next_step` once
+    that is done, or falls through to the stop (same registers as `before_call`)."""
     from .local import FENCE_SIGNALED
     a, slow = e.a, e.slow
     # pass 2: run the steps (r12: the step, r13: its index)
@@ -387,6 +389,8 @@ def run_steps(e: Entry, before_call=None) -> None:
     a.xor(R.eax, R.eax)
     a.jmp(stop)
     a.label(release)
+    if on_release is not None:
+        on_release(a, next_step)
     a.mov(R.ecx, STOP_RELEASE)
     a.xor(R.eax, R.eax)
     a.jmp(stop)
