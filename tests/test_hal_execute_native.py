@@ -315,9 +315,9 @@ def test_trap_with_later_steps_pending(kernels):
     assert module._context.trap_code == 0 and module._depth == 0 and frame
 
 
-def test_release_then_resume_in_python(kernels):
-    """A dispatch that leaves a list to release: native code stops after it, Python
-    releases and runs the rest; the next execution starts natively again."""
+def test_release_then_go_on_natively(kernels):
+    """A dispatch that leaves a list to release: native code releases it through the
+    release callback and runs the rest; only the first execution (the plan's) is Python."""
     runs, native = _run_both(kernels, lambda q: [("write_via_list", 3, 20, [(0, None, 0, 12)]),
                                                  ("write", 2, 6, [(1, None, 0, 8)])],
                              lambda bs: [(bs[0], 0, 64), (bs[1], 0, 64)])
@@ -326,7 +326,33 @@ def test_release_then_resume_in_python(kernels):
         assert _values(buffers[0], 3) == [20, 21, 22] and _values(buffers[1], 2) == [6, 7]
     module = native.exe.module
     assert not module._heap.by_address and module._depth == 0
-    assert native.python_calls == 3                  # the first run, then a stop per run
+    assert native.python_calls == 1
+
+
+def test_a_failed_release_stops_and_python_releases(kernels, monkeypatch):
+    """The release callback fails: native code stops after that step, Python releases
+    (here: fails again, the error is the call's) or resumes the rest."""
+    q = Queue(kernels, True)
+    cb = q.command_buffer(("write_via_list", 3, 20, [(0, None, 0, 12)]),
+                          ("write", 2, 6, [(1, None, 0, 8)]))
+    q(cb, [(b, 0, 64) for b in _buffers(2)])
+    from splatjit.hal.dispatch import Frame
+    real, failures = Frame.release, []
+
+    def release(frame):
+        if len(failures) < 3:               # the callback, the fallback, the callback
+            failures.append(frame)
+            raise RuntimeError("release failed")
+        real(frame)
+    monkeypatch.setattr(Frame, "release", release)
+    a, b = _buffers(2)
+    status, python = q(cb, [(a, 0, 64), (b, 0, 64)])
+    assert status == abi.TRAP_IMPORT and python and "release failed" in str(q.errors[-1])
+    assert _values(a.array, 3) == [20, 21, 22] and not b.array.any()
+    signal = Fence()
+    status, python = q(cb, [(a, 0, 64), (b, 0, 64)], signal=signal)
+    assert status == 0 and python and signal.signaled and len(failures) == 3
+    assert _values(b.array, 2) == [6, 7] and not q.exe.module._heap.by_address
 
 
 def test_scratch_buffers_stay_native(kernels):
@@ -418,18 +444,23 @@ def test_a_reused_descriptor_slot_starts_without_a_plan(kernels):
     assert reused and ctypes.c_uint64.from_address(address).value == 0
 
 
-def test_programs_reach_no_python_for_execute(monkeypatch):
-    """Whole programs: the warm softmax and matmul mains execute natively (softmax's
-    kernels allocate scratch, so they stop to release and resume in Python)."""
+@pytest.mark.parametrize("name, variant", [("matmul", "ukernel"), ("softmax", "scalar"),
+                                           ("elementwise_f32", "ukernel")])
+def test_programs_reach_no_python_for_execute(monkeypatch, name, variant):
+    """Whole programs: warm mains execute natively (softmax's and the micro-kernel
+    elementwise kernels allocate scratch: released through the callback)."""
     from program_runs import random_inputs
-    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "ukernel")
+    item = next(i for i in corpus.program_items() if i.name == name and i.variant == variant)
     calls = []
     original = execute.NativeExecute.__call__
     monkeypatch.setattr(execute.NativeExecute, "__call__",
                         lambda self, *a: calls.append(1) or original(self, *a))
     m = JitModule(corpus.compile_item(item))
     inputs = random_inputs(item, 2)
-    want = m.main(*inputs)
+    first = m.main(*inputs)
+    first = [first] if not isinstance(first, tuple) else list(first)
     for _ in range(3):
-        assert m.main(*inputs).tobytes() == want.tobytes()
+        out = m.main(*inputs)
+        out = [out] if not isinstance(out, tuple) else list(out)
+        assert [o.tobytes() for o in out] == [o.tobytes() for o in first]
     assert len(calls) == 1

@@ -13,7 +13,7 @@ bytes of records used, bytes available, 0, then an execute plan header (hal/exec
 step count, stop record) and the records, each an execute.py step (`_S_*`: size, binding
 count, resolved descriptors, a FlexFrame's words; hal/dispatch.FlexFrame) followed by
 `_R_*` words (the frame's constants and grid-parameter addresses, executable ref, ordinal,
-grid, constant count, the FlexFrame), the constants (u32, padded to 8 bytes), each
+grid, constant count), the constants (u32, padded to 8 bytes), each
 binding's (buffer ref, offset, length) as recorded and each binding's resolved
 descriptor (3 words).
 
@@ -35,9 +35,10 @@ Native entries (each falls back to the Python implementation for anything else):
   commands in order).
 * `command_buffer.finalize`: a native buffer: sets its finalized flag.
 * `device.queue.execute`: a Device, fences as execute.indirect takes them, a finalized
-  native buffer: runs its records as execute.py does (run_steps), writing each record's
-  constants and grid into its FlexFrame first; a trap, a release or a grown bindings list
-  stop there and Python reports / resumes from that record (NativeQueueExecute).
+  native buffer: runs its records as execute.py does (run_steps: what a kernel leaves to
+  release is released through a callback), writing each record's constants and grid into
+  its FlexFrame first; a trap, a failed release or a grown bindings list stop there and
+  Python reports / resumes from that record (NativeQueueExecute).
 * `executable.lookup.function`: an Executable and a `!vm.buffer` holding exactly one of
   its export names: that export's ordinal.
 
@@ -51,7 +52,6 @@ live as long as their runners (their executable), which the records' executable 
 from __future__ import annotations
 
 import ctypes
-import weakref
 
 import numpy as np
 
@@ -84,9 +84,8 @@ A_RECORDS = A_PLAN + X._P_HEAD
 # record words after the execute.py step head (`_S_*`, 3 + 19 words: the frame's words
 # from FlexFrame.words up to _S_HEAD, its constants and grid-parameter addresses next)
 _R_CONSTS, _R_PARAMS = X._S_HEAD, X._S_HEAD + 1
-_R_EXE, _R_ORDINAL, _R_GRID_XY, _R_GRID_Z, _R_NCONST, _R_FLEX = range(X._S_HEAD + 2,
-                                                                      X._S_HEAD + 8)
-_R_HEAD = X._S_HEAD + 8
+_R_EXE, _R_ORDINAL, _R_GRID_XY, _R_GRID_Z, _R_NCONST = range(X._S_HEAD + 2, X._S_HEAD + 7)
+_R_HEAD = X._S_HEAD + 7
 assert FlexFrame.FLEX_WORDS == _R_PARAMS + 1 - X._S_EMPTY
 #: workgroup counts in the dispatch args buffer (hal/dispatch._ARGS)
 _ARGS_COUNTS = 48
@@ -98,10 +97,6 @@ _T_SHIFT = 6
 assert 8 * _T_STRIDE == 1 << _T_SHIFT
 _NO_KEY = _MASK
 _FRAME = 56
-
-#: FlexFrame words address -> the FlexFrame (stops name their record's frame by it)
-_FLEX = weakref.WeakValueDictionary()
-
 
 class ExecutableTable:
     """An executable's native table (see the module docstring). `add(ordinal, frame)`
@@ -125,7 +120,7 @@ class ExecutableTable:
                 return True
             if self.native[base + 2 * k] == _NO_KEY:
                 self.frames.append(frame)
-                _FLEX[frame.address] = frame
+                X.FRAMES[frame.descs_address] = frame
                 self.native[base + 2 * k + 1] = frame.address
                 self.native[base + 2 * k] = key
                 return True
@@ -236,7 +231,7 @@ class NativeCommandBuffer(CommandBuffer):
         """The FlexFrame record `index` runs on."""
         for k, (_, record) in enumerate(self.records()):
             if k == index:
-                return _FLEX[record[_R_FLEX]]
+                return X.FRAMES[record[X._S_DESCS]]
         raise IndexError(index)
 
     def record(self, *command) -> None:
@@ -379,7 +374,6 @@ def _dispatch(e: Entry) -> None:
         a.mov(R.rax, source)
         a.mov(qword[R.rdi + 8 * word], R.rax)
     a.mov(qword[R.rdi + 8 * _R_NCONST], R.r13)
-    a.mov(qword[R.rdi + 8 * _R_FLEX], R.r15)
     with counted_loop(a, R.rcx, R.r13, "constant"):
         a.mov(R.eax, dword[R.Mem(R.rsi, R.rcx, 4, consts)])
         a.mov(dword[R.Mem(R.rdi, R.rcx, 4, 8 * _R_HEAD)], R.eax)
@@ -458,9 +452,7 @@ def _write_grid_and_constants(a) -> None:
     a.mov(dword[R.rdx + 8], R.ecx)
 
 
-def _execute(e: Entry, release: int) -> None:
-    """`release`: the address of a C function `int32 release(FlexFrame words address)`
-    that releases what the step's kernel left (0, or non-zero when that failed)."""
+def _execute(e: Entry) -> None:
     a = e.a
     _object(e, "device", DEVICE, R.rax)
     X.check_fences(e)
@@ -468,14 +460,7 @@ def _execute(e: Entry, release: int) -> None:
     a.cmp(qword[R.rbx + 8 * A_FINALIZED], 0)
     a.je(e.slow)
     a.add(R.rbx, 8 * A_PLAN)
-
-    def on_release(a, next_step) -> None:
-        a.mov(R.rdi, qword[R.r12 + 8 * _R_FLEX])
-        a.mov(R.rax, release)
-        a.call(R.rax)
-        a.test(R.eax, R.eax)
-        a.jz(next_step)
-    X.run_steps(e, _write_grid_and_constants, on_release)
+    X.run_steps(e, _write_grid_and_constants)
 
 
 #: name -> (calling convention, argument types as the entry reads them, field names,
@@ -570,35 +555,15 @@ class NativeDispatch(NativeCall):
         return self.fn(cb, exe, ordinal, x, y, z, flags, constants, bindings)
 
 
-#: the native execute's release callback: int32 release(FlexFrame words address)
-RELEASE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64)
-
-
-def _release(address: int) -> int:
-    """What a record's kernel left to release, released (FlexFrame.release): native
-    execution goes on with the next record (a grown bindings list still stops it there).
-    Non-zero on failure (native code then stops and the Python fallback releases,
-    raising)."""
-    try:
-        _FLEX[address].release()
-        return 0
-    except BaseException:  # noqa: BLE001 - reported by the fallback
-        return 1
-
-
-_RELEASE = RELEASE_FN(_release)
-
-
 class NativeQueueExecute(NativeCall):
-    """`device.queue.execute`: a kernel that leaves something to release is released
-    through a callback (`_release`) and execution goes on natively. The Python fallback
-    reports a stop of the native execution (a trap: that error; a release that failed:
-    done again, Python runs the next records; a grown bindings list: restored, Python runs
-    that record on) and otherwise runs LocalHal.queue_execute (`fn(device, affinity, wait,
-    signal, cb, flags, table, start)`)."""
+    """`device.queue.execute`: the Python fallback reports a stop of the native execution
+    (a trap: that error; a release that failed in execute.RELEASE: done again, Python runs
+    the next records; a grown bindings list: restored, Python runs that record on) and
+    otherwise runs LocalHal.queue_execute (`fn(device, affinity, wait, signal, cb, flags,
+    table, start)`)."""
 
     def __init__(self, fn):
-        super().__init__("device.queue.execute", fn, (abi.function_address(_RELEASE),))
+        super().__init__("device.queue.execute", fn)
 
     def __call__(self, device, affinity, wait, signal, cb, flags):
         start = 0

@@ -19,18 +19,20 @@ The native entry (`NativeExecute.native_entry`) answers the ordinary call in two
 2. Per step, as Frame.run does: unless its grid is empty, checks that the bindings list
    still uses the frame's slot array (else: stop, step not run), writes the binding
    descriptors, restores the list and its slots, zeroes local memory, counts the call in
-   the kernel module's depth cell and runs the grid loop (runtime/grid.py). A trap (stop,
-   trapped) or anything the workgroups left to release - a non-empty heap, list heap,
-   ObjectSpace or pinned dict of the kernel module (stop, to release) - records the step
-   and the reason in the plan (`_P_STOP_*`) and falls back; otherwise the kernel module's
-   native arena is rewound (as Frame.run does). After the last step the signal fence's
+   the kernel module's depth cell and runs the grid loop (runtime/grid.py). Anything the
+   workgroups left to release - a non-empty heap, list heap, ObjectSpace or pinned dict
+   of the kernel module - is released as Frame.run releases it, through a ctypes callback
+   (`RELEASE`, which finds the step's Frame in FRAMES), and the next step runs; otherwise
+   the kernel module's native arena is rewound (as Frame.run does). A trap (stop,
+   trapped) or a failed release (stop, to release) records the step and the reason in the
+   plan (`_P_STOP_*`) and falls back. After the last step the signal fence's
    descriptor gets FENCE_SIGNALED.
 
 The Python fallback (`NativeExecute.__call__`) first takes the stop record: a trap is
 reported as Frame.run reports it (the error, the kernel's Context reset), a release is
-done as Frame.run does it and the remaining steps run in Python; either way from the step
-where native code stopped, then the signal fence is signalled. Without a stop record it is
-the ordinary Python execution, which then makes the plan if it can.
+done (again) as Frame.run does it and the remaining steps run in Python; either way from
+the step where native code stopped, then the signal fence is signalled. Without a stop
+record it is the ordinary Python execution, which then makes the plan if it can.
 
 Ownership: the CommandBuffer owns its plan (`CommandBuffer.plan`), the plan owns its
 native words and holds the Frames (which hold their modules), so everything a plan points
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import weakref
 
 from ..emit_x64 import operands as R
 from ..emit_x64.operands import Label, dword, qword
@@ -94,6 +97,27 @@ def _dicts_ok() -> bool:
 
 DICTS_OK = _dicts_ok()
 
+#: Frame.descs_address -> the Frame, for every frame a native plan or recorded command
+#: buffer runs (the release callback finds a step's frame by its `_S_DESCS` word)
+FRAMES: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+#: the release callback native execution calls: int32 release(descriptors address)
+RELEASE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64)
+
+
+def _release(descs_address: int) -> int:
+    """What a step's kernel left to release (buffers, lists, objects), released as
+    Frame.release does: 0, then native execution goes on with the next step; non-zero
+    when that failed (native code then stops there, and the fallback releases again and
+    reports the error)."""
+    try:
+        FRAMES[descs_address].release()
+        return 0
+    except BaseException:  # noqa: BLE001 - reported by the fallback
+        return 1
+
+
+RELEASE = RELEASE_FN(_release)
+
 
 class ExecutePlan:
     """The native plan of one finalized command buffer (see the module docstring)."""
@@ -103,6 +127,8 @@ class ExecutePlan:
         buffers resolve (HalError otherwise, from hal/dispatch.resolve)."""
         from .dispatch import resolve
         self.frames = [step.frame for step in steps]
+        for frame in self.frames:
+            FRAMES[frame.descs_address] = frame
         words = [len(steps), 0, 0, 0]
         records = []
         for step in steps:
@@ -320,14 +346,12 @@ def check_fences(e: Entry) -> None:
     a.mov(qword[R.rsp + _SIGNAL], R.r8)
 
 
-def run_steps(e: Entry, before_call=None, on_release=None) -> None:
-    """Pass 2 of the module docstring over the plan at rbx (steps of the `_S_*` layout; the
-    signal fence, or 0, at [rsp + _SIGNAL]): runs every step, signals the fence after the
-    last one, or records the stop in the plan's header and falls back. `before_call(a)`, if
-    given, emits code run per non-empty step right before its grid call (r12: the step;
-    it may clobber the caller-saved registers). `on_release(a, next_step)`, if given,
-    emits code run when a step left something to release: it jumps to `next_step` once
-    that is done, or falls through to the stop (same registers as `before_call`)."""
+def run_steps(e: Entry, before_call=None) -> None:
+    """Pass 2 of the module docstring over the plan at rbx (steps of the `_S_*` layout,
+    their frames in FRAMES; the signal fence, or 0, at [rsp + _SIGNAL]): runs every step,
+    signals the fence after the last one, or records the stop in the plan's header and
+    falls back. `before_call(a)`, if given, emits code run per non-empty step right before
+    its grid call (r12: the step; it may clobber the caller-saved registers)."""
     from .local import FENCE_SIGNALED
     a, slow = e.a, e.slow
     # pass 2: run the steps (r12: the step, r13: its index)
@@ -388,9 +412,12 @@ def run_steps(e: Entry, before_call=None, on_release=None) -> None:
     a.mov(R.ecx, STOP_NOT_RUN)
     a.xor(R.eax, R.eax)
     a.jmp(stop)
-    a.label(release)
-    if on_release is not None:
-        on_release(a, next_step)
+    a.label(release)                                    # released by Python, then on
+    a.mov(R.rdi, qword[R.r12 + 8 * _S_DESCS])
+    a.mov(R.rax, abi.function_address(RELEASE))
+    a.call(R.rax)
+    a.test(R.eax, R.eax)
+    a.jz(next_step)
     a.mov(R.ecx, STOP_RELEASE)
     a.xor(R.eax, R.eax)
     a.jmp(stop)
