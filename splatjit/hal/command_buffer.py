@@ -485,22 +485,24 @@ ENTRIES = {
 }
 
 
-def assemble(name: str, addresses: tuple[int, ...]) -> bytes:
-    """The entry `name` falling back to addresses[0]; the others go to its body."""
-    _, arg_types, fields, body, frame = ENTRIES[name]
+def assemble(table: dict, name: str, addresses: tuple[int, ...]) -> bytes:
+    """The entry table[name] (an ENTRIES row) falling back to addresses[0]; the other
+    addresses go to its body."""
+    _, arg_types, fields, body, frame = table[name]
     e = Entry(name, fields, frame, arg_types=arg_types)
     body(e, *addresses[1:])
     return e.finish(addresses[0])
 
 
 class NativeCall:
-    """A hal function's Python implementation `fn` plus the native entry of ENTRIES[name]
-    (position-independent code, patched per fallback; `extra`: further addresses the body
-    embeds)."""
+    """A hal function's Python implementation `fn` plus the native entry of
+    `table[name]` (ENTRIES rows; position-independent code, patched per fallback; `extra`:
+    further addresses the body embeds)."""
 
-    def __init__(self, name: str, fn, extra: tuple[int, ...] = ()):
+    def __init__(self, name: str, fn, extra: tuple[int, ...] = (), table=None):
+        self.table = ENTRIES if table is None else table
         self.name, self.fn, self.extra = name, fn, extra
-        sig = parse_cconv(ENTRIES[name][0])
+        sig = parse_cconv(self.table[name][0])
         self.signature = (sig.args, sig.results)
 
     def __call__(self, *args):
@@ -511,30 +513,42 @@ class NativeCall:
             return None
         if not X.DICTS_OK and self.name == "device.queue.execute":
             return None
-        name = self.name
-        return patched(("hal-cb", name), lambda a: assemble(name, a),
+        name, table = self.name, self.table
+        return patched(("hal-native-call", name), lambda a: assemble(table, name, a),
                        (fallback, *self.extra))
 
 
-class NativeCreate(PooledCall):
-    """`command_buffer.create`: the Python implementation `fn` for unusual calls, an
-    ordinary CommandBuffer (a pool miss) when the native entry found the pool empty."""
+class NativePooledCall(PooledCall):
+    """A hal call whose native entry (`table[name]`, given the pool's address) pops a
+    pooled object: the pool's hooks plus NativeCall's code; `fn` answers every call the
+    entry leaves to Python."""
 
-    def __init__(self, fn, pool: ObjectPool):
-        super().__init__("command_buffer.create", ENTRIES["command_buffer.create"][0], pool)
+    def __init__(self, name: str, fn, pool: ObjectPool, table=None):
+        self.call = NativeCall(name, fn, (pool.address,), table)
+        super().__init__(name, self.call.table[name][0], pool)
         self.fn = fn
-        self.call = NativeCall("command_buffer.create", fn, (pool.address,))
 
-    def __call__(self, device, modes, categories, affinity, capacity):
-        if isinstance(device, Device) and capacity == 0:
-            self.pool.misses += 1
-        return self.fn(device, modes, categories, affinity, capacity)
+    def __call__(self, *args):
+        return self.fn(*args)
 
     def native_code(self, fallback: int, signature=None) -> bytes | None:
         return self.call.native_code(fallback, signature)
 
     def native_entry(self, fallback: int, signature=None):
         return None
+
+
+class NativeCreate(NativePooledCall):
+    """`command_buffer.create`: the Python implementation `fn` for unusual calls, an
+    ordinary CommandBuffer (a pool miss) when the native entry found the pool empty."""
+
+    def __init__(self, fn, pool: ObjectPool):
+        super().__init__("command_buffer.create", fn, pool)
+
+    def __call__(self, device, modes, categories, affinity, capacity):
+        if isinstance(device, Device) and capacity == 0:
+            self.pool.misses += 1
+        return self.fn(device, modes, categories, affinity, capacity)
 
 
 class NativeDispatch(NativeCall):

@@ -38,8 +38,10 @@ EXECUTABLE_FORMATS = ("vmvx-bytecode-fb",)
 #: tests and A/B timing): "alloca" (hal/pools.NativeAlloca), "view" (buffer_view.create,
 #: hal/pools.NativeViewCreate), "execute" (device.queue.execute.indirect, hal/execute.py),
 #: "command_buffer" (command buffers recorded and executed natively, executable.lookup
-#: .function: hal/command_buffer.py)
-NATIVE_MODES = {"alloca": True, "view": True, "execute": True, "command_buffer": True}
+#: .function: hal/command_buffer.py), "queue" (fence.join, device.queue.dealloca:
+#: hal/native_queue.py)
+NATIVE_MODES = {"alloca": True, "view": True, "execute": True, "command_buffer": True,
+                "queue": True}
 #: IREE's HAL module rejects dispatches with more bindings (IREE_HAL_MODULE_MAX_DESCRIPTOR_
 #: BINDING_COUNT)
 MAX_DISPATCH_BINDINGS = 32
@@ -508,4 +510,7 @@ class LocalHal:
         if self.native_modes["command_buffer"]:
             from .command_buffer import entries
             provider.update(entries(self))
+        if self.native_modes["queue"]:
+            from . import native_queue
+            provider.update(native_queue.entries(self))
         return provider
