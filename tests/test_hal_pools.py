@@ -71,6 +71,25 @@ def test_recycle_reuses_only_fences_nothing_refers_to():
     assert all(not x.signaled and x.failure is None for x in reused)
 
 
+def test_recycle_of_free_fences_resets_them_where_they_are():
+    """Every popped fence free again: reset in place, handed out again in the same order."""
+    f = FenceCreate()
+    first = [f(), f()]
+    order = [x.ref_address for x in first]
+    for x in first:
+        x.signaled = True
+    del first, x
+    f.pool.recycle(set())
+    assert f.pool.native[0] == 2 and list(f.pool.native[1:3]) == order[::-1]
+    again = [f(), f()]
+    assert [x.ref_address for x in again] == order and f.python_calls == 0
+    assert all(not x.signaled and x.failure is None for x in again)
+    held = again.pop()                  # one escapes: neither is reset where it is
+    del again
+    f.pool.recycle({held.ref_address})
+    assert held not in f.pool.stack and held.ref_address not in list(f.pool.native[1:3])
+
+
 def test_recycle_keeps_fences_a_ref_global_reaches_and_resets_used_ones():
     f = FenceCreate()
     live, used = f(), f()

@@ -153,10 +153,8 @@ class NativeCommandBuffer(CommandBuffer):
         """Empty and native again, as a new buffer (the pool reuses it)."""
         self.commands, self._steps, self.plan, self.keep = [], None, None, None
         self._finalized = False
-        words = self.words
-        for k in range(A_RECORDS):
-            words[k] = 0
-        words[A_CAPACITY] = AREA_BYTES - 8 * A_RECORDS
+        ctypes.memset(self.area_address, 0, 8 * A_RECORDS)
+        self.words[A_CAPACITY] = AREA_BYTES - 8 * A_RECORDS
         self.active = True
         self.describe_natively(0, self.area_address)
 

@@ -107,6 +107,8 @@ class ObjectPool:
         stack, count = self.stack, self.words[0]
         if count == len(stack) and not self.misses and not self.watch:
             return
+        if not self.watch and not self.misses and self._recycle_in_place(count, live):
+            return
         asked = len(stack) - count + self.misses
         watch = self.watch
         watch += stack[count:]
@@ -131,6 +133,25 @@ class ObjectPool:
             stack.append(self.make())
         self.misses = 0
         self._publish(count)
+
+    def _recycle_in_place(self, count: int, live: set[int]) -> bool:
+        """The common recycle: every popped object is free again (the pool's own reference
+        count, no ref global reaches it), nothing is watched or missed: each is reset where
+        it is on the stack, whose native copy then only needs its count (the refs there
+        are unchanged). False (nothing done) otherwise, for the general path."""
+        popped = self.stack[count:]
+        counts = _refcounts(popped)
+        unshared = self._unshared + 1   # (the stack holds each one as well)
+        for i in range(len(popped)):
+            if counts[i] != unshared or popped[i].ref_address in live:
+                return False
+        reset = self.reset
+        for obj in popped:
+            reset(obj)
+        if len(popped) > self.target:
+            self.target = min(len(popped), CAPACITY)
+        self.words[0] = len(self.stack)
+        return True
 
     def _publish(self, unchanged: int = 0) -> None:
         """Writes the native stack; its first `unchanged` refs are already right."""
