@@ -17,7 +17,7 @@ from program_runs import random_inputs
 from splatjit.errors import TrapError
 from splatjit.frontend.cconv import parse_cconv
 from splatjit.hal import local
-from splatjit.hal.buffers import Buffer, BufferView, PooledView
+from splatjit.hal.buffers import Buffer, BufferView, HalError, PooledView
 from splatjit.hal.inline import _view_create
 from splatjit.hal.local import Fence, LocalHal
 from splatjit.hal.pools import CLASS_CAPACITY, NativeAlloca, NativeViewCreate, ObjectPool
@@ -260,12 +260,19 @@ def test_view_create_of_a_subspan():
         assert status == 0 and isinstance(got, PooledView)
         assert ctypes.c_uint64.from_address(got.ref_address).value == 0
         want = _view_create(buf, offset, length, 0x10000008, 1, [(d,) for d in dims])
+        np.testing.assert_array_equal(got.to_array(), want.to_array())   # (no Buffer made)
+        assert ctypes.c_uint64.from_address(got.ref_address).value == 0
         _same_view(got, want)
         assert got.buffer is got.buffer and got.buffer is not buf
         assert ctypes.c_uint64.from_address(got.ref_address).value == got.buffer.ref_address
         np.testing.assert_array_equal(got.to_array(), want.to_array())
         del got
         v.after_call()
+    status, short = v(buf, 4, 8, 0x10000008, 1, (12,), native=True)   # a shape too big
+    with pytest.raises(HalError, match="needs 12 bytes, its buffer has 8"):
+        short.to_array()
+    del short
+    v.after_call()
     status, view = v(buf, 4, 8, 0x10000008, 1, (8,), native=True)
     v.after_call({view.ref_address})                       # escaped: bound to its parent
     del buf

@@ -205,12 +205,16 @@ class BufferView(HostObject):
         return cls(Buffer(raw), array.shape, et)
 
     def to_array(self) -> np.ndarray:
+        return self._shaped(self.buffer.array)
+
+    def _shaped(self, raw: np.ndarray) -> np.ndarray:
+        """The view's elements in `raw` (its buffer's bytes) as a shaped numpy array."""
         dtype = dtype_of(self.element_type)
         n = math.prod(self.shape)  # exact: a product of huge dims must not wrap to 0
-        data = self.buffer.array[:n * dtype.itemsize]
+        data = raw[:n * dtype.itemsize]
         if data.nbytes < n * dtype.itemsize:
             raise HalError(f"buffer view {self.describe()} needs {n * dtype.itemsize} bytes, "
-                           f"its buffer has {self.buffer.length}")
+                           f"its buffer has {raw.nbytes}")
         return data.view(dtype).reshape(self.shape)
 
     def describe(self) -> str:
@@ -292,6 +296,16 @@ class PooledView(BufferView):
         self._parent = None
         _REF.pack_into(self._desc, 0, buffer.ref_address)
         return buffer
+
+    def to_array(self) -> np.ndarray:
+        """As BufferView.to_array; a subspan not made yet is read through its parent (the
+        same bytes, no Buffer made)."""
+        if self._buffer is None and not _REF.unpack_from(self._desc, 0)[0]:
+            parent, offset, length = _SUBSPAN.unpack_from(self._desc, VIEW_SUBSPAN)
+            if parent:
+                parent = self._parent if self._parent is not None else lookup(parent)
+                return self._shaped(parent.array[offset:offset + length])
+        return self._shaped(self.buffer.array)
 
     @property
     def element_type(self) -> int:
