@@ -14,12 +14,11 @@ import pytest
 
 import corpus
 from program_runs import random_inputs
-from splatjit import TrapError
 from splatjit.frontend.cconv import parse_cconv
 from splatjit.hal import command_buffer as C
 from splatjit.hal import local
 from splatjit.hal.buffers import Buffer
-from splatjit.hal.local import CommandBuffer, Executable, Fence, LocalHal
+from splatjit.hal.local import Executable, Fence, LocalHal
 from splatjit.module import JitModule
 from splatjit.runtime import abi
 from splatjit.runtime.imports import NATIVE_FN, python_trampoline
@@ -404,7 +403,8 @@ def test_a_failed_release_stops_and_python_reports_it(kernels, monkeypatch):
     h = Hal(kernels, True)
 
     def commands(bs):
-        return [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]), ("write", 2, [6], [(bs[1], 0, 8)])]
+        return [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]),
+                ("write", 2, [6], [(bs[1], 0, 8)])]
     h.warm(commands(_buffers()))
     bs = _buffers()
     real = C.FlexFrame.release
@@ -488,7 +488,8 @@ def test_fences_and_devices(kernels):
     for name in ("command_buffer.execution_barrier", "command_buffer.finalize"):
         args = (a, 28, 13, 0) if "barrier" in name else (a,)
         status, _, python = h(name, *args)
-        assert status == abi.TRAP_IMPORT and python and "expected a CommandBuffer" in str(h.errors[-1])
+        assert status == abi.TRAP_IMPORT and python
+        assert "expected a CommandBuffer" in str(h.errors[-1])
 
 
 def test_a_full_recording_area_hands_over_to_python(kernels):

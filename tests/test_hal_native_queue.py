@@ -101,7 +101,8 @@ def test_dealloca():
     device, buffer = c.hal.device, Buffer.allocate(16)
     for wait in (None, ready):
         signal = Fence()
-        assert c("device.queue.dealloca", device, -1, wait, signal, buffer, 0)[:3] == (0, None, False)
+        status, _, python, _ = c("device.queue.dealloca", device, -1, wait, signal, buffer, 0)
+        assert status == 0 and not python
         assert _state(signal) == (True, None)
     assert c("device.queue.dealloca", device, -1, None, None, buffer, 0)[:3] == (0, None, False)
     for args, message in (((device, -1, pending, None, buffer, 0), "deadlock"),
