@@ -376,12 +376,14 @@ def test_trap_with_later_dispatches_pending(kernels):
     assert module._context.trap_code == 0 and module._depth == 0
 
 
+@pytest.mark.parametrize("kernel", ["write_via_list", "write_via_scratch"])
 @pytest.mark.parametrize("last", [False, True])
-def test_release_then_resume_in_python(kernels, last):
-    """A dispatch that leaves a buffer to release (first or last): native execution
-    releases it at once (a callback) and runs the rest."""
+def test_scratch_is_released_and_execution_goes_on(kernels, last, kernel):
+    """A dispatch that leaves a list to release (first or last): native execution
+    releases it at once (a callback) and runs the rest; a scratch buffer comes from the
+    kernel's native arena, rewound after the step."""
     def commands(bs):
-        out = [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]), ("write", 2, [6], [(bs[1], 0, 8)])]
+        out = [(kernel, 3, [20], [(bs[0], 0, 12)]), ("write", 2, [6], [(bs[1], 0, 8)])]
         return out[::-1] if last else out
     runs, native = _run_both(kernels, commands)
     for statuses, error, buffers, signalled in runs:
@@ -393,7 +395,8 @@ def test_release_then_resume_in_python(kernels, last):
         cb = native.record(commands(bs))
         assert cb.active
         assert native.execute(cb) == (0, 0, False)
-        assert not module._heap.by_address and module._depth == 0
+        assert not module._heap.by_address and not module._heap.lists.by_address
+        assert module._depth == 0 and not module._heap.arena.used()
         assert _values(bs[0].array, 3) == [20, 21, 22] and _values(bs[1].array, 2) == [6, 7]
         del cb
         native.recycle()
@@ -403,7 +406,7 @@ def test_a_failed_release_stops_and_python_reports_it(kernels, monkeypatch):
     h = Hal(kernels, True)
 
     def commands(bs):
-        return [("write_via_scratch", 3, [20], [(bs[0], 0, 12)]),
+        return [("write_via_list", 3, [20], [(bs[0], 0, 12)]),
                 ("write", 2, [6], [(bs[1], 0, 8)])]
     h.warm(commands(_buffers()))
     bs = _buffers()
@@ -424,7 +427,7 @@ def test_a_failed_release_stops_and_python_reports_it(kernels, monkeypatch):
     assert _values(bs[0].array, 3) == [20, 21, 22] and not bs[1].array.any()
     status, _, python = h.execute(cb, signal=signal)                 # released now
     assert status == 0 and not python and signal.signaled
-    assert not h.exe.module._heap.by_address and _values(bs[1].array, 2) == [6, 7]
+    assert not h.exe.module._heap.lists.by_address and _values(bs[1].array, 2) == [6, 7]
 
 
 def test_a_grown_bindings_list_is_restored(kernels):
@@ -606,7 +609,7 @@ def _random_session(rng, h, buffers):
         if rng.random() < 0.1:
             cb.record("fill", (0, buffers[int(rng.integers(3))], 0, 8), 0x11, 1)
             continue
-        kernel = ["write", "add", "write_via_scratch"][int(rng.integers(3))]
+        kernel = ["write", "add", "write_via_scratch", "write_via_list"][int(rng.integers(4))]
         nconst = int(rng.integers(1, 4))
         constants = [int(c) for c in rng.integers(-5, 100, nconst)]
         nbind = 2 if kernel == "add" else int(rng.integers(1, 3))
