@@ -1,5 +1,6 @@
 """Native `hal.fence.join` and `hal.device.queue.dealloca`, the last per-call hal calls of
-the data-tiled programs (their scratch buffers' release and the join of its fences).
+the data-tiled programs (the release of their queue-allocated scratch buffers and the join
+of its fences).
 
 * `fence.join` (flags, fences...): every fence null, or a signalled, unfailed `!hal.fence`
   (at most native.MAX_FENCES of them): pops a fence from the LocalHal's fence pool
