@@ -28,7 +28,7 @@ from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
 from .runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
 from .runtime.helpers import BufferHeap
-from .runtime.lists import reachable
+from .runtime.lists import is_list, reachable
 from .runtime.imports import ImportTable, pure_imports
 from .runtime.memory import ExecutableMemory
 from .runtime import pyentry
@@ -97,6 +97,11 @@ class ExportedFunction:
         self._busy = 0
         self._raw = False  # call_raw: keep buffer views
         self._program_args = hal.ProgramArgs(self.signature) if module._program else None
+        self._program_results = hal.ProgramResults(self.signature) if module._program else None
+        #: the results buffer of program calls, None while one runs (a re-entrant call
+        #: makes its own)
+        self._program_resbuf = (ctypes.create_string_buffer(self._program_results.struct.size)
+                                if module._program else None)
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
         fast = (self._scalar is not None and module._backend is None and not self._missing
@@ -186,7 +191,12 @@ class ExportedFunction:
             if m._backend is None:
                 packed = self._program_args.pack(args)
                 if packed is not None:
-                    return self._call_program(*packed)
+                    argbuf, given, made = packed
+                    try:
+                        return self._call_program(argbuf, given, made)
+                    finally:
+                        if made:
+                            self._program_args.release(made)
             args = hal.to_arguments(self.signature, args)
         if m._backend is not None:  # AArch64 code under the emulator
             status, out, trap = m._backend.call(self.ordinal, list(args), self.signature)
@@ -249,15 +259,33 @@ class ExportedFunction:
             m._retain_globals(arena)
         return self._shape(out)
 
-    def _call_program(self, argbuf: bytes, objects: list):
+    def _call_program(self, argbuf: bytes, given: list, made: list):
         """A program export's native call with its args buffer packed by hal.ProgramArgs;
-        `objects`: the HostObjects it refers to (held until the call's refs are released)."""
+        `given`, `made`: the HostObjects it refers to (held until the call's refs are
+        released; `made` is handed back to ProgramArgs.release after this returns, so no
+        reference to its views may outlive this frame but in results and exceptions)."""
         arena = Arena()
-        for obj in objects:
-            arena.by_address[obj.ref_address] = (obj, obj)
-        resbuf = ctypes.create_string_buffer(ctypes.sizeof(results_buffer(self.signature)))
-        return self._finish_call(self._run_native(self._scalar_native, argbuf, resbuf), resbuf,
-                                 arena)
+        by_address = arena.by_address
+        for obj in given:
+            by_address[obj.ref_address] = (obj, obj)
+        by_address.update({v.ref_address: (v, v) for _, v in made})
+        resbuf = self._program_resbuf
+        self._program_resbuf = None
+        if resbuf is None:  # re-entered from a Python import: a buffer of its own
+            resbuf = ctypes.create_string_buffer(self._program_results.struct.size)
+            mine = False
+        else:
+            mine = True
+        try:
+            status = self._run_native(self._scalar_native, argbuf, resbuf)
+            out = None if status or arena.packed else self._program_results.unpack(resbuf)
+            if out is None:  # a trap, or results the general path converts
+                return self._finish_call(status, resbuf, arena)
+            self.module._retain_globals(arena)
+        finally:
+            if mine:
+                self._program_resbuf = resbuf
+        return self._shape(out)
 
     def run_grid(self, args: list, id_index: int, grid, flush_denormals: bool = False) -> None:
         """Calls this function once per point of `grid` (x fastest), with `args[id_index:
@@ -432,6 +460,10 @@ class JitModule:
             imports=self._imports.address)
         self._context_address = ctypes.addressof(self._context)
         self._ref_globals_used = d.global_refs > 0
+        #: _live_refs' last answer, and the ref globals' bytes it holds for (None: recompute)
+        self._live, self._live_key = frozenset(), None
+        #: (the live set ObjectSpace.collect last kept, how many objects it then held)
+        self._collected = (None, 0)
 
     @property
     def _depth(self) -> int:
@@ -457,18 +489,38 @@ class JitModule:
             for hook in self._imports.hooks:
                 hook.after_call(set())
             return
-        live = reachable(a for a in self._ref_globals_values.tolist() if a)
+        live = self._live_refs()
         pinned = self._pinned
-        if pinned or arena.by_address:
-            pinned.update(arena.by_address)
+        for a, entry in arena.by_address.items():
+            if a in live:
+                pinned[a] = entry
+        if pinned:
             for a in [a for a in pinned if a not in live]:
                 del pinned[a]
-        self._objects.collect(live)  # first: a dropped object may hold an arena view
+        held = self._objects.held
+        if live is not self._collected[0] or len(held) != self._collected[1]:
+            # first: a dropped object may hold an arena view (else: it holds exactly these
+            # live objects already)
+            self._objects.collect(live)
+            self._collected = (live, len(held))
         heap = self._heap
         if heap.dirty():
             heap.collect(live)
         for hook in self._imports.hooks:
             hook.after_call(live)
+
+    def _live_refs(self) -> frozenset[int]:
+        """The refs ref globals reach now (through lists too). The last answer is reused
+        while the ref globals hold the same addresses and it has no list (elements of a
+        list can change while every global stays the same): each of those addresses is
+        still the object it was, as something holds every live object between calls."""
+        key = self._ref_globals_values.tobytes()
+        if key == self._live_key:
+            return self._live
+        live = frozenset(reachable(a for a in self._ref_globals_values.tolist() if a))
+        self._live = live
+        self._live_key = None if any(is_list(a) for a in live) else key
+        return live
 
     def _lookup_ref(self, address: int):
         """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""

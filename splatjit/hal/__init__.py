@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .buffers import BufferView, HalError
-from .program_call import ProgramArgs
+from .program_call import ProgramArgs, ProgramResults
 
 #: Imported module names served here.
 HAL_MODULES = ("hal_inline", "hal")
@@ -54,4 +54,4 @@ def to_result(value):
     return value.to_array() if isinstance(value, BufferView) else value
 
 
-__all__ = ["BufferView", "HalError", "ProgramArgs", "default_providers", "is_program", "to_arguments", "to_result"]
+__all__ = ["BufferView", "HalError", "ProgramArgs", "ProgramResults", "default_providers", "is_program", "to_arguments", "to_result"]

@@ -103,6 +103,11 @@ def _compatible(actual: int, expected: int) -> bool:
     return actual == expected
 
 
+_NO_BYTES = np.zeros(0, np.uint8)
+_NO_BYTES.flags.writeable = False
+_NO_DESC = bytes(abi.BUF_TYPE)
+
+
 class Buffer(HostObject):
     """`!hal.buffer`: `array` holds its bytes (uint8, C-contiguous); `address` is their
     start address, `access` abi.ACCESS_MUTABLE if the array is writeable (else 0). Its
@@ -115,12 +120,24 @@ class Buffer(HostObject):
     def __init__(self, array: np.ndarray, memory_type: int = 0xFFFFFFFF, usage: int = 0xFFFFFFFF,
                  address: int | None = None):
         super().__init__()
-        self.array = array
-        self.address = array_address(array) if address is None else address
-        self.access = abi.ACCESS_MUTABLE if array.flags.writeable else 0
         self.memory_type, self.usage = memory_type, usage
         self._storage: VmBuffer | None = None
-        self.describe_natively(self.address, array.nbytes, self.access)
+        self.rebind(array, address)
+
+    def rebind(self, array: np.ndarray, address: int | None = None) -> None:
+        """Points this buffer (its `array` and descriptor) at `array`'s bytes. Only for a
+        buffer being made, or one nothing else refers to (hal/program_call.py reuses its
+        argument buffers once they are unobservable): buffers are otherwise immutable."""
+        self.array = array
+        self.address = address = array_address(array) if address is None else address
+        self.access = access = abi.ACCESS_MUTABLE if array.flags.writeable else 0
+        self.describe_natively(address, array.nbytes, access)
+
+    def forget(self) -> None:
+        """Lets go of its bytes (an empty array, a descriptor of no bytes): only for a
+        buffer nothing else refers to, kept for `rebind` (hal/program_call.py)."""
+        self.array, self.address, self.access = _NO_BYTES, 0, 0
+        self._desc[:abi.BUF_TYPE] = _NO_DESC
 
     @classmethod
     def allocate(cls, length: int, alignment: int = 64, **kw) -> "Buffer":
@@ -181,10 +198,17 @@ class BufferView(HostObject):
     def __init__(self, buffer: Buffer, shape, element_type: int, encoding: int = ENCODING_DENSE_ROW_MAJOR):
         """`shape`: Python ints; `element_type`, `encoding`: u32 values."""
         super().__init__()
-        self.buffer, self.shape = buffer, tuple(shape)
-        self.element_type, self.encoding = element_type, encoding
+        self.buffer, self.encoding = buffer, encoding
+        self.reshape(tuple(shape), element_type)
+
+    def reshape(self, shape: tuple, element_type: int) -> None:
+        """Sets shape (a tuple of Python ints) and element type, descriptor included. Only
+        for a view being made, or one nothing else refers to (hal/program_call.py reuses
+        its argument views once they are unobservable): views are otherwise immutable."""
+        self.shape, self.element_type = shape, element_type
+        buffer = self.buffer
         buffer_ref = buffer.ref_address if isinstance(buffer, Buffer) else 0
-        types, shape, rank = element_type | encoding << 32, self.shape, len(self.shape)
+        types, rank = element_type | self.encoding << 32, len(shape)
         try:  # dims past `rank` keep an earlier owner's values: native code never reads them
             _VIEW_BY_RANK[rank].pack_into(self._desc, 0, buffer_ref, types, rank, self.TYPE_TAG,
                                           *shape)
@@ -205,17 +229,11 @@ class BufferView(HostObject):
         return cls(Buffer(raw), array.shape, et)
 
     def to_array(self) -> np.ndarray:
-        return self._shaped(self.buffer.array)
+        return _array_of(self.buffer.array, self.shape, self.element_type, self)
 
     def _shaped(self, raw: np.ndarray) -> np.ndarray:
         """The view's elements in `raw` (its buffer's bytes) as a shaped numpy array."""
-        dtype = dtype_of(self.element_type)
-        n = math.prod(self.shape)  # exact: a product of huge dims must not wrap to 0
-        data = raw[:n * dtype.itemsize]
-        if data.nbytes < n * dtype.itemsize:
-            raise HalError(f"buffer view {self.describe()} needs {n * dtype.itemsize} bytes, "
-                           f"its buffer has {raw.nbytes}")
-        return data.view(dtype).reshape(self.shape)
+        return _array_of(raw, self.shape, self.element_type, self)
 
     def describe(self) -> str:
         return "x".join([*map(str, self.shape), element_type_name(self.element_type)])
@@ -250,6 +268,20 @@ class BufferView(HostObject):
         if problem is not None:
             raise HalError(f"{problem}; expected shape `{'x'.join(map(str, shape))}`, actual "
                            f"shape `{'x'.join(map(str, self.shape))}`")
+
+
+def _array_of(raw: np.ndarray, shape: tuple, element_type: int, view) -> np.ndarray:
+    """The numpy view of the first bytes of `raw` (a buffer's uint8 bytes) as `shape` x
+    `element_type` (zero-copy: it refers to `raw`'s memory owner, so it keeps the bytes
+    alive and a pool sees them in use); HalError if `raw` is too short for `view`."""
+    dtype = ELEMENT_DTYPE.get(element_type)
+    if dtype is None:
+        dtype = dtype_of(element_type)  # raises
+    need = math.prod(shape) * dtype.itemsize  # exact: a product of huge dims must not wrap
+    if raw.nbytes < need:
+        raise HalError(f"buffer view {view.describe()} needs {need} bytes, its buffer has "
+                       f"{raw.nbytes}")
+    return np.ndarray(shape, dtype, raw)
 
 
 _DIMS_BY_RANK = [struct.Struct(f"<{r}q") for r in range(INLINE_RANK + 1)]
@@ -299,13 +331,19 @@ class PooledView(BufferView):
 
     def to_array(self) -> np.ndarray:
         """As BufferView.to_array; a subspan not made yet is read through its parent (the
-        same bytes, no Buffer made)."""
-        if self._buffer is None and not _REF.unpack_from(self._desc, 0)[0]:
-            parent, offset, length = _SUBSPAN.unpack_from(self._desc, VIEW_SUBSPAN)
-            if parent:
-                parent = self._parent if self._parent is not None else lookup(parent)
-                return self._shaped(parent.array[offset:offset + length])
-        return self._shaped(self.buffer.array)
+        same bytes, no Buffer made). The descriptor's fields are read once."""
+        ref, element_type, _, rank = _VIEW_FIELDS.unpack_from(self._desc, 0)
+        shape = _DIMS_BY_RANK[rank].unpack_from(self._desc, VIEW_DIMS)
+        buffer = self._buffer
+        if buffer is None:
+            if not ref:
+                parent, offset, length = _SUBSPAN.unpack_from(self._desc, VIEW_SUBSPAN)
+                if parent:
+                    parent = self._parent if self._parent is not None else lookup(parent)
+                    return _array_of(parent.array[offset:offset + length], shape,
+                                     element_type, self)
+            buffer = self.buffer
+        return _array_of(buffer.array, shape, element_type, self)
 
     @property
     def element_type(self) -> int:

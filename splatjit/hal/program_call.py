@@ -1,24 +1,40 @@
 """The per-call marshalling of a program's exports (numpy arrays in, numpy arrays out),
 precompiled per signature.
 
-Contract: `ProgramArgs(signature).pack(args)` returns `(args_bytes, views)` - the args
-buffer in calling-convention layout and the HostObjects it refers to, which the caller
-must keep alive until the call's refs are released - or None when some argument is not
-one of the common kinds, so that the general path (`hal.to_arguments` + `pack_args`)
-converts it or raises its `TypeError`. Common kinds: for a ref, a C-contiguous numpy
-array of a dtype in DTYPE_ELEMENT (wrapped zero-copy in a new BufferView, as
-`BufferView.from_array` does), a HostObject (passed as itself) or None; for i32 / i64, an
-exact `int` in [-2**(n-1), 2**n) (the unsigned spelling wraps); for f32 / f64 an exact
-`float`.
+Contract: `ProgramArgs(signature).pack(args)` returns `(args_bytes, given, made)` - the args
+buffer in calling-convention layout, the caller's HostObjects it refers to, and the
+`(position, view)` pairs of the BufferViews it wrapped arrays in - or None when some
+argument is not one of the common kinds, so that the general path (`hal.to_arguments` +
+`pack_args`) converts it or raises its `TypeError`. The caller keeps `given` and `made`
+alive until the call's refs are released, then hands `made` back to `release`. Common
+kinds: for a ref, a C-contiguous numpy array of a dtype in DTYPE_ELEMENT (wrapped zero-copy
+in a BufferView over a Buffer, as `BufferView.from_array` does), a HostObject (passed as
+itself) or None; for i32 / i64, an exact `int` in [-2**(n-1), 2**n) (the unsigned spelling
+wraps); for f32 / f64 an exact `float`.
+
+Reuse: `release(made)` keeps, per argument position, one view (with its buffer) that
+nothing but `made` refers to any more - no result, ref global, pooled view, Python
+structure or traceback (reference counts, calibrated as hal/pools.py does) - after pointing
+its buffer at no bytes, so it holds no caller array between calls. The next `pack` fills
+that view and buffer in place instead of making two HostObjects. An object something else
+still refers to is never touched again: it stays exactly as its holders saw it, and the
+position gets fresh objects. Reusing an unobservable object is what freeing it and making
+a new one in its descriptor slot would do (runtime/objects.py reuses slots the same way).
+
+`ProgramResults(signature).unpack(results_buffer)` reads the results of the common case:
+scalars, null refs and refs to live HostObjects other than `!vm.buffer`s (which is what
+any other lookup of those addresses finds); None when some ref is anything else (the
+general path handles it).
 """
 from __future__ import annotations
 
 import struct
+import sys
 
 import numpy as np
 
 from ..runtime import abi
-from ..runtime.objects import HostObject
+from ..runtime.objects import _BY_ADDRESS, HostObject, VmBuffer
 from .buffers import DTYPE_ELEMENT, Buffer, BufferView
 
 _CODE = {"i32": "i", "i64": "q", "f32": "f", "f64": "d", "ref": "Q"}
@@ -31,8 +47,38 @@ def view_of(array: np.ndarray) -> BufferView | None:
     et = DTYPE_ELEMENT.get(array.dtype)
     if et is None or not array.flags.c_contiguous:
         return None
-    raw = array.reshape(-1).view(np.uint8) if array.size else _EMPTY
+    raw = np.ndarray((array.nbytes,), np.uint8, array) if array.size else _EMPTY
     return BufferView(Buffer(raw), array.shape, et)
+
+
+def _struct(types) -> struct.Struct:
+    offsets, size = abi.cconv_layout(types)
+    fmt, pos = "<", 0
+    for t, off in zip(types, offsets):
+        fmt += "x" * (off - pos) + _CODE[t]
+        pos = off + abi.VALUE_SIZE[t]
+    return struct.Struct(fmt + "x" * (max(size, 8) - pos))
+
+
+def _refs(view: BufferView) -> tuple[int, int, int]:
+    """Reference counts of a made view, its buffer and the buffer's `!vm.buffer` storage
+    (0 without one), as `release` sees them (called the same way there and when
+    ProgramArgs calibrates)."""
+    buffer = view.buffer
+    storage = buffer._storage
+    return (sys.getrefcount(view), sys.getrefcount(buffer),
+            0 if storage is None else sys.getrefcount(storage))
+
+
+def _calibrate() -> tuple[tuple[int, int, int], int]:
+    """(the `_refs` of a view only `made` holds, that of a storage only its buffer holds)."""
+    made = [(0, view_of(np.zeros(1, np.float32)))]
+    for _, view in made:
+        plain = _refs(view)
+    view.buffer.storage()
+    for _, view in made:
+        with_storage = _refs(view)
+    return plain, with_storage[2]
 
 
 class ProgramArgs:
@@ -40,28 +86,27 @@ class ProgramArgs:
 
     def __init__(self, signature):
         self.types = tuple(signature.args)
-        offsets, size = abi.cconv_layout(self.types)
-        fmt, pos = "<", 0
-        for t, off in zip(self.types, offsets):
-            fmt += "x" * (off - pos) + _CODE[t]
-            pos = off + abi.VALUE_SIZE[t]
-        self.struct = struct.Struct(fmt + "x" * (max(size, 8) - pos))
+        self.struct = _struct(self.types)
         self.bounds = {"i32": 1 << 32, "i64": 1 << 64}
+        #: argument position -> a view (and its buffer) nothing else refers to
+        self.free: dict[int, BufferView] = {}
+        self._unshared, self._unshared_storage = _CALIBRATION
 
     def pack(self, args):
         if len(args) != len(self.types):
             return None
-        values, views = [], []
+        values, given, made = [], [], []
+        pos = 0
         for t, a in zip(self.types, args):
             if t == "ref":
                 if type(a) is np.ndarray:
-                    a = view_of(a)
+                    a = self._view(pos, a)
                     if a is None:
                         return None
-                    views.append(a)
+                    made.append((pos, a))
                     values.append(a.ref_address)
                 elif isinstance(a, HostObject):
-                    views.append(a)
+                    given.append(a)
                     values.append(a.ref_address)
                 elif a is None:
                     values.append(0)
@@ -76,7 +121,65 @@ class ProgramArgs:
                 values.append(a)
             else:
                 return None
+            pos += 1
         try:
-            return self.struct.pack(*values), views
+            return self.struct.pack(*values), given, made
         except (struct.error, OverflowError):  # e.g. an f32 out of range: the general path
+            if made:
+                self.release(made)
             return None
+
+    def _view(self, pos: int, array: np.ndarray) -> BufferView | None:
+        """The view of `array` for argument `pos`: the position's free one filled in, else
+        new objects; None for arrays the general path takes."""
+        et = DTYPE_ELEMENT.get(array.dtype)
+        if et is None or not array.flags.c_contiguous:
+            return None
+        view = self.free.pop(pos, None)
+        raw = np.ndarray((array.nbytes,), np.uint8, array) if array.size else _EMPTY
+        if view is None:
+            return BufferView(Buffer(raw), array.shape, et)
+        view.buffer.rebind(raw)
+        view.reshape(array.shape, et)
+        return view
+
+    def release(self, made: list) -> None:
+        """After the call (its refs released or kept, its results made): each made view only
+        `made` refers to becomes its position's free view (see the module docstring)."""
+        free = self.free
+        plain, with_storage = self._unshared, self._unshared_storage
+        for pos, view in made:
+            refs = _refs(view)
+            if refs != plain:
+                if refs[:2] != plain[:2] or refs[2] != with_storage:
+                    continue
+                view.buffer._storage = None  # the storage only its buffer referred to
+            if pos not in free:
+                view.buffer.forget()
+                free[pos] = view
+
+
+_CALIBRATION = _calibrate()
+
+
+class ProgramResults:
+    """See the module docstring."""
+
+    def __init__(self, signature):
+        self.types = tuple(signature.results)
+        self.struct = _struct(self.types)
+        self.refs = tuple(i for i, t in enumerate(self.types) if t == "ref")
+
+    def unpack(self, buf) -> list | None:
+        out = list(self.struct.unpack_from(buf))
+        for i in self.refs:
+            address = out[i]
+            if address:
+                ref = _BY_ADDRESS.get(address)
+                obj = None if ref is None else ref()
+                if obj is None or isinstance(obj, VmBuffer):
+                    return None
+                out[i] = obj
+            else:
+                out[i] = None
+        return out
