@@ -238,12 +238,14 @@ class ExportedFunction:
         ctx = m._context
         ctx.trap_code = 0
         ctx.depth_left = abi.MAX_DEPTH
-        ctx.fuel = m.fuel if m.fuel is not None else 0
-        m._depth += 1
+        fuel = m.fuel
+        ctx.fuel = fuel if fuel is not None else 0
+        depth = m._depth_cell
+        depth.value += 1
         try:
             return native(m._context_address, argbuf, resbuf)
         finally:
-            m._depth -= 1
+            depth.value -= 1
 
     def _finish_call(self, status: int, resbuf, arena: Arena):
         """After `_run_native`: list arguments see the VM's changes, a trap raises, else the
@@ -477,7 +479,7 @@ class JitModule:
         """After a call, keeps alive exactly what ref globals still reach (through lists too):
         caller buffers/lists stored into a global (their descriptors would otherwise die with
         the call's arena) and module-allocated ones; everything else is released."""
-        if self._depth:  # an outer call of this module is still running: it holds more refs
+        if self._depth_cell.value:  # an outer call of this module is running: it holds more refs
             self._pinned.update(arena.by_address)
             return
         for hook in self._collect_hooks:

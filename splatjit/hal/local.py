@@ -116,7 +116,7 @@ class Fence(HostObject):
     def reset(self) -> None:
         """Unsignalled and not failed again, as a new fence (hal/pools.py reuses it)."""
         self._failure = None
-        self._set_state(0)
+        self._desc[abi.BUF_ACCESS] = 0
 
 
 class Executable(HostObject):

@@ -94,23 +94,29 @@ class ObjectPool:
         return self.make()
 
     def before_collect(self) -> None:
-        if self.bind_popped is None or _running(self.depth_cells):
+        bind = self.bind_popped
+        if bind is None:
             return
+        for cell in self.depth_cells:
+            if cell.value:
+                return
         count = self.words[0]
-        if count < len(self.stack):
-            for obj in self.stack[count:]:
-                self.bind_popped(obj)
+        stack = self.stack
+        if count < len(stack):
+            for obj in stack[count:]:
+                bind(obj)
 
     def recycle(self, live: set[int]) -> None:
-        if _running(self.depth_cells):
-            return  # a call of some user is still running: it may hold popped objects
-        stack, count = self.stack, self.words[0]
-        if count == len(stack) and not self.misses and not self.watch:
+        for cell in self.depth_cells:
+            if cell.value:
+                return  # a call of some user is still running: it may hold popped objects
+        stack, words, watch = self.stack, self.words, self.watch
+        count = words[0]
+        if count == len(stack) and not self.misses and not watch:
             return
         if not self.watch and not self.misses and self._recycle_in_place(count, live):
             return
         asked = len(stack) - count + self.misses
-        watch = self.watch
         watch += stack[count:]
         del stack[count:]
         keep = None
@@ -120,6 +126,7 @@ class ObjectPool:
             obj = watch[i]
             if counts[i] == unshared and obj.ref_address not in live and len(stack) < CAPACITY:
                 reset(obj)
+                words[1 + len(stack)] = obj.ref_address  # often already there: popped in place
                 stack.append(obj)
             else:
                 if keep is None:
@@ -129,10 +136,13 @@ class ObjectPool:
         self.watch = [] if keep is None else keep[-WATCH:]
         if asked > self.target:
             self.target = min(asked, CAPACITY)
-        while len(stack) < self.target:
-            stack.append(self.make())
+        if len(stack) < self.target:
+            while len(stack) < self.target:
+                stack.append(self.make())
+            self._publish(count)
+        else:
+            words[0] = len(stack)
         self.misses = 0
-        self._publish(count)
 
     def _recycle_in_place(self, count: int, live: set[int]) -> bool:
         """The common recycle: every popped object is free again (the pool's own reference
