@@ -24,6 +24,7 @@ import numpy as np
 
 from . import hal
 from .errors import SplatJitError, TrapError, UnsupportedError
+from .hal.buffers import BufferView
 from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
 from .runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
@@ -287,7 +288,9 @@ class ExportedFunction:
         finally:
             if mine:
                 self._program_resbuf = resbuf
-        return self._shape(out)
+        if not self._raw:  # as _shape: buffer views become numpy arrays
+            out = [v.to_array() if isinstance(v, BufferView) else v for v in out]
+        return None if not out else out[0] if len(out) == 1 else tuple(out)
 
     def run_grid(self, args: list, id_index: int, grid, flush_denormals: bool = False) -> None:
         """Calls this function once per point of `grid` (x fastest), with `args[id_index:

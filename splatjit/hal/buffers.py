@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import struct
+from ctypes import addressof, c_char
 
 import numpy as np
 
@@ -103,6 +104,7 @@ def _compatible(actual: int, expected: int) -> bool:
     return actual == expected
 
 
+_BUFFER_HEAD = struct.Struct("<QQI")  # a buffer descriptor's data, length, access
 _NO_BYTES = np.zeros(0, np.uint8)
 _NO_BYTES.flags.writeable = False
 _NO_DESC = bytes(abi.BUF_TYPE)
@@ -129,9 +131,13 @@ class Buffer(HostObject):
         buffer being made, or one nothing else refers to (hal/program_call.py reuses its
         argument buffers once they are unobservable): buffers are otherwise immutable."""
         self.array = array
-        self.address = address = array_address(array) if address is None else address
-        self.access = access = abi.ACCESS_MUTABLE if array.flags.writeable else 0
-        self.describe_natively(address, array.nbytes, access)
+        writeable = array.flags.writeable
+        if address is None:
+            address = (addressof(c_char.from_buffer(array)) if writeable and array.nbytes
+                       else array_address(array))
+        self.address = address
+        self.access = access = abi.ACCESS_MUTABLE if writeable else 0
+        _BUFFER_HEAD.pack_into(self._desc, 0, address, array.nbytes, access)
 
     def forget(self) -> None:
         """Lets go of its bytes (an empty array, a descriptor of no bytes): only for a

@@ -93,18 +93,27 @@ class ProgramArgs:
         self._unshared, self._unshared_storage = _CALIBRATION
 
     def pack(self, args):
-        if len(args) != len(self.types):
+        types = self.types
+        if len(args) != len(types):
             return None
         values, given, made = [], [], []
-        pos = 0
-        for t, a in zip(self.types, args):
+        free = self.free
+        for pos in range(len(types)):
+            t, a = types[pos], args[pos]
             if t == "ref":
                 if type(a) is np.ndarray:
-                    a = self._view(pos, a)
-                    if a is None:
+                    et = DTYPE_ELEMENT.get(a.dtype)
+                    if et is None or not a.flags.c_contiguous:
                         return None
-                    made.append((pos, a))
-                    values.append(a.ref_address)
+                    raw = np.ndarray((a.nbytes,), np.uint8, a) if a.size else _EMPTY
+                    view = free.pop(pos, None)
+                    if view is None:
+                        view = BufferView(Buffer(raw), a.shape, et)
+                    else:  # unobservable since `release`: filled in as if new
+                        view.buffer.rebind(raw)
+                        view.reshape(a.shape, et)
+                    made.append((pos, view))
+                    values.append(view.ref_address)
                 elif isinstance(a, HostObject):
                     given.append(a)
                     values.append(a.ref_address)
@@ -121,27 +130,10 @@ class ProgramArgs:
                 values.append(a)
             else:
                 return None
-            pos += 1
         try:
             return self.struct.pack(*values), given, made
         except (struct.error, OverflowError):  # e.g. an f32 out of range: the general path
-            if made:
-                self.release(made)
             return None
-
-    def _view(self, pos: int, array: np.ndarray) -> BufferView | None:
-        """The view of `array` for argument `pos`: the position's free one filled in, else
-        new objects; None for arrays the general path takes."""
-        et = DTYPE_ELEMENT.get(array.dtype)
-        if et is None or not array.flags.c_contiguous:
-            return None
-        view = self.free.pop(pos, None)
-        raw = np.ndarray((array.nbytes,), np.uint8, array) if array.size else _EMPTY
-        if view is None:
-            return BufferView(Buffer(raw), array.shape, et)
-        view.buffer.rebind(raw)
-        view.reshape(array.shape, et)
-        return view
 
     def release(self, made: list) -> None:
         """After the call (its refs released or kept, its results made): each made view only
