@@ -18,6 +18,7 @@ import pytest
 
 import corpus
 from program_runs import random_inputs
+from splatjit import TrapError
 from splatjit.module import JitModule
 
 pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
@@ -123,3 +124,19 @@ def test_repeated_calls_match_fresh_modules(item):
 
 def _as_list(out):
     return list(out) if isinstance(out, tuple) else [out]
+
+
+def test_a_reused_view_describes_each_calls_shape_and_type():
+    """The program's own asserts read the argument views' descriptors natively: a reused
+    view must describe the new array's shape and element type, not the last call's."""
+    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "scalar")
+    m = JitModule(corpus.compile_item(item))
+    a, b = random_inputs(item, 3)
+    want = m.main(a, b)
+    for wrong, error in ((a.view(np.int32), "element type mismatch"),
+                         (a.reshape(8, 4), "shape dimension 0 mismatch"),
+                         (a.reshape(-1), "shape rank mismatch")):
+        assert m["main"]._program_args.free   # the last call's views, to be reused now
+        with pytest.raises(TrapError, match=error):
+            m.main(wrong, b)
+        np.testing.assert_array_equal(m.main(a, b), want)

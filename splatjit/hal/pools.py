@@ -232,7 +232,10 @@ def _buffer_refs(buffer) -> tuple[int, int, int]:
 
 
 def _refs_of_all(objects: list) -> list[tuple[int, int, int]]:
-    return [_buffer_refs(objects[i]) for i in range(len(objects))]
+    """`_buffer_refs` of each buffer in `objects` (the same counts: the calibration calls
+    this too)."""
+    getrefcount = sys.getrefcount
+    return [(getrefcount(b), getrefcount(b.array), getrefcount(b.array.base)) for b in objects]
 
 
 class BufferPool:
@@ -277,8 +280,9 @@ class BufferPool:
         self.misses[key] = self.misses.get(key, 0) + 1
 
     def recycle(self, live: set[int]) -> None:
-        if _running(self.depth_cells):
-            return
+        for cell in self.depth_cells:
+            if cell.value:
+                return
         words, stacks, watch = self.words, self.stacks, self.watch
         popped = None
         for k in range(len(stacks)):
@@ -301,6 +305,8 @@ class BufferPool:
                         and buffer._storage is None and len(stack) < CLASS_CAPACITY):
                     buffer.array.fill(0)
                     stack.append(buffer)
+                    if popped is None:
+                        popped = [0] * len(stacks)  # (0 popped: the class is republished)
                 else:
                     keep.append(buffer)
             buffer = stack = None
@@ -317,10 +323,12 @@ class BufferPool:
                     self.targets.append(0)
                     popped.append(missed)
             self.misses = {}
+        if popped is None:
+            return  # nothing popped, returned or missed: every class is as published
         targets, keys = self.targets, self.keys
         for k in range(len(stacks)):
             stack = stacks[k]
-            if popped is not None and popped[k] > targets[k]:
+            if popped[k] > targets[k]:
                 targets[k] = min(popped[k], CLASS_CAPACITY)
             while len(stack) < targets[k]:
                 buffer = self.make(*keys[k])

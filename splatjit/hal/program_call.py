@@ -111,7 +111,9 @@ class ProgramArgs:
                         view = BufferView(Buffer(raw), a.shape, et)
                     else:  # unobservable since `release`: filled in as if new
                         view.buffer.rebind(raw)
-                        view.reshape(a.shape, et)
+                        shape = a.shape
+                        if shape != view.shape or et != view.element_type:
+                            view.reshape(shape, et)  # (else its descriptor says this already)
                     made.append((pos, view))
                     values.append(view.ref_address)
                 elif isinstance(a, HostObject):
