@@ -103,6 +103,10 @@ class ExportedFunction:
         #: makes its own)
         self._program_resbuf = (ctypes.create_string_buffer(self._program_results.struct.size)
                                 if module._program else None)
+        #: the program exports' packer when _python_call may take the program path at once
+        #: (native x86-64 code, nothing missing; None after close)
+        self._program_fast = (self._program_args if module._program and module._backend is None
+                              and not self._missing else None)
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
         fast = (self._scalar is not None and module._backend is None and not self._missing
@@ -148,11 +152,16 @@ class ExportedFunction:
                     out = unpack(resbuf)
                     return None if not out else out[0] if len(out) == 1 else tuple(out)
                 return self._finish_scalar(status, resbuf)
+        program = self._program_fast
+        if program is not None:
+            packed = program.pack(args)
+            if packed is not None:
+                return self._call_program(*packed)
         return self._call(args)
 
     def _close(self) -> None:
         """The module was closed: later calls raise instead of running unmapped code."""
-        self._fastpath = None
+        self._fastpath = self._program_fast = None
         self._closed = True
         if self._entry is not None:
             self._entry.close()  # the builtin, wherever it is held, now calls the Python path
@@ -192,12 +201,7 @@ class ExportedFunction:
             if m._backend is None:
                 packed = self._program_args.pack(args)
                 if packed is not None:
-                    argbuf, given, made = packed
-                    try:
-                        return self._call_program(argbuf, given, made)
-                    finally:
-                        if made:
-                            self._program_args.release(made)
+                    return self._call_program(*packed)
             args = hal.to_arguments(self.signature, args)
         if m._backend is not None:  # AArch64 code under the emulator
             status, out, trap = m._backend.call(self.ordinal, list(args), self.signature)
@@ -265,8 +269,9 @@ class ExportedFunction:
     def _call_program(self, argbuf: bytes, given: list, made: list):
         """A program export's native call with its args buffer packed by hal.ProgramArgs;
         `given`, `made`: the HostObjects it refers to (held until the call's refs are
-        released; `made` is handed back to ProgramArgs.release after this returns, so no
-        reference to its views may outlive this frame but in results and exceptions)."""
+        released). An ordinary return hands `made` back to ProgramArgs.release once
+        nothing here refers to its views; a trap, an error or results the general path
+        converts leave them to their holders (or to reference counting)."""
         arena = Arena()
         by_address = arena.by_address
         for obj in given:
@@ -288,8 +293,11 @@ class ExportedFunction:
         finally:
             if mine:
                 self._program_resbuf = resbuf
+        arena = by_address = None  # the views: `made` and the results only
         if not self._raw:  # as _shape: buffer views become numpy arrays
             out = [v.to_array() if isinstance(v, BufferView) else v for v in out]
+        if made:
+            self._program_args.release(made)
         return None if not out else out[0] if len(out) == 1 else tuple(out)
 
     def run_grid(self, args: list, id_index: int, grid, flush_denormals: bool = False) -> None:
