@@ -24,6 +24,7 @@ from ..regalloc.webs import rename_webs
 from .. import buffer_cache
 from ..constant_folding import fold_constants
 from ..div_rem_pairs import pair_divisions
+from ..range_folding import fold_ranges
 from ..element_promotion import promote_elements
 from ..regalloc.coalesce import coalesce_remaps
 from ..runtime import abi
@@ -75,6 +76,7 @@ class FunctionLowering:
         first_renamed = fn.i32_count
         fn = rename_webs(fn)  # reused slots -> one slot per value, so more of them promote
         fn = fold_constants(fn, first_renamed, pure)  # e.g. tile sizes the kernel queries
+        fn = fold_ranges(fn)  # sign fixups of non-negative indices, unsigned div / rem
         fn = pair_divisions(fn, first_renamed)  # div and rem of the same operands: one divide
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
         fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target

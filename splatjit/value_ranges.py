@@ -1,0 +1,512 @@
+"""Integer value ranges: which signed interval each i32 / i64 register holds at each op.
+
+A forward dataflow over the CFG of one function (run it on renamed webs, after constant
+folding). The state before an op maps 32-bit bank slots to facts:
+
+  * `(I32, lo, hi)`: the slot holds an i32 in [lo, hi] (signed);
+  * `(I64, lo, hi)` at an even slot with `HI` at the next one: the pair holds an i64 in
+    [lo, hi]. The marker is set together with its pair only (an i64 def, or a remap that
+    copies both halves in order), so the two halves are known to belong to one value;
+  * anything else (absent): nothing is known.
+
+Facts come from constants, from each op's transfer rule (`_RULES`: exact interval arithmetic;
+a result that could wrap is unknown), and from branches: on each edge of a `cond_br` whose
+condition a `cmp` (or an `and` of compares) in the same block computed from operands not
+written since, the compared registers are narrowed to what that outcome implies (a loop
+`i < n` bounds `i` inside the body). Loop headers (targets of backward branches, which cut
+every cycle) widen a growing bound straight to the type's limit, so the fixpoint is reached
+in a few passes. Every fact holds for every execution reaching that point, whatever the
+function's arguments are (arguments and never-written slots start unknown), because every
+rule covers all the values its operands may hold, and an op that traps has no result.
+
+Contract: `analyze(fn)` returns `Ranges` or None (nothing to gain: no signed division or
+remainder in `fn`, or the fixpoint was not reached within `MAX_PASSES`). `Ranges.walk()`
+yields `(block, instr, facts)` for every op of every reachable block, in order; `facts` is
+valid until the walk advances, and `facts.range(reg)` gives reg's (lo, hi) before that op
+(the type's full range when nothing is known). Blocks never reached are not walked.
+"""
+from __future__ import annotations
+
+from .frontend import opcodes as oc
+from .ir import Function, Instr, Reg
+from .regalloc.variables import successors, typed_regs
+
+I32, I64, HI = "i32", "i64", "hi"
+BITS = {I32: 32, I64: 64}
+MAX_PASSES = 50
+
+
+def full(type_: str) -> tuple[int, int]:
+    b = BITS[type_]
+    return -(1 << (b - 1)), (1 << (b - 1)) - 1
+
+
+def fits(lo: int, hi: int, type_: str) -> tuple[int, int] | None:
+    """(lo, hi) when it lies in the type's signed range, else None (the op may wrap)."""
+    tlo, thi = full(type_)
+    return (lo, hi) if tlo <= lo and hi <= thi else None
+
+
+def _signed(value: int, bits: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+# --------------------------------------------------------------------- transfer rules
+# Each rule: (instr, operand ranges by field name, result type) -> (lo, hi) or None.
+
+def _add(x, y, t):
+    return fits(x[0] + y[0], x[1] + y[1], t)
+
+
+def _sub(x, y, t):
+    return fits(x[0] - y[1], x[1] - y[0], t)
+
+
+def _mul(x, y, t):
+    p = [a * b for a in x for b in y]
+    return fits(min(p), max(p), t)
+
+
+def _and(x, y, t):
+    if x[0] == x[1] and y[0] == y[1]:
+        return (_signed(x[0] & y[0], BITS[t]),) * 2
+    bounds = [r[1] for r in (x, y) if r[0] >= 0]
+    return (0, min(bounds)) if bounds else None
+
+
+def _or_xor(x, y, t, op):
+    if x[0] == x[1] and y[0] == y[1]:
+        return (_signed(op(x[0], y[0]), BITS[t]),) * 2
+    if x[0] >= 0 and y[0] >= 0:
+        top = (1 << max(x[1], y[1]).bit_length()) - 1
+        return (max(x[0], y[0]) if op is int.__or__ else 0, top)
+    return None
+
+
+def _shift(mnemonic, x, k, t):
+    """x shifted by k (a range of amounts; the VM masks the amount to the width)."""
+    bits = BITS[t]
+    if k[0] != k[1]:
+        if mnemonic.startswith("shl"):
+            return None
+        if x[0] >= 0:
+            return (0, x[1])
+        return (x[0], max(x[1], -1)) if mnemonic.endswith(".s") else None
+    n = k[0] & (bits - 1)
+    if mnemonic.startswith("shl"):
+        return fits(x[0] << n, x[1] << n, t)
+    if mnemonic.endswith(".s") or x[0] >= 0 or n == 0:
+        return (x[0] >> n, x[1] >> n)
+    return (0, ((1 << bits) - 1) >> n)
+
+
+def _without_zero(y):
+    """y with a zero bound moved off zero (a zero divisor traps: no result), or None when y
+    is exactly zero or zero lies strictly inside it."""
+    lo, hi = y
+    if lo == 0:
+        lo = 1
+    if hi == 0:
+        hi = -1
+    return (lo, hi) if lo <= hi and not lo < 0 < hi else None
+
+
+def _div(x, y, t, signed):
+    if not signed and (x[0] < 0 or y[0] < 0):
+        if y[0] >= 2:  # any x, as unsigned, over at least y[0]
+            return fits(0, ((1 << BITS[t]) - 1) // y[0], t)
+        return None
+    y = _without_zero(y)
+    if y is None:
+        m = max(abs(x[0]), abs(x[1]))
+        return fits(-m, m, t)
+    q = [_trunc_div(a, b) for a in x for b in y]
+    return fits(min(q), max(q), t)
+
+
+def _rem(x, y, t, signed):
+    if not signed and (x[0] < 0 or y[0] < 0):
+        return (0, y[1] - 1) if y[0] >= 1 else None
+    m = max(abs(y[0]), abs(y[1])) - 1  # |x % y| < |y|, and x % y takes x's sign
+    if m < 0:
+        return None
+    return (max(x[0], -m) if x[0] < 0 else 0, min(x[1], m) if x[1] > 0 else 0)
+
+
+def _min_max(x, y, t, signed, is_min):
+    if signed or (x[0] >= 0 and y[0] >= 0):
+        f = min if is_min else max
+        return (f(x[0], y[0]), f(x[1], y[1]))
+    if is_min:  # unsigned min is at most the non-negative operand
+        bounds = [r[1] for r in (x, y) if r[0] >= 0]
+        return (0, min(bounds)) if bounds else None
+    return None
+
+
+def compare(mnemonic: str, x, y) -> int | None:
+    """The outcome (1 / 0) of an integer `cmp` with operand ranges x, y, or None."""
+    kind = mnemonic.split(".")[1]
+    if kind == "nz":
+        return 1 if x[0] > 0 or x[1] < 0 else 0 if x == (0, 0) else None
+    if kind in ("eq", "ne"):
+        same = 1 if x[0] == x[1] == y[0] == y[1] else 0 if x[1] < y[0] or y[1] < x[0] else None
+        return same if same is None or kind == "eq" else 1 - same
+    if mnemonic.endswith(".u") and not (x[0] >= 0 and y[0] >= 0):
+        if x[0] >= 0 and y[1] < 0:
+            return 1  # a non-negative value is below any negative one, unsigned
+        if x[1] < 0 and y[0] >= 0:
+            return 0
+        return None
+    return 1 if x[1] < y[0] else 0 if x[0] >= y[1] else None
+
+
+def _cmp(ins, r, t):
+    outcome = compare(ins.op.mnemonic, r["left"] if "left" in r else r["operand"], r.get("right"))
+    return (0, 1) if outcome is None else (outcome, outcome)
+
+
+def _select(ins, r, t):
+    c = r["condition"]
+    if c[0] > 0 or c[1] < 0:
+        return r["true_value"]
+    if c == (0, 0):
+        return r["false_value"]
+    a, b = r["true_value"], r["false_value"]
+    return (min(a[0], b[0]), max(a[1], b[1]))
+
+
+def _ext(ins, r, t):
+    x = r["operand"]
+    _, src, _, sign = ins.op.mnemonic.split(".")
+    width = int(src[1:])
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if sign == "s" else (0, (1 << width) - 1)
+    if width == 32:  # ext.i32.i64: the operand's own range is the i32's
+        if sign == "s" or x[0] >= 0:
+            return x
+        return (x[0] + (1 << 32), x[1] + (1 << 32)) if x[1] < 0 else (0, (1 << 32) - 1)
+    return x if lo <= x[0] and x[1] <= hi else (lo, hi)
+
+
+def _trunc(ins, r, t):
+    x = r["operand"]
+    width = int(ins.op.mnemonic.split(".")[-1][1:])
+    if width == 32:
+        return fits(x[0], x[1], I32) or full(I32)
+    return x if 0 <= x[0] and x[1] < 1 << width else (0, (1 << width) - 1)
+
+
+def _abs(ins, r, t):
+    x = r["operand"]
+    if x[0] == full(t)[0]:
+        return None
+    if x[0] >= 0:
+        return x
+    if x[1] <= 0:
+        return (-x[1], -x[0])
+    return (0, max(-x[0], x[1]))
+
+
+def _fma(ins, r, t):
+    p = _mul(r["first"], r["second"], t)
+    return None if p is None else _add(p, r["third"], t)
+
+
+def _binary(f):
+    return lambda ins, r, t: f(r["left"], r["right"], t)
+
+
+_RULES = {
+    "add": _binary(_add),
+    "sub": _binary(_sub),
+    "mul": _binary(_mul),
+    "and": _binary(_and),
+    "or": _binary(lambda x, y, t: _or_xor(x, y, t, int.__or__)),
+    "xor": _binary(lambda x, y, t: _or_xor(x, y, t, int.__xor__)),
+    "fma": _fma,
+    "shl": lambda ins, r, t: _shift(ins.op.mnemonic, r["operand"], r["amount"], t),
+    "shr": lambda ins, r, t: _shift(ins.op.mnemonic, r["operand"], r["amount"], t),
+    "div": lambda ins, r, t: _div(r["left"], r["right"], t, ins.op.mnemonic.endswith(".s")),
+    "rem": lambda ins, r, t: _rem(r["left"], r["right"], t, ins.op.mnemonic.endswith(".s")),
+    "min": lambda ins, r, t: _min_max(r["left"], r["right"], t, ins.op.mnemonic.endswith(".s"), True),
+    "max": lambda ins, r, t: _min_max(r["left"], r["right"], t, ins.op.mnemonic.endswith(".s"), False),
+    "not": lambda ins, r, t: (~r["operand"][1], ~r["operand"][0]),
+    "abs": _abs,
+    "ctlz": lambda ins, r, t: (0, BITS[t]),
+    "cmp": _cmp,
+    "select": _select,
+    "ext": _ext,
+    "trunc": _trunc,
+}
+#: buffer loads of narrow elements: the range of the extended value
+_LOADS = {"buffer.load.i8.u": (0, 255), "buffer.load.i8.s": (-128, 127),
+          "buffer.load.i16.u": (0, 65535), "buffer.load.i16.s": (-32768, 32767)}
+_CONSTS = {"const.i32": I32, "const.i64": I64, "const.i32.zero": I32, "const.i64.zero": I64}
+
+
+def result_range(ins: Instr, rng) -> tuple[int, int] | None:
+    """The range of `ins`'s one integer result given `rng(reg)` for its operands, or None
+    (unknown, or not an integer op with one result). Ops that trap have no result, so a
+    division's divisor range leaves zero out."""
+    m = ins.op.mnemonic
+    const_type = _CONSTS.get(m)
+    if const_type is not None:
+        v = _signed(ins.args.get("value", 0), BITS[const_type])
+        return (v, v)
+    if m in _LOADS:
+        return _LOADS[m]
+    rule = _RULES.get(m.split(".", 1)[0])
+    res = ins.args.get("result")
+    if rule is None or not isinstance(res, Reg) or res.type not in BITS:
+        return None
+    operands = {}
+    for f in ins.op.fields:
+        if f.kind == oc.SRC:
+            reg = ins.args[f.name]
+            if reg.type not in BITS:
+                return None
+            operands[f.name] = rng(reg)
+    out = rule(ins, operands, res.type)
+    return None if out is None else fits(out[0], out[1], res.type)
+
+
+# --------------------------------------------------------------------- states
+class Facts:
+    """The state before one op: slot -> fact (see the module docstring)."""
+
+    __slots__ = ("slots",)
+
+    def __init__(self, slots: dict):
+        self.slots = slots
+
+    def known(self, reg: Reg) -> tuple[int, int] | None:
+        f = self.slots.get(reg.ordinal)
+        if reg.type == I32:
+            return (f[1], f[2]) if f is not None and f[0] == I32 else None
+        if reg.type == I64 and f is not None and f[0] == I64 and self.slots.get(reg.ordinal + 1) == HI:
+            return (f[1], f[2])
+        return None
+
+    def range(self, reg: Reg) -> tuple[int, int]:
+        return self.known(reg) or full(reg.type)
+
+    def set(self, reg: Reg, r: tuple[int, int] | None) -> None:
+        slots = self.slots
+        if r is None or reg.type not in BITS:
+            for s in reg.slots:
+                slots.pop(s, None)
+        elif reg.type == I32:
+            slots[reg.ordinal] = (I32, r[0], r[1])
+        else:
+            slots[reg.ordinal] = (I64, r[0], r[1])
+            slots[reg.ordinal + 1] = HI
+
+    def step(self, ins: Instr) -> None:
+        """Apply `ins` (its results; not its edges)."""
+        _, defs = typed_regs(ins)
+        if not defs:
+            return
+        r = result_range(ins, self.range) if len(defs) == 1 else None
+        for d in defs:
+            self.set(d, r)
+
+    def remap(self, pairs) -> None:
+        """Apply a branch's sequential remap list (raw 32-bit copies; refs ignored)."""
+        slots = self.slots
+        raw = [(s.ordinal, d.ordinal) for s, d in pairs if not s.is_ref]
+        i = 0
+        while i < len(raw):
+            s, d = raw[i]
+            f = slots.get(s)
+            if (f is not None and f[0] == I64 and not d & 1 and i + 1 < len(raw)
+                    and raw[i + 1] == (s + 1, d + 1) and slots.get(s + 1) == HI):
+                slots[d], slots[d + 1] = f, HI
+                i += 2
+                continue
+            if f is not None and f[0] == I32:
+                slots[d] = f
+            else:
+                slots.pop(d, None)
+            i += 1
+
+
+def _join(a: dict, b: dict, widen: bool) -> dict:
+    """Facts true on both sides (`a` the old state when widening)."""
+    out = {}
+    for s, fa in a.items():
+        fb = b.get(s)
+        if fb is None:
+            continue
+        if fa == HI or fb == HI:
+            if fa == fb:
+                out[s] = HI
+            continue
+        if fa[0] != fb[0]:
+            continue
+        lo, hi = min(fa[1], fb[1]), max(fa[2], fb[2])
+        if widen:
+            tlo, thi = full(fa[0])
+            lo = fa[1] if fb[1] >= fa[1] else tlo
+            hi = fa[2] if fb[2] <= fa[2] else thi
+        out[s] = (fa[0], lo, hi)
+    return {s: f for s, f in out.items() if f != HI or out.get(s - 1, (None,))[0] == I64}
+
+
+# --------------------------------------------------------------------- branch facts
+def _narrow(facts: Facts, reg: Reg, lo: int, hi: int) -> bool:
+    """Intersect reg's range with [lo, hi]; False when that is empty (edge never taken)."""
+    cur = facts.range(reg)
+    lo, hi = max(lo, cur[0]), min(hi, cur[1])
+    if lo > hi:
+        return False
+    facts.set(reg, (lo, hi))
+    return True
+
+
+def _implied(facts: Facts, ins: Instr, outcome: bool) -> bool:
+    """Narrow the operands of compare `ins` to what `outcome` implies; False when the
+    outcome is impossible."""
+    m, a = ins.op.mnemonic, ins.args
+    kind = m.split(".")[1]
+    if kind == "nz":
+        x = a["operand"]
+        if not outcome:
+            return _narrow(facts, x, 0, 0)
+        lo, hi = facts.range(x)
+        return _narrow(facts, x, 1 if lo == 0 else lo, -1 if hi == 0 else hi)
+    x, y = a["left"], a["right"]
+    rx, ry = facts.range(x), facts.range(y)
+    if kind in ("eq", "ne"):
+        if (kind == "eq") == outcome:  # equal
+            return _narrow(facts, x, *ry) and _narrow(facts, y, *facts.range(x))
+        for p, q in ((x, ry), (y, rx)):  # not equal: a singleton trims the other's ends
+            if q[0] == q[1]:
+                lo, hi = facts.range(p)
+                if not _narrow(facts, p, lo + (lo == q[0]), hi - (hi == q[0])):
+                    return False
+        return True
+    if m.endswith(".u"):
+        if not (rx[0] >= 0 and ry[0] >= 0):
+            if outcome and ry[0] >= 0:  # x <u y <= max signed: x is non-negative too
+                return _narrow(facts, x, 0, ry[1] - 1)
+            return True
+    if outcome:  # x < y
+        return _narrow(facts, x, rx[0], ry[1] - 1) and _narrow(facts, y, rx[0] + 1, ry[1])
+    return _narrow(facts, x, ry[0], rx[1]) and _narrow(facts, y, ry[0], rx[1])  # x >= y
+
+
+def _definition(block_instrs, end: int, limit: int, reg: Reg):
+    """The op in block_instrs[:end] that last wrote `reg`'s slots, when it wrote exactly
+    `reg` and no op after it, up to block_instrs[limit], writes the slots of its own
+    operands (so they still hold what it read); else None."""
+    slots = set(reg.slots)
+    for i in range(end - 1, -1, -1):
+        ins = block_instrs[i]
+        _, defs = typed_regs(ins)
+        hit = [d for d in defs if slots & set(d.slots)]
+        if not hit:
+            continue
+        if len(defs) != 1 or defs[0] != reg:
+            return None
+        uses, _ = typed_regs(ins)
+        used = {s for u in uses for s in u.slots}
+        for later in block_instrs[i + 1:limit]:
+            if used & {s for d in typed_regs(later)[1] for s in d.slots}:
+                return None
+        return ins, i
+    return None
+
+
+def _condition(facts: Facts, instrs, end: int, limit: int, cond: Reg, outcome: bool,
+               depth: int = 0) -> bool:
+    """Narrow (in `facts`, the state at instrs[limit]) what `cond` being non-zero (`outcome`)
+    or zero implies; False when impossible. `cond` holds at instrs[limit] what it held at
+    instrs[end] (the caller knows no op between writes it)."""
+    lo, hi = facts.range(cond)
+    if not (_narrow(facts, cond, 1 if lo == 0 else lo, -1 if hi == 0 else hi) if outcome
+            else _narrow(facts, cond, 0, 0)):
+        return False
+    found = _definition(instrs, end, limit, cond) if depth < 4 else None
+    if found is None:
+        return True
+    ins, i = found
+    m = ins.op.mnemonic
+    if m.startswith("cmp.") and ".f" not in m and "ref" not in m:
+        return _implied(facts, ins, outcome)
+    if m == "and.i32" and outcome:  # both sides non-zero
+        return all(_condition(facts, instrs, i, limit, ins.args[k], True, depth + 1)
+                   for k in ("left", "right"))
+    return True
+
+
+# --------------------------------------------------------------------- the fixpoint
+class Ranges:
+    """Facts at every block entry of one function (see the module docstring)."""
+
+    def __init__(self, fn: Function, entry: dict[int, dict]):
+        self.fn, self.entry = fn, entry
+
+    def walk(self):
+        for block in self.fn.blocks:
+            start = self.entry.get(block.index)
+            if start is None:
+                continue
+            facts = Facts(dict(start))
+            for ins in block.instrs:
+                yield block, ins, facts
+                facts.step(ins)
+
+
+def _edges(block, facts: Facts):
+    """(target block, facts on that edge) for each edge out of `block`; `facts` is the state
+    after its last op."""
+    last = block.instrs[-1]
+    succs = successors(last)
+    cond = last.args.get("condition") if last.op.mnemonic == "cond_br" else None
+    for k, succ in enumerate(succs):
+        edge = Facts(dict(facts.slots))
+        end = len(block.instrs) - 1
+        if cond is not None and not _condition(edge, block.instrs, end, end, cond, k == 0):
+            continue  # never taken
+        edge.remap(succ.remap)
+        yield succ.block, edge
+
+
+def analyze(fn: Function) -> Ranges | None:
+    if not any(ins.op.mnemonic.split(".")[0] in ("div", "rem") and ins.op.mnemonic.endswith(".s")
+               for ins in fn.instrs()):
+        return None
+    for b in fn.blocks:
+        if any(successors(ins) for ins in b.instrs[:-1]):
+            return None  # edges only leave from a block's last op
+    index = {b.index: b for b in fn.blocks}
+    headers = {s.block for b in fn.blocks for s in successors(b.instrs[-1])
+               if s.block is not None and s.block <= b.index}
+    entry: dict[int, dict] = {fn.blocks[0].index: {}}
+    work = [fn.blocks[0].index]
+    passes = 0
+    while work:
+        passes += 1
+        if passes > MAX_PASSES * len(fn.blocks):
+            return None
+        work.sort()
+        b = work.pop(0)
+        block = index[b]
+        facts = Facts(dict(entry[b]))
+        for ins in block.instrs:
+            facts.step(ins)
+        for target, edge in _edges(block, facts):
+            if target is None or target not in index:
+                return None
+            old = entry.get(target)
+            new = edge.slots if old is None else _join(old, edge.slots, target in headers)
+            if new != old:
+                entry[target] = new
+                if target not in work:
+                    work.append(target)
+    return Ranges(fn, entry)
