@@ -92,6 +92,13 @@ def _identity(ins: Instr, rng) -> Reg | None:
             return None
         lo, hi = rng(b)
         return b if lo >= 0 and hi <= 1 else None
+    if stem in _NEUTRAL:  # x op e == x for the op's neutral element(s)
+        left, right = (a["left"], a["right"]) if "right" in a else (a["operand"], a["amount"])
+        for x, e in ((left, right), (right, left)):
+            if e is right or stem in _COMMUTATIVE:
+                lo, hi = rng(e)
+                if lo == hi and _NEUTRAL[stem](lo, rng(x), BITS[a["result"].type]):
+                    return x
     if stem in ("min", "max") and (m.endswith(".s") or (rng(a["left"])[0] >= 0
                                                          and rng(a["right"])[0] >= 0)):
         x, y = rng(a["left"]), rng(a["right"])
@@ -107,6 +114,27 @@ def _identity(ins: Instr, rng) -> Reg | None:
         if c == (0, 0):
             return a["false_value"]
     return None
+
+
+def _low_mask_covers(e: int, x, bits: int) -> bool:
+    """e (signed) is 2**k - 1 (or all ones) and every x in [x0, x1] fits in its bits."""
+    e &= (1 << bits) - 1
+    return not e & (e + 1) and (e == (1 << bits) - 1 or 0 <= x[0] and x[1] <= e)
+
+
+#: op stem -> test(e, range of x, bits): `x op e` is x for every x in that range
+_NEUTRAL = {
+    "add": lambda e, x, bits: e == 0,
+    "sub": lambda e, x, bits: e == 0,
+    "or": lambda e, x, bits: e == 0,
+    "xor": lambda e, x, bits: e == 0,
+    "mul": lambda e, x, bits: e == 1,
+    "div": lambda e, x, bits: e == 1,
+    "and": _low_mask_covers,
+    "shl": lambda e, x, bits: e & (bits - 1) == 0,
+    "shr": lambda e, x, bits: e & (bits - 1) == 0,
+}
+_COMMUTATIVE = frozenset({"add", "or", "xor", "mul", "and"})
 
 
 def _rewrite(ins: Instr, rng) -> list[Instr] | None:
@@ -127,30 +155,42 @@ def _rewrite(ins: Instr, rng) -> list[Instr] | None:
     return None
 
 
-def _read_slots(fn: Function) -> set[int]:
-    out = set()
-    for ins in fn.instrs():
-        for r in typed_regs(ins)[0]:
-            out.update(r.slots)
-        for succ in successors(ins):
-            out.update(s.ordinal for s, _ in succ.remap if not s.is_ref)
-    return out
+def _removable(ins: Instr) -> bool:
+    return _stem(ins.op.mnemonic) in _PURE and _is_integer_op(ins)
 
 
 def remove_dead(fn: Function) -> Function:
-    """`fn` without integer ops that cannot trap and whose results nothing reads."""
-    while True:
-        read = _read_slots(fn)
-        blocks, changed = [], False
-        for b in fn.blocks:
-            keep = [ins for ins in b.instrs
-                    if not (_stem(ins.op.mnemonic) in _PURE and _is_integer_op(ins)
-                            and not read & set(ins.args["result"].slots))]
-            changed |= len(keep) != len(b.instrs)
-            blocks.append(Block(b.index, b.offset, keep) if len(keep) != len(b.instrs) else b)
-        if not changed:
-            return fn
-        fn = replace(fn, blocks=blocks)
+    """`fn` without integer ops that cannot trap and whose results nothing reads (read
+    counts per slot, over ops and remaps; removing an op may leave its operands unread)."""
+    reads: dict[int, int] = {}
+    writers: dict[int, list[Instr]] = {}
+    for ins in fn.instrs():
+        for r in typed_regs(ins)[0]:
+            for s in r.slots:
+                reads[s] = reads.get(s, 0) + 1
+        for succ in successors(ins) if ins.op.edge_fields else ():
+            for src, _ in succ.remap:
+                if not src.is_ref:
+                    reads[src.ordinal] = reads.get(src.ordinal, 0) + 1
+        if _removable(ins):
+            for s in ins.args["result"].slots:
+                writers.setdefault(s, []).append(ins)
+    dead: set[int] = set()
+    work = [ins for ins in fn.instrs() if _removable(ins)]
+    while work:
+        ins = work.pop()
+        if id(ins) in dead or any(reads.get(s) for s in ins.args["result"].slots):
+            continue
+        dead.add(id(ins))
+        for r in typed_regs(ins)[0]:
+            for s in r.slots:
+                reads[s] -= 1
+                if not reads[s]:
+                    work += writers.get(s, ())
+    if not dead:
+        return fn
+    return replace(fn, blocks=[Block(b.index, b.offset, [i for i in b.instrs if id(i) not in dead])
+                               for b in fn.blocks])
 
 
 def fold_ranges(fn: Function) -> Function:

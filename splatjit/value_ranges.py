@@ -13,9 +13,10 @@ Facts come from constants, from each op's transfer rule (`_RULES`: exact interva
 a result that could wrap is unknown), and from branches: on each edge of a `cond_br` whose
 condition a `cmp` (or an `and` of compares) in the same block computed from operands not
 written since, the compared registers are narrowed to what that outcome implies (a loop
-`i < n` bounds `i` inside the body). Loop headers (targets of backward branches, which cut
-every cycle) widen a growing bound straight to the type's limit, so the fixpoint is reached
-in a few passes. Every fact holds for every execution reaching that point, whatever the
+`i < n` bounds `i` inside the body). Backward branches (which cut every cycle) widen a
+growing bound straight to the type's limit, so the fixpoint is reached
+in a few passes (only what grows along a backward edge is widened, so an outer loop's index
+keeps its bounds inside an inner loop). Every fact holds for every execution reaching that point, whatever the
 function's arguments are (arguments and never-written slots start unknown), because every
 rule covers all the values its operands may hold, and an op that traps has no result.
 
@@ -36,14 +37,16 @@ BITS = {I32: 32, I64: 64}
 MAX_PASSES = 50
 
 
+FULL = {t: (-(1 << (b - 1)), (1 << (b - 1)) - 1) for t, b in BITS.items()}
+
+
 def full(type_: str) -> tuple[int, int]:
-    b = BITS[type_]
-    return -(1 << (b - 1)), (1 << (b - 1)) - 1
+    return FULL[type_]
 
 
 def fits(lo: int, hi: int, type_: str) -> tuple[int, int] | None:
     """(lo, hi) when it lies in the type's signed range, else None (the op may wrap)."""
-    tlo, thi = full(type_)
+    tlo, thi = FULL[type_]
     return (lo, hi) if tlo <= lo and hi <= thi else None
 
 
@@ -166,7 +169,14 @@ def compare(mnemonic: str, x, y) -> int | None:
     return 1 if x[1] < y[0] else 0 if x[0] >= y[1] else None
 
 
+#: a register compared with itself
+_SELF = {"eq": 1, "ne": 0, "lt": 0}
+
+
 def _cmp(ins, r, t):
+    if "right" in r and ins.args["left"] == ins.args["right"]:
+        outcome = _SELF[ins.op.mnemonic.split(".")[1]]
+        return (outcome, outcome)
     outcome = compare(ins.op.mnemonic, r["left"] if "left" in r else r["operand"], r.get("right"))
     return (0, 1) if outcome is None else (outcome, outcome)
 
@@ -249,28 +259,49 @@ _LOADS = {"buffer.load.i8.u": (0, 255), "buffer.load.i8.s": (-128, 127),
 _CONSTS = {"const.i32": I32, "const.i64": I64, "const.i32.zero": I32, "const.i64.zero": I64}
 
 
+def _plan(op) -> tuple | None:
+    """How `result_range` treats ops of opcode `op`: ("const", type), ("load", range),
+    (rule, source field names), or None (no integer result it knows)."""
+    m = op.mnemonic
+    if m in _CONSTS:
+        return ("const", _CONSTS[m])
+    if m in _LOADS:
+        return ("load", _LOADS[m])
+    rule = _RULES.get(m.split(".", 1)[0])
+    if rule is None or ".f" in m or "ref" in m:
+        return None
+    return (rule, tuple(f.name for f in op.fields if f.kind == oc.SRC))
+
+
+_PLANS: dict[int, tuple | None] = {}
+
+
 def result_range(ins: Instr, rng) -> tuple[int, int] | None:
     """The range of `ins`'s one integer result given `rng(reg)` for its operands, or None
     (unknown, or not an integer op with one result). Ops that trap have no result, so a
     division's divisor range leaves zero out."""
-    m = ins.op.mnemonic
-    const_type = _CONSTS.get(m)
-    if const_type is not None:
-        v = _signed(ins.args.get("value", 0), BITS[const_type])
+    key = id(ins.op)
+    plan = _PLANS.get(key, False)
+    if plan is False:
+        plan = _PLANS[key] = _plan(ins.op)
+    if plan is None:
+        return None
+    rule, what = plan
+    args = ins.args
+    if rule == "const":
+        v = _signed(args.get("value", 0), BITS[what])
         return (v, v)
-    if m in _LOADS:
-        return _LOADS[m]
-    rule = _RULES.get(m.split(".", 1)[0])
-    res = ins.args.get("result")
-    if rule is None or not isinstance(res, Reg) or res.type not in BITS:
+    if rule == "load":
+        return what
+    res = args.get("result")
+    if res is None or res.type not in BITS:
         return None
     operands = {}
-    for f in ins.op.fields:
-        if f.kind == oc.SRC:
-            reg = ins.args[f.name]
-            if reg.type not in BITS:
-                return None
-            operands[f.name] = rng(reg)
+    for name in what:
+        reg = args[name]
+        if reg.type not in BITS:
+            return None
+        operands[name] = rng(reg)
     out = rule(ins, operands, res.type)
     return None if out is None else fits(out[0], out[1], res.type)
 
@@ -293,7 +324,7 @@ class Facts:
         return None
 
     def range(self, reg: Reg) -> tuple[int, int]:
-        return self.known(reg) or full(reg.type)
+        return self.known(reg) or FULL[reg.type]
 
     def set(self, reg: Reg, r: tuple[int, int] | None) -> None:
         slots = self.slots
@@ -337,6 +368,8 @@ class Facts:
 
 def _join(a: dict, b: dict, widen: bool) -> dict:
     """Facts true on both sides (`a` the old state when widening)."""
+    if a == b:
+        return a
     out = {}
     for s, fa in a.items():
         fb = b.get(s)
@@ -469,6 +502,9 @@ def _edges(block, facts: Facts):
     succs = successors(last)
     cond = last.args.get("condition") if last.op.mnemonic == "cond_br" else None
     for k, succ in enumerate(succs):
+        if cond is None and not succ.remap:
+            yield succ.block, facts  # nothing to narrow or copy: the state as it is
+            continue
         edge = Facts(dict(facts.slots))
         end = len(block.instrs) - 1
         if cond is not None and not _condition(edge, block.instrs, end, end, cond, k == 0):
@@ -477,16 +513,16 @@ def _edges(block, facts: Facts):
         yield succ.block, edge
 
 
+_SIGNED_DIVISIONS = frozenset(f"{op}.{t}.s" for op in ("div", "rem") for t in BITS)
+
+
 def analyze(fn: Function) -> Ranges | None:
-    if not any(ins.op.mnemonic.split(".")[0] in ("div", "rem") and ins.op.mnemonic.endswith(".s")
-               for ins in fn.instrs()):
+    if not any(ins.op.mnemonic in _SIGNED_DIVISIONS for ins in fn.instrs()):
         return None
     for b in fn.blocks:
-        if any(successors(ins) for ins in b.instrs[:-1]):
+        if any(ins.op.edge_fields for ins in b.instrs[:-1]):
             return None  # edges only leave from a block's last op
     index = {b.index: b for b in fn.blocks}
-    headers = {s.block for b in fn.blocks for s in successors(b.instrs[-1])
-               if s.block is not None and s.block <= b.index}
     entry: dict[int, dict] = {fn.blocks[0].index: {}}
     work = [fn.blocks[0].index]
     passes = 0
@@ -504,7 +540,9 @@ def analyze(fn: Function) -> Ranges | None:
             if target is None or target not in index:
                 return None
             old = entry.get(target)
-            new = edge.slots if old is None else _join(old, edge.slots, target in headers)
+            # widen what grows along a backward edge only: a value an outer loop grows
+            # reaches an inner header by a forward edge, and the outer header widens it
+            new = edge.slots if old is None else _join(old, edge.slots, target <= b)
             if new != old:
                 entry[target] = new
                 if target not in work:
