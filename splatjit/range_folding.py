@@ -30,7 +30,8 @@ from dataclasses import replace
 from .frontend import opcodes as oc
 from .ir import Block, Function, Instr, Reg
 from .regalloc.variables import successors, typed_regs
-from .value_ranges import BITS, _signed, analyze, full, result_range
+from .range_rules import BITS, full, result_range, signed
+from .value_ranges import analyze
 
 _CONST = {"i32": oc.BY_NAME["vm.const.i32"], "i64": oc.BY_NAME["vm.const.i64"]}
 _COPY = {"i32": oc.JIT_OPS["jit.copy.i32"], "i64": oc.JIT_OPS["jit.copy.i64"]}
@@ -43,7 +44,7 @@ _UNSIGNED = {f"{op}.{t}.s": oc.BY_NAME[f"vm.{op}.{t}.u"] for op in ("div", "rem"
 
 def _const(ins: Instr, value: int) -> Instr:
     dst = ins.args["result"]
-    return Instr(ins.offset, _CONST[dst.type], {"value": _signed(value, BITS[dst.type]),
+    return Instr(ins.offset, _CONST[dst.type], {"value": signed(value, BITS[dst.type]),
                                                 "result": dst}, 0)
 
 
