@@ -195,9 +195,7 @@ def _trunc(ins, r, t):
 
 
 def _abs(ins, r, t):
-    x = r["operand"]
-    if x[0] == full(t)[0]:
-        return None
+    x = r["operand"]  # abs(INT_MIN) wraps to INT_MIN: its bound 2**(bits-1) does not fit
     if x[0] >= 0:
         return x
     if x[1] <= 0:

@@ -346,9 +346,10 @@ vm.module @value_ranges {
   }
 
   // decided and undecided compares: a value at most -1 is never below 10 unsigned, a
-  // select of an unknown condition is either constant
+  // select of an unknown condition is either constant (the analysis runs in functions
+  // with a signed division: here of that select)
   vm.export @decided_compares
-  vm.func @decided_compares(%a : i32, %b : i64) -> (i32, i32, i32, i64) {
+  vm.func @decided_compares(%a : i32, %b : i64) -> (i32, i32, i32, i64, i32) {
     %mone = vm.const.i32 -1
     %zero = vm.const.i32.zero
     %c10 = vm.const.i32 10
@@ -365,6 +366,77 @@ vm.module @value_ranges {
     %small = vm.cmp.lt.i64.s %low, %c300 : i64
     %w = vm.ext.i32.i64.u %small : i32 -> i64
     %lw = vm.add.i64 %low, %w : i64
-    vm.return %below, %sbelow, %s, %lw : i32, i32, i32, i64
+    %h = vm.div.i32.s %s, %c5 : i32
+    vm.return %below, %sbelow, %s, %lw, %h : i32, i32, i32, i64, i32
+  }
+
+  // non-negative operands whose divisor may be zero: unsigned division, same trap
+  vm.export @nonneg_by_unknown
+  vm.func @nonneg_by_unknown(%x : i32, %d : i32) -> (i32, i32) {
+    %mask = vm.const.i32 4095
+    %one = vm.const.i32 1
+    %a = vm.and.i32 %x, %mask : i32
+    %b = vm.shr.i32.u %d, %one : i32
+    %q = vm.div.i32.s %a, %b : i32
+    %r = vm.rem.i32.s %a, %b : i32
+    vm.return %q, %r : i32, i32
+  }
+
+  // edges of compares whose operands are not constants: x != 0 (cmp.nz), x < y and
+  // x <u y with y unknown (x <u -1 holds for negative x too)
+  vm.export @edges_of_unknowns
+  vm.func @edges_of_unknowns(%a : i32, %y : i32) -> (i32, i32, i32) {
+    %c4 = vm.const.i32 4
+    %c5 = vm.const.i32 5
+    %c10 = vm.const.i32 10
+    %c15 = vm.const.i32 15
+    %zero = vm.const.i32.zero
+    %nz = vm.cmp.nz.i32 %a : i32
+    vm.cond_br %nz, ^nonzero, ^zero
+  ^nonzero:
+    vm.br ^second(%c4 : i32)
+  ^zero:
+    %t = vm.add.i32 %a, %c5 : i32
+    vm.br ^second(%t : i32)
+  ^second(%first : i32):
+    %low = vm.and.i32 %a, %c15 : i32
+    %x = vm.add.i32 %low, %c10 : i32
+    %lt = vm.cmp.lt.i32.s %x, %y : i32
+    vm.cond_br %lt, ^below, ^notbelow
+  ^below:
+    vm.br ^third(%zero : i32)
+  ^notbelow:
+    %q = vm.div.i32.s %y, %c4 : i32
+    %r = vm.rem.i32.s %y, %c4 : i32
+    %qr = vm.add.i32 %q, %r : i32
+    vm.br ^third(%qr : i32)
+  ^third(%second : i32):
+    %ult = vm.cmp.lt.i32.u %a, %y : i32
+    vm.cond_br %ult, ^ubelow, ^uabove
+  ^ubelow:
+    %uq = vm.div.i32.s %a, %c4 : i32
+    vm.return %first, %second, %uq : i32, i32, i32
+  ^uabove:
+    vm.return %first, %second, %zero : i32, i32, i32
+  }
+
+  // identities: min of ranges that do not overlap, a boolean compared with zero, and a
+  // non-boolean compared with zero (which is no identity)
+  vm.export @identities
+  vm.func @identities(%a : i32, %b : i32) -> (i32, i32, i32, i32) {
+    %zero = vm.const.i32.zero
+    %c7 = vm.const.i32 7
+    %c100 = vm.const.i32 100
+    %x = vm.and.i32 %a, %c7 : i32
+    %bl = vm.and.i32 %b, %c7 : i32
+    %y = vm.add.i32 %bl, %c100 : i32
+    %m = vm.min.i32.s %y, %x : i32
+    %big = vm.max.i32.s %x, %y : i32
+    %neg = vm.cmp.lt.i32.s %a, %zero : i32
+    %isneg = vm.cmp.ne.i32 %neg, %zero : i32
+    %nz = vm.cmp.ne.i32 %a, %zero : i32
+    %q = vm.div.i32.s %big, %c7 : i32
+    %t = vm.add.i32 %m, %q : i32
+    vm.return %t, %big, %isneg, %nz : i32, i32, i32, i32
   }
 }
