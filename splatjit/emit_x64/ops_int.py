@@ -19,11 +19,22 @@ IMMEDIATE_OPERANDS = frozenset(
     + [(f"cmp.{c}.{t}", "right") for c in ("eq", "ne") for t in ("i32", "i64")]
     + [(f"cmp.lt.{t}.{s}", "right") for t in ("i32", "i64") for s in ("s", "u")]
     + [(f"{stem}.{t}.{s}", "right") for stem in ("div", "rem") for t in ("i32", "i64")
-       for s in ("s", "u")])
+       for s in ("s", "u")]
+    + [(f"mul.{t}", "right") for t in ("i32", "i64")]
+    + [(f"fma.{t}", f) for t in ("i32", "i64") for f in ("second", "third")])
 
 
 def _bits(ins) -> int:
     return 64 if ".i64" in ins.op.name else 32
+
+
+def _immediate_of(L, reg) -> int | None:
+    """`reg`'s value as a sign-extended 32-bit immediate when it is a single-def constant
+    that fits one (`imm_or_src`'s rule, which `lowering.immediate_only` relies on)."""
+    if reg.ordinal not in L.constants:
+        return None
+    value = L.imm_or_src(reg)
+    return value if isinstance(value, int) else None
 
 
 def binary_alu(L, ins):
@@ -31,6 +42,16 @@ def binary_alu(L, ins):
     stem = ins.op.mnemonic.split(".")[0]
     op = getattr(a, ALU[stem])
     lhs, rhs, dst = args["left"], args["right"], args["result"]
+    if stem == "mul":  # a constant factor (the right one first: IMMEDIATE_OPERANDS)
+        factor, x = _immediate_of(L, rhs), lhs
+        if factor is None:
+            factor, x = _immediate_of(L, lhs), rhs
+        if factor is not None:
+            d = L.var_reg(dst)
+            t = d if isinstance(d, R.GPR) else R.rax.view(SIZE[dst.type])
+            a.imul(t, _operand(L, x, R.rcx), factor)
+            L.write_gpr(dst, t)
+            return
     d = L.var_reg(dst)
     src_of = L.gpr_src if stem == "mul" else L.imm_or_src  # imul has no two-operand imm form
     if isinstance(d, R.GPR) and L.var_reg(rhs) != d:
@@ -63,7 +84,8 @@ def _divide_by_power_of_two(L, ins, k: int) -> None:
     want_rem = ins.op.mnemonic.startswith("rem")
     x = L.read_gpr(args["left"], R.rax)
     if not ins.op.mnemonic.endswith(".s"):
-        t = R.rax.view(bits)
+        d = L.var_reg(args["result"])  # only x is read: the result's register may take it
+        t = d if isinstance(d, R.GPR) else R.rax.view(bits)
         if t != x:
             a.mov(t, x)
         if want_rem:
@@ -179,13 +201,25 @@ def _operand(L, reg, scratch):
 
 
 def fma_int(L, ins):
+    """first * second + third; a constant factor (second first) and a constant addend are
+    immediates (IMMEDIATE_OPERANDS)."""
     a, args = L.a, ins.args
-    t = _home_free_of(L, args["result"], args["second"], args["third"])
-    src = L.read_gpr(args["first"], t)
-    if src != t:
-        a.mov(t, src)
-    a.imul(t, _operand(L, args["second"], R.rcx))
-    a.add(t, _operand(L, args["third"], R.rdx))
+    first, second, third = args["first"], args["second"], args["third"]
+    addend = _immediate_of(L, third)
+    factor = _immediate_of(L, second)
+    x = first
+    if factor is None:
+        factor, x = _immediate_of(L, first), second
+    if factor is not None:  # imul reads x before writing t: only third must not be in t
+        t = _home_free_of(L, args["result"], third)
+        a.imul(t, _operand(L, x, R.rcx), factor)
+    else:
+        t = _home_free_of(L, args["result"], second, third)
+        src = L.read_gpr(first, t)
+        if src != t:
+            a.mov(t, src)
+        a.imul(t, _operand(L, second, R.rcx))
+    a.add(t, addend if addend is not None else _operand(L, third, R.rdx))
     L.write_gpr(args["result"], t)
 
 
