@@ -17,7 +17,8 @@ before each op, this pass:
     INT_MIN / -1 cannot occur), which the backends emit as a shift / mask for constant
     powers of two, without the signed correction;
 
-then removes integer ops that cannot trap and whose results no op or remap reads.
+then removes integer ops that cannot trap and whose results no op or remap reads, and lets
+the op computing a copy's only source write the copy's destination instead.
 
 Contract: `fold_ranges(fn)` returns a Function computing what `fn` computes, with the same
 traps at the same offsets (ops that may trap are never removed; a replaced op keeps its
@@ -35,6 +36,7 @@ from .value_ranges import analyze
 
 _CONST = {"i32": oc.BY_NAME["vm.const.i32"], "i64": oc.BY_NAME["vm.const.i64"]}
 _COPY = {"i32": oc.JIT_OPS["jit.copy.i32"], "i64": oc.JIT_OPS["jit.copy.i64"]}
+_COPY_OPS = frozenset(_COPY.values())
 #: stems of integer ops that never trap and only write their result
 _PURE = frozenset({"add", "sub", "mul", "fma", "and", "or", "xor", "not", "shl", "shr", "min",
                    "max", "abs", "ctlz", "cmp", "select", "ext", "trunc", "const", "copy"})
@@ -194,6 +196,62 @@ def remove_dead(fn: Function) -> Function:
                                for b in fn.blocks])
 
 
+def _slot_counts(fn: Function) -> tuple[dict, dict]:
+    """(reads, writes): slot -> how many ops / remap copies read / write it."""
+    reads: dict[int, int] = {}
+    writes: dict[int, int] = {}
+    for ins in fn.instrs():
+        uses, defs = typed_regs(ins)
+        for r in uses:
+            for s in r.slots:
+                reads[s] = reads.get(s, 0) + 1
+        for r in defs:
+            for s in r.slots:
+                writes[s] = writes.get(s, 0) + 1
+        for succ in successors(ins) if ins.op.edge_fields else ():
+            for src, dst in succ.remap:
+                if not src.is_ref:
+                    reads[src.ordinal] = reads.get(src.ordinal, 0) + 1
+                    writes[dst.ordinal] = writes.get(dst.ordinal, 0) + 1
+    return reads, writes
+
+
+def retarget_copies(fn: Function) -> Function:
+    """`d = jit.copy s` goes, the op `D` that computed `s` writing `d` itself, when `s` is
+    written only by `D` and read only by the copy, `D` is in the copy's block before it and
+    no op between them reads or writes `d`: `d` then takes its value earlier, where nothing
+    can see the difference, and `s` is never needed (a compare feeding a branch through a
+    copy leaves its condition in the flags again)."""
+    reads, writes = _slot_counts(fn)
+    blocks, changed = [], False
+    for b in fn.blocks:
+        instrs = list(b.instrs)
+        for j, copy in enumerate(b.instrs):
+            if copy.op not in _COPY_OPS:
+                continue
+            src, dst = copy.args["operand"], copy.args["result"]
+            if any(reads.get(x) != 1 or writes.get(x) != 1 for x in src.slots):
+                continue
+            d_slots = set(dst.slots)
+            for i in range(j - 1, -1, -1):
+                if instrs[i] is None:  # a copy already folded away
+                    continue
+                uses, defs = typed_regs(instrs[i])
+                if defs == [src] and instrs[i].args.get("result") == src:
+                    if instrs[i].op.edge_fields:
+                        break
+                    producer = instrs[i]
+                    instrs[i] = Instr(producer.offset, producer.op,
+                                      {**producer.args, "result": dst}, producer.length)
+                    instrs[j] = None
+                    changed = True
+                    break
+                if d_slots & {x for r in uses + defs for x in r.slots}:
+                    break
+        blocks.append(Block(b.index, b.offset, [x for x in instrs if x is not None]))
+    return replace(fn, blocks=blocks) if changed else fn
+
+
 def fold_ranges(fn: Function) -> Function:
     """See the module docstring."""
     ranges = analyze(fn)
@@ -208,4 +266,4 @@ def fold_ranges(fn: Function) -> Function:
         return fn
     blocks = [Block(b.index, b.offset, [x for ins in b.instrs for x in new.get(id(ins), [ins])])
               for b in fn.blocks]
-    return remove_dead(replace(fn, blocks=blocks))
+    return retarget_copies(remove_dead(replace(fn, blocks=blocks)))

@@ -311,6 +311,30 @@ def test_a_division_that_may_trap_is_not_folded_even_when_its_value_is_known():
         ("return", None)]
 
 
+def test_a_copy_is_folded_into_the_op_computing_its_source_only_when_nothing_sees_it():
+    """`s = x + 1; d = copy s` becomes `d = x + 1`, unless d is read between (it would see
+    the new value early) or s has another reader."""
+    from splatjit.range_folding import retarget_copies
+    x, s, d, t, one = I32(0), I32(10), I32(1), I32(11), I32(12)
+    head = [_op("const.i32", value=1, result=one), _op("add.i32", left=x, right=one, result=s)]
+    copy = Instr(0, oc.JIT_OPS["jit.copy.i32"], {"operand": s, "result": d}, 0)
+    plain = _function(head + [copy, _op("return", operands=[d])], args=("i32", "i32"))
+    out = list(retarget_copies(plain).instrs())
+    assert [i.op.mnemonic for i in out] == ["const.i32", "add.i32", "return"]
+    assert out[1].args["result"] == d
+    early_read = _function(head + [_op("add.i32", left=d, right=one, result=t), copy,
+                                   _op("return", operands=[d, t])], args=("i32", "i32"))
+    assert retarget_copies(early_read) is early_read
+    early_write = _function(head + [_op("const.i32", value=9, result=d), copy,
+                                    _op("return", operands=[d])], args=("i32", "i32"))
+    assert retarget_copies(early_write) is early_write
+    shared = _function(head + [copy, _op("return", operands=[d, s])], args=("i32", "i32"))
+    assert retarget_copies(shared) is shared
+    remapped = _function(head + [copy, _br(1, [(X32(10), X32(30))])],
+                         [_op("return", operands=[d, I32(30)])], args=("i32", "i32"))
+    assert retarget_copies(remapped) is remapped
+
+
 def test_nothing_is_analysed_without_a_signed_division():
     fn = _function([_op("add.i32", left=I32(0), right=I32(0), result=I32(1)),
                     _op("return", operands=[])])
