@@ -166,8 +166,8 @@ def _implied(facts: Facts, ins: Instr, outcome: bool) -> bool:
 
 def _definition(block_instrs, end: int, limit: int, reg: Reg):
     """The op in block_instrs[:end] that last wrote `reg`'s slots, when it wrote exactly
-    `reg` and no op after it, up to block_instrs[limit], writes the slots of its own
-    operands (so they still hold what it read); else None."""
+    `reg`, not over one of its own operands, and no op after it, up to block_instrs[limit],
+    writes the slots of its operands (so they still hold what it read); else None."""
     slots = set(reg.slots)
     for i in range(end - 1, -1, -1):
         ins = block_instrs[i]
@@ -179,6 +179,8 @@ def _definition(block_instrs, end: int, limit: int, reg: Reg):
             return None
         uses, _ = typed_regs(ins)
         used = {s for u in uses for s in u.slots}
+        if used & slots:
+            return None  # it overwrote an operand: that slot no longer holds what it read
         for later in block_instrs[i + 1:limit]:
             if used & {s for d in typed_regs(later)[1] for s in d.slots}:
                 return None

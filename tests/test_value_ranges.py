@@ -276,6 +276,20 @@ def test_no_narrowing_when_an_operand_changes_before_the_branch():
     assert _facts_at(rewritten, 2).range(x) == FULL["i32"]
 
 
+def test_no_narrowing_when_the_compare_overwrites_its_own_operand():
+    """`%i4 = cmp.lt.i32.u %i0, %i4`: at the branch %i4 holds the outcome, not the bound."""
+    x, y = I32(0), I32(4)
+    fn = _function([_DIV, _op("const.i32", value=100, result=y),
+                    _op("cmp.lt.i32.u", left=x, right=y, result=y), _cond_br(y, 1, 2)],
+                   [_op("return", operands=[])], [_op("return", operands=[])])
+    assert _facts_at(fn, 1).range(x) == FULL["i32"] and _facts_at(fn, 1).range(y) == (1, 1)
+    bound = I32(5)
+    fine = _function([_DIV, _op("const.i32", value=100, result=bound),
+                      _op("cmp.lt.i32.u", left=x, right=bound, result=y), _cond_br(y, 1, 2)],
+                     [_op("return", operands=[])], [_op("return", operands=[])])
+    assert _facts_at(fine, 1).range(x) == (0, 99)
+
+
 def test_an_edge_a_decided_condition_never_takes_is_not_walked():
     fn = _function([_DIV, _op("const.i32", value=3, result=I32(10)),
                     _op("cmp.lt.i32.s", left=I32(10), right=I32(10), result=I32(11)),
