@@ -24,8 +24,8 @@ from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
-from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, loop_headers,
-                        outgoing_area_size)
+from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, constant_slots,
+                        loop_headers, outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
@@ -64,6 +64,7 @@ class FunctionLowering:
         fn = pair_divisions(fn, first_renamed)  # div and rem of the same operands: one divide
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
         fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
+        self.constants = constant_slots(fn, first_renamed)  # single-def integer constants
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers

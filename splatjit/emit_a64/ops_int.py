@@ -28,11 +28,36 @@ def binary_alu(L, ins):
     L.write_gpr(args["result"], d)
 
 
+def _unsigned_power_of_two(L, ins, bits: int) -> int | None:
+    """k when `ins` is an unsigned div / rem by a constant 2**k (0 < k < bits), else None."""
+    right = ins.args["right"]
+    if not ins.op.mnemonic.endswith(".u") or "remainder" in ins.args:
+        return None
+    value = L.constants.get(right.ordinal)
+    if value is None:
+        return None
+    value &= (1 << bits) - 1
+    k = value.bit_length() - 1
+    return k if value and not value & (value - 1) and 0 < k < bits else None
+
+
 def divide(L, ins):
+    """Division / remainder with the interpreter's traps (zero divisor, INT_MIN / -1); an
+    unsigned one by a constant power of two is a shift / bitfield extract (no trap)."""
     a, args = L.a, ins.args
     bits = _bits(ins)
     signed = ins.op.mnemonic.endswith(".s")
     want_rem = ins.op.mnemonic.startswith("rem")
+    k = _unsigned_power_of_two(L, ins, bits)
+    if k is not None:
+        lhs = L.read_gpr(args["left"], R.x0)
+        d = L.dest_gpr(args["result"], R.x2)
+        if want_rem:
+            a.ubfx(d, lhs, 0, k)
+        else:
+            a.lsr(d, lhs, k)
+        L.write_gpr(args["result"], d)
+        return
     lhs = L.read_gpr(args["left"], R.x0)
     rhs = L.read_gpr(args["right"], R.x1)
     a.cbz(rhs, L.trap_label(abi.TRAP_DIV_BY_ZERO))
