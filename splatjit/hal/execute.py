@@ -228,13 +228,47 @@ def _rewind_arena(a) -> None:
     a.label(busy)
 
 
+def binding_span(a, *, buffer, offset, length, buffer_length, scratch, out, slow) -> None:
+    """Emits one binding's range check and descriptor: [offset, offset + length) must lie in
+    the bytes of `buffer` (a BufferDesc* already checked to be a buffer); `length` -1 means
+    to the end. Jumps to `slow` for a negative offset, a negative length other than -1, an
+    overflowing end or one past the buffer; else writes the BufferDesc of the span at
+    [out] (data + offset, length, the buffer's access, TYPE_BUFFER). Registers: `length`
+    ends as the span's length; `buffer_length`, `scratch` and rax are clobbered."""
+    to_end, ranged = Label("to_end"), Label("ranged")
+    a.test(offset, offset)
+    a.js(slow)
+    a.mov(buffer_length, qword[buffer + abi.BUF_LENGTH])
+    a.cmp(length, -1)
+    a.je(to_end)
+    a.test(length, length)
+    a.js(slow)
+    a.mov(scratch, offset)
+    a.add(scratch, length)
+    a.jo(slow)
+    a.cmp(scratch, buffer_length)
+    a.ja(slow)
+    a.jmp(ranged)
+    a.label(to_end)
+    a.mov(length, buffer_length)
+    a.sub(length, offset)
+    a.jb(slow)                                          # offset past the end
+    a.label(ranged)
+    a.mov(R.rax, qword[buffer + abi.BUF_DATA])
+    a.add(R.rax, offset)
+    a.mov(qword[out], R.rax)
+    a.mov(qword[out + 8], length)
+    a.mov(R.eax, dword[buffer + abi.BUF_ACCESS])
+    a.mov(dword[out + 16], R.eax)
+    a.mov(dword[out + 20], abi.TYPE_BUFFER)
+
+
 def _check_bindings(e: Entry) -> None:
     """Pass 1 over the plan at rbx: every slot binding resolved into its step's scratch
     (falls back on any bad one). Uses r12-r15, rbp, rax, rcx, rdi, r8-r11."""
     a, slow = e.a, e.slow
     steps, step_done, binding, next_binding, bindings_done = (Label(n) for n in (
         "check_step", "checks_done", "check_binding", "next_binding", "bindings_done"))
-    to_end, ranged = Label("to_end"), Label("ranged")
     a.mov(R.r13, qword[R.rbx + 8 * _P_STEPS])
     a.lea(R.r12, qword[R.rbx + 8 * _P_HEAD])
     a.label(steps)
@@ -260,32 +294,9 @@ def _check_bindings(e: Entry) -> None:
     a.mov(R.r9, qword[R.Mem(R.r14, R.rax, 8, 8)])       # table offset
     a.add(R.r9, qword[R.rbp + 8])                       # + recorded offset
     a.jo(slow)
-    a.test(R.r9, R.r9)
-    a.js(slow)
-    a.mov(R.r10, qword[R.r8 + abi.BUF_LENGTH])          # buffer length
     a.mov(R.r11, qword[R.rbp + 16])                     # recorded length
-    a.cmp(R.r11, -1)
-    a.je(to_end)
-    a.test(R.r11, R.r11)
-    a.js(slow)
-    a.mov(R.rax, R.r9)
-    a.add(R.rax, R.r11)
-    a.jo(slow)
-    a.cmp(R.rax, R.r10)
-    a.ja(slow)
-    a.jmp(ranged)
-    a.label(to_end)
-    a.mov(R.r11, R.r10)
-    a.sub(R.r11, R.r9)
-    a.jb(slow)                                          # offset past the end
-    a.label(ranged)
-    a.mov(R.rax, qword[R.r8 + abi.BUF_DATA])
-    a.add(R.rax, R.r9)
-    a.mov(qword[R.rdi], R.rax)
-    a.mov(qword[R.rdi + 8], R.r11)
-    a.mov(R.eax, dword[R.r8 + abi.BUF_ACCESS])
-    a.mov(dword[R.rdi + 16], R.eax)
-    a.mov(dword[R.rdi + 20], abi.TYPE_BUFFER)
+    binding_span(a, buffer=R.r8, offset=R.r9, length=R.r11, buffer_length=R.r10,
+                 scratch=R.rax, out=R.rdi, slow=slow)
     a.label(next_binding)
     a.add(R.rbp, 8 * _B_WORDS)
     a.add(R.rdi, abi.BUF_SIZE)
