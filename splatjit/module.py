@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import gc
 import platform
+import threading
 import types
 import weakref
 
@@ -36,9 +37,20 @@ from .runtime import pyentry
 from .runtime.objects import ObjectSpace, VmBuffer
 from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
 
-_NATIVE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+# Native code runs with the GIL held (PYFUNCTYPE, and the same in runtime/pyentry.py and
+# runtime/grid.py): a module's Context, arena, pools and reused argument objects are shared
+# by its calls, so two Python threads must never run its code at once. Python imports called
+# from native code run on the calling thread, which already holds the GIL.
+#: Re-entrant, process-wide: held by every call that enters native code from Python
+#: (`ExportedFunction._python_call`, `call_raw`, `run_grid`). Python imports and runtime
+#: helpers called from native code may let the GIL go; this lock keeps other threads' calls
+#: out until the outermost call returns. (A scalar export's CPython builtin does not take it;
+#: it runs with the GIL held, so it interleaves with other calls only inside its own Python
+#: callbacks: see README.)
+CALL_LOCK = threading.RLock()
+_NATIVE_FN = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 #: The same ABI, with args passed as a bytes object (read only) and results as a ctypes buffer.
-_SCALAR_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
+_SCALAR_FN = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
 TARGETS = ("native", "x86_64", "aarch64")
 #: platform.machine() -> the ISA whose code this process can execute directly.
 NATIVE_ISA = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
@@ -135,7 +147,12 @@ class ExportedFunction:
             self._call_target = entry.function
 
     def _python_call(self, *args):
-        """The call path in Python (ctypes); native entries hand unusual calls back to it."""
+        """The call path in Python (ctypes); native entries hand unusual calls back to it.
+        Runs under CALL_LOCK: one Python-path call at a time in the process."""
+        with CALL_LOCK:
+            return self._python_call_locked(args)
+
+    def _python_call_locked(self, args):
         fast = self._fastpath
         if fast is not None:  # x86-64 code, only ints / floats, no fuel, not re-entered
             pack, native, ctx, resbuf, unpack, buffers, lists, m = fast
@@ -306,6 +323,10 @@ class ExportedFunction:
         over the grid (runtime/grid.py), each call with a fresh fuel budget; with
         `flush_denormals`, under MXCSR FTZ|DAZ as IREE's HAL runs dispatches. Other
         targets: one ordinary call per point (AArch64 under Unicorn: FPCR.FZ likewise)."""
+        with CALL_LOCK:
+            self._run_grid_locked(args, id_index, grid, flush_denormals)
+
+    def _run_grid_locked(self, args: list, id_index: int, grid, flush_denormals: bool) -> None:
         if self._closed:
             raise SplatJitError(f"{self._where}: the module was closed")
         cx, cy, cz = grid
@@ -346,11 +367,12 @@ class ExportedFunction:
 
     def call_raw(self, *args) -> list:
         """The results as a list, program buffer views left as `hal.BufferView`s."""
-        self._raw = True
-        try:
-            out = self(*args)
-        finally:
-            self._raw = False
+        with CALL_LOCK:
+            self._raw = True
+            try:
+                out = self(*args)
+            finally:
+                self._raw = False
         return [] if out is None else list(out) if isinstance(out, tuple) else [out]
 
     def _shape(self, out: list):

@@ -140,3 +140,59 @@ def test_a_reused_view_describes_each_calls_shape_and_type():
         with pytest.raises(TrapError, match=error):
             m.main(wrong, b)
         np.testing.assert_array_equal(m.main(a, b), want)
+
+
+_THREADS_SCRIPT = r"""
+import sys, threading
+import numpy as np
+import corpus
+from program_runs import random_inputs
+from splatjit.module import JitModule
+name, variant, iters = sys.argv[1], sys.argv[2], int(sys.argv[3])
+item = next(i for i in corpus.program_items() if i.name == name and i.variant == variant)
+m = JitModule(corpus.compile_item(item))
+cases = [random_inputs(item, seed) for seed in range(4)]
+expected = [m.main(*c) for c in cases]
+bad = []
+
+def same(a, b):
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return np.array_equal(a, b, equal_nan=True)
+
+def worker(k):
+    try:
+        for n in range(iters):
+            if not same(m.main(*cases[k]), expected[k]):
+                bad.append((k, n))
+    except Exception as e:
+        bad.append(repr(e)[:200])
+
+threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(cases))]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("bad", bad[:5])
+"""
+
+
+@pytest.mark.parametrize("name,variant", [("elementwise_f32", "ukernel"), ("softmax", "ukernel"),
+                                          ("dynamic_shape", "datatiled")])
+def test_threads_sharing_a_program_get_their_own_results(name, variant):
+    """Four threads call one program module at once: every result is the one a lone call
+    gives. Native code keeps the GIL and Python-path calls hold CALL_LOCK, so calls do not
+    interleave even where native code calls back into Python (pool refills, fallbacks).
+    With the GIL released, these calls returned other threads' values or crashed the
+    process: the script runs in a subprocess so a crash fails the test."""
+    import subprocess
+    import sys
+    tests = Path(__file__).resolve().parent
+    corpus.compile_item(next(i for i in corpus.program_items()
+                             if i.name == name and i.variant == variant))  # cached first
+    env_path = [str(tests.parent), str(tests)]
+    run = subprocess.run([sys.executable, "-c", f"import sys; sys.path[:0] = {env_path!r}\n"
+                          + _THREADS_SCRIPT, name, variant, "150"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "bad []", run.stdout

@@ -59,7 +59,7 @@ class Mmt4dParams(ctypes.Structure):
 
 
 _OFF = {name: 8 * i for i, (name, _) in enumerate(Mmt4dParams._fields_)}
-MMT4D_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+MMT4D_FN = ctypes.PYFUNCTYPE(None, ctypes.c_void_p)
 MAX_ACCUMULATORS = 14  # ymm0-13; ymm15 holds the broadcast lhs value
 MAX_TILE = 1 << 15     # M0, N0, K0 the model accepts are below this
 MAX_FUSED_N0 = 56      # 7 ymm per rhs row: passes of at least one row beside a held rhs row

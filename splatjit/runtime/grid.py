@@ -32,7 +32,7 @@ class GridParams(ctypes.Structure):
                 ("fuel", ctypes.c_int64)]
 
 
-GRID_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+GRID_FN = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 _STUB: tuple | None = None
 

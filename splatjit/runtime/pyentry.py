@@ -1,14 +1,14 @@
 """Native Python entries: an export with a scalar signature as a CPython builtin function.
 
 A call through ctypes costs about half a microsecond before any code runs (argument
-conversion objects, GIL release, libffi). For exports whose arguments and results are all
+conversion objects, libffi). For exports whose arguments and results are all
 i32 / i64 / f32 / f64, this module assembles a METH_FASTCALL C function
 
     PyObject *entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 and wraps it with `PyCFunction_NewEx`, so Python calls it like any builtin. It converts
-exact `int` / `float` arguments itself, releases the GIL around the JIT-compiled function
-(as ctypes does), and boxes a single i32 / i64 / f32 / f64 result or returns None. Anything
+exact `int` / `float` arguments itself, runs the JIT-compiled function with the GIL held
+(as every native call of splatjit does: see module.py), and boxes a single i32 / i64 / f32 / f64 result or returns None. Anything
 else is handed back to Python, so behaviour is exactly that of the Python call path:
 
   * wrong arity, an argument that is not an exact int / float of the accepted range
@@ -195,16 +195,12 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     _convert_args(a, args, arg_offsets, slow)
     a.mov(R.r14, depth_cell)
     a.inc(qword[R.r14])
-    _call(a, "PyEval_SaveThread")
-    a.mov(R.r15, R.rax)
     a.mov(R.rdi, context)
     a.lea(R.rsi, qword[R.rsp + ARGS])
     a.lea(R.rdx, qword[R.rsp + results_off])
     a.mov(R.rax, entry)
     a.call(R.rax)
     a.mov(R.r13d, R.eax)
-    a.mov(R.rdi, R.r15)
-    _call(a, "PyEval_RestoreThread")
     a.dec(qword[R.r14])
     a.test(R.r13d, R.r13d)
     a.jnz(finish_label)
