@@ -37,10 +37,6 @@ from .runtime import pyentry
 from .runtime.objects import ObjectSpace, VmBuffer
 from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
 
-# Native code runs with the GIL held (PYFUNCTYPE, and the same in runtime/pyentry.py and
-# runtime/grid.py): a module's Context, arena, pools and reused argument objects are shared
-# by its calls, so two Python threads must never run its code at once. Python imports called
-# from native code run on the calling thread, which already holds the GIL.
 #: Re-entrant, process-wide: held by every call that enters native code from Python
 #: (`ExportedFunction._python_call`, `call_raw`, `run_grid`). Python imports and runtime
 #: helpers called from native code may let the GIL go; this lock keeps other threads' calls
@@ -48,6 +44,10 @@ from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, 
 #: it runs with the GIL held, so it interleaves with other calls only inside its own Python
 #: callbacks: see README.)
 CALL_LOCK = threading.RLock()
+# Native code runs with the GIL held (PYFUNCTYPE, and the same in runtime/pyentry.py and
+# runtime/grid.py): a module's Context, arena, pools and reused argument objects are shared
+# by its calls, so two Python threads must never run its code at once. Python imports called
+# from native code run on the calling thread, which already holds the GIL.
 _NATIVE_FN = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 #: The same ABI, with args passed as a bytes object (read only) and results as a ctypes buffer.
 _SCALAR_FN = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
