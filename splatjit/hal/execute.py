@@ -334,9 +334,14 @@ def _call_libc(a, name: str, dst_word: int, second, count) -> None:
 
 
 def check_fences(e: Entry) -> None:
+    """`check_wait_signal`, then [rsp + _SIGNAL] = the signal fence (or 0)."""
+    check_wait_signal(e)
+    e.a.mov(qword[R.rsp + _SIGNAL], R.r8)
+
+
+def check_wait_signal(e: Entry) -> None:
     """Falls back unless the `wait` argument is null or a ready fence (signalled, not
-    failed) and `signal` null or a fence; [rsp + _SIGNAL] = the signal fence (or 0).
-    Uses rcx, r8."""
+    failed) and `signal` null or a fence; leaves wait in rcx, signal in r8."""
     from .local import FENCE_READY
     a, slow = e.a, e.slow
     no_wait, no_signal = Label("no_wait"), Label("no_signal")
@@ -354,7 +359,6 @@ def check_fences(e: Entry) -> None:
     a.cmp(dword[R.r8 + abi.BUF_TYPE], FENCE)
     a.jne(slow)
     a.label(no_signal)
-    a.mov(qword[R.rsp + _SIGNAL], R.r8)
 
 
 def run_steps(e: Entry, before_call=None) -> None:

@@ -377,27 +377,14 @@ class NativeAlloca:
         """(entry address, the mapping to keep alive); None for another signature."""
         if signature is not None and (signature.args, signature.results) != self.signature:
             return None
-        from .local import FENCE_READY, FENCE_SIGNALED
-        from .native import DEVICE, FENCE, _object
+        from .execute import check_wait_signal
+        from .local import FENCE_SIGNALED
+        from .native import DEVICE, _object
         e = Entry("device.queue.alloca", self.FIELDS, _FRAME, arg_types=self.signature[0])
         a = e.a
         _object(e, "device", DEVICE)
-        no_wait, no_signal, search, found = (Label(n) for n in (
-            "no_wait", "no_signal", "search", "found"))
-        a.mov(R.rcx, e.arg("wait"))
-        a.test(R.rcx, R.rcx)
-        a.jz(no_wait)
-        a.cmp(dword[R.rcx + abi.BUF_TYPE], FENCE)
-        a.jne(e.slow)
-        a.cmp(dword[R.rcx + abi.BUF_ACCESS], FENCE_READY)
-        a.jne(e.slow)
-        a.label(no_wait)
-        a.mov(R.r8, e.arg("signal"))
-        a.test(R.r8, R.r8)
-        a.jz(no_signal)
-        a.cmp(dword[R.r8 + abi.BUF_TYPE], FENCE)
-        a.jne(e.slow)
-        a.label(no_signal)
+        search, found = Label("search"), Label("found")
+        check_wait_signal(e)                           # wait in rcx, signal in r8
         a.cmp(e.arg("pool"), 0)
         a.jne(e.slow)
         a.mov(R.r9, self.pool.address)
