@@ -165,16 +165,9 @@ def _removable(ins: Instr) -> bool:
 def remove_dead(fn: Function) -> Function:
     """`fn` without integer ops that cannot trap and whose results nothing reads (read
     counts per slot, over ops and remaps; removing an op may leave its operands unread)."""
-    reads: dict[int, int] = {}
+    reads = _slot_counts(fn)[0]
     writers: dict[int, list[Instr]] = {}
     for ins in fn.instrs():
-        for r in typed_regs(ins)[0]:
-            for s in r.slots:
-                reads[s] = reads.get(s, 0) + 1
-        for succ in successors(ins) if ins.op.edge_fields else ():
-            for src, _ in succ.remap:
-                if not src.is_ref:
-                    reads[src.ordinal] = reads.get(src.ordinal, 0) + 1
         if _removable(ins):
             for s in ins.args["result"].slots:
                 writers.setdefault(s, []).append(ins)
