@@ -16,7 +16,6 @@ import corpus
 from program_runs import random_inputs
 from splatjit.frontend.cconv import parse_cconv
 from splatjit.hal import command_buffer as C
-from splatjit.hal import local
 from splatjit.hal.buffers import Buffer
 from splatjit.hal.local import Executable, Fence, LocalHal
 from splatjit.module import JitModule
@@ -26,6 +25,7 @@ from splatjit.runtime.memory import ExecutableMemory
 from splatjit.runtime.objects import ObjectSpace, VmBuffer, lookup
 from test_hal_execute_native import _ARGS, NAMES, kernels  # noqa: F401 - the fixture
 from test_hal_native import packed_args
+from test_hal_queue_native import _program
 
 pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
                                 reason="native entries are x86-64 code")
@@ -551,15 +551,6 @@ def test_lookup_function(kernels):
 
 
 # -- whole programs ---------------------------------------------------------------------
-def _program(name, variant, **modes):
-    item = next(i for i in corpus.program_items() if i.name == name and i.variant == variant)
-    data = corpus.compile_item(item)
-    saved = dict(local.NATIVE_MODES)
-    local.NATIVE_MODES.update(modes)
-    try:
-        return JitModule(data), data, item
-    finally:
-        local.NATIVE_MODES.update(saved)
 
 
 @pytest.mark.parametrize("variant", ["scalar", "ukernel", "datatiled"])
