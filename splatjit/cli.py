@@ -28,8 +28,11 @@ def cmd_dump(args) -> int:
 
 def cmd_disasm(args) -> int:
     from .disasm import as_json, as_text, function_records
+    from .hal.local import intrinsic_providers
     from .module import JitModule
-    module = JitModule(_read(args.file), target=args.target)
+    data = _read(args.file)
+    # a VMVX kernel module (a program's nested executable) gets the vmvx microkernels
+    module = JitModule(data, target=args.target, imports=intrinsic_providers(data))
     records = function_records(module, None, args.function)
     if args.function and not records:
         raise SystemExit(f"splatjit: no function named {args.function!r}")

@@ -158,6 +158,39 @@ def test_disasm_json(capsys):
     assert all(op["code"] or " = vm.const." in op["op"] for op in records[0]["ops"])
 
 
+def _ukernel_kernel_bytes() -> bytes:
+    """The nested VMVX executable of matmul[ukernel]: a kernel module importing vmvx.*."""
+    import corpus
+    from splatjit.frontend.loader import load_module
+    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "ukernel")
+    host = load_module(corpus.compile_item(item))
+    return bytes(host.defn.rodata[host.executables[0].rodata_ordinal].data)
+
+
+def test_disasm_of_a_kernel_module_provides_the_vmvx_microkernels(tmp_path, capsys):
+    path = tmp_path / "kernel.vmfb"
+    path.write_bytes(_ukernel_kernel_bytes())
+    assert cli_main(["disasm", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "vm.call @vmvx." in text
+
+
+def test_perf_map_names_each_function_when_asked(monkeypatch):
+    import os
+    path = Path(f"/tmp/perf-{os.getpid()}.map")
+    before = path.read_text() if path.exists() else ""
+    monkeypatch.setenv("SPLATJIT_PERF_MAP", "1")
+    m = JitModule((EXAMPLES / "loop_sum.vmfb").read_bytes())
+    new = path.read_text()[len(before):].splitlines()
+    rows = {name: (int(start, 16), int(size, 16))
+            for start, size, name in (line.split(" ", 2) for line in new)}
+    start, size = rows[f"splatjit:{m.loaded.defn.name}.loop_sum"]
+    assert start == m._memory.address + m.compiled.entries[0] and 0 < size <= m._memory.length
+    monkeypatch.delenv("SPLATJIT_PERF_MAP")
+    JitModule((EXAMPLES / "loop_sum.vmfb").read_bytes())
+    assert len(path.read_text()) == len(before) + len("\n".join(new)) + 1
+
+
 def test_buffers_a_call_allocates_are_released_after_it():
     """Scalar-signature calls take a fast path; what their code allocates (and no ref global
     keeps) must still be released when they return, or repeated calls leak."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import mmap
+import os
 import platform
 import weakref
 
@@ -45,7 +46,9 @@ def _unmap(address: int, size: int) -> None:
 class ExecutableMemory:
     """One read-execute mapping holding `code` (bytes)."""
 
-    def __init__(self, code: bytes):
+    def __init__(self, code: bytes, symbols=()):
+        """`symbols`: (offset, size, name) of the code's functions, in bytes from its start;
+        written to the Linux perf map when `SPLATJIT_PERF_MAP` is set (see `write_perf_map`)."""
         self.size = max(PAGE, (len(code) + PAGE - 1) // PAGE * PAGE)
         addr = _libc.mmap(None, self.size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
         if addr in (None, _MAP_FAILED):
@@ -58,6 +61,8 @@ class ExecutableMemory:
             raise SplatJitError(f"mprotect to read-execute failed (errno {ctypes.get_errno()})")
         _clear_icache(addr, len(code))
         self.length = len(code)
+        if symbols and os.environ.get("SPLATJIT_PERF_MAP"):
+            write_perf_map(addr, symbols)
 
     def close(self) -> None:
         self._finalizer()
@@ -65,3 +70,11 @@ class ExecutableMemory:
     @property
     def closed(self) -> bool:
         return not self._finalizer.alive
+
+
+def write_perf_map(address: int, symbols) -> None:
+    """Appends `symbols` ((offset, size, name) relative to `address`) to /tmp/perf-PID.map, the
+    file `perf report` reads to name JIT code (one `START SIZE name` line each, hex)."""
+    with open(f"/tmp/perf-{os.getpid()}.map", "a") as out:
+        for offset, size, name in symbols:
+            out.write(f"{address + offset:x} {max(size, 1):x} {name}\n")
