@@ -17,7 +17,6 @@ import ctypes
 import ctypes.util
 import gc
 import platform
-import threading
 import types
 import weakref
 
@@ -34,16 +33,17 @@ from .runtime.lists import is_list, reachable
 from .runtime.imports import ImportTable, pure_imports
 from .runtime.memory import ExecutableMemory
 from .runtime import pyentry
+from .runtime.call_claim import CallLock
 from .runtime.objects import ObjectSpace, VmBuffer
 from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
 
 #: Re-entrant, process-wide: held by every call that enters native code from Python
 #: (`ExportedFunction._python_call`, `call_raw`, `run_grid`). Python imports and runtime
 #: helpers called from native code may let the GIL go; this lock keeps other threads' calls
-#: out until the outermost call returns. (A scalar export's CPython builtin does not take it;
-#: it runs with the GIL held, so it interleaves with other calls only inside its own Python
-#: callbacks: see README.)
-CALL_LOCK = threading.RLock()
+#: out until the outermost call returns. It carries the process-wide claim that a scalar
+#: export's CPython builtin takes natively (runtime/call_claim.py), so builtin calls wait
+#: for other threads' calls too.
+CALL_LOCK = CallLock()
 # Native code runs with the GIL held (PYFUNCTYPE, and the same in runtime/pyentry.py and
 # runtime/grid.py): a module's Context, arena, pools and reused argument objects are shared
 # by its calls, so two Python threads must never run its code at once. Python imports called

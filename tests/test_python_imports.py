@@ -172,3 +172,42 @@ def test_a_module_cannot_be_closed_from_inside_its_own_call():
         m.slow_add3(1)
     box["close"] = False
     assert m.slow_add3(1) == 4
+
+
+def test_a_builtin_call_waits_for_another_threads_call_inside_a_python_import():
+    """Thread A's call of `slow_add3` (a scalar export: a CPython builtin) blocks inside its
+    Python import, which lets the GIL go. Thread B's call of another scalar export of the
+    same module must not run its native code in the meantime (a module's Context and arena
+    serve one call at a time): it returns only once A's call has returned."""
+    import threading
+    entered, go, order = threading.Event(), threading.Event(), []
+
+    def blocking_inc(x):
+        if x == 100:
+            entered.set()
+            assert go.wait(10)
+        return x + 1
+
+    providers = _providers([])
+    providers["corpus_host"]["slow_inc"] = blocking_inc
+    m = JitModule(_data(), imports=providers)
+    assert m._exports["slow_add3"]._entry is not None and m._exports["mix"]._entry is not None
+
+    def first():
+        order.append(("a", m.slow_add3(100)))
+
+    def second():
+        order.append(("b", m.mix(1, 2.0, 3, 4.0)))
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert entered.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(0.3)
+    assert b.is_alive() and order == []  # B waits while A is inside its import
+    go.set()
+    a.join(10)
+    b.join(10)
+    assert order == [("a", 103), ("b", 10.0)]
+    assert m.slow_add3(5) == 8 and m.mix(1, 2.0, 3, 4.0) == 10.0  # both paths still work

@@ -39,6 +39,7 @@ from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
 from ..emit_x64.operands import Label, dword, qword
 from . import abi
+from .call_claim import PTHREAD_SELF, emit_claim, emit_release
 from .memory import ExecutableMemory
 from .patched_code import patched
 
@@ -180,6 +181,7 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     frame += 8 - frame % 16  # with 5 pushes, rbp and the return address: rsp 16-aligned
     a = Assembler()
     slow, finish_label, out = Label("slow"), Label("finish"), Label("out")
+    claimed_out = Label("claimed_out")
     a.push(R.rbp)
     a.mov(R.rbp, R.rsp)
     for reg in (R.rbx, R.r12, R.r13, R.r14, R.r15):
@@ -193,6 +195,10 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     a.cmp(R.r12, len(args))
     a.jne(slow)
     _convert_args(a, args, arg_offsets, slow)
+    a.mov(R.rax, PTHREAD_SELF)  # the process-wide claim (runtime/call_claim.py), held
+    a.call(R.rax)               # until the result is made: another thread's call -> slow
+    a.mov(R.rdi, R.rax)
+    emit_claim(a, slow)
     a.mov(R.r14, depth_cell)
     a.inc(qword[R.r14])
     a.mov(R.rdi, context)
@@ -211,6 +217,8 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
         a.jnz(finish_label)
     _rewind_arena(a, context)
     _box_result(a, results, results_off, finish_label)
+    a.label(claimed_out)
+    emit_release(a)
     a.label(out)
     a.lea(R.rsp, qword[R.rbp - 40])
     for reg in (R.r15, R.r14, R.r13, R.r12, R.rbx):
@@ -224,7 +232,7 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     a.lea(R.rcx, qword[R.rsp + results_off])
     a.xor(R.eax, R.eax)  # variadic call: no vector registers
     _call(a, "PyObject_CallFunction")
-    a.jmp(out)
+    a.jmp(claimed_out)
     a.label(slow)  # fallback(*args)
     a.mov(R.rdi, fallback)
     a.mov(R.rsi, R.rbx)

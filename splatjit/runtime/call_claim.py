@@ -1,0 +1,141 @@
+"""Which thread runs splatjit code: one process-wide claim, taken natively.
+
+Native code keeps the GIL, but the Python it calls back (imports, allocation helpers, the
+builtin entries' `finish`) may let it go, and a module's Context, arena, pools and reused
+argument objects serve one call at a time. So one thread at a time may be inside splatjit
+calls: the one that holds the claim.
+
+The claim is two u64 words, `owner` (the holder's `pthread_self()`, which is also
+`threading.get_ident()`; 0 when free) and `count` (nested claims of that thread). Taking it
+is a check-and-set that must not be split by a thread switch, so it is machine code run
+with the GIL held (`claim`); the CPython builtin entries (runtime/pyentry.py) inline the
+same sequence (`emit_claim`, `emit_release`).
+
+`CallLock` is the lock of the Python call path (module.CALL_LOCK): a re-entrant lock plus
+the claim. A thread that finds the claim held by another thread (a builtin call of that
+thread waiting inside a Python import) lets the lock go and retries until it is free, so
+the other thread can still enter the Python call path from its import.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import threading
+import time
+
+from ..emit_x64 import operands as R
+from ..emit_x64.assembler import Assembler
+from ..emit_x64.operands import Label, qword
+from .memory import ExecutableMemory
+
+OWNER, COUNT = 0, 8
+#: seconds a thread sleeps between attempts to take a claim another thread holds
+RETRY_SLEEP = 50e-6
+
+CELL = (ctypes.c_uint64 * 2)()
+CELL_ADDRESS = ctypes.addressof(CELL)
+_libc = ctypes.CDLL(None)
+PTHREAD_SELF = ctypes.cast(_libc.pthread_self, ctypes.c_void_p).value
+
+
+def emit_claim(a: Assembler, busy: Label) -> None:
+    """Takes the claim for the calling thread (rdi = its pthread_self()) or jumps to `busy`
+    when another thread holds it. Uses rcx, rdx."""
+    take = Label("claim_take")
+    a.mov(R.rcx, CELL_ADDRESS)
+    a.mov(R.rdx, qword[R.rcx + OWNER])
+    a.test(R.rdx, R.rdx)
+    a.jz(take)
+    a.cmp(R.rdx, R.rdi)
+    a.jne(busy)
+    a.label(take)
+    a.mov(qword[R.rcx + OWNER], R.rdi)
+    a.add(qword[R.rcx + COUNT], 1)
+
+
+def emit_release(a: Assembler) -> None:
+    """Gives back one nesting level of the claim (the calling thread holds it); the owner
+    is cleared with the last. Uses rcx; keeps rax."""
+    held = Label("claim_held")
+    a.mov(R.rcx, CELL_ADDRESS)
+    a.sub(qword[R.rcx + COUNT], 1)
+    a.jnz(held)
+    a.mov(qword[R.rcx + OWNER], 0)
+    a.label(held)
+
+
+def _assemble() -> tuple[bytes, int]:
+    """claim(thread) -> 1 taken / 0 busy; release() (at the returned offset)."""
+    a = Assembler()
+    busy = Label("busy")
+    emit_claim(a, busy)
+    a.mov(R.eax, 1)
+    a.ret()
+    a.label(busy)
+    a.xor(R.eax, R.eax)
+    a.ret()
+    release = Label("release")
+    a.label(release)
+    emit_release(a)
+    a.ret()
+    code = a.finish()
+    return code, a.label_offset(release)
+
+
+_NATIVE = platform.machine() in ("x86_64", "AMD64")
+if _NATIVE:
+    _code, _release_at = _assemble()
+    _MEMORY = ExecutableMemory(_code, [(0, _release_at, "splatjit:call_claim.claim"),
+                                       (_release_at, len(_code) - _release_at,
+                                        "splatjit:call_claim.release")])
+    claim = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_uint64)(_MEMORY.address)
+    release = ctypes.PYFUNCTYPE(None)(_MEMORY.address + _release_at)
+else:  # no native builtin entries take the claim on this host: the lock alone suffices
+    def claim(thread: int) -> int:
+        CELL[0], CELL[1] = thread, CELL[1] + 1
+        return 1
+
+    def release() -> None:
+        CELL[1] -= 1
+        if not CELL[1]:
+            CELL[0] = 0
+
+
+def _after_fork_in_child() -> None:
+    """A fork child has only the forking thread: a claim another thread held is void."""
+    if CELL[0] != threading.get_ident():
+        CELL[0] = CELL[1] = 0
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class CallLock:
+    """Re-entrant: held by every Python-path call into native code until the outermost one
+    returns, together with the claim (see the module docstring)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+
+    def acquire(self) -> None:
+        thread = threading.get_ident()
+        while True:
+            self._lock.acquire()
+            if claim(thread):
+                return
+            # only an outermost acquire can find the claim taken (an inner one's thread
+            # holds it since its outermost acquire): let everything go and retry
+            self._lock.release()
+            time.sleep(RETRY_SLEEP)
+
+    def release(self) -> None:
+        release()
+        self._lock.release()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
