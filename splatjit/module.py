@@ -34,6 +34,7 @@ from .runtime.imports import ImportTable, pure_imports
 from .runtime.memory import ExecutableMemory
 from .runtime import pyentry
 from .runtime.call_claim import CallLock
+from .runtime.ref_group import RefGroup
 from .runtime.objects import ObjectSpace, VmBuffer
 from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
 
@@ -242,7 +243,8 @@ class ExportedFunction:
                 self._busy -= 1
                 m._depth -= 1
             heap = m._heap
-            if status or m._ref_globals_used or heap.by_address or heap.lists.by_address:
+            if (status or m._ref_globals_used or m._group is not None or heap.by_address
+                    or heap.lists.by_address):
                 return self._finish_scalar(status, resbuf)
             if not m._depth:
                 heap.rewind()
@@ -415,6 +417,8 @@ class JitModule:
                                                 features=features, fuel=fuel, executables=nested)
             self._backend = None
             self._memory = None
+            #: the RefGroup this module shares memory with (runtime/ref_group.py), if any
+            self._group = None
             #: calls of this module's exports now running (Python imports re-enter); a C
             #: int64 so native entries (runtime/pyentry.py) count themselves too
             self._depth_cell = ctypes.c_int64(0)
@@ -465,6 +469,9 @@ class JitModule:
             if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
                     and name not in self.__dict__:
                 self.__dict__[name] = export
+        if self._backend is None and self._memory is not None:
+            for provider in self._imports.ref_modules:
+                RefGroup.join(self, provider)
         init = self._exports.get("__init")
         if init is not None and not init.signature.args:
             init()
@@ -521,20 +528,45 @@ class JitModule:
     def _retain_globals(self, arena: Arena) -> None:
         """After a call, keeps alive exactly what ref globals still reach (through lists too):
         caller buffers/lists stored into a global (their descriptors would otherwise die with
-        the call's arena) and module-allocated ones; everything else is released."""
-        if self._depth_cell.value:  # an outer call of this module is running: it holds more refs
+        the call's arena) and module-allocated ones; everything else is released. In a
+        RefGroup, what any member's ref globals reach, in every member (runtime/ref_group.py)."""
+        group = self._group
+        if self._depth_cell.value or (group is not None and group.busy()):
+            # an outer call (of this module, or of a member) is running: it holds more refs
             self._pinned.update(arena.by_address)
             return
+        if group is None:
+            self._collect(arena)
+            return
+        live = group.live()
+        for member in group.members():
+            member._collect(arena if member is self else Arena(), live)
+
+    def _join_group(self, group: RefGroup) -> None:
+        """Becomes a member of `group`: every call now ends in a collection (the fast paths
+        and builtin entries, which would rewind the arena, go to the Python path), and
+        returned buffers are views, as another member may still write them."""
+        self._group = group
+        self._heap.copy_results = False
+        for export in self._exports.values():
+            export._fastpath = None
+            if export._entry is not None:
+                export._entry.divert()
+
+    def _collect(self, arena: Arena, live: frozenset[int] | None = None) -> None:
+        """`_retain_globals` for this module alone, keeping what `live` (default: what its
+        own ref globals reach) holds."""
         for hook in self._collect_hooks:
             hook.before_collect()
-        if not self._ref_globals_used:  # no ref global: nothing outlives the call
+        if live is None and not self._ref_globals_used:  # nothing outlives the call
             self._pinned.clear()
             self._objects.collect(set())  # first: a dropped object may hold an arena view
             self._heap.clear()
             for hook in self._imports.hooks:
                 hook.after_call(set())
             return
-        live = self._live_refs()
+        if live is None:
+            live = self._live_refs()
         pinned = self._pinned
         for a, entry in arena.by_address.items():
             if a in live:
@@ -568,7 +600,14 @@ class JitModule:
         return live
 
     def _lookup_ref(self, address: int):
-        """The Python object for a BufferDesc* the code returned (rodata, or a new buffer)."""
+        """The Python object for a BufferDesc* the code returned (rodata, or a new buffer),
+        in a RefGroup possibly another member's."""
+        if self._group is not None:
+            return self._group.lookup(address, self)
+        return self._lookup_own(address)
+
+    def _lookup_own(self, address: int):
+        """`_lookup_ref` among this module's own objects and memory (None if unknown)."""
         if address in self._rodata_objects:
             return self._rodata_objects[address]
         if address in self._pinned:

@@ -187,6 +187,9 @@ class ImportTable:
         self.errors: list[BaseException] = []
         self.keep: list = []  # providers and callbacks that must outlive the table
         self.modules: list = []
+        #: providers linked through an import whose arguments or results include refs
+        #: (their memory and the importer's can reach each other: runtime/ref_group.py)
+        self.ref_modules: list = []
         #: providers' callables with `bind(module)` / `after_call(live)` hooks (hal/pools.py)
         self.hooks: list = []
         self.space = space if space is not None else ObjectSpace()
@@ -210,6 +213,8 @@ class ImportTable:
                 self.entries[i] = abi.ImportEntry(export.address, ctypes.addressof(provider._context))
                 self.keep.append(provider)
                 self.modules.append(provider)
+                if "ref" in imp.signature.args or "ref" in imp.signature.results:
+                    self.ref_modules.append(provider)
             else:
                 fn = provider.get(fname) if hasattr(provider, "get") else None
                 if fn is None or not callable(fn):

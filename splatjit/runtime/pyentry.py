@@ -263,6 +263,11 @@ class NativeEntry:
         """From now on every call goes to `fallback` (which must raise: the code is gone)."""
         self.closed.value = 1
 
+    def divert(self) -> None:
+        """From now on every call goes to `fallback` (the Python call path), e.g. because
+        every call of the module must now end in a collection (runtime/ref_group.py)."""
+        self.closed.value = 1
+
 
 _FORMAT = ctypes.create_string_buffer(b"iK")
 #: stubs built together share one mapping, each starting at a multiple of this
