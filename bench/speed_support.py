@@ -259,6 +259,20 @@ class SpeedTable:
         self.extra: list[tuple[str, str, str]] = []   # (name, value, target) for non-ratio rows
         self.extra_notes: list[str] = []
         self.single_shot = False
+        #: numbers without a reference column that the regression gate also watches
+        #: (name -> value; higher is better), e.g. compile speed in ops/s
+        self.scores: dict[str, float] = {}
+
+    def metrics(self) -> dict[str, float]:
+        """What the regression gate compares (bench/conftest.py): per group
+        "GROUP:interp_over_jit" (higher is better) and "GROUP:jit_over_c" (lower is better),
+        measured in one run, plus `scores` ("score:NAME", higher is better). Empty when
+        timing was disabled."""
+        if self.single_shot:
+            return {}
+        out = {f"{g.name}:{k}": v for g in self.groups.values() for k, v in g.ratios().items()}
+        out.update({f"score:{k}": v for k, v in self.scores.items()})
+        return out
 
     def group(self, name: str, unit: str, target: str = "") -> Group:
         g = self.groups.get(name)
@@ -347,3 +361,26 @@ def compiled_op_count(blobs, imports) -> int:
     finally:
         JitModule.__init__ = original
     return sum(counted)
+
+
+# ------------------------------------------------------------------ the regression gate
+#: metric name suffix -> True when higher is better
+HIGHER_IS_BETTER = {"interp_over_jit": True, "jit_over_c": False}
+
+
+def regressions(current: dict[str, float], baseline: dict[str, float],
+                tolerance: float) -> list[str]:
+    """Metrics of `baseline` that `current` is worse on by more than a factor `tolerance`
+    (a metric missing from `current`, e.g. a skipped implementation, is not compared)."""
+    out = []
+    for name, base in sorted(baseline.items()):
+        now = current.get(name)
+        if now is None or base <= 0 or now <= 0:
+            continue
+        kind = name.rsplit(":", 1)[-1]
+        higher = name.startswith("score:") or HIGHER_IS_BETTER.get(kind, True)
+        factor = base / now if higher else now / base
+        if factor > tolerance:
+            out.append(f"{name}: {now:.4g} against a baseline of {base:.4g} "
+                       f"({factor:.1f}x worse; the gate allows {tolerance:g}x)")
+    return out
