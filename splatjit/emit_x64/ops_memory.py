@@ -12,7 +12,7 @@ from ..lowering import ref_type_tag
 from ..runtime import abi
 from . import operands as R
 from .ops_float import libc_address
-from .operands import dword, qword, rbp
+from .operands import dword, qword, rbp, xmmword
 
 #: buffer op mnemonic -> (element bytes, load extension or None)
 LOADS = {"buffer.load.i8.u": (1, "zx"), "buffer.load.i8.s": (1, "sx"), "buffer.load.i16.u": (2, "zx"),
@@ -193,14 +193,48 @@ def fill(L, ins):
     a.ja(oob)
     a.mov(R.r10, qword[R.r10 + abi.BUF_DATA])
     a.lea(R.r10, R.Mem(R.r10, R.rax, size))
-    loop, done = R.Label(), R.Label()
+    store_fill(a, size)
+
+
+#: a `size`-byte value times this spreads it over 8 bytes (the value zero-extended first)
+_SPREAD = {1: 0x0101010101010101, 2: 0x0001000100010001, 4: 0x0000000100000001}
+_ZERO_EXTEND = {1: R.dl, 2: R.dx}
+
+
+def store_fill(a, size: int) -> None:
+    """Stores rdx's low `size` bytes into r11 consecutive elements from r10 (bounds already
+    checked): 16 bytes per SSE2 store while 16 or more remain, the rest element by element.
+    Every store lands on a whole number of elements from the start, so the repeated
+    pattern puts each element's bytes where the element-by-element loop would. Uses rcx,
+    r10, r11, xmm0 (rdx is spread in place)."""
+    wide, tail, elements, done = R.Label(), R.Label(), R.Label(), R.Label()
+    if SHIFT[size]:
+        a.shl(R.r11, SHIFT[size])                 # bytes to fill
+    if size in _ZERO_EXTEND:
+        a.movzx(R.edx, _ZERO_EXTEND[size])
+    elif size == 4:
+        a.mov(R.edx, R.edx)
+    if size in _SPREAD:
+        a.mov(R.rcx, _SPREAD[size])
+        a.imul(R.rdx, R.rcx)
+    a.cmp(R.r11, 16)
+    a.jb(tail)
+    a.movq(R.xmm0, R.rdx)
+    a.punpcklqdq(R.xmm0, R.xmm0)
+    a.label(wide)
+    a.movdqu(xmmword[R.r10], R.xmm0)
+    a.add(R.r10, 16)
+    a.sub(R.r11, 16)
+    a.cmp(R.r11, 16)
+    a.jae(wide)
+    a.label(tail)
     a.test(R.r11, R.r11)
     a.jz(done)
-    a.label(loop)
+    a.label(elements)
     a.mov(SIZED[size][R.r10], R.rdx.view(size * 8))
     a.add(R.r10, size)
-    a.dec(R.r11)
-    a.jnz(loop)
+    a.sub(R.r11, size)
+    a.jnz(elements)
     a.label(done)
 
 
