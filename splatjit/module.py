@@ -556,9 +556,9 @@ class JitModule:
     def _collect(self, arena: Arena, live: frozenset[int] | None = None) -> None:
         """`_retain_globals` for this module alone, keeping what `live` (default: what its
         own ref globals reach) holds."""
-        for hook in self._collect_hooks:
-            hook.before_collect()
         if live is None and not self._ref_globals_used:  # nothing outlives the call
+            for hook in self._collect_hooks:
+                hook.before_collect(frozenset())
             self._pinned.clear()
             self._objects.collect(set())  # first: a dropped object may hold an arena view
             self._heap.clear()
@@ -567,6 +567,8 @@ class JitModule:
             return
         if live is None:
             live = self._live_refs()
+        for hook in self._collect_hooks:
+            hook.before_collect(live)
         pinned = self._pinned
         for a, entry in arena.by_address.items():
             if a in live:

@@ -107,12 +107,13 @@ class Hal:
         self.recycle()
 
     def recycle(self, live=frozenset()):
-        """What the module does after its outermost call: bind, then recycle."""
+        """What the module does after its outermost call, bind then recycle, with the
+        recycle made at once (as when the stack would not last another call)."""
         pool = getattr(self.hal, "command_buffer_pool", None)
         if pool is None:
             return
-        pool.before_collect()
-        pool.recycle(set(live))
+        pool.before_collect(frozenset(live))
+        pool.recycle(set(live), force=True)
 
 
 GRID_KERNEL = f"""

@@ -14,7 +14,7 @@ from program_runs import random_inputs
 from splatjit.frontend.cconv import parse_cconv
 from splatjit.hal import ProgramArgs
 from splatjit.hal.local import Fence, LocalHal
-from splatjit.hal.pools import CAPACITY, ObjectPool, PooledCall
+from splatjit.hal.pools import CAPACITY, LAZY_CALLS, ObjectPool, PooledCall
 from splatjit.runtime.imports import NATIVE_FN, python_trampoline
 from splatjit.runtime.objects import ObjectSpace, lookup
 
@@ -65,8 +65,9 @@ def test_recycle_reuses_only_fences_nothing_refers_to():
     f.pool.recycle(set())
     assert held not in f.pool.stack    # escaped: never handed out again
     assert held.signaled               # and left as it was
-    reused = [f(), f()]
-    assert f.python_calls == 0         # topped up to the two asked for
+    assert len(f.pool.stack) == LAZY_CALLS * 2   # topped up to LAZY_CALLS calls of two
+    reused = [f() for _ in range(LAZY_CALLS * 2)]
+    assert f.python_calls == 0
     assert kept_address in [x.ref_address for x in reused]
     assert all(not x.signaled and x.failure is None for x in reused)
 
@@ -80,11 +81,11 @@ def test_recycle_of_free_fences_resets_them_where_they_are():
         x.signaled = True
     del first, x
     f.pool.recycle(set())
-    assert f.pool.native[0] == 2 and list(f.pool.native[1:3]) == order[::-1]
-    again = [f(), f()]
-    assert [x.ref_address for x in again] == order and f.python_calls == 0
+    assert f.pool.native[0] == LAZY_CALLS * 2 and list(f.pool.native[1:3]) == order[::-1]
+    again = [f() for _ in range(LAZY_CALLS * 2)]
+    assert [x.ref_address for x in again[-2:]] == order and f.python_calls == 0
     assert all(not x.signaled and x.failure is None for x in again)
-    held = again.pop()                  # one escapes: neither is reset where it is
+    held = again.pop()                  # one escapes: none is reset where it is
     del again
     f.pool.recycle({held.ref_address})
     assert held not in f.pool.stack and held.ref_address not in list(f.pool.native[1:3])
@@ -116,7 +117,49 @@ def test_recycle_waits_for_running_calls_and_grows_to_demand():
     assert f.pool.native[0] == 0       # a user call is running: nothing recycled yet
     User._depth_cell.value = 0
     f.pool.recycle(set())
-    assert f.pool.native[0] == len(f.pool.stack) == 5 <= CAPACITY
+    assert f.pool.native[0] == len(f.pool.stack) == LAZY_CALLS * 5 <= CAPACITY
+
+
+def test_recycling_waits_while_the_stack_lasts_another_call_and_binds_escapes_at_once():
+    """Calls take two fences each. `before_collect` looks at each call's fences at the end
+    of that call (one something refers to is bound then; one only the pool holds never is),
+    while `recycle` does nothing as long as two or more are left: the popped fences wait,
+    unreset. When fewer than two are left, one recycle resets every free fence."""
+    bound = []
+    f = FenceCreate()
+    f.pool.bind_popped = bound.append
+
+    def call():
+        taken = [f(), f()]
+        return taken
+
+    def end_of_call():
+        f.pool.before_collect(frozenset())
+        f.pool.recycle(set())
+
+    call()                                   # the first call: the stack of 2 runs dry
+    end_of_call()
+    assert f.pool.native[0] == len(f.pool.stack) == LAZY_CALLS * 2 and bound == []
+    a1, a2 = call()
+    a1.signaled = a2.signaled = True
+    a2_address = a2.ref_address
+    del a2
+    end_of_call()
+    assert bound == [a1]                     # escaped: bound at the end of its own call
+    assert f.pool.native[0] == LAZY_CALLS * 2 - 2        # nothing recycled yet
+    waiting = [x for x in f.pool.stack if x.ref_address == a2_address]
+    assert waiting and waiting[0].signaled   # a2 waits, unreset
+    del waiting
+    for _ in range(LAZY_CALLS - 2):
+        call()
+        end_of_call()
+    assert f.pool.native[0] == 2 and bound == [a1]
+    call()                                   # none left for another call: recycled now
+    end_of_call()
+    assert f.pool.native[0] == len(f.pool.stack) == LAZY_CALLS * 2 and f.python_calls == 0
+    assert a1 not in f.pool.stack and a1.signaled      # escaped: left to its holder
+    (a2,) = [x for x in f.pool.stack if x.ref_address == a2_address]
+    assert not a2.signaled and bound == [a1]          # free: reset, never bound
 
 
 def test_wrong_signature_gets_no_native_entry():

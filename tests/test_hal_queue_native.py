@@ -210,10 +210,11 @@ class ViewCreate:
                       native=native)
 
     def after_call(self, live=frozenset()):
-        """What JitModule._retain_globals does with the pool after the outermost call."""
-        self.pool.before_collect()
+        """What JitModule._retain_globals does with the pool after the outermost call, with
+        the recycle made at once (as when the stack would not last another call)."""
+        self.pool.before_collect(frozenset(live))
         gc.collect()
-        self.pool.recycle(set(live))
+        self.pool.recycle(set(live), force=True)
 
 
 def _same_view(got, want):

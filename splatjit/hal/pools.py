@@ -19,8 +19,18 @@ each watched object that no ref global reaches (`live`) and that nothing else re
 (its reference count is the pool's own). The others (a ref global, a result, a Python
 structure holds them) stay with their holders as ordinary objects; the pool re-checks them
 at later recycles (at most WATCH of them; older ones are simply let go). The stack is then
-topped up to the most objects one call has asked for (popped plus fallbacks), up to
-CAPACITY. BufferPool does the same per size class (see there).
+topped up to LAZY_CALLS times the most objects one call has asked for (popped plus
+fallbacks), up to CAPACITY. BufferPool does the same per size class (see there), topping
+up to one call's worth and recycling after every call.
+
+An ObjectPool recycles lazily: while the native stack still holds as many objects as the
+most demanding call took (`per_call`) and no call fell back, `recycle` returns at once, and
+the objects popped since wait in the popped part of the stack. That is safe because
+`before_collect` looks at every popped object once, at the end of the call that popped it:
+one that escaped is bound then; one that did not (only the pool refers to it, no ref
+global reaches it) can never be reached again, as no code holds its ref and the collection
+only drops references, so it is still free when a later `recycle` resets it. A pass over
+the Python objects thus runs about once per LAZY_CALLS calls instead of after every call.
 """
 from __future__ import annotations
 
@@ -35,6 +45,8 @@ from ..runtime import abi
 from ..runtime.memory import ExecutableMemory
 
 CAPACITY = 64
+#: an ObjectPool's stack holds objects for about this many of its most demanding calls
+LAZY_CALLS = 4
 _FRAME = 56
 #: BufferPool: distinct (size, memory types, usage) classes, buffers per class, buffers
 #: watched for their holders to let go
@@ -78,11 +90,13 @@ class ObjectPool:
         self.stack: list = []
         self.watch: list = []  # popped objects something else still referred to
         self.target = initial
+        self.per_call = max(initial, 1)  # the most objects one call took (fallbacks included)
         self.misses = 0  # fallbacks (empty stack) since the last recycle
         self.depth_cells: list = []  # the users' JitModule._depth_cell
         self._unshared = _refcounts([make()])[0]
         self.stack = [make() for _ in range(initial)]
         self._publish()
+        self.seen = len(self.stack)  # stack[seen:] were popped and looked at (before_collect)
 
     def bind(self, module) -> None:
         """`module` uses this pool: recycling waits until none of its calls is running."""
@@ -93,30 +107,50 @@ class ObjectPool:
         self.misses += 1
         return self.make()
 
-    def before_collect(self) -> None:
-        bind = self.bind_popped
-        if bind is None:
-            return
+    def before_collect(self, live) -> None:
+        """At the end of an outermost call: notes how many objects it popped, and binds each
+        of them that something besides the pool refers to (a Python object, or a ref global:
+        `live`); one only the pool holds is reset by a later `recycle` without ever being
+        bound (see the module docstring)."""
         for cell in self.depth_cells:
             if cell.value:
                 return
-        count = self.words[0]
-        stack = self.stack
-        if count < len(stack):
-            for obj in stack[count:]:
+        count, seen = self.words[0], self.seen
+        if count >= seen:
+            self.seen = count
+            return
+        taken = seen - count
+        if taken > self.per_call:
+            self.per_call = min(taken, CAPACITY)
+        self.seen = count
+        bind = self.bind_popped
+        if bind is None:
+            return
+        popped = self.stack[count:seen]
+        counts = _refcounts(popped)
+        unshared = self._unshared + 1   # (the stack holds each one as well)
+        for i in range(len(popped)):
+            obj = popped[i]
+            if counts[i] != unshared or obj.ref_address in live:
                 bind(obj)
+        obj = popped = None
 
-    def recycle(self, live: set[int]) -> None:
+    def recycle(self, live: set[int], force: bool = False) -> None:
+        """After the outermost call of every user: see the module docstring; `force`
+        recycles even while the stack would last another call."""
         for cell in self.depth_cells:
             if cell.value:
                 return  # a call of some user is still running: it may hold popped objects
         stack, words, watch = self.stack, self.words, self.watch
         count = words[0]
-        if count == len(stack) and not self.misses and not watch:
-            return
+        if not self.misses and count >= self.per_call and not force:
+            return  # enough for another call: the popped objects wait (module docstring)
         if not self.watch and not self.misses and self._recycle_in_place(count, live):
+            self._top_up(len(stack))
             return
         asked = len(stack) - count + self.misses
+        if self.misses and asked > self.per_call:  # the stack ran dry: as if one call took all
+            self.per_call = min(asked, CAPACITY)
         watch += stack[count:]
         del stack[count:]
         keep = None
@@ -134,21 +168,25 @@ class ObjectPool:
                 keep.append(obj)
         obj = None
         self.watch = [] if keep is None else keep[-WATCH:]
-        if asked > self.target:
-            self.target = min(asked, CAPACITY)
-        if len(stack) < self.target:
-            while len(stack) < self.target:
-                stack.append(self.make())
-            self._publish(count)
-        else:
-            words[0] = len(stack)
+        self._top_up(count)
+
+    def _top_up(self, unchanged: int) -> None:
+        """After a recycle: the stack grows to LAZY_CALLS calls' worth (up to CAPACITY) and
+        is published (its first `unchanged` native refs are already right)."""
+        stack = self.stack
+        self.target = min(LAZY_CALLS * self.per_call, CAPACITY)
+        while len(stack) < self.target:
+            stack.append(self.make())
+        self._publish(unchanged)
+        self.seen = len(stack)
         self.misses = 0
 
     def _recycle_in_place(self, count: int, live: set[int]) -> bool:
         """The common recycle: every popped object is free again (the pool's own reference
         count, no ref global reaches it), nothing is watched or missed: each is reset where
         it is on the stack, whose native copy then only needs its count (the refs there
-        are unchanged). False (nothing done) otherwise, for the general path."""
+        are unchanged; `_top_up` publishes the count). False (nothing done) otherwise, for
+        the general path."""
         popped = self.stack[count:]
         counts = _refcounts(popped)
         unshared = self._unshared + 1   # (the stack holds each one as well)
@@ -158,9 +196,6 @@ class ObjectPool:
         reset = self.reset
         for obj in popped:
             reset(obj)
-        if len(popped) > self.target:
-            self.target = min(len(popped), CAPACITY)
-        self.words[0] = len(self.stack)
         return True
 
     def _publish(self, unchanged: int = 0) -> None:
@@ -196,8 +231,8 @@ class PooledCall:
     def bind(self, module) -> None:
         self.pool.bind(module)
 
-    def before_collect(self) -> None:
-        self.pool.before_collect()
+    def before_collect(self, live) -> None:
+        self.pool.before_collect(live)
 
     def after_call(self, live: set[int]) -> None:
         self.pool.recycle(live)
