@@ -9,7 +9,8 @@ The claim is two u64 words, `owner` (the holder's `pthread_self()`, which is als
 `threading.get_ident()`; 0 when free) and `count` (nested claims of that thread). Taking it
 is a check-and-set that must not be split by a thread switch, so it is machine code run
 with the GIL held (`claim`); the CPython builtin entries (runtime/pyentry.py) inline the
-same sequence (`emit_claim`, `emit_release`).
+same sequence (`emit_claim`, `emit_release`). Giving the claim back needs no such care
+(only its owner writes the cell while it holds it), so `CallLock.release` does it in Python.
 
 `CallLock` is the lock of the Python call path (module.CALL_LOCK): a re-entrant lock plus
 the claim. A thread that finds the claim held by another thread (a builtin call of that
@@ -65,41 +66,33 @@ def emit_release(a: Assembler) -> None:
     a.label(held)
 
 
-def _assemble() -> tuple[bytes, int]:
-    """claim(thread) -> 1 taken / 0 busy; release() (at the returned offset)."""
+def _assemble() -> bytes:
+    """claim() -> 1 taken for the calling thread / 0 busy (no arguments: a ctypes call
+    without argument conversion is the cheapest)."""
     a = Assembler()
     busy = Label("busy")
+    a.sub(R.rsp, 8)                 # rsp 16-aligned for the call
+    a.mov(R.rax, PTHREAD_SELF)
+    a.call(R.rax)
+    a.add(R.rsp, 8)
+    a.mov(R.rdi, R.rax)
     emit_claim(a, busy)
     a.mov(R.eax, 1)
     a.ret()
     a.label(busy)
     a.xor(R.eax, R.eax)
     a.ret()
-    release = Label("release")
-    a.label(release)
-    emit_release(a)
-    a.ret()
-    code = a.finish()
-    return code, a.label_offset(release)
+    return a.finish()
 
 
-_NATIVE = platform.machine() in ("x86_64", "AMD64")
-if _NATIVE:
-    _code, _release_at = _assemble()
-    _MEMORY = ExecutableMemory(_code, [(0, _release_at, "splatjit:call_claim.claim"),
-                                       (_release_at, len(_code) - _release_at,
-                                        "splatjit:call_claim.release")])
-    claim = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_uint64)(_MEMORY.address)
-    release = ctypes.PYFUNCTYPE(None)(_MEMORY.address + _release_at)
+if platform.machine() in ("x86_64", "AMD64"):
+    _code = _assemble()
+    _MEMORY = ExecutableMemory(_code, [(0, len(_code), "splatjit:call_claim.claim")])
+    claim = ctypes.PYFUNCTYPE(ctypes.c_int)(_MEMORY.address)
 else:  # no native builtin entries take the claim on this host: the lock alone suffices
-    def claim(thread: int) -> int:
-        CELL[0], CELL[1] = thread, CELL[1] + 1
+    def claim() -> int:
+        CELL[0], CELL[1] = threading.get_ident(), CELL[1] + 1
         return 1
-
-    def release() -> None:
-        CELL[1] -= 1
-        if not CELL[1]:
-            CELL[0] = 0
 
 
 def _after_fork_in_child() -> None:
@@ -119,23 +112,26 @@ class CallLock:
         self._lock = threading.RLock()
 
     def acquire(self) -> None:
-        thread = threading.get_ident()
+        lock = self._lock
         while True:
-            self._lock.acquire()
-            if claim(thread):
+            lock.acquire()
+            if claim():
                 return
             # only an outermost acquire can find the claim taken (an inner one's thread
             # holds it since its outermost acquire): let everything go and retry
-            self._lock.release()
+            lock.release()
             time.sleep(RETRY_SLEEP)
 
     def release(self) -> None:
-        release()
+        # in Python: while this thread owns the claim no other thread writes the cell, and a
+        # builtin that reads it between the two writes finds it busy and takes the slow path
+        count = CELL[1] - 1
+        CELL[1] = count
+        if not count:
+            CELL[0] = 0
         self._lock.release()
 
-    def __enter__(self):
-        self.acquire()
-        return self
+    __enter__ = acquire
 
     def __exit__(self, *exc) -> None:
         self.release()
