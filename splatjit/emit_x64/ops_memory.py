@@ -201,13 +201,25 @@ _SPREAD = {1: 0x0101010101010101, 2: 0x0001000100010001, 4: 0x0000000100000001}
 _ZERO_EXTEND = {1: R.dl, 2: R.dx}
 
 
+def wide_stores(a, ptr, nbytes, vec) -> None:
+    """`vec` (16 bytes) stored at `ptr`, `ptr + 16`, ... while `nbytes` >= 16 (at least 16
+    on entry); `ptr` and `nbytes` advance past what was stored."""
+    wide = R.Label("wide")
+    a.label(wide)
+    a.movdqu(xmmword[ptr], vec)
+    a.add(ptr, 16)
+    a.sub(nbytes, 16)
+    a.cmp(nbytes, 16)
+    a.jae(wide)
+
+
 def store_fill(a, size: int) -> None:
     """Stores rdx's low `size` bytes into r11 consecutive elements from r10 (bounds already
     checked): 16 bytes per SSE2 store while 16 or more remain, the rest element by element.
     Every store lands on a whole number of elements from the start, so the repeated
     pattern puts each element's bytes where the element-by-element loop would. Uses rcx,
     r10, r11, xmm0 (rdx is spread in place)."""
-    wide, tail, elements, done = R.Label(), R.Label(), R.Label(), R.Label()
+    tail, elements, done = R.Label(), R.Label(), R.Label()
     if SHIFT[size]:
         a.shl(R.r11, SHIFT[size])                 # bytes to fill
     if size in _ZERO_EXTEND:
@@ -221,12 +233,7 @@ def store_fill(a, size: int) -> None:
     a.jb(tail)
     a.movq(R.xmm0, R.rdx)
     a.punpcklqdq(R.xmm0, R.xmm0)
-    a.label(wide)
-    a.movdqu(xmmword[R.r10], R.xmm0)
-    a.add(R.r10, 16)
-    a.sub(R.r11, 16)
-    a.cmp(R.r11, 16)
-    a.jae(wide)
+    wide_stores(a, R.r10, R.r11, R.xmm0)
     a.label(tail)
     a.test(R.r11, R.r11)
     a.jz(done)

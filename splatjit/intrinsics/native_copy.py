@@ -18,7 +18,8 @@ time), so its order cannot matter.
 from __future__ import annotations
 
 from ..emit_x64 import operands as R
-from ..emit_x64.operands import Label, dword, qword, xmmword
+from ..emit_x64.operands import Label, dword, qword
+from ..emit_x64.ops_memory import wide_stores
 from .native_entry import SIZED, Entry, copy_bytes
 
 COPY_SHIFT = {"copy.2d.x8": 0, "copy.2d.x16": 1, "copy.2d.x32": 2, "copy.2d.x64": 3}
@@ -116,19 +117,13 @@ def assemble_fill(name: str, fallback: int) -> bytes:
     a.movq(R.rax, R.xmm0)
     a.add(R.rdx, 1)                                    # rows
     a.lea(R.rdi, R.Mem(None, R.rdi, 4, 4))             # bytes per row
-    rows, wide, tail, four, next_row = (Label("rows"), Label("wide"), Label("tail"),
-                                        Label("four"), Label("next_row"))
+    rows, tail, four, next_row = Label("rows"), Label("tail"), Label("four"), Label("next_row")
     a.label(rows)
     a.mov(R.r11, R.r10)
     a.mov(R.rcx, R.rdi)
     a.cmp(R.rcx, 16)
     a.jb(tail)
-    a.label(wide)
-    a.movdqu(xmmword[R.r11], R.xmm0)
-    a.add(R.r11, 16)
-    a.sub(R.rcx, 16)
-    a.cmp(R.rcx, 16)
-    a.jae(wide)
+    wide_stores(a, R.r11, R.rcx, R.xmm0)
     a.label(tail)
     a.test(R.ecx, 8)
     a.jz(four)
