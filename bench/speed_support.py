@@ -368,6 +368,22 @@ def compiled_op_count(blobs, imports) -> int:
 HIGHER_IS_BETTER = {"interp_over_jit": True, "jit_over_c": False}
 
 
+def _higher_is_better(name: str) -> bool:
+    return name.startswith("score:") or HIGHER_IS_BETTER.get(name.rsplit(":", 1)[-1], True)
+
+
+def best_of(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:
+    """Per metric, the better of two runs' values (a metric of one run only is kept)."""
+    out = dict(second)
+    for name, value in first.items():
+        other = out.get(name)
+        if other is None:
+            out[name] = value
+        else:
+            out[name] = max(value, other) if _higher_is_better(name) else min(value, other)
+    return out
+
+
 def regressions(current: dict[str, float], baseline: dict[str, float],
                 tolerance: float) -> list[str]:
     """Metrics of `baseline` that `current` is worse on by more than a factor `tolerance`
@@ -377,9 +393,7 @@ def regressions(current: dict[str, float], baseline: dict[str, float],
         now = current.get(name)
         if now is None or base <= 0 or now <= 0:
             continue
-        kind = name.rsplit(":", 1)[-1]
-        higher = name.startswith("score:") or HIGHER_IS_BETTER.get(kind, True)
-        factor = base / now if higher else now / base
+        factor = base / now if _higher_is_better(name) else now / base
         if factor > tolerance:
             out.append(f"{name}: {now:.4g} against a baseline of {base:.4g} "
                        f"({factor:.1f}x worse; the gate allows {tolerance:g}x)")
