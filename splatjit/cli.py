@@ -34,6 +34,13 @@ def cmd_disasm(args) -> int:
     # a VMVX kernel module (a program's nested executable) gets the vmvx microkernels
     module = JitModule(data, target=args.target, imports=intrinsic_providers(data))
     records = function_records(module, None, args.function)
+    if args.nested:  # each nested VMVX executable, compiled as the program's HAL compiles it
+        for exe in module.loaded.executables:
+            kernel = JitModule(exe.module, target=args.target,
+                               imports=intrinsic_providers(b"", exe.module.defn))
+            for record in function_records(kernel, None, args.function):
+                record["executable"] = f"rodata[{exe.rodata_ordinal}]"
+                records.append(record)
     if args.function and not records:
         raise SystemExit(f"splatjit: no function named {args.function!r}")
     sys.stdout.write((as_json(records) if args.json else as_text(records)) + "\n")
@@ -63,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--target", default="native", choices=("native", "x86_64", "aarch64"),
                    help="ISA to compile for (aarch64 code is shown as it would run)")
     x.add_argument("--json", action="store_true", help="machine-readable output")
+    x.add_argument("--nested", action="store_true",
+                   help="also a program's nested VMVX executables (their dispatch functions)")
     x.set_defaults(func=cmd_disasm)
     r = sub.add_parser("run", help="run a function like iree-run-module (same flags and output)")
     r.add_argument("file", nargs="?")

@@ -60,8 +60,12 @@ FRAME_TEXT = {"stack": "frame {} bytes", "red zone": "frame {} bytes in the red 
 
 
 def as_text(records: list[dict]) -> str:
-    lines = []
+    lines, executable = [], None
     for r in records:
+        if r.get("executable") != executable:
+            executable = r.get("executable")
+            lines.append(f"// nested executable {executable} (its own code blob)")
+            lines.append("")
         lines.append(f"vm.func @{r['function']}{r['signature']}  // entry +{r['entry']:#x}, "
                      + FRAME_TEXT[r["frame_kind"]].format(r["frame_bytes"]))
         placed = ", ".join(f"{v}={loc}" for v, loc in r["allocation"].items()) or "none"

@@ -175,6 +175,23 @@ def test_disasm_of_a_kernel_module_provides_the_vmvx_microkernels(tmp_path, caps
     assert "vm.call @vmvx." in text
 
 
+def test_disasm_nested_shows_a_programs_dispatch_functions(capsys):
+    import corpus
+    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "ukernel")
+    path = corpus.compiled_path(item)
+    corpus.compile_item(item)
+    assert cli_main(["disasm", str(path)]) == 0
+    plain = capsys.readouterr().out
+    assert cli_main(["disasm", "--nested", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "// nested executable rodata[" in text and "nested executable" not in plain
+    assert "vm.func @main_dispatch_0" in text and "vm.func @main_dispatch_0" not in plain
+    assert cli_main(["disasm", "--nested", "--json", str(path)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    kernels = [r for r in records if r.get("executable")]
+    assert kernels and all(r["ops"] for r in kernels)
+
+
 def test_perf_map_names_each_function_when_asked(monkeypatch):
     import os
     path = Path(f"/tmp/perf-{os.getpid()}.map")
