@@ -87,17 +87,22 @@ class CachePlan:
         return [lp for lp in self.loops if lp.header == target and source not in lp.blocks]
 
 
+#: terminators whose lowering fills the caches of the loops their edges enter
+#: (`jit.copy.nest`, copy_nests.py, enters its loop only when it does not run the copy)
+ENTERING = ("br", "cond_br", "jit.copy.nest")
+
+
 def natural_loops(fn) -> list[tuple[int, set[int]]]:
     """The loops of `loop_bodies` that this module (and element_promotion.py) can work on:
     header not block 0, every other block entered from inside the loop, and entered from
-    outside by br / cond_br only."""
+    outside by `ENTERING` terminators only."""
     preds = predecessors(fn)
     loops = loop_bodies(fn, preds)
     out = []
     for h, body in loops.items():
         entered_inside = all(preds[x] <= body for x in body if x != h)
         outside = preds[h] - body
-        simple = all(fn.blocks[p].instrs[-1].op.mnemonic in ("br", "cond_br") for p in outside)
+        simple = all(fn.blocks[p].instrs[-1].op.mnemonic in ENTERING for p in outside)
         if h != 0 and entered_inside and simple and outside:
             out.append((h, body))
     return out

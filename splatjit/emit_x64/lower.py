@@ -26,6 +26,7 @@ from ..constant_folding import fold_constants
 from ..div_rem_pairs import pair_divisions
 from ..range_folding import fold_ranges
 from ..element_promotion import promote_elements
+from ..copy_nests import plan_copy_nests
 from ..regalloc.coalesce import coalesce_remaps
 from ..runtime import abi
 from . import operands as R
@@ -81,6 +82,8 @@ class FunctionLowering:
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
         fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
         self.constants = constant_slots(fn, first_renamed)  # single-def integer constants
+        if not fuel:  # element-copy loops run as one native copy when their checks pass
+            fn = plan_copy_nests(fn, self.constants)
         self.caches = buffer_cache.plan(fn, fn.i32_count)  # loop-invariant buffer facts
         self.leaf = not any("callee_ordinal" in ins.args for ins in fn.instrs())
         self.deferred: list = []  # out-of-line code (slow paths), emitted after the body

@@ -527,6 +527,12 @@ BY_NAME: dict[str, Opcode] = {op.name: op for op in OPCODES if op.layout != "blo
 #: Per integer type T and signedness S (div_rem_pairs.py):
 #:   jit.divrem.T.S     result = left / right, remainder = left % right (vm.div.T.S and
 #:                      vm.rem.T.S of the same operands, with their traps, in one op)
+#: And one terminator (copy_nests.py), which replaces a loop's entering `br`:
+#:   jit.copy.nest      reads `operands` (registers the plan names, see copy_nests.py); runs
+#:                      the whole element-copy loop at once and takes `done_pc` (the loop's
+#:                      exit) when every check of its plan passes, else takes `loop_pc` (the
+#:                      loop header) and changes nothing. Both edges carry the replaced br's
+#:                      remaps. The plan is `args["plan"]` (not a field).
 JIT = "jit"
 JIT_TYPES = ("i32", "i64", "f32", "f64")
 JIT_SIZES = {"i32": 4, "i64": 8, "f32": 4, "f64": 8}  # element bytes per type
@@ -543,3 +549,7 @@ for _t in ("i32", "i64"):
                                    _dst("remainder", _t))
     for _s in ("s", "u"):
         JIT_OPS[f"jit.divrem.{_t}.{_s}"] = Opcode(JIT, -1, f"jit.divrem.{_t}.{_s}", f"jit_{_t}_divrem")
+LAYOUTS["jit_copy_nest"] = (_srclist("operands", "any"), Field("done_pc", TARGET),
+                            Field("done_operands", REMAP), Field("loop_pc", TARGET),
+                            Field("loop_operands", REMAP))
+JIT_OPS["jit.copy.nest"] = Opcode(JIT, -1, "jit.copy.nest", "jit_copy_nest")
