@@ -23,7 +23,7 @@ from splatjit.regalloc.coalesce import coalesce_remaps
 from splatjit.regalloc.webs import rename_webs
 from splatjit.runtime.imports import pure_imports
 
-RECOGNISED = ("unpack", "narrow", "in_place", "to_rodata", "suffix")
+RECOGNISED = ("unpack", "narrow", "in_place", "to_rodata", "suffix", "wrapped")
 NEAR_MISSES = ("step_two", "two_stores", "scaled")
 
 
@@ -114,6 +114,8 @@ CASES = [
     ("unpack", lambda: [_f32(192, 5), _f32(256, 6), 192, 0, 8], True),  # overlapping stores
     ("unpack", lambda: [_f32(192, 44), _f32(256, 45), 192, 1, 16], False),
     ("unpack", lambda: [_f32(128, 7), _f32(256, 8), 128, 1, 12], False),
+    ("unpack", lambda: [_f32(128, 51), _f32(256, 52), 128, 1, 15], False),  # row 15 < 15
+    ("unpack", lambda: [_f32(128, 53), _f32(256, 54), 128, 0, 8], True),  # row 7 < 8
     ("unpack", lambda: [_f32(128, 9), _f32(256, 10), 128, 2, 16], False),
     ("unpack", lambda: [_f32(128, 11), _f32(256, 12), 128, -1, 16], False),
     ("unpack", lambda: [_f32(128, 13), _f32(256, 14), 100, 0, 16], False),
@@ -124,6 +126,7 @@ CASES = [
     ("narrow", lambda: [_u16(64, 23), _u16(160, 24), 48, 3], True),
     ("narrow", lambda: [_u16(64, 25), _u16(160, 26), 64, 50], False),
     ("narrow", lambda: [_u16(64, 27), _u16(160, 28), -5, 0], False),
+    ("narrow", lambda: [_u16(64, 55), _u16(160, 56), 64, -3], False),  # store index -3
     ("in_place", lambda: [_i32(64, 29), 32, 32], True),
     ("in_place", lambda: [_i32(64, 30), 32, 40], False),
     ("in_place", lambda: [_i32(64, 31), 16, 40], True),
@@ -134,12 +137,18 @@ CASES = [
     ("to_rodata", lambda: [_f32(64, 35), 0], False),
     ("suffix", lambda: [_f32(64, 47), _f32(64, 48), 0, 64], True),
     ("suffix", lambda: [_f32(64, 49), _f32(64, 50), 5, 64], False),
+    ("wrapped", lambda: [_f32(64, 57), _f32(64, 58), 64, 5], True),
+    ("wrapped", lambda: [_f32(64, 59), _f32(64, 60), 64, 2**31 - 4], False),  # wraps at i = 4
     ("step_two", lambda: [_f32(64, 36), _f32(64, 37), 64], False),
     ("two_stores", lambda: [_f32(64, 38), _f32(64, 39), 32], False),
     ("two_stores", lambda: [_f32(64, 40), _f32(64, 41), 40], False),
     ("scaled", lambda: [_f32(64, 42), _f32(64, 43), 16, 3], False),
 ]
 IDS = [f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)]
+#: cases with a negative store index: IREE's interpreter may write outside its buffer for
+#: those (its bounds check wraps), so only the unchanged loop is the reference there
+NO_ORACLE = {i for i, (n, make, _) in enumerate(CASES)
+             if (n, make()[-1]) in (("narrow", -3), ("wrapped", 2**31 - 4))}
 
 
 def _run(module: JitModule, name: str, args: list):
@@ -175,7 +184,7 @@ def test_nest_matches_loop_and_interpreter(module, monkeypatch, case, features):
     args = make()
     got = _run(JitModule(module, features=features), name, args)
     _same(got, _run(_plain(module, monkeypatch), name, args))
-    if features is not None:
+    if features is not None or case in NO_ORACLE:
         return
     sig = list(next(f for f in load_module(module).functions if f.name == name).signature.args)
     oracle_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]

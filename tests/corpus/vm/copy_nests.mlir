@@ -136,6 +136,30 @@ vm.module @copy_nests {
     vm.return %z : i32
   }
 
+  // dst[ext(i + off) - ext(off)] = src[i]: the index is i unless the i32 add wraps
+  // (off near 2**31), which the nest's limit on invariants rules out; then the loop runs.
+  vm.export @wrapped
+  vm.func @wrapped(%src : !vm.buffer, %dst : !vm.buffer, %n : i32, %off : i32) -> i32 {
+    %c0 = vm.const.i32 0
+    %c1 = vm.const.i32 1
+    %oe = vm.ext.i32.i64.s %off : i32 -> i64
+    vm.br ^header(%c0 : i32)
+  ^header(%i : i32):
+    %more = vm.cmp.lt.i32.s %i, %n : i32
+    vm.cond_br %more, ^body, ^done
+  ^body:
+    %a = vm.add.i32 %i, %off : i32
+    %ae = vm.ext.i32.i64.s %a : i32 -> i64
+    %d = vm.sub.i64 %ae, %oe : i64
+    %si = vm.ext.i32.i64.s %i : i32 -> i64
+    %v = vm.buffer.load.f32 %src[%si] : !vm.buffer -> f32
+    vm.buffer.store.f32 %v, %dst[%d] : f32 -> !vm.buffer
+    %i1 = vm.add.i32 %i, %c1 : i32
+    vm.br ^header(%i1 : i32)
+  ^done:
+    vm.return %c0 : i32
+  }
+
   // Near misses (never recognised): a step of 2 ...
   vm.export @step_two
   vm.func @step_two(%src : !vm.buffer, %dst : !vm.buffer, %n : i32) -> i32 {
