@@ -195,7 +195,8 @@ class _State:
 
 
 def _remap_into(state: _State, pairs) -> None:
-    """`_State.remap` with typed values (it stores (type, value) pairs)."""
+    """Apply a branch's sequential 32-bit remap copies to `state`: a whole i64 / i32 value
+    moves when its slots are copied in order; any other destination becomes unknown."""
     raw = [(s.ordinal, d.ordinal) for s, d in pairs if not s.is_ref]
     k = 0
     while k < len(raw):
@@ -574,7 +575,8 @@ def _in_digits(f: Affine, weights: list[int], invariant_index: dict) -> Affine:
 
 
 def recognise(fn, header: int, body: set[int], preds, live, headers, constants):
-    """(preheader block, exit block, CopyNest, operand registers) or None."""
+    """(preheader block, exit block, CopyNest, operand registers) or None. `live()` gives
+    the live-in slots per block."""
     outside = preds[header] - body
     if len(outside) != 1:
         return None
@@ -596,7 +598,7 @@ def recognise(fn, header: int, body: set[int], preds, live, headers, constants):
     written = _written(fn, body)
     if any(ref_writes(ins) for b in body for ins in fn.blocks[b].instrs):
         return None
-    if written & live[x.block]:
+    if written & live()[x.block]:
         return None
     ind = cmp.args["left"]
     if not set(ind.slots) <= written:
@@ -662,7 +664,12 @@ def plan_copy_nests(fn: Function, constants: dict) -> Function:
     if not loops:
         return fn
     preds = predecessors(fn)
-    live = _live_in(fn)
+    cache: list = []
+
+    def live() -> dict:  # computed once, when a loop gets that far
+        if not cache:
+            cache.append(_live_in(fn))
+        return cache[0]
     constants = {r.ordinal: (constants[r.ordinal], r.type) for ins in fn.instrs()
                  if ins.op.mnemonic.startswith("const.i") and (r := ins.args["result"]).ordinal in constants}
     headers = loop_headers(fn)

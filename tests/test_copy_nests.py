@@ -231,3 +231,29 @@ def test_nest_code_uses_vector_moves_for_runs(module):
     assert (text.count("movups"), text.count("vmovups")) == (8, 0)
     text = moves(("avx2",))  # one 32-byte pair each
     assert (text.count("movups"), text.count("vmovups"), text.count("vzeroupper")) == (0, 4, 2)
+
+
+A64_CASES = [0, 3, next(i for i, c in enumerate(CASES) if c[0] == "to_rodata")]
+
+
+@pytest.mark.parametrize("case", A64_CASES, ids=[IDS[i] for i in A64_CASES])
+def test_a64_lowers_the_op_as_its_loop(module, monkeypatch, case):
+    """AArch64 does not plan copy nests; its lowering of the op (should a plan reach it)
+    takes the loop edge: forced through its pipeline, results, buffers and traps are the
+    loop's (under Unicorn)."""
+    from splatjit.emit_a64 import lower as a64_lower
+    name, make, _ = CASES[case]
+    args = make()
+    seen = []
+
+    def coalesce_then_plan(fn):
+        out = plan_copy_nests(coalesce_remaps(fn), constant_slots(fn, 0))
+        seen.extend(i for i in out.instrs() if i.op.mnemonic == "jit.copy.nest")
+        return out
+    want = _run(JitModule(module, target="aarch64"), name, args)
+    with monkeypatch.context() as m:
+        m.setattr(a64_lower, "coalesce_remaps", coalesce_then_plan)
+        got = _run(JitModule(module, target="aarch64"), name, args)
+    assert seen
+    _same(got, want)
+    _same(got, _run(JitModule(module), name, args))

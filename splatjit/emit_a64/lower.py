@@ -65,6 +65,8 @@ class FunctionLowering:
         fn = promote_elements(fn)  # a loop's one stored element kept in a register
         fn = coalesce_remaps(fn)  # values made only for a br's remap go straight to its target
         self.constants = constant_slots(fn, first_renamed)  # single-def integer constants
+        # No copy_nests.plan_copy_nests here: AArch64 has no `jit.copy.nest` lowering yet,
+        # so element-copy loops run as the per-element loop (x86-64 runs them as a nest).
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers

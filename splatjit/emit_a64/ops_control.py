@@ -116,6 +116,15 @@ def branch(L, ins):
     L.jump(succ.block)
 
 
+def copy_nest(L, ins):
+    """`jit.copy.nest` (copy_nests.py) without a native copy: always its loop edge, which
+    its contract allows (the loop computes what the copy would). The AArch64 pipeline does
+    not plan copy nests; this only keeps the op lowerable on both ISAs."""
+    succ = ins.args["loop_pc"]
+    edge_moves(L, succ)
+    L.jump(succ.block)
+
+
 def cond_branch(L, ins):
     """Edge moves never touch NZCV (ldr/str/mov/fmov), so the condition survives them."""
     a, args = L.a, ins.args
@@ -335,6 +344,7 @@ HANDLERS = {"trace": trace, "print": trace,
             "switch.i32": switch, "switch.i64": switch, "switch.f32": switch, "switch.f64": switch,
             "switch.ref": switch,
             "br": branch, "cond_br": cond_branch, "br_table": branch_table, "return": return_,
+            "jit.copy.nest": copy_nest,
             "fail": fail, "call": call, "call.variadic": call,
             "call.yieldable": call_yieldable, "call.variadic.yieldable": call_yieldable,
             "yield": branch,  # a synchronous host resumes a yielded function at once
