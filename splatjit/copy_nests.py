@@ -283,7 +283,7 @@ def _evaluate(ins: Instr, state: _State, produced: list):
     res = a.get("result")
     if m.startswith("jit.copy."):
         return state.get(a["operand"])
-    if stem == "const":
+    if stem == "const" and parts[1] in BITS:
         return Affine(_signed_value(a.get("value", 0), BITS[parts[1]]))
     if res is None or res.type not in BITS:
         raise Unknown(m)

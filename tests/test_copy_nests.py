@@ -24,7 +24,7 @@ from splatjit.regalloc.webs import rename_webs
 from splatjit.runtime.imports import pure_imports
 
 RECOGNISED = ("unpack", "narrow", "in_place", "to_rodata", "suffix", "wrapped")
-NEAR_MISSES = ("step_two", "two_stores", "scaled")
+NEAR_MISSES = ("step_two", "two_stores", "scaled", "plus_half")
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,7 @@ CASES = [
     ("two_stores", lambda: [_f32(64, 38), _f32(64, 39), 32], False),
     ("two_stores", lambda: [_f32(64, 40), _f32(64, 41), 40], False),
     ("scaled", lambda: [_f32(64, 42), _f32(64, 43), 16, 3], False),
+    ("plus_half", lambda: [_f32(64, 61), _f32(64, 62), 64], False),
 ]
 IDS = [f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)]
 #: cases with a negative store index: IREE's interpreter may write outside its buffer for
@@ -257,3 +258,19 @@ def test_a64_lowers_the_op_as_its_loop(module, monkeypatch, case):
     assert seen
     _same(got, want)
     _same(got, _run(JitModule(module), name, args))
+
+
+def test_ops_outside_the_model_are_unknown():
+    """A float / ref constant or any op without a rule makes its path unknown (the loop is
+    then left alone) instead of failing the compile."""
+    from splatjit.copy_nests import Unknown, _evaluate, _State
+    from splatjit.frontend.opcodes import BY_NAME
+    from splatjit.ir import Instr, Reg
+    state = _State(written={3, 4}, constants={})
+    for ins in (Instr(0, BY_NAME["vm.const.f32"], {"value": 0.5, "result": Reg("f32", 3)}, 0),
+                Instr(0, BY_NAME["vm.const.f64"], {"value": 0.5, "result": Reg("f64", 4)}, 0),
+                Instr(0, BY_NAME["vm.abs.i32"], {"operand": Reg("i32", 1), "result": Reg("i32", 3)}, 0)):
+        with pytest.raises(Unknown):
+            _evaluate(ins, state, [])
+    ins = Instr(0, BY_NAME["vm.const.i64"], {"value": -2, "result": Reg("i64", 4)}, 0)
+    assert _evaluate(ins, state, []).constant() == -2

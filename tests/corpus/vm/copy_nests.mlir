@@ -203,6 +203,28 @@ vm.module @copy_nests {
     vm.return %z : i32
   }
 
+  // ... a value that is not the loaded one ...
+  vm.export @plus_half
+  vm.func @plus_half(%src : !vm.buffer, %dst : !vm.buffer, %n : i32) -> i32 {
+    %c0 = vm.const.i64 0
+    %c1 = vm.const.i64 1
+    %count = vm.ext.i32.i64.s %n : i32 -> i64
+    vm.br ^header(%c0 : i64)
+  ^header(%i : i64):
+    %more = vm.cmp.lt.i64.s %i, %count : i64
+    vm.cond_br %more, ^body, ^done
+  ^body:
+    %half = vm.const.f32 0.5
+    %v = vm.buffer.load.f32 %src[%i] : !vm.buffer -> f32
+    %w = vm.add.f32 %v, %half : f32
+    vm.buffer.store.f32 %w, %dst[%i] : f32 -> !vm.buffer
+    %i1 = vm.add.i64 %i, %c1 : i64
+    vm.br ^header(%i1 : i64)
+  ^done:
+    %z = vm.const.i32 0
+    vm.return %z : i32
+  }
+
   // ... and an index that is not affine (i times an invariant).
   vm.export @scaled
   vm.func @scaled(%src : !vm.buffer, %dst : !vm.buffer, %n : i32, %k : i32) -> i32 {
