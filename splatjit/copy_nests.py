@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 
 from .buffer_cache import natural_loops, ref_writes
 from .frontend import opcodes as oc
-from .ir import Block, Function, Instr, Reg
+from .ir import Block, Function, Instr, Reg, Successor
 from .regalloc.loops import predecessors
 from .regalloc.variables import successors, typed_regs
 from .lowering import loop_headers
@@ -685,7 +685,7 @@ def plan_copy_nests(fn: Function, constants: dict) -> Function:
         succ = term.args["dest_pc"]
         nest = Instr(term.offset, NEST_OP, {
             "operands": operands,
-            "done_pc": type(succ)(succ.pc, exit_block, succ.remap),
+            "done_pc": Successor(fn.blocks[exit_block].offset, exit_block, succ.remap),
             "loop_pc": succ,
             "plan": plan}, term.length)
         blocks[pre] = Block(old.index, old.offset, old.instrs[:-1] + [nest])
