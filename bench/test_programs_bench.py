@@ -8,6 +8,7 @@ rows mostly measure per-call and per-dispatch overhead), and bench/programs/matm
 iree.rt (`iree.runtime`, local-sync; inline programs, which iree.runtime cannot load, are
 timed with `iree-benchmark-module` in a subprocess, without Python overhead), and the C
 column holds llvm-cpu (`iree.runtime` on the llvm-cpu build, `--iree-llvmcpu-target-cpu=host`).
+Every implementation is warmed up the same way before its timed rounds (`_warm_up`).
 Targets (reported, not asserted): scalar matmul program interp/JIT >= 8; data-tiled matmul
 JIT/llvm-cpu <= 1.5; inline matmul interp/JIT >= 8. Every timed result is checked: splatjit
 against the interpreter on the same form (bit-exact for scalar and inline forms, allclose
@@ -39,6 +40,7 @@ LLVM_CPU = ("--iree-hal-target-device=local", "--iree-hal-local-target-device-ba
             "--iree-llvmcpu-target-cpu=host")
 EXACT = ("scalar", "inline")
 ROUNDS = 10
+WARMUP_CALLS, WARMUP_SECONDS = 30, 0.3
 
 
 def _item(source: Path, variant: str, flags) -> corpus.CorpusItem:
@@ -161,10 +163,25 @@ def test_program(benchmark, source, variant, impl):
             np.testing.assert_allclose(gv, wv, rtol=1e-4, atol=1e-4)
 
 
+def _warm_up(fn, args) -> None:
+    """Steady state before timing, the same for every implementation: WARMUP_CALLS calls or
+    WARMUP_SECONDS, whichever ends first (a JitModule's pools, arena chunks and CPython's
+    specialised bytecode settle over its first ~20 calls; iree.runtime's allocator too)."""
+    import time
+    end = time.perf_counter() + WARMUP_SECONDS
+    for _ in range(WARMUP_CALLS):
+        fn(*args)
+        if time.perf_counter() > end:
+            break
+
+
 def ss_measure(benchmark, g, impl, fn, inputs, to_host=False):
-    """Times `fn(*inputs)` (ns per run into the table); returns host numpy results."""
+    """Times `fn(*inputs)` (ns per run into the table) after `_warm_up`; returns host numpy
+    results."""
     import time
     args = [a.copy() for a in inputs]
+    if not benchmark.disabled:
+        _warm_up(fn, args)
     start = time.perf_counter()
     out = benchmark.pedantic(fn, args=args, rounds=ROUNDS, iterations=1, warmup_rounds=1)
     seconds = time.perf_counter() - start if benchmark.disabled else benchmark.stats.stats.min
