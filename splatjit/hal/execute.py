@@ -52,6 +52,7 @@ from ..intrinsics.native_entry import Entry
 from ..runtime import abi
 from ..runtime.grid import run_grid_function
 from ..runtime.memory import ExecutableMemory
+from ..runtime.patched_code import patched
 from .buffers import HalError
 from .dispatch import PackedDispatch
 
@@ -203,13 +204,22 @@ class NativeExecute:
             step += 1
         return self.fn(device, affinity, wait, signal, cb, flags, table, start=step)
 
-    def native_entry(self, fallback: int, signature=None):
-        """(entry address, the mapping to keep alive); None for another signature."""
+    def native_code(self, fallback: int, signature=None) -> bytes | None:
+        """The native entry's position-independent code (falling back to the native-ABI
+        function at `fallback`), or None for another signature. Entries differ only in
+        `fallback`: each is a patched copy (runtime/patched_code.py)."""
         if signature is not None and (signature.args, signature.results) != self.signature:
             return None
         if not DICTS_OK:
             return None
-        memory = ExecutableMemory(assemble(fallback))
+        return patched(("hal-execute",), lambda a: assemble(a[0]), (fallback,))
+
+    def native_entry(self, fallback: int, signature=None):
+        """(entry address, the mapping to keep alive) of `native_code`, or None."""
+        code = self.native_code(fallback, signature)
+        if code is None:
+            return None
+        memory = ExecutableMemory(code)
         return memory.address, memory
 
 

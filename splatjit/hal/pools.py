@@ -43,6 +43,7 @@ from ..frontend.cconv import parse_cconv
 from ..intrinsics.native_entry import Entry, counted_loop
 from ..runtime import abi
 from ..runtime.memory import ExecutableMemory
+from ..runtime.patched_code import patched
 
 CAPACITY = 64
 #: an ObjectPool's stack holds objects for about this many of its most demanding calls
@@ -60,6 +61,15 @@ def _refcounts(objects: list) -> list[int]:
     """sys.getrefcount of each object as `ObjectPool.recycle` sees one the pool alone holds
     (called the same way there and when the pool calibrates)."""
     return [sys.getrefcount(objects[i]) for i in range(len(objects))]
+
+
+def _mapped(code: bytes | None):
+    """(entry address, the mapping to keep alive) of an entry's code in its own mapping,
+    or None without code."""
+    if code is None:
+        return None
+    memory = ExecutableMemory(code)
+    return memory.address, memory
 
 
 def pop_pooled(e: Entry, stack_address: int, stack, out) -> None:
@@ -237,17 +247,26 @@ class PooledCall:
     def after_call(self, live: set[int]) -> None:
         self.pool.recycle(live)
 
-    def native_entry(self, fallback: int, signature=None):
-        """(entry address, the mapping to keep alive); None for another signature."""
+    def native_code(self, fallback: int, signature=None) -> bytes | None:
+        """The native entry's position-independent code (falling back to the native-ABI
+        function at `fallback`), or None for another signature. Entries differ only in
+        `fallback` and the pool's address: each is a patched copy (runtime/patched_code.py)."""
         if signature is not None and (signature.args, signature.results) != self.signature:
             return None
+        return patched(("hal-pooled", self.name, self.arg_types),
+                       lambda a: self._assemble(*a), (fallback, self.pool.address))
+
+    def native_entry(self, fallback: int, signature=None):
+        """(entry address, the mapping to keep alive) of `native_code`, or None."""
+        return _mapped(self.native_code(fallback, signature))
+
+    def _assemble(self, fallback: int, pool_address: int) -> bytes:
         e = Entry(self.name, tuple(f"a{i}" for i in range(len(self.arg_types))), _FRAME,
                   arg_types=self.arg_types)
         a = e.a
-        pop_pooled(e, self.pool.address, R.rax, R.rcx)
+        pop_pooled(e, pool_address, R.rax, R.rcx)
         a.mov(qword[R.rdx], R.rcx)
-        memory = ExecutableMemory(e.finish(fallback))
-        return memory.address, memory
+        return e.finish(fallback)
 
 
 #: a BufferPool class record in u64 words: size (i64), memory types (u32) | usage (u32) << 32,
@@ -408,10 +427,20 @@ class NativeAlloca:
     def after_call(self, live: set[int]) -> None:
         self.pool.recycle(live)
 
-    def native_entry(self, fallback: int, signature=None):
-        """(entry address, the mapping to keep alive); None for another signature."""
+    def native_code(self, fallback: int, signature=None) -> bytes | None:
+        """The native entry's position-independent code (falling back to the native-ABI
+        function at `fallback`), or None for another signature; a patched copy per
+        (fallback, pool address) (runtime/patched_code.py)."""
         if signature is not None and (signature.args, signature.results) != self.signature:
             return None
+        return patched(("hal-alloca",), lambda a: self._assemble(*a),
+                       (fallback, self.pool.address))
+
+    def native_entry(self, fallback: int, signature=None):
+        """(entry address, the mapping to keep alive) of `native_code`, or None."""
+        return _mapped(self.native_code(fallback, signature))
+
+    def _assemble(self, fallback: int, pool_address: int) -> bytes:
         from .execute import check_wait_signal
         from .local import FENCE_SIGNALED
         from .native import DEVICE, _object
@@ -422,7 +451,7 @@ class NativeAlloca:
         check_wait_signal(e)                           # wait in rcx, signal in r8
         a.cmp(e.arg("pool"), 0)
         a.jne(e.slow)
-        a.mov(R.r9, self.pool.address)
+        a.mov(R.r9, pool_address)
         a.mov(R.r10d, CLASSES)
         a.mov(R.r11, e.arg("size"))
         a.label(search)
@@ -453,8 +482,7 @@ class NativeAlloca:
         a.or_(dword[R.r8 + abi.BUF_ACCESS], FENCE_SIGNALED)
         a.label(signalled)
         a.mov(qword[R.rdx], R.rax)
-        memory = ExecutableMemory(e.finish(fallback))
-        return memory.address, memory
+        return e.finish(fallback)
 
 
 class NativeViewCreate(PooledCall):
@@ -479,9 +507,13 @@ class NativeViewCreate(PooledCall):
         self.pool.misses += 1
         return self.fn(*args)
 
-    def native_entry(self, fallback: int, signature=None):
+    def native_code(self, fallback: int, signature=None) -> bytes | None:
         if signature is not None and (signature.args, signature.results) != self.signature:
             return None
+        return patched(("hal-view-create",), lambda a: self._assemble(*a),
+                       (fallback, self.pool.address))
+
+    def _assemble(self, fallback: int, pool_address: int) -> bytes:
         from .buffers import INLINE_RANK, VIEW_DIMS, VIEW_SUBSPAN
         from .native import BUFFER, _object, _span_start
         e = Entry(self.name, self.FIELDS, _FRAME, arg_types=self.arg_types)
@@ -500,7 +532,7 @@ class NativeViewCreate(PooledCall):
         a.mov(R.r8d, e.arg("rank", 32))
         a.cmp(R.r8d, INLINE_RANK)
         a.ja(e.slow)
-        pop_pooled(e, self.pool.address, R.r9, R.r9)          # r9 = the view
+        pop_pooled(e, pool_address, R.r9, R.r9)               # r9 = the view
         subspan, written = Label("subspan"), Label("written")
         a.cmp(R.r11, qword[R.rax + abi.BUF_LENGTH])       # (then offset 0: in range)
         a.jne(subspan)
@@ -521,5 +553,4 @@ class NativeViewCreate(PooledCall):
             a.mov(R.r11, qword[R.Mem(R.rsi, R.r10, 8, _span_start(e, "rank"))])
             a.mov(qword[R.Mem(R.r9, R.r10, 8, VIEW_DIMS)], R.r11)
         a.mov(qword[R.rdx], R.r9)
-        memory = ExecutableMemory(e.finish(fallback))
-        return memory.address, memory
+        return e.finish(fallback)
