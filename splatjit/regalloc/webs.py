@@ -62,9 +62,12 @@ def rename_webs(fn: Function) -> Function:
             args = ins.args
             for name, kind in ins.op.reg_fields:
                 v = args[name]
-                for r in (v if kind in _LISTS else (v,)):
-                    if r.type in WIDE:
-                        wide_slots.update(r.slots)
+                if kind in _LISTS:
+                    for r in v:
+                        if r.type in WIDE:
+                            wide_slots.update(r.slots)
+                elif v.type in WIDE:
+                    wide_slots.update(v.slots)
 
     def find(x: int) -> int:
         p = parent
@@ -100,11 +103,16 @@ def rename_webs(fn: Function) -> Function:
             for name, kind in ins.op.reg_fields:
                 v = args[name]
                 is_use = kind in _USES
-                for r in (v if kind in _LISTS else (v,)):
-                    if r.is_ref:
-                        continue
-                    slots = r.slots
-                    (body if is_use else defs).append((is_use, len(width), slots))
+                out = body if is_use else defs
+                if kind in _LISTS:
+                    for r in v:
+                        if not r.is_ref:
+                            slots = r.slots
+                            out.append((is_use, len(width), slots))
+                            width.append(len(slots))
+                elif not v.is_ref:
+                    slots = v.slots
+                    out.append((is_use, len(width), slots))
                     width.append(len(slots))
             body += defs
             if ins.op.edge_fields:
@@ -166,8 +174,9 @@ def rename_webs(fn: Function) -> Function:
             # merge only happens when some slot grows; then every slot is rebuilt as a | c
             # (the sets' iteration order, which orders the unions below, is kept as is).
             changed = False
+            cur_get = cur.get
             for s, c in incoming.items():
-                a = cur.get(s)
+                a = cur_get(s)
                 if a is None:
                     if len(c) != 1 or -1 - s not in c:
                         changed = True
@@ -183,8 +192,9 @@ def rename_webs(fn: Function) -> Function:
             if not changed:
                 continue
             merged = dict(cur)
+            cur_get = cur.get
             for s, c in incoming.items():
-                a = cur.get(s)
+                a = cur_get(s)
                 merged[s] = (frozenset((-1 - s,)) if a is None else a) | c
             for s, a in cur.items():
                 if s not in incoming:
@@ -240,17 +250,22 @@ def rename_webs(fn: Function) -> Function:
             p[n] = p[p[n]]
             n = p[n]
         roots.append(n)
-    web_width: dict[int, set] = {}
+    # web -> its one width (1 or 2), or 0 when its accesses mix widths
+    web_width: dict[int, int] = {}
     pinned: set[int] = {roots[n] for n in entry.values()}
+    seen_width = web_width.get
     for r, w in zip(roots, width):
-        web_width.setdefault(r, set()).add(w)
+        had = seen_width(r)
+        if had is None:
+            web_width[r] = w
+        elif had != w:
+            web_width[r] = 0
     fresh = fn.i32_count
     new_base: dict[int, int] = {}
     for root in sorted(web_width):
-        widths = web_width[root]
-        if root in pinned or len(widths) != 1:
+        w = web_width[root]
+        if root in pinned or not w:
             continue
-        w = next(iter(widths))
         if w == 2:
             fresh += fresh & 1
         new_base[root] = fresh
@@ -273,6 +288,7 @@ def rename_webs(fn: Function) -> Function:
     blocks = []
     n = 0  # the next node of the walk
     groups = iter(group_seq)
+    made_get = made.get
     for b in fn.blocks:
         instrs = []
         for ins in b.instrs:
@@ -289,8 +305,13 @@ def rename_webs(fn: Function) -> Function:
                         new_list.append(r)
                     args[name] = new_list
                 elif not v.is_ref:
-                    if base_of[n] is not None:
-                        args[name] = moved(n, v)
+                    base = base_of[n]
+                    if base is not None:  # moved(n, v), inline
+                        key = (v.type, base, v.move)
+                        new = made_get(key)
+                        if new is None:
+                            new = made[key] = Reg(*key)
+                        args[name] = new
                     n += 1
             if ins.op.edge_fields:
                 for fname, case, succ in _successor_fields(ins):
