@@ -64,12 +64,15 @@ def _groups(remap) -> list[tuple[int, ...]]:
     return out
 
 
-def _coalesce_block(block, reads) -> list[Instr] | None:
+def _coalesce_block(block, reads_of) -> list[Instr] | None:
+    """`block`'s instructions with its `br`'s remap coalesced, or None when nothing
+    changes; `reads_of()` gives `_read_slots` of the function as of now (made on demand:
+    most blocks are ruled out before it is needed)."""
     term = block.instrs[-1] if block.instrs else None
     if term is None or term.op.mnemonic != "br":
         return None
     instrs, remap = list(block.instrs), list(term.args["dest_pc"].remap)
-    changed = False
+    changed, touched = False, None
     for group in _groups(remap):
         src = tuple(remap[i][0].ordinal for i in group)
         dst = tuple(remap[i][1].ordinal for i in group)
@@ -80,7 +83,8 @@ def _coalesce_block(block, reads) -> list[Instr] | None:
                for s, d in others):
             continue
         # the last def of src; nothing after it in the block touches dst
-        touched = [(_slots(u), _slots(d)) for u, d in map(typed_regs, instrs[:-1])]
+        if touched is None:  # (slots read, slots written) per op but the br, as of now
+            touched = [(_slots(u), _slots(d)) for u, d in map(typed_regs, instrs[:-1])]
         k = len(instrs) - 2
         while k >= 0 and not set(src) & touched[k][1] and not set(dst) & (touched[k][0] | touched[k][1]):
             k -= 1
@@ -92,6 +96,7 @@ def _coalesce_block(block, reads) -> list[Instr] | None:
             continue
         # src is read only here: after the def in this block (as the whole value), and by
         # this one pair
+        reads = reads_of()
         sites = [site for s in src for site in reads.get(s, [])]
         pair_reads = sum(1 for site in sites if site == (block.index, None))
         if pair_reads != len(src) or any(b != block.index or (p is not None and p <= k) for b, p in sites):
@@ -106,7 +111,7 @@ def _coalesce_block(block, reads) -> list[Instr] | None:
             instrs[j] = _with(instrs[j], {src: new}, writes=False)
         for i in group:
             remap[i] = None
-        changed = True
+        changed, touched = True, None
     if not changed:
         return None
     succ = term.args["dest_pc"]
@@ -136,10 +141,15 @@ def _with(ins: Instr, moved: dict, *, writes: bool) -> Instr:
 
 def coalesce_remaps(fn: Function) -> Function:
     out, reads = fn, None
-    for b in fn.blocks:
+
+    def reads_of() -> dict[int, list]:
+        nonlocal reads
         if reads is None:  # where every slot is read, as of the function so far
             reads = _read_slots(out)
-        instrs = _coalesce_block(b, reads)
+        return reads
+
+    for b in fn.blocks:
+        instrs = _coalesce_block(b, reads_of)
         if instrs is not None:
             blocks = list(out.blocks)
             blocks[b.index] = replace(b, instrs=instrs)
