@@ -174,21 +174,29 @@ def classify(fn: Function) -> SlotMap:
                 see(s, (r.type, r.ordinal))
     all_slots_wide: set[int] = set()
     edges = []
+    seen_at = kinds.get
     for b in fn.blocks:
         for ins in b.instrs:
-            uses, defs = typed_regs(ins)
-            for r in uses + defs:
-                t = r.type
-                if t == "x32":
-                    see(r.ordinal, ("raw", r.ordinal))
-                elif t in WIDE:
-                    what = (t, r.ordinal)
-                    see(r.ordinal, what)
-                    see(r.ordinal + 1, what)
-                    all_slots_wide.add(r.ordinal)
-                    all_slots_wide.add(r.ordinal + 1)
-                else:
-                    see(r.ordinal, (t, r.ordinal))
+            for regs in typed_regs(ins):
+                for r in regs:  # see(slot, what) inline: most of the walk's calls
+                    t, o = r.type, r.ordinal
+                    if t in WIDE:
+                        what = (t, o)
+                        for s in (o, o + 1):
+                            seen = seen_at(s)
+                            if seen is None:
+                                kinds[s] = {what}
+                            else:
+                                seen.add(what)
+                        all_slots_wide.add(o)
+                        all_slots_wide.add(o + 1)
+                        continue
+                    what = ("raw", o) if t == "x32" else (t, o)
+                    seen = seen_at(o)
+                    if seen is None:
+                        kinds[o] = {what}
+                    else:
+                        seen.add(what)
             if ins.op.edge_fields:
                 edges += successors(ins)
     # Remaps: whole wide moves between wide slots, or raw single-slot copies.
