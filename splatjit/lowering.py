@@ -79,10 +79,27 @@ class CallLayout:
     result_size: int
 
 
+#: (callee args, results, segment sizes) -> CallLayout: a layout depends on nothing else,
+#: and a module's calls repeat a few signatures (each call site asks twice: frame size,
+#: lowering). Bounded: cleared when full.
+_LAYOUTS: dict[tuple, CallLayout] = {}
+_LAYOUTS_LIMIT = 1 << 12
+
+
 def call_layout(module: ModuleDef, ins) -> CallLayout:
     """The buffer layout of a `call` / `call.variadic` instruction."""
     sig = callee_signature(module, ins.args["callee_ordinal"])
     segments = ins.args.get("segment_sizes")
+    key = (sig.args, sig.results, None if segments is None else tuple(segments))
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) >= _LAYOUTS_LIMIT:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _call_layout(sig, segments)
+    return layout
+
+
+def _call_layout(sig: Signature, segments) -> CallLayout:
     if sig.is_variadic:
         flat = abi.flatten_variadic(sig.args, segments)
     else:
