@@ -37,6 +37,12 @@ from .operands import Label, dword, qword, rbp
 
 LOOP_ALIGN = 32
 _UNKNOWN = object()
+#: the operands every trap stub writes (made once: a function may have hundreds of stubs)
+_CTX = qword[rbp + CTX_OFF]
+_TRAP_STATUS = qword[R.rcx + abi.CTX_TRAP_STATUS]
+_TRAP_CODE = dword[R.rcx + abi.CTX_TRAP_CODE]
+_TRAP_OFFSET = dword[R.rcx + abi.CTX_TRAP_OFFSET]
+_TRAP_FUNCTION = dword[R.rcx + abi.CTX_TRAP_FUNCTION]
 
 
 #: Bytes below rsp that the SysV ABI keeps from signal handlers: a frame that makes no
@@ -151,7 +157,7 @@ class FunctionLowering:
         return qword[R.rsp - 8] if self.frameless else qword[rbp + RESULTS_OFF]
 
     def ctx(self, into=R.rax):
-        self.a.mov(into, qword[rbp + CTX_OFF])
+        self.a.mov(into, _CTX)
         return into
 
     # ------------------------------------------------------------------ operand access
@@ -415,7 +421,7 @@ class FunctionLowering:
 
     def _burn_fuel(self) -> None:
         """One unit of fuel per loop iteration and per call; TRAP_FUEL when none is left."""
-        self.a.mov(R.r11, qword[rbp + CTX_OFF])
+        self.a.mov(R.r11, _CTX)
         self.a.dec(qword[R.r11 + abi.CTX_FUEL])
         self.a.js(self.trap_label(abi.TRAP_FUEL))
 
@@ -426,7 +432,7 @@ class FunctionLowering:
             a.mov(R.rbp, R.rsp)
         if not self.red_zone:
             a.sub(R.rsp, f.size)
-            a.mov(qword[rbp + CTX_OFF], R.rdi)
+            a.mov(_CTX, R.rdi)
         a.mov(self.results_mem(), R.rdx)
         for i, name in enumerate(f.saved):
             a.mov(qword[rbp + f.save_slot(i)], GPR_BY_NAME[name])
@@ -466,7 +472,7 @@ class FunctionLowering:
         a, f = self.a, self.frame
         a.label(self.epilogue)            # eax holds the status
         if not self.leaf:
-            a.mov(R.rcx, qword[rbp + CTX_OFF])
+            a.mov(R.rcx, _CTX)
             a.inc(dword[R.rcx + abi.CTX_DEPTH_LEFT])
         a.label(self.exit_no_depth)
         for i, name in enumerate(f.saved):
@@ -483,13 +489,13 @@ class FunctionLowering:
 
     def _emit_trap_store(self, code: int, offset: int, status) -> None:
         a = self.a
-        a.mov(R.rcx, qword[rbp + CTX_OFF])
+        a.mov(R.rcx, _CTX)
         if status is not None:
             a.movsxd(R.rax, status) if status.bits == 32 else a.mov(R.rax, status)
-            a.mov(qword[R.rcx + abi.CTX_TRAP_STATUS], R.rax)
-        a.mov(dword[R.rcx + abi.CTX_TRAP_CODE], code)
-        a.mov(dword[R.rcx + abi.CTX_TRAP_OFFSET], offset)
-        a.mov(dword[R.rcx + abi.CTX_TRAP_FUNCTION], self.fn.ordinal)
+            a.mov(_TRAP_STATUS, R.rax)
+        a.mov(_TRAP_CODE, code)
+        a.mov(_TRAP_OFFSET, offset)
+        a.mov(_TRAP_FUNCTION, self.fn.ordinal)
         a.mov(R.eax, code)
 
     def _trap_stubs(self) -> None:
