@@ -170,35 +170,30 @@ def rename_webs(fn: Function) -> Function:
                 continue
             if incoming == cur:  # (the common case: nothing grows)
                 continue
-            # A slot missing on one side may hold its entry value (-1 - slot) there. The
-            # merge only happens when some slot grows; then every slot is rebuilt as a | c
-            # (the sets' iteration order, which orders the unions below, is kept as is).
-            changed = False
+            # A slot missing on one side may hold its entry value (-1 - slot) there. Only
+            # the slots that grow get a new set (a | c); the others keep theirs.
+            merged = None
             cur_get = cur.get
             for s, c in incoming.items():
                 a = cur_get(s)
                 if a is None:
-                    if len(c) != 1 or -1 - s not in c:
-                        changed = True
-                        break
-                elif c is not a and not c <= a:
-                    changed = True
-                    break
-            if not changed:
-                for s, a in cur.items():
-                    if s not in incoming and -1 - s not in a:
-                        changed = True
-                        break
-            if not changed:
-                continue
-            merged = dict(cur)
-            cur_get = cur.get
-            for s, c in incoming.items():
-                a = cur_get(s)
-                merged[s] = (frozenset((-1 - s,)) if a is None else a) | c
+                    if len(c) == 1 and -1 - s in c:
+                        continue
+                    grown = frozenset((-1 - s,)) | c
+                elif c is a or c <= a:
+                    continue
+                else:
+                    grown = a | c
+                if merged is None:
+                    merged = dict(cur)
+                merged[s] = grown
             for s, a in cur.items():
-                if s not in incoming:
+                if -1 - s not in a and s not in incoming:
+                    if merged is None:
+                        merged = dict(cur)
                     merged[s] = a | frozenset((-1 - s,))
+            if merged is None:
+                continue
             state_in[target] = merged
             work.append(target)
 
