@@ -16,6 +16,8 @@ the same web by construction, so the VM's aliasing is kept where it is observabl
 """
 from __future__ import annotations
 
+from heapq import heappop, heappush
+
 from ..frontend import opcodes as oc
 from ..ir import WIDE, Block, Function, Instr, Reg, Successor
 from .variables import successors, wide_pair_moves
@@ -155,9 +157,12 @@ def rename_webs(fn: Function) -> Function:
         edge_defs.append(per)
     state_in: list[dict | None] = [None] * n_blocks
     state_in[0] = {}
-    work = [0]
+    work = [0]  # a heap: the lowest block index first (forward edges settle in one sweep)
+    queued = [False] * n_blocks
+    queued[0] = True
     while work:
-        b = work.pop()
+        b = heappop(work)
+        queued[b] = False
         out = state_in[b]
         if block_defs[b]:
             out = {**out, **block_defs[b]}
@@ -166,7 +171,9 @@ def rename_webs(fn: Function) -> Function:
             cur = state_in[target]
             if cur is None:
                 state_in[target] = incoming
-                work.append(target)
+                if not queued[target]:
+                    queued[target] = True
+                    heappush(work, target)
                 continue
             if incoming == cur:  # (the common case: nothing grows)
                 continue
@@ -195,7 +202,9 @@ def rename_webs(fn: Function) -> Function:
             if merged is None:
                 continue
             state_in[target] = merged
-            work.append(target)
+            if not queued[target]:
+                queued[target] = True
+                heappush(work, target)
 
     # Join each use with the defs reaching it, in the order the sets iterate (which decides
     # the webs' roots, hence their new slots). find / union are inline: the union of a use
