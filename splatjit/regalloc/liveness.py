@@ -52,33 +52,29 @@ def _edge_uses_defs(succ, slots: SlotMap):
     return u, d
 
 
-def _var_sets(slots: SlotMap):
-    """`vars_of(regs)`: the set of the variables `slots.var_of` finds for `regs` (primitive
-    registers), with var_of inline."""
-    var_at = slots.var_at
-
-    def vars_of(regs) -> set:
-        out = set()
-        for r in regs:
-            v = var_at.get(r.ordinal)
-            if v is not None:
-                t = r.type
-                if v.kind not in WIDE if t == "x32" else v.kind == t and v.slot == r.ordinal:
-                    out.add(v)
-        return out
-    return vars_of
-
-
 def _accesses(fn: Function, slots: SlotMap) -> list[list[tuple]]:
     """Per block, per instruction: (uses, defs, [(edge uses, edge defs, target block)]),
     the variables read and written (sets), once for both liveness and intervals."""
     out = []
-    vars_of = _var_sets(slots)
+    var_at = slots.var_at
+    get = var_at.get
     for b in fn.blocks:
         rows = []
         for ins in b.instrs:
             uses, defs = typed_regs(ins)  # (no refs)
-            u, d = vars_of(uses), vars_of(defs)
+            u, d = set(), set()
+            for r in uses:  # SlotMap.var_of, inline (as for defs below)
+                v = get(r.ordinal)
+                if v is not None:
+                    t = r.type
+                    if v.kind not in WIDE if t == "x32" else v.kind == t and v.slot == r.ordinal:
+                        u.add(v)
+            for r in defs:
+                v = get(r.ordinal)
+                if v is not None:
+                    t = r.type
+                    if v.kind not in WIDE if t == "x32" else v.kind == t and v.slot == r.ordinal:
+                        d.add(v)
             edges = [(*_edge_uses_defs(succ, slots), succ.block)
                      for succ in successors(ins)] if ins.op.edge_fields else ()
             rows.append((u, d, edges))
