@@ -16,7 +16,7 @@ from .frontend.schema import ModuleDef
 from .frontend import opcodes as oc
 from .ir import Function, Reg
 from .regalloc.linear_scan import Allocation
-from .regalloc.variables import SlotMap, successors
+from .regalloc.variables import SlotMap, successors, typed_regs
 from .runtime import abi
 
 IMPORT_BIT = 0x80000000
@@ -224,16 +224,11 @@ def constant_slots(fn, first_renamed: int) -> dict[int, int]:
     defs: dict[int, int] = {}
     consts: dict[int, tuple[int, tuple]] = {}  # base slot -> (value, slots)
     for ins in fn.instrs():
-        for name, kind in ins.op.reg_fields:
-            if kind is not oc.DST and kind is not oc.DSTLIST:
-                continue
-            v = ins.args.get(name)
-            for r in (v if isinstance(v, list) else [v]):
-                if isinstance(r, Reg) and not r.is_ref:
-                    for slot in r.slots:
-                        defs[slot] = defs.get(slot, 0) + 1
-                    if ins.op.mnemonic in CONST_OPS:
-                        consts[r.ordinal] = (ins.args.get("value", 0), r.slots)
+        for r in typed_regs(ins)[1]:  # (no refs)
+            for slot in r.slots:
+                defs[slot] = defs.get(slot, 0) + 1
+            if ins.op.mnemonic in CONST_OPS:
+                consts[r.ordinal] = (ins.args.get("value", 0), r.slots)
         for succ in successors(ins) if ins.op.edge_fields else ():
             for _, dst in succ.remap:
                 if not dst.is_ref:
@@ -254,23 +249,28 @@ def immediate_only(fn, constants: dict[int, int], operands, fits) -> set[int]:
                  for s in ins.args["result"].slots}
     out = set(constants)
     for ins in fn.instrs():
-        for f in ins.op.fields:
-            if f.kind not in (oc.SRC, oc.SRCLIST):
+        args = ins.args
+        for name, kind in ins.op.reg_fields:
+            if kind is oc.SRC:
+                regs = (args[name],)
+            elif kind is oc.SRCLIST:
+                regs = args[name]
+            else:
                 continue
-            v = ins.args.get(f.name)
-            for r in (v if isinstance(v, list) else [v]):
-                if not isinstance(r, Reg) or r.is_ref:
+            for r in regs:
+                if r.is_ref:
                     continue
                 for slot in r.slots:
                     base = slot_base.get(slot)
                     if base is None or base not in out:
                         continue
-                    ok = (f.kind == oc.SRC and r.ordinal == base and (ins.op.mnemonic, f.name) in operands
+                    ok = (kind is oc.SRC and r.ordinal == base and (ins.op.mnemonic, name) in operands
                           and fits(constants[base], r.type))
                     if not ok:
                         out.discard(base)
-        for succ in successors(ins):
-            for src, _ in succ.remap:
-                if not src.is_ref:
-                    out.discard(slot_base.get(src.ordinal))
+        if ins.op.edge_fields:
+            for succ in successors(ins):
+                for src, _ in succ.remap:
+                    if not src.is_ref:
+                        out.discard(slot_base.get(src.ordinal))
     return out
