@@ -27,30 +27,37 @@ class Allocation:
 
 def allocate(intervals: list[Interval], target: TargetDesc) -> Allocation:
     alloc = Allocation()
-    active: list[tuple[Interval, str]] = []
+    reg_of, used, registers = alloc.reg_of, alloc.used, target.registers
+    active: list[tuple[Interval, str]] = []  # in the order they got their registers
+    taken: set[str] = set()                  # their registers
+    first_end = None  # at most the lowest end in `active`: nothing expires before it
     for iv in sorted(intervals, key=lambda i: (i.start, i.end)):
-        active = [(a, r) for a, r in active if a.end >= iv.start]  # expire old intervals
-        allowed = target.registers(iv.var.cls, across_call=iv.crosses_call)
-        taken = {r for _, r in active}
-        free = [r for r in allowed if r not in taken]
-        if free:
-            reg = free[0]
+        if first_end is not None and first_end < iv.start:  # expire old intervals
+            active = [(a, r) for a, r in active if a.end >= iv.start]
+            taken = {r for _, r in active}
+            first_end = min((a.end for a, _ in active), default=None)
+        allowed = registers(iv.var.cls, across_call=iv.crosses_call)
+        reg = None
+        for r in allowed:  # the first free one
+            if r not in taken:
+                reg = r
+                break
         else:
             # Spill the cheapest: the current interval or one whose register we could take.
             candidates = [(a, r) for a, r in active if r in allowed]
             if candidates:
-                victim, reg = min(candidates, key=lambda ar: _spill_order(ar[0]))
+                victim, victim_reg = min(candidates, key=lambda ar: _spill_order(ar[0]))
                 if _spill_order(victim) < _spill_order(iv):
-                    alloc.reg_of[victim.var] = None
-                    active.remove((victim, reg))
-                else:
-                    reg = None
-            else:
-                reg = None
-        alloc.reg_of[iv.var] = reg
+                    reg_of[victim.var] = None
+                    active.remove((victim, victim_reg))
+                    reg = victim_reg  # (still in `taken`: it goes to iv below)
+        reg_of[iv.var] = reg
         if reg is not None:
             active.append((iv, reg))
-            alloc.used.add(reg)
+            taken.add(reg)
+            used.add(reg)
+            if first_end is None or iv.end < first_end:
+                first_end = iv.end
     return alloc
 
 
