@@ -29,9 +29,9 @@ ACCESS_FIELDS = {"load": ("source_buffer", "source_offset"), "store": ("target_b
                  "check": ("source_buffer", "source_offset")}
 
 
-def _access(ins):
-    """(kind, ref Reg, element size) of a buffer load / store / check, else None."""
-    m = ins.op.mnemonic.removeprefix("jit.")
+def _access_kind(mnemonic: str):
+    """(kind, buffer field, element size) of a buffer load / store / check mnemonic, else None."""
+    m = mnemonic.removeprefix("jit.")
     if not m.startswith("buffer."):
         return None
     kind = m.split(".")[1]
@@ -41,22 +41,42 @@ def _access(ins):
     size = {"i8": 1, "i16": 2, "i32": 4, "i64": 8, "f32": 4, "f64": 8}.get(width)
     if size is None:
         return None
-    return kind, ins.args[ACCESS_FIELDS[kind][0]], size
+    return kind, ACCESS_FIELDS[kind][0], size
+
+
+_ACCESS_KINDS: dict[str, tuple | None] = {}  # mnemonic -> _access_kind's answer
+
+
+def _access(ins):
+    """(kind, ref Reg, element size) of a buffer load / store / check, else None."""
+    m = ins.op.mnemonic
+    found = _ACCESS_KINDS.get(m, ACCESS_FIELDS)  # (ACCESS_FIELDS: a "not asked yet" marker)
+    if found is ACCESS_FIELDS:
+        found = _ACCESS_KINDS[m] = _access_kind(m)
+    if found is None:
+        return None
+    kind, name, size = found
+    return kind, ins.args[name], size
+
+
+_LISTS = (oc.SRCLIST, oc.DSTLIST)
+_WRITES = (oc.DST, oc.DSTLIST)
 
 
 def ref_writes(ins) -> set[int]:
     """Ref registers an instruction (or its branch remaps) may write."""
     out = set()
-    for f in ins.op.fields:
-        value = ins.args.get(f.name)
-        regs = value if isinstance(value, list) else [value]
-        for r in regs:
-            if getattr(r, "is_ref", False) and (f.kind in (oc.DST, oc.DSTLIST) or r.move
-                                                 or ins.op.mnemonic == "discard.refs"):
+    args, discard = ins.args, ins.op.mnemonic == "discard.refs"
+    for name, kind in ins.op.reg_fields:
+        value = args[name]
+        writes = discard or kind in _WRITES
+        for r in (value if kind in _LISTS else (value,)):
+            if r.is_ref and (writes or r.move):
                 out.add(r.ordinal)
-    for succ in successors(ins):
-        out.update(d.ordinal for s, d in succ.remap if d.is_ref)
-        out.update(s.ordinal for s, d in succ.remap if s.is_ref and s.move)
+    if ins.op.edge_fields:
+        for succ in successors(ins):
+            out.update(d.ordinal for s, d in succ.remap if d.is_ref)
+            out.update(s.ordinal for s, d in succ.remap if s.is_ref and s.move)
     return out
 
 
