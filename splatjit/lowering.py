@@ -14,7 +14,7 @@ from functools import cached_property
 from .frontend.cconv import Signature
 from .frontend.schema import ModuleDef
 from .frontend import opcodes as oc
-from .ir import Function, Reg
+from .ir import WIDE, Function, Reg
 from .regalloc.linear_scan import Allocation
 from .regalloc.variables import SlotMap, successors, typed_regs
 from .runtime import abi
@@ -209,8 +209,16 @@ class CheckedAccesses:
                     refs.add(r.ordinal)
                 elif writes and not r.is_ref:
                     slots.update(r.slots)
-        self.facts = {f for f in self.facts
-                      if f[0][0] not in refs and not slots & set(Reg(f[0][1], f[0][2]).slots)}
+        if not refs and not slots:
+            return
+        keep = set()
+        for fact in self.facts:
+            ref, index_type, index, _ = fact[0]
+            if ref in refs or (index_type != "ref" and (
+                    index in slots or (index_type in WIDE and index + 1 in slots))):
+                continue  # (the slots of Reg(index_type, index), inline)
+            keep.add(fact)
+        self.facts = keep
 
 
 CONST_OPS = {"const.i32": "i32", "const.i64": "i64", "const.i32.zero": "i32",

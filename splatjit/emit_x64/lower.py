@@ -57,7 +57,14 @@ _RED_ZONE_STEMS = frozenset({
 
 
 def stays_in_red_zone(mnemonic: str) -> bool:
-    return mnemonic.split(".", 1)[0] in _RED_ZONE_STEMS and "ref" not in mnemonic
+    answer = _RED_ZONE_OPS.get(mnemonic)
+    if answer is None:
+        answer = _RED_ZONE_OPS[mnemonic] = (mnemonic.split(".", 1)[0] in _RED_ZONE_STEMS
+                                            and "ref" not in mnemonic)
+    return answer
+
+
+_RED_ZONE_OPS: dict[str, bool] = {}  # mnemonic -> stays_in_red_zone (the op table is finite)
 
 
 def immediate(value: int, type_: str) -> int | None:
