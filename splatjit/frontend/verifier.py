@@ -25,11 +25,24 @@ IMPORT_BIT = 0x80000000
 _GLOBAL_WIDTH = {"i32": 4, "f32": 4, "i64": 8, "f64": 8}
 
 
-def arg_registers(signature: Signature) -> list[Reg]:
+def arg_registers(signature: Signature) -> tuple[Reg, ...]:
     """Registers that receive a function's arguments on entry (IREE's placement rule:
-    i32/f32 take the next slot, i64/f64 the next even pair, refs the next ref register)."""
+    i32/f32 take the next slot, i64/f64 the next even pair, refs the next ref register).
+    Answered once per argument type list (Regs are immutable; the tuple is shared)."""
+    regs = _ARG_REGISTERS.get(signature.args)
+    if regs is None:
+        if len(_ARG_REGISTERS) >= 1 << 12:
+            _ARG_REGISTERS.clear()
+        regs = _ARG_REGISTERS[signature.args] = _arg_registers(signature.args)
+    return regs
+
+
+_ARG_REGISTERS: dict[tuple, tuple[Reg, ...]] = {}
+
+
+def _arg_registers(types: tuple) -> tuple[Reg, ...]:
     regs, i32, ref = [], 0, 0
-    for t in signature.args:
+    for t in types:
         if t == "ref":
             regs.append(Reg("ref", ref))
             ref += 1
@@ -40,7 +53,7 @@ def arg_registers(signature: Signature) -> list[Reg]:
         else:
             regs.append(Reg(t, i32))
             i32 += 1
-    return regs
+    return tuple(regs)
 
 
 def _flat(types: tuple, segments: list[int] | None) -> list[str] | str:
