@@ -154,12 +154,37 @@ def test_recycling_waits_while_the_stack_lasts_another_call_and_binds_escapes_at
         call()
         end_of_call()
     assert f.pool.native[0] == 2 and bound == [a1]
+    assert a1.signaled and f.pool.bound == [a1]       # still held: still bound, as it was
     call()                                   # none left for another call: recycled now
     end_of_call()
     assert f.pool.native[0] == len(f.pool.stack) == LAZY_CALLS * 2 and f.python_calls == 0
     assert a1 not in f.pool.stack and a1.signaled      # escaped: left to its holder
     (a2,) = [x for x in f.pool.stack if x.ref_address == a2_address]
     assert not a2.signaled and bound == [a1]          # free: reset, never bound
+
+
+def test_an_escaped_object_let_go_is_reset_at_the_end_of_the_next_call():
+    """Recycling waits (the stack lasts), but an object bound because it escaped is reset
+    as soon as a later call ends with its holder gone: what it refers to is let go then."""
+    bound = []                               # addresses: the record must not hold them
+    f = FenceCreate()
+    f.pool.bind_popped = lambda obj: bound.append(obj.ref_address)
+    f(), f()
+    f.pool.before_collect(frozenset())
+    f.pool.recycle(set())                    # sized to LAZY_CALLS calls of two
+    held, other = f(), f()
+    held.signaled = other.signaled = True
+    held_address = held.ref_address
+    del other
+    f.pool.before_collect(frozenset())
+    assert bound == [held_address] and f.pool.bound == [held]
+    f.pool.recycle(set())                    # lazy: nothing recycled
+    del held
+    f(), f()                                 # the next call; its fences are dropped too
+    f.pool.before_collect(frozenset())
+    (again,) = [x for x in f.pool.stack if x.ref_address == held_address]
+    assert not again.signaled and f.pool.bound == []  # reset at this call's end
+    assert f.pool.native[0] == LAZY_CALLS * 2 - 4      # still not recycled
 
 
 def test_wrong_signature_gets_no_native_entry():

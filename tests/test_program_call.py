@@ -196,3 +196,19 @@ def test_threads_sharing_a_program_get_their_own_results(name, variant):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "bad []", run.stdout
+
+
+def test_a_program_called_again_and_again_reuses_the_same_few_buffers():
+    """Each call's result escapes (the caller gets it) and is let go before the next call:
+    its view is reset at the end of that next call, so the result's buffer is free for the
+    buffer pool at once, which then keeps about one call's worth of buffers instead of
+    watching ever more of them (and touching fresh memory)."""
+    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "datatiled")
+    m = JitModule(corpus.compile_item(item))
+    inputs = random_inputs(item, 5)
+    for _ in range(60):
+        m.main(*inputs)
+    (alloca,) = [h for h in m._imports.hooks if type(h).__name__ == "NativeAlloca"]
+    pool = alloca.pool
+    assert len(pool.watch) <= 2, len(pool.watch)
+    assert all(len(stack) <= 2 for stack in pool.stacks), [len(s) for s in pool.stacks]

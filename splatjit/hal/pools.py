@@ -31,6 +31,8 @@ one that escaped is bound then; one that did not (only the pool refers to it, no
 global reaches it) can never be reached again, as no code holds its ref and the collection
 only drops references, so it is still free when a later `recycle` resets it. A pass over
 the Python objects thus runs about once per LAZY_CALLS calls instead of after every call.
+An escaped object that its holder lets go is reset at the end of the next call already
+(`bound`), so that what it refers to (a view's buffer) is free for its own pool at once.
 """
 from __future__ import annotations
 
@@ -107,6 +109,7 @@ class ObjectPool:
         self.stack = [make() for _ in range(initial)]
         self._publish()
         self.seen = len(self.stack)  # stack[seen:] were popped and looked at (before_collect)
+        self.bound: list = []  # popped objects bound since the last recycle (escaped then)
 
     def bind(self, module) -> None:
         """`module` uses this pool: recycling waits until none of its calls is running."""
@@ -136,13 +139,25 @@ class ObjectPool:
         bind = self.bind_popped
         if bind is None:
             return
+        unshared = self._unshared + 1   # (the stack holds each one as well)
+        bound = self.bound
+        if bound:  # escaped at the end of an earlier call: reset the ones let go since
+            counts = _refcounts(bound)  # (their references, e.g. a view's buffer, go now)
+            keep = [bound[i] for i in range(len(bound))
+                    if counts[i] != unshared or bound[i].ref_address in live]
+            if len(keep) < len(bound):
+                for obj in bound:
+                    if obj not in keep:
+                        self.reset(obj)
+                self.bound = bound = keep
+            obj = None
         popped = self.stack[count:seen]
         counts = _refcounts(popped)
-        unshared = self._unshared + 1   # (the stack holds each one as well)
         for i in range(len(popped)):
             obj = popped[i]
             if counts[i] != unshared or obj.ref_address in live:
                 bind(obj)
+                bound.append(obj)
         obj = popped = None
 
     def recycle(self, live: set[int], force: bool = False) -> None:
@@ -184,6 +199,7 @@ class ObjectPool:
         """After a recycle: the stack grows to LAZY_CALLS calls' worth (up to CAPACITY) and
         is published (its first `unchanged` native refs are already right)."""
         stack = self.stack
+        self.bound = []  # each is on the stack again (reset) or watched
         self.target = min(LAZY_CALLS * self.per_call, CAPACITY)
         while len(stack) < self.target:
             stack.append(self.make())
