@@ -137,3 +137,15 @@ def random_bindings(seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.uniform(-2, 2, BINDING_BYTES // 4).astype(np.float32).view(np.uint8)
             for _ in range(BINDINGS)]
+
+
+def run_or_trap(module, name: str, args: list):
+    """`module[name](*copies of args)` -> (result, None, the copies), or (None, the
+    TrapError, the copies) when it traps: array arguments are copied so that both sides of
+    a comparison start from the same bytes and their writes can be compared."""
+    from splatjit import TrapError
+    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        return module[name](*args), None, args
+    except TrapError as e:
+        return None, e, args

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import corpus
-from differential import Oracle
-from splatjit import TrapError, load_module
+from differential import Oracle, run_or_trap
+from splatjit import load_module
 from splatjit.constant_folding import fold_constants
 from splatjit.copy_nests import plan_copy_nests
 from splatjit.div_rem_pairs import pair_divisions
@@ -152,12 +152,7 @@ NO_ORACLE = {i for i, (n, make, _) in enumerate(CASES)
              if (n, make()[-1]) in (("narrow", -3), ("wrapped", 2**31 - 4))}
 
 
-def _run(module: JitModule, name: str, args: list):
-    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    try:
-        return module[name](*args), None, args
-    except TrapError as e:
-        return None, e, args
+_run = run_or_trap
 
 
 def _same(a, b) -> None:

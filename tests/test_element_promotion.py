@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import corpus
-from differential import Oracle
-from splatjit import TrapError, load_module
+from differential import Oracle, run_or_trap
+from splatjit import load_module
 from splatjit.element_promotion import promote_elements
 from splatjit.emit_a64 import lower as a64_lower
 from splatjit.emit_x64 import lower as x64_lower
@@ -80,12 +80,7 @@ CASES = [
 ]
 
 
-def _run(module: JitModule, name: str, args: list):
-    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    try:
-        return module[name](*args), None, args
-    except TrapError as e:
-        return None, e, args
+_run = run_or_trap
 
 
 def _sig(buffer_loops: bytes, name: str) -> list[str]:

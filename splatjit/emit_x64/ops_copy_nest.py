@@ -57,15 +57,19 @@ class _Emitter:
     def slot(self, off: int):
         return qword[R.rsp + (off + self.pushed)]
 
-    def add_const(self, reg, value: int) -> None:
+    def add_const(self, reg, value: int, scratch=None) -> None:
+        """reg += value; a value beyond imm32 goes through `scratch` (default r11, or r10
+        when reg is r11)."""
         a = self.a
         if not value:
             return
         if -(1 << 31) <= value < (1 << 31):
             a.add(reg, value)
         else:
-            a.mov(R.r11 if reg != R.r11 else R.r10, value)
-            a.add(reg, R.r11 if reg != R.r11 else R.r10)
+            if scratch is None:
+                scratch = R.r11 if reg != R.r11 else R.r10
+            a.mov(scratch, value)
+            a.add(reg, scratch)
 
     def mul_add(self, acc, src_mem, coef: int) -> None:
         """acc += coef * [src_mem] (rcx clobbered; rdx too for a wide coefficient)."""
@@ -271,21 +275,11 @@ class _Emitter:
         inner = levels[i + 1] if i + 1 < len(levels) else None
         moved_f = inner[0] * inner[1] if inner else 0
         moved_g = inner[0] * inner[2] if inner else 0
-        self._advance(src, (sf - moved_f) * size)
-        self._advance(dst, (sg - moved_g) * size)
+        self.add_const(src, (sf - moved_f) * size, R.rax)
+        self.add_const(dst, (sg - moved_g) * size, R.rax)
         a.dec(c)
         a.jnz(top)
         return used
-
-    def _advance(self, reg, delta: int) -> None:
-        a = self.a
-        if not delta:
-            return
-        if -(1 << 31) <= delta < (1 << 31):
-            a.add(reg, delta)
-        else:
-            a.mov(R.rax, delta)
-            a.add(reg, R.rax)
 
     def _copy(self, src, dst, nbytes: int) -> bool:
         """Copy nbytes from [src] to [dst] (disjoint), unrolled; True when ymm was used."""
