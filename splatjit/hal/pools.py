@@ -128,17 +128,6 @@ class ObjectPool:
         for cell in self.depth_cells:
             if cell.value:
                 return
-        count, seen = self.words[0], self.seen
-        if count >= seen:
-            self.seen = count
-            return
-        taken = seen - count
-        if taken > self.per_call:
-            self.per_call = min(taken, CAPACITY)
-        self.seen = count
-        bind = self.bind_popped
-        if bind is None:
-            return
         unshared = self._unshared + 1   # (the stack holds each one as well)
         bound = self.bound
         if bound:  # escaped at the end of an earlier call: reset the ones let go since
@@ -151,6 +140,17 @@ class ObjectPool:
                         self.reset(obj)
                 self.bound = bound = keep
             obj = None
+        count, seen = self.words[0], self.seen
+        if count >= seen:
+            self.seen = count
+            return
+        taken = seen - count
+        if taken > self.per_call:
+            self.per_call = min(taken, CAPACITY)
+        self.seen = count
+        bind = self.bind_popped
+        if bind is None:
+            return
         popped = self.stack[count:seen]
         counts = _refcounts(popped)
         for i in range(len(popped)):
