@@ -192,6 +192,20 @@ def _first_error(stderr: str, returncode: int) -> str:
     return (errors or lines or [f"iree-compile exited with {returncode}"])[0]
 
 
+def compile_vm_source(source: Path) -> bytes:
+    """A hand-written `vm` dialect module file compiled with VM_FLAGS (cached like any item;
+    named by its stem)."""
+    return compile_item(CorpusItem(source.stem, source, "vm", "vm", VM_FLAGS))
+
+
+def compile_vm_text(directory: Path, name: str, text: str) -> bytes:
+    """`text` (a whole `vm` dialect module) written to `directory`/`name`.mlir and compiled
+    (`compile_vm_source`)."""
+    source = Path(directory) / f"{name}.mlir"
+    source.write_text(text)
+    return compile_vm_source(source)
+
+
 def compile_item(item: CorpusItem) -> bytes:
     """The compiled module bytes (cached); raises CompileFailure with the compiler's reason.
 

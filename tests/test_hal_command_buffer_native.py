@@ -152,10 +152,8 @@ vm.module @grid_kernels {{
 
 @pytest.fixture(scope="module")
 def grid_kernel(tmp_path_factory):
-    source = tmp_path_factory.mktemp("kernels") / "hal_grid_kernel.mlir"
-    source.write_text(GRID_KERNEL)
-    return corpus.compile_item(corpus.CorpusItem("hal_grid_kernel", source, "vm", "vm",
-                                                 corpus.VM_FLAGS))
+    return corpus.compile_vm_text(tmp_path_factory.mktemp("kernels"), "hal_grid_kernel",
+                                  GRID_KERNEL)
 
 
 def _buffers(n=3, size=64):

@@ -66,10 +66,8 @@ vm.module @kernels {
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    source = tmp_path_factory.mktemp("kernels") / "hal_dispatch_kernels.mlir"
-    source.write_text(KERNELS)
-    item = corpus.CorpusItem("hal_dispatch_kernels", source, "vm", "vm", corpus.VM_FLAGS)
-    return JitModule(corpus.compile_item(item))
+    return JitModule(corpus.compile_vm_text(tmp_path_factory.mktemp("kernels"),
+                                            "hal_dispatch_kernels", KERNELS))
 
 
 def test_runs_resolve_bindings_per_table_from_the_recorded_arguments(kernels):

@@ -130,10 +130,8 @@ NAMES = ["write", "add", "write_via_scratch", "write_and_grow", "trap", "write_v
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    source = tmp_path_factory.mktemp("kernels") / "hal_execute_kernels.mlir"
-    source.write_text(KERNELS)
-    item = corpus.CorpusItem("hal_execute_kernels", source, "vm", "vm", corpus.VM_FLAGS)
-    return corpus.compile_item(item)
+    return corpus.compile_vm_text(tmp_path_factory.mktemp("kernels"), "hal_execute_kernels",
+                                  KERNELS)
 
 
 def _ref(obj) -> int:

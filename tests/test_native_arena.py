@@ -183,9 +183,8 @@ GLOBALS = """
 
 
 def _compile(tmp_path_factory, name: str, body: str) -> bytes:
-    source = tmp_path_factory.mktemp(name) / f"{name}.mlir"
-    source.write_text(f"vm.module @{name} {{\n{body}\n}}\n")
-    return corpus.compile_item(corpus.CorpusItem(name, source, "vm", "vm", corpus.VM_FLAGS))
+    return corpus.compile_vm_text(tmp_path_factory.mktemp(name), name,
+                                  f"vm.module @{name} {{\n{body}\n}}\n")
 
 
 @pytest.fixture(scope="module")

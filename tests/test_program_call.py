@@ -52,24 +52,18 @@ def test_argument_views_are_reused_when_nothing_holds_them(stored):
     assert free[0].buffer.array.nbytes == 0   # a free view holds no caller array
 
 
-def test_a_view_a_global_keeps_is_never_refilled(stored):
+@pytest.mark.parametrize("kept", ["view", "buffer"])
+def test_what_a_global_keeps_is_never_refilled(stored, kept):
+    """The second call passes y without keeping it: the kept view must not become y's
+    (for a kept buffer: its view is free, its buffer is not)."""
     m = JitModule(stored)
+    keep, saved = m[f"keep_{kept}"], m[f"saved_{kept}"]
     x, y = _arrays()
-    m.keep_view(x, 1)
-    m.keep_view(y, 0)                # the kept view must not become y's
-    np.testing.assert_array_equal(m.saved_view(), np.arange(4))
-    m.keep_view(y, 1)
-    np.testing.assert_array_equal(m.saved_view(), np.full(4, 9))
-
-
-def test_a_buffer_a_global_keeps_is_never_refilled(stored):
-    m = JitModule(stored)
-    x, y = _arrays()
-    m.keep_buffer(x, 1)
-    m.keep_buffer(y, 0)              # its view is free, its buffer is not
-    np.testing.assert_array_equal(m.saved_buffer(), np.arange(4))
-    m.keep_buffer(y, 1)
-    np.testing.assert_array_equal(m.saved_buffer(), np.full(4, 9))
+    keep(x, 1)
+    keep(y, 0)
+    np.testing.assert_array_equal(saved(), np.arange(4))
+    keep(y, 1)
+    np.testing.assert_array_equal(saved(), np.full(4, 9))
 
 
 def test_a_view_the_caller_holds_stays_as_it_was(stored):

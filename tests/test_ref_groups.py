@@ -17,8 +17,7 @@ SOURCES = Path(__file__).resolve().parent / "sources"
 
 
 def _compiled(stem: str) -> bytes:
-    item = corpus.CorpusItem(stem, SOURCES / f"{stem}.mlir", "vm", "vm", corpus.VM_FLAGS)
-    return corpus.compile_item(item)
+    return corpus.compile_vm_source(SOURCES / f"{stem}.mlir")
 
 
 @pytest.fixture(scope="module")
