@@ -337,3 +337,23 @@ def test_closing_a_program_executable_module_keeps_the_program_running():
         mod.close()
         assert not mod._memory.closed
     np.testing.assert_array_equal(m.main(*inputs), expected)
+
+
+def test_perf_map_names_microkernel_entries_and_shared_stubs(monkeypatch):
+    """Mappings outside a module's own code (the vmvx native entries of its kernels, the
+    process's stubs) are named too, so `perf report` attributes kernel time."""
+    import os
+    import corpus
+    from program_runs import random_inputs
+    from splatjit.runtime.memory import ExecutableMemory
+    path = Path(f"/tmp/perf-{os.getpid()}.map")
+    item = next(i for i in corpus.program_items()
+                if i.variant == "ukernel" and i.source.stem == "elementwise_f32")
+    data = corpus.compile_item(item)
+    before = path.read_text() if path.exists() else ""
+    monkeypatch.setenv("SPLATJIT_PERF_MAP", "1")
+    stub = ExecutableMemory(b"\x90" * 5 + b"\xc3", "splatjit:test.stub")
+    JitModule(data).main(*random_inputs(item, 0))  # maps the kernels' entries
+    rows = [line.split(" ", 2) for line in path.read_text()[len(before):].splitlines()]
+    assert [stub.address, 6, "splatjit:test.stub"] in [[int(a, 16), int(s, 16), n] for a, s, n in rows]
+    assert any(n.startswith("splatjit:vmvx.") for _, _, n in rows)

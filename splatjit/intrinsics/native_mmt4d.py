@@ -185,7 +185,7 @@ def _tiles(m0: int, n0: int):
         fn = None
         if (0 < m0 <= MAX_FUSED_M0 and 0 < n0 <= MAX_FUSED_N0 and n0 % 8 == 0
                 and {"avx2", "fma"} <= host_features()):
-            memory = ExecutableMemory(_assemble(m0, n0))
+            memory = ExecutableMemory(_assemble(m0, n0), f"splatjit:mmt4d_f32.{m0}x{n0}")
             fn = (memory, MMT4D_FN(memory.address))
         _CACHE[key] = fn
     return _CACHE[key]
@@ -285,7 +285,7 @@ def _assemble_generic() -> bytes:
 def generic_f32_address() -> int:
     """The generic tile loop's address (mapped once per process)."""
     if "generic" not in _CACHE:
-        memory = ExecutableMemory(_assemble_generic())
+        memory = ExecutableMemory(_assemble_generic(), "splatjit:mmt4d_f32.generic")
         _CACHE["generic"] = (memory, MMT4D_FN(memory.address))
     return _CACHE["generic"][0].address
 

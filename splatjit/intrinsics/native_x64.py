@@ -303,7 +303,7 @@ class NativeIntrinsic:
 
     def native_entry(self, fallback: int, signature=None) -> tuple[int, object]:
         """(entry address, the mapping to keep alive) of `native_code`."""
-        memory = ExecutableMemory(self.native_code(fallback, signature))
+        memory = ExecutableMemory(self.native_code(fallback, signature), f"splatjit:vmvx.{self.name}")
         return memory.address, memory
 
 

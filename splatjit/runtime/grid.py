@@ -135,6 +135,6 @@ def run_grid_function():
     """The process's grid-loop stub as a ctypes function (see the module docstring)."""
     global _STUB
     if _STUB is None:
-        memory = ExecutableMemory(_assemble())
+        memory = ExecutableMemory(_assemble(), "splatjit:grid_loop")
         _STUB = (memory, GRID_FN(memory.address))
     return _STUB[1]

@@ -193,7 +193,7 @@ class ImportTable:
         #: providers' callables with `bind(module)` / `after_call(live)` hooks (hal/pools.py)
         self.hooks: list = []
         self.space = space if space is not None else ObjectSpace()
-        pieces: list[tuple[int, bytes]] = []
+        pieces: list[tuple[int, bytes, str]] = []
         for i, imp in enumerate(defn.imports):
             modname, _, fname = imp.name.partition(".")
             provider = providers.get(modname)
@@ -226,7 +226,7 @@ class ImportTable:
                     code_of = getattr(fn, "native_code", None)
                     code = code_of(entry, imp.signature) if code_of is not None else None
                     if code is not None:  # mapped below, with the table's other entries
-                        pieces.append((i, code))
+                        pieces.append((i, code, imp.name))
                         continue
                     native = getattr(fn, "native_entry", None)
                     built = native(entry, imp.signature) if native is not None else None
@@ -237,18 +237,20 @@ class ImportTable:
         if pieces:
             self._map_entries(pieces)
 
-    def _map_entries(self, pieces: list[tuple[int, bytes]]) -> None:
+    def _map_entries(self, pieces: list[tuple[int, bytes, str]]) -> None:
         """Maps the native entries given as code (import ordinal, position-independent
-        bytes) in one executable mapping, each at a multiple of ENTRY_ALIGN, and points
-        their table entries at them; the table keeps the mapping."""
-        blob, starts = bytearray(), []
-        for _, code in pieces:
+        bytes, import name for the perf map) in one executable mapping, each at a multiple
+        of ENTRY_ALIGN, and points their table entries at them; the table keeps the
+        mapping."""
+        blob, starts, symbols = bytearray(), [], []
+        for _, code, name in pieces:
             blob += b"\xcc" * (-len(blob) % ENTRY_ALIGN)  # int3 between entries
             starts.append(len(blob))
+            symbols.append((len(blob), len(code), f"splatjit:{name}"))
             blob += code
-        memory = ExecutableMemory(bytes(blob))
+        memory = ExecutableMemory(bytes(blob), symbols)
         self.keep.append(memory)
-        for (i, _), start in zip(pieces, starts):
+        for (i, _, _), start in zip(pieces, starts):
             self.entries[i] = abi.ImportEntry(memory.address + start, 0)
 
     @property

@@ -47,8 +47,9 @@ class ExecutableMemory:
     """One read-execute mapping holding `code` (bytes)."""
 
     def __init__(self, code: bytes, symbols=()):
-        """`symbols`: (offset, size, name) of the code's functions, in bytes from its start;
-        written to the Linux perf map when `SPLATJIT_PERF_MAP` is set (see `write_perf_map`)."""
+        """`symbols`: (offset, size, name) of the code's functions, in bytes from its start,
+        or one name for the whole code; written to the Linux perf map when
+        `SPLATJIT_PERF_MAP` is set (see `write_perf_map`)."""
         self.size = max(PAGE, (len(code) + PAGE - 1) // PAGE * PAGE)
         addr = _libc.mmap(None, self.size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
         if addr in (None, _MAP_FAILED):
@@ -62,6 +63,8 @@ class ExecutableMemory:
         _clear_icache(addr, len(code))
         self.length = len(code)
         if symbols and os.environ.get("SPLATJIT_PERF_MAP"):
+            if isinstance(symbols, str):
+                symbols = [(0, len(code), symbols)]
             write_perf_map(addr, symbols)
 
     def close(self) -> None:

@@ -183,6 +183,6 @@ def native_helpers() -> tuple[int, int]:
     global _STUB
     if _STUB is None:
         code, clone = _assemble()
-        memory = ExecutableMemory(code)
+        memory = ExecutableMemory(code, "splatjit:native_alloc")
         _STUB = (memory, memory.address, memory.address + clone)
     return _STUB[1], _STUB[2]
