@@ -261,6 +261,32 @@ def test_pack_shapes_of_the_data_tiled_matmuls():
               V.PACK_TYPE_F32F32 | flags, native=True)
 
 
+@pytest.mark.parametrize("typ", sorted(PACK_TYPES))
+@pytest.mark.parametrize("flags", [0, TI, TO, TI | TO])
+def test_pack_runs_of_whole_one_column_tiles(typ, flags):
+    """Tiles of one column (s3 = 1, as every matmul operand's) in rows of whole tiles: the
+    tight loops (16-byte copies of contiguous tiles, 4 x 4 transposes of strided 4-byte
+    ones) then the general loop for what is left - runs not a multiple of four tiles,
+    partial and spare tiles, padded input rows, a broadcast (stride 0) input row."""
+    rng = np.random.default_rng(100 + typ * 7 + flags)
+    es = PACK_TYPES[typ]
+    for s2 in (4, 8, 12, 16, 32):
+        for n_outer, spare, ragged, is1 in ((5, 0, 0, 1), (8, 0, 0, 1), (9, 1, 0, 1),
+                                            (7, 0, 3, 1), (6, 1, 1, 1), (4, 0, 0, 0)):
+            tile0, tile1 = (1, s2) if flags & TI else (s2, 1)
+            n0 = tile0 * (3 if tile0 > 1 else n_outer) - (ragged if tile0 > 1 else 0)
+            n1 = tile1 * (3 if tile1 > 1 else n_outer) - (ragged if tile1 > 1 else 0)
+            outer0 = -(-n0 // tile0) + (spare if tile0 == 1 else 0)
+            outer1 = -(-n1 // tile1) + (spare if tile1 == 1 else 0)
+            s0, s1 = (outer1, outer0) if flags & TO else (outer0, outer1)
+            is0 = n1 * max(is1, 1) + int(rng.integers(0, 3))
+            row = s1 * s2
+            n_in = (n0 - 1) * is0 + (n1 - 1) * is1 + 1
+            src, out = _bytes(rng, es * n_in), _bytes(rng, es * s0 * row)
+            check("pack", src, 0, is0, is1, out, 0, row, int(rng.integers(-5, 5)), n0, n1,
+                  s0, s1, s2, 1, int(rng.integers(-2**63, 2**63)), typ | flags, native=True)
+
+
 def test_unusual_packs_go_to_the_model():
     rng = np.random.default_rng(1)
     # a 5 x 7 input in 3 x 3 tiles of 2 x 3 (padded), both dense

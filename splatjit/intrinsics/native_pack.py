@@ -30,7 +30,7 @@ that chunk. Rows that are consecutive in both buffers are copied 16 bytes at a t
 from __future__ import annotations
 
 from ..emit_x64 import operands as R
-from ..emit_x64.operands import Label, qword
+from ..emit_x64.operands import Label, qword, xmmword
 from .native_entry import MAX_31, SAVED_ARGS, SIZED, Entry, copy_bytes
 from .vmvx import (PACK_TYPE_F32F32, PACK_TYPE_I8I8, PACK_TYPE_I32I32, TRANSPOSE_INNER,
                    TRANSPOSE_OUTER, UNPACK_TYPE_F32F32, UNPACK_TYPE_I32I32)
@@ -246,6 +246,8 @@ def _pack_loops(a, size: int, contiguous: bool) -> None:
     a.mov(R.r10, S["rem_b_r0"])
     a.mov(R.rax, S["tiles"])
     a.mov(S["r1_left"], R.rax)
+    row_end = Label("row_end")
+    _whole_row_tiles(a, size, contiguous, tile, row_end)
     a.label(tile)
     a.cmp(R.r9, R.r14)                                 # a whole tile of input: no padding
     a.jl(partial)
@@ -295,6 +297,7 @@ def _pack_loops(a, size: int, contiguous: bool) -> None:
     a.sub(R.r10, S["r1_db"])
     a.dec(S["r1_left"])
     a.jnz(tile)
+    a.label(row_end)
     for slot, step, op in (("out_row", "os0_bytes", a.add), ("in_r0", "r0_in", a.add),
                            ("rem_a_r0", "r0_da", a.sub), ("rem_b_r0", "r0_db", a.sub)):
         a.mov(R.rax, S[slot])
@@ -302,6 +305,119 @@ def _pack_loops(a, size: int, contiguous: bool) -> None:
         a.mov(S[slot], R.rax)
     a.dec(S["r0_left"])
     a.jnz(r0_loop)
+
+
+def _whole_row_tiles(a, size: int, contiguous: bool, tile: Label, row_end: Label) -> None:
+    """At the start of an output row: the leading tiles that are one input row each (r14 =
+    1), whole (no padding), and step along a by one tile row (r1_da = 1) are packed by a
+    tight loop, then the general tile loop (`tile`) takes the rest of the row, or `row_end`
+    when none is left. Contiguous runs are copied 16 bytes at a time (tile bytes a multiple
+    of 16); strided 4-byte elements whose consecutive tiles are adjacent in the input
+    (r1_in = 4, tile columns a multiple of 4) go four tiles at a time through 4 x 4
+    transposes. Either reads and writes exactly the elements the general loop would, each
+    once, so the bytes are the same. Tile t (counted from the row's first) is whole when
+    r10 >= r15 and r9 - t >= 1, so the run is r9 tiles (none if r10 < r15), at most r1_left
+    as the tiles cover the input (`_check_tiling`)."""
+    S = _PACK_SLOTS
+    a.cmp(R.r14, 1)
+    a.jne(tile)
+    a.cmp(S["r1_da"], 1)
+    a.jne(tile)
+    if contiguous:
+        a.mov(R.rbp, R.r15)
+        _shl(a, R.rbp, size.bit_length() - 1)         # tile bytes
+        a.test(R.ebp, 15)
+        a.jnz(tile)
+    else:
+        if size != 4:
+            return
+        a.cmp(S["r1_in"], 4)
+        a.jne(tile)
+        a.test(R.r15d, 3)
+        a.jnz(tile)
+        a.lea(R.rbp, R.Mem(None, R.r15, 4, 0))        # tile bytes
+    a.cmp(R.r10, R.r15)
+    a.jl(tile)
+    a.mov(R.rdx, R.r9)                                 # tiles in the run (<= r1_left)
+    if not contiguous:
+        a.and_(R.rdx, -4)                              # whole groups of four
+    a.test(R.rdx, R.rdx)
+    a.jle(tile)
+    a.sub(S["r1_left"], R.rdx)
+    a.sub(R.r9, R.rdx)
+    if contiguous:
+        _copy_tiles(a)
+    else:
+        a.shr(R.rdx, 2)
+        _transpose_tiles(a)
+    a.cmp(S["r1_left"], 0)
+    a.je(row_end)
+
+
+def _copy_tiles(a) -> None:
+    """rdx tiles of rbp bytes (a positive multiple of 16) each, the tile at r8 then r8 +
+    r1_in ..., to rdi onwards; advances r8 and rdi, clobbers rcx, rsi, r11, xmm0."""
+    tiles, chunk = Label("copy_tiles"), Label("copy_tile")
+    a.mov(R.r11, _PACK_SLOTS["r1_in"])
+    a.label(tiles)
+    a.mov(R.rsi, R.r8)
+    a.mov(R.rcx, R.rbp)
+    a.label(chunk)
+    a.movdqu(R.xmm0, xmmword[R.rsi])
+    a.movdqu(xmmword[R.rdi], R.xmm0)
+    a.add(R.rsi, 16)
+    a.add(R.rdi, 16)
+    a.sub(R.rcx, 16)
+    a.jnz(chunk)
+    a.add(R.r8, R.r11)
+    a.dec(R.rdx)
+    a.jnz(tiles)
+
+
+def _transpose_tiles(a) -> None:
+    """rdx groups of four tiles of 4-byte elements: tile t of a group holds the elements at
+    r8 + 4t + c * r13 for c < r15 (r15 a multiple of 4, rbp = 4 * r15 bytes per tile), and
+    goes to rdi + t * rbp. Per four columns, four 16-byte loads (one per column, across
+    the group's tiles), a 4 x 4 transpose, four 16-byte stores (one per tile). Advances r8
+    by 16 and rdi by 4 * rbp per group; clobbers rax, rcx, rsi, r11, xmm0-xmm5."""
+    groups, quad = Label("transpose_tiles"), Label("transpose_quad")
+    x0, x1, x2, x3, x4, x5 = (R.xmm0, R.xmm1, R.xmm2, R.xmm3, R.xmm4, R.xmm5)
+    a.label(groups)
+    a.mov(R.rsi, R.r8)                                 # column c of the group's tiles
+    a.mov(R.r11, R.rdi)                                # element c of its first tile
+    a.mov(R.rcx, R.r15)
+    a.shr(R.rcx, 2)
+    a.label(quad)
+    a.lea(R.rax, R.Mem(R.rsi, R.r13, 2, 0))
+    a.movups(x0, xmmword[R.rsi])                       # row q: column c + q of tiles 0-3
+    a.movups(x1, xmmword[R.Mem(R.rsi, R.r13, 1, 0)])
+    a.movups(x2, xmmword[R.rax])
+    a.movups(x3, xmmword[R.Mem(R.rax, R.r13, 1, 0)])
+    a.movaps(x4, x0)
+    a.unpcklps(x4, x1)                                 # x0_0 x1_0 x0_1 x1_1
+    a.unpckhps(x0, x1)                                 # x0_2 x1_2 x0_3 x1_3
+    a.movaps(x5, x2)
+    a.unpcklps(x5, x3)                                 # x2_0 x3_0 x2_1 x3_1
+    a.unpckhps(x2, x3)                                 # x2_2 x3_2 x2_3 x3_3
+    a.movaps(x1, x4)
+    a.movlhps(x1, x5)                                  # tile 0: x0_0 x1_0 x2_0 x3_0
+    a.movhlps(x5, x4)                                  # tile 1: x0_1 x1_1 x2_1 x3_1
+    a.movaps(x3, x0)
+    a.movlhps(x3, x2)                                  # tile 2
+    a.movhlps(x2, x0)                                  # tile 3
+    a.lea(R.rax, R.Mem(R.r11, R.rbp, 2, 0))
+    a.movups(xmmword[R.r11], x1)
+    a.movups(xmmword[R.Mem(R.r11, R.rbp, 1, 0)], x5)
+    a.movups(xmmword[R.rax], x3)
+    a.movups(xmmword[R.Mem(R.rax, R.rbp, 1, 0)], x2)
+    a.add(R.r11, 16)
+    a.lea(R.rsi, R.Mem(R.rsi, R.r13, 4, 0))
+    a.dec(R.rcx)
+    a.jnz(quad)
+    a.add(R.r8, 16)
+    a.lea(R.rdi, R.Mem(R.rdi, R.rbp, 4, 0))
+    a.dec(R.rdx)
+    a.jnz(groups)
 
 
 def _copy_run(a, size: int, contiguous: bool) -> None:
