@@ -220,10 +220,16 @@ def test_datatiled_matmul128_reproduces_the_interpreters_wrong_answer():
                              corpus.PROGRAM_VARIANTS["datatiled"])
     data = _compiled(item)
     ones = np.ones((128, 128), np.float32)
-    want = np.asarray(rt.load_vm_flatbuffer(data, driver="local-sync").main(ones, ones).to_host())
-    got = JitModule(data).main(ones, ones)
+    iree_main = rt.load_vm_flatbuffer(data, driver="local-sync").main
+    jit = JitModule(data)
+    want = np.asarray(iree_main(ones, ones).to_host())
+    got = jit.main(ones, ones)
     assert got.tobytes() == want.tobytes()
     assert np.all(want == 64.0)  # the interpreter's answer; the right one is 128
+    # random operands: the same bits, so the same fused multiply-adds in the same k order
+    rng = np.random.default_rng(3)
+    a, b = (rng.standard_normal((128, 128)).astype(np.float32) for _ in range(2))
+    assert jit.main(a, b).tobytes() == np.asarray(iree_main(a, b).to_host()).tobytes()
 
 
 @pytest.mark.parametrize("module, function, inputs", [

@@ -159,19 +159,20 @@ def test_query_tile_sizes_answers_as_the_model():
 AVX512_TARGET = V.Target("x86_64", frozenset({"avx2_fma", "avx512_base"}))
 
 
-@pytest.mark.parametrize("m0, n0", [(16, 16), (8, 16), (4, 16), (1, 16)])
+@pytest.mark.parametrize("m0, n0", [(16, 16), (8, 16), (4, 16), (1, 16), (8, 8)])
 @pytest.mark.parametrize("flags", [F32, F32 | ACC])
-def test_fused_loops_of_avx512_tiles_equal_the_fused_model(m0, n0, flags, monkeypatch):
-    """AVX-512 hosts' f32 tiles (N0 = 16, M0 up to 16) run on the fused loop too, in passes
-    of rows when their accumulators do not fit 14 ymm registers: bit for bit what IREE's
-    AVX-512 tile computes (the model for an AVX-512 target, in numpy: one FMA per k, in k
-    order; the model's own shortcut to the native loop is turned off here)."""
+def test_fused_loops_equal_the_fused_model(m0, n0, flags, monkeypatch):
+    """The fused loops compute bit for bit what IREE's tiles compute (the model, in numpy:
+    one FMA per k, in k order; the model's own shortcut to the native loop is turned off
+    here): AVX-512 hosts' f32 tiles (N0 = 16, M0 up to 16) in passes of rows when their
+    accumulators do not fit 14 ymm registers, and AVX2's 8 x 8 tile in groups of three
+    tiles (N = 3 .. 7: whole groups, then single tiles)."""
     from splatjit.intrinsics.native_mmt4d import Mmt4dParams, mmt4d_f32_function
     monkeypatch.setattr(V, "_native_mmt4d", lambda *args: False)
     fn = mmt4d_f32_function(m0, n0)
     assert fn is not None
     rng = np.random.default_rng(m0 * 100 + n0 + flags)
-    for M, N, K in ((1, 1, 1), (2, 3, 5), (3, 2, 17)):
+    for M, N, K in ((1, 1, 1), (2, 3, 5), (3, 2, 17), (2, 7, 9), (1, 4, 3), (2, 6, 1)):
         lhs, lo, ls, rhs, ro, rs, out, oo, os_, *_ = _case(rng, m0, n0, flags, M, N, K)
         want = out.copy()
         V.provider(AVX512_TARGET)["mmt4d"](lhs, lo, ls, rhs, ro, rs, want, oo, os_, M, N, K,
