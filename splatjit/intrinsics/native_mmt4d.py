@@ -22,7 +22,7 @@ when this CPU lacks AVX2/FMA or the shape is not one it builds (N0 a multiple of
 56, M0 up to 64); callers fall back to the numpy model then. A tile whose accumulators do
 not fit ymm0-13 at once (AVX-512's 16 x 16 on AVX2 registers) runs in passes of rows over
 k, each element still one fused multiply-add per k in k order. AVX2's 8 x 8 tile runs three
-tiles of an output row at a time where three are left (), for more independent
+tiles of an output row at a time where three are left (`GROUPED`), for more independent
 accumulators; the bits are those of one tile at a time.
 `generic_f32_address()` is the generic loop. Code is mapped read-execute once per shape
 and kept for the process.
