@@ -25,6 +25,7 @@ import numpy as np
 from . import hal
 from .errors import SplatJitError, TrapError, UnsupportedError
 from .hal.buffers import BufferView
+from .hal.pools import call_steps
 from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
 from .runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
@@ -288,14 +289,12 @@ class ExportedFunction:
     def _call_program(self, argbuf: bytes, given: list, made: list):
         """A program export's native call with its args buffer packed by hal.ProgramArgs;
         `given`, `made`: the HostObjects it refers to (held until the call's refs are
-        released). An ordinary return hands `made` back to ProgramArgs.release once
-        nothing here refers to its views; a trap, an error or results the general path
-        converts leave them to their holders (or to reference counting)."""
-        arena = Arena()
-        by_address = arena.by_address
-        for obj in given:
-            by_address[obj.ref_address] = (obj, obj)
-        by_address.update({v.ref_address: (v, v) for _, v in made})
+        released). An ordinary return converts the results first (buffer views to numpy
+        arrays, unless `call_raw`), then releases the call's refs (`_retain_globals`), so
+        a result view nothing holds any more is not escaped for the pools (hal/pools.py),
+        and hands `made` back to ProgramArgs.release; a trap, an error or results the
+        general path converts leave them to their holders (or to reference counting).
+        No list is packed here (ProgramArgs takes none), so no list needs syncing."""
         resbuf = self._program_resbuf
         self._program_resbuf = None
         if resbuf is None:  # re-entered from a Python import: a buffer of its own
@@ -305,16 +304,17 @@ class ExportedFunction:
             mine = True
         try:
             status = self._run_native(self._scalar_native, argbuf, resbuf)
-            out = None if status or arena.packed else self._program_results.unpack(resbuf)
+            out = None if status else self._program_results.unpack(resbuf)
             if out is None:  # a trap, or results the general path converts
-                return self._finish_call(status, resbuf, arena)
-            self.module._retain_globals(arena)
+                return self._finish_call(status, resbuf, _arena_of(given, made))
+            try:
+                if not self._raw:  # as _shape: buffer views become numpy arrays
+                    out = [v.to_array() if isinstance(v, BufferView) else v for v in out]
+            finally:
+                self.module._retain_globals(_arena_of(given, made))
         finally:
             if mine:
                 self._program_resbuf = resbuf
-        arena = by_address = None  # the views: `made` and the results only
-        if not self._raw:  # as _shape: buffer views become numpy arrays
-            out = [v.to_array() if isinstance(v, BufferView) else v for v in out]
         if made:
             self._program_args.release(made)
         return None if not out else out[0] if len(out) == 1 else tuple(out)
@@ -391,8 +391,21 @@ class ExportedFunction:
 ExportedFunction.__call__ = ExportedFunction.__dict__["_call_target"]
 
 
+def _arena_of(given: list, made: list) -> Arena:
+    """An Arena holding a program call's argument objects (`given` HostObjects, `made`
+    (position, view) pairs), as pack_args would have."""
+    arena = Arena()
+    by_address = arena.by_address
+    for obj in given:
+        by_address[obj.ref_address] = (obj, obj)
+    for _, view in made:
+        by_address[view.ref_address] = (view, view)
+    return arena
+
+
 class JitModule:
-    _collect_hooks: list = []
+    _collect_steps: list = []
+    _after_steps: list = []
 
     def __init__(self, vmfb_bytes, target: str = "native", imports=None, features=None,
                  fuel: int | None = None):
@@ -433,10 +446,10 @@ class JitModule:
                     hook.bind(self)
                 for provider in self._imports.modules:
                     provider.link(self)
-                #: pools whose popped objects must take their references before the
-                #: ObjectSpace collects (hal/pools.py)
-                self._collect_hooks = [h for h in self._imports.hooks
-                                       if hasattr(h, "before_collect")]
+                #: what the import hooks do after an outermost call, once per pool
+                #: (hal/pools.py): steps before the ObjectSpace collects, and after
+                self._collect_steps, self._after_steps = call_steps(
+                    self._imports.hooks)
                 if native_isa == "aarch64":
                     from .emit_a64.lower import compile_module as compile_a64
                     self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
@@ -557,18 +570,18 @@ class JitModule:
         """`_retain_globals` for this module alone, keeping what `live` (default: what its
         own ref globals reach) holds."""
         if live is None and not self._ref_globals_used:  # nothing outlives the call
-            for hook in self._collect_hooks:
-                hook.before_collect(frozenset())
+            for step in self._collect_steps:
+                step(frozenset())
             self._pinned.clear()
             self._objects.collect(set())  # first: a dropped object may hold an arena view
             self._heap.clear()
-            for hook in self._imports.hooks:
-                hook.after_call(set())
+            for step in self._after_steps:
+                step(set())
             return
         if live is None:
             live = self._live_refs()
-        for hook in self._collect_hooks:
-            hook.before_collect(live)
+        for step in self._collect_steps:
+            step(live)
         pinned = self._pinned
         for a, entry in arena.by_address.items():
             if a in live:
@@ -585,8 +598,8 @@ class JitModule:
         heap = self._heap
         if heap.dirty():
             heap.collect(live)
-        for hook in self._imports.hooks:
-            hook.after_call(live)
+        for step in self._after_steps:
+            step(live)
 
     def _live_refs(self) -> frozenset[int]:
         """The refs ref globals reach now (through lists too). The last answer is reused

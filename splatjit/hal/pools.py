@@ -74,6 +74,27 @@ def _mapped(code: bytes | None):
     return memory.address, memory
 
 
+def call_steps(hooks) -> tuple[list, list]:
+    """What a module runs after its outermost call for its import `hooks` (callables with
+    `after_call(live)`, some with `before_collect(live)`): (the callables to run before
+    its ObjectSpace collects, those to run after). A hook with a `pool` stands for its
+    pool - its before_collect / after_call are the pool's before_collect / recycle - and
+    a pool that several hooks share (fence.create and fence.join) runs its steps once."""
+    before, after, pools = [], [], []
+    for hook in hooks:
+        pool = getattr(hook, "pool", None)
+        if pool is None:
+            if hasattr(hook, "before_collect"):
+                before.append(hook.before_collect)
+            after.append(hook.after_call)
+        elif not any(pool is p for p in pools):
+            pools.append(pool)
+            if hasattr(hook, "before_collect"):
+                before.append(pool.before_collect)
+            after.append(pool.recycle)
+    return before, after
+
+
 def pop_pooled(e: Entry, stack_address: int, stack, out) -> None:
     """`out` = the top ref of the native stack at `stack_address` (`u64 count; u64
     ref[...]`), popped; the entry falls back when the stack is empty. Uses `stack` for the
@@ -354,68 +375,84 @@ class BufferPool:
             if cell.value:
                 return
         words, stacks, watch = self.words, self.stacks, self.watch
+        #: class -> buffers popped (by native code) or missed (Python made one) since the
+        #: last recycle; None while no class changed
         popped = None
         for k in range(len(stacks)):
             stack = stacks[k]
-            count = words[k * _CLASS_WORDS + _W_COUNT]
-            if count < len(stack):
+            taken = len(stack) - words[k * _CLASS_WORDS + _W_COUNT]
+            if taken:
                 if popped is None:
                     popped = [0] * len(stacks)
-                popped[k] = len(stack) - count
-                watch += stack[count:]
-                del stack[count:]
-        stack = None
+                popped[k] = taken
+                watch += stack[-taken:]
+                del stack[-taken:]
         if watch:
             counts = _refs_of_all(watch)
-            unshared, keep = self._unshared, []
+            unshared, keep = self._unshared, None
             for i in range(len(watch)):
                 buffer = watch[i]
                 stack = stacks[buffer.pool_class]
-                if (counts[i] == unshared and buffer.ref_address not in live
-                        and buffer._storage is None and len(stack) < CLASS_CAPACITY):
+                if (counts[i] == unshared and buffer._storage is None
+                        and buffer.ref_address not in live and len(stack) < CLASS_CAPACITY):
                     buffer.array.fill(0)
                     stack.append(buffer)
                     if popped is None:
                         popped = [0] * len(stacks)  # (0 popped: the class is republished)
+                elif keep is None:
+                    keep = [buffer]
                 else:
                     keep.append(buffer)
             buffer = stack = None
-            self.watch = keep[-WATCH:] if len(keep) > WATCH else keep
+            self.watch = [] if keep is None else keep[-WATCH:]
         if self.misses:
-            if popped is None:
-                popped = [0] * len(stacks)
-            for key, missed in self.misses.items():
-                if key in self.keys:
-                    popped[self.keys.index(key)] += missed
-                elif len(self.keys) < CLASSES and 0 <= key[0] <= POOLED_BYTES_MAX:
-                    self.keys.append(key)
-                    stacks.append([])
-                    self.targets.append(0)
-                    popped.append(missed)
-            self.misses = {}
+            popped = self._note_misses(popped)
         if popped is None:
             return  # nothing popped, returned or missed: every class is as published
-        targets, keys = self.targets, self.keys
+        targets = self.targets
         for k in range(len(stacks)):
             stack = stacks[k]
             if popped[k] > targets[k]:
                 targets[k] = min(popped[k], CLASS_CAPACITY)
-            while len(stack) < targets[k]:
-                buffer = self.make(*keys[k])
-                buffer.pool_class = k
-                stack.append(buffer)
-                buffer = None
+            if len(stack) < targets[k]:
+                self._top_up(k)
             base = k * _CLASS_WORDS
             count = words[base + _W_COUNT]
             if count != len(stack):
-                if k >= self.keyed:                  # a new class: its key first
-                    self.keyed = k + 1
-                    size, types, usage = keys[k]
-                    words[base + _W_SIZE] = size & 0xFFFFFFFFFFFFFFFF
-                    words[base + _W_TYPES] = (types & 0xFFFFFFFF) | (usage & 0xFFFFFFFF) << 32
                 for i in range(count, len(stack)):
                     words[base + _W_REFS + i] = stack[i].ref_address
                 words[base + _W_COUNT] = len(stack)
+
+    def _note_misses(self, popped: list | None) -> list:
+        """`recycle`'s `popped` with the misses since the last recycle added (a key with no
+        class gets one, while there are fewer than CLASSES and it is small enough)."""
+        stacks = self.stacks
+        if popped is None:
+            popped = [0] * len(stacks)
+        for key, missed in self.misses.items():
+            if key in self.keys:
+                popped[self.keys.index(key)] += missed
+            elif len(self.keys) < CLASSES and 0 <= key[0] <= POOLED_BYTES_MAX:
+                self.keys.append(key)
+                stacks.append([])
+                self.targets.append(0)
+                popped.append(missed)
+        self.misses = {}
+        return popped
+
+    def _top_up(self, k: int) -> None:
+        """Class `k`'s stack grows to its target with new buffers (its key is published
+        first when the class is new)."""
+        stack, words, base = self.stacks[k], self.words, k * _CLASS_WORDS
+        if k >= self.keyed:                  # a new class: its key first
+            self.keyed = k + 1
+            size, types, usage = self.keys[k]
+            words[base + _W_SIZE] = size & 0xFFFFFFFFFFFFFFFF
+            words[base + _W_TYPES] = (types & 0xFFFFFFFF) | (usage & 0xFFFFFFFF) << 32
+        while len(stack) < self.targets[k]:
+            buffer = self.make(*self.keys[k])
+            buffer.pool_class = k
+            stack.append(buffer)
 
 
 class NativeAlloca:
