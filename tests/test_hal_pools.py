@@ -289,3 +289,21 @@ def test_failed_buffer_allocation_is_a_hal_error(monkeypatch):
     monkeypatch.setattr(buffers.np, "zeros", no_memory)
     with pytest.raises(HalError, match="out of memory: a buffer of 4294967296 bytes"):
         buffers.Buffer.allocate(1 << 32)
+
+
+def test_a_pool_several_imports_share_runs_its_steps_once():
+    """fence.create and fence.join pop from one fence pool: a program using both runs
+    that pool's before_collect and recycle once after each call, every pool's once."""
+    from splatjit.module import JitModule
+    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "datatiled")
+    m = JitModule(corpus.compile_item(item))
+    names = {type(h).__name__: h for h in m._imports.hooks}
+    assert names["PooledCall"].pool is names["NativePooledCall"].pool  # fence.create / join
+    pools = []
+    for h in m._imports.hooks:
+        if not any(h.pool is p for p in pools):
+            pools.append(h.pool)
+    assert [step.__self__ for step in m._after_steps] == pools
+    assert [step.__self__ for step in m._collect_steps] == [p for p in pools
+                                                           if hasattr(p, "before_collect")]
+    assert all(step.__func__ is type(step.__self__).recycle for step in m._after_steps)

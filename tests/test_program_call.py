@@ -193,10 +193,10 @@ def test_threads_sharing_a_program_get_their_own_results(name, variant):
 
 
 def test_a_program_called_again_and_again_reuses_the_same_few_buffers():
-    """Each call's result escapes (the caller gets it) and is let go before the next call:
-    its view is reset at the end of that next call, so the result's buffer is free for the
-    buffer pool at once, which then keeps about one call's worth of buffers instead of
-    watching ever more of them (and touching fresh memory)."""
+    """Each call's result array escapes (the caller gets it) and is let go before the next
+    call: its buffer is free for the buffer pool at the end of that next call, which then
+    keeps about one call's worth of buffers instead of watching ever more of them (and
+    touching fresh memory)."""
     item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "datatiled")
     m = JitModule(corpus.compile_item(item))
     inputs = random_inputs(item, 5)
@@ -206,3 +206,50 @@ def test_a_program_called_again_and_again_reuses_the_same_few_buffers():
     pool = alloca.pool
     assert len(pool.watch) <= 2, len(pool.watch)
     assert all(len(stack) <= 2 for stack in pool.stacks), [len(s) for s in pool.stacks]
+
+
+def _datatiled_matmul():
+    item = next(i for i in corpus.program_items() if i.name == "matmul" and i.variant == "datatiled")
+    data = corpus.compile_item(item)
+    return data, random_inputs(item, 5)
+
+
+def _pool(m, hook: str):
+    (hook,) = [h for h in m._imports.hooks if type(h).__name__ == hook]
+    return hook.pool
+
+
+def test_held_results_stay_intact_and_their_views_never_escape():
+    """The results become arrays before the call's refs are released, so the pooled view
+    of a result is never escaped (the view pool binds nothing); each array keeps its own
+    bytes, which the buffer pool leaves alone while the caller holds them. Differential:
+    every held result equals iree.runtime's, after all the later calls."""
+    import iree.runtime as rt
+    data, inputs = _datatiled_matmul()
+    want = np.asarray(rt.load_vm_flatbuffer(data, driver="local-sync").main(*inputs))
+    m = JitModule(data)
+    views = _pool(m, "NativeViewCreate")
+    held = []
+    for i in range(12):  # (powers of two scale exactly)
+        held.append((i, m.main(*[a * np.float32(2 ** i) for a in inputs])))
+        assert views.bound == []
+    for i, out in held:
+        np.testing.assert_array_equal(out, want * np.float32(4 ** i))
+    for (_, a), (_, b) in zip(held, held[1:]):
+        assert not np.shares_memory(a, b)
+
+
+def test_a_raw_result_view_escapes_and_keeps_its_buffer():
+    """call_raw hands out the result view itself: the view pool binds it to its buffer,
+    and it still shows its call's result after many more calls (lazy recycles included)."""
+    import iree.runtime as rt
+    data, inputs = _datatiled_matmul()
+    want = np.asarray(rt.load_vm_flatbuffer(data, driver="local-sync").main(*inputs))
+    m = JitModule(data)
+    for _ in range(3):  # the pools fill up (a first call's views are ordinary ones)
+        m.main(*inputs)
+    [view] = m["main"].call_raw(*inputs)
+    assert type(view).__name__ == "PooledView" and view in _pool(m, "NativeViewCreate").bound
+    for _ in range(20):
+        m.main(*[a * 2 for a in inputs])
+    np.testing.assert_array_equal(view.to_array(), want)
