@@ -348,7 +348,7 @@ class PooledView(BufferView):
                     parent = self._parent if self._parent is not None else lookup(parent)
                     return _array_of(parent.array[offset:offset + length], shape,
                                      element_type, self)
-            buffer = self.buffer
+            buffer = lookup(ref) if ref else self.buffer
         return _array_of(buffer.array, shape, element_type, self)
 
     @property

@@ -133,8 +133,10 @@ class ObjectPool:
         self.bound: list = []  # popped objects bound since the last recycle (escaped then)
 
     def bind(self, module) -> None:
-        """`module` uses this pool: recycling waits until none of its calls is running."""
-        self.depth_cells.append(module._depth_cell)
+        """`module` uses this pool: recycling waits until none of its calls is running
+        (each user's depth cell is listed once, however many of its imports use the pool)."""
+        if not any(cell is module._depth_cell for cell in self.depth_cells):
+            self.depth_cells.append(module._depth_cell)
 
     def fallback(self):
         """The Python path when the native stack is empty: an ordinary new object."""
