@@ -148,6 +148,8 @@ class ObjectPool:
         of them that something besides the pool refers to (a Python object, or a ref global:
         `live`); one only the pool holds is reset by a later `recycle` without ever being
         bound (see the module docstring)."""
+        if self.words[0] >= self.seen and not self.bound:
+            return  # nothing popped since the last look, nothing bound to look at again
         for cell in self.depth_cells:
             if cell.value:
                 return
@@ -186,13 +188,13 @@ class ObjectPool:
     def recycle(self, live: set[int], force: bool = False) -> None:
         """After the outermost call of every user: see the module docstring; `force`
         recycles even while the stack would last another call."""
+        if not self.misses and self.words[0] >= self.per_call and not force:
+            return  # enough for another call: the popped objects wait (module docstring)
         for cell in self.depth_cells:
             if cell.value:
                 return  # a call of some user is still running: it may hold popped objects
         stack, words, watch = self.stack, self.words, self.watch
         count = words[0]
-        if not self.misses and count >= self.per_call and not force:
-            return  # enough for another call: the popped objects wait (module docstring)
         if not self.watch and not self.misses and self._recycle_in_place(count, live):
             self._top_up(len(stack))
             return
