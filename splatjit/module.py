@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from . import hal
+from . import hal, tiers
 from .errors import SplatJitError, TrapError, UnsupportedError
 from .hal.buffers import BufferView
 from .hal.pools import call_steps
@@ -408,10 +408,13 @@ class JitModule:
     _after_steps: list = []
 
     def __init__(self, vmfb_bytes, target: str = "native", imports=None, features=None,
-                 fuel: int | None = None):
+                 fuel: int | None = None, tier: str | None = None):
         """`fuel`: if set, each call may run at most this many loop iterations + calls, then
-        traps (TrapError, "fuel exhausted"); code is compiled with the checks only then."""
+        traps (TrapError, "fuel exhausted"); code is compiled with the checks only then.
+        `tier`: which x86-64 compiler makes the code (`tiers.TIERS`; None: `SPLATJIT_TIER`,
+        else "optimizing"); the program's executables are compiled with the same tier."""
         self.fuel = fuel
+        self.tier = tiers.resolve(tier)
         if target not in TARGETS:
             raise UnsupportedError(f"target {target!r}: this build runs {', '.join(TARGETS)}")
         native_isa = NATIVE_ISA.get(platform.machine())
@@ -427,7 +430,8 @@ class JitModule:
                 rodata = self.loaded.defn.rodata
                 nested = {rodata[e.rodata_ordinal].data: e.module for e in self.loaded.executables}
                 imports = hal.default_providers(self.loaded.defn, imports, target=target,
-                                                features=features, fuel=fuel, executables=nested)
+                                                features=features, fuel=fuel, executables=nested,
+                                                tier=self.tier)
             self._backend = None
             self._memory = None
             #: the RefGroup this module shares memory with (runtime/ref_group.py), if any
@@ -455,9 +459,9 @@ class JitModule:
                     self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
                                                 resolve=host_symbol, pure=pure)
                 else:
-                    from .emit_x64.lower import compile_module
-                    self.compiled = compile_module(self.loaded, features, fuel=fuel is not None,
-                                                   imports=self._imports.targets(), pure=pure)
+                    self.compiled = tiers.compile_x64(self.tier, self.loaded, features,
+                                                      fuel=fuel is not None,
+                                                      imports=self._imports.targets(), pure=pure)
                 self._memory = ExecutableMemory(self.compiled.code, self._code_symbols())
                 self._build_context()
             elif self.target == "aarch64":

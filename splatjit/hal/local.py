@@ -243,12 +243,13 @@ class LocalHal:
     """The state behind one program's `hal` imports (one device)."""
 
     def __init__(self, target: str = "native", features=None, fuel: int | None = None,
-                 executables: dict | None = None):
+                 executables: dict | None = None, tier: str | None = None):
         """`target` / `features` / `fuel`: how the program's executables are compiled and
         bounded (as the program's own JitModule: a fuel budget then applies per workgroup).
         `executables`: executable data (bytes) -> its module as the program's load already
         decoded and verified it (frontend/loader.py), so it is not loaded twice."""
         self.target, self.features, self.fuel = target, features, fuel
+        self.tier = tier  # the program's compiler tier (module.py), for its executables too
         self._loaded = executables or {}
         self.device = Device()
         self._compiled: dict[bytes, Executable] = {}
@@ -273,7 +274,7 @@ class LocalHal:
             from ..module import JitModule
             loaded = self._loaded.get(key)
             module = JitModule(key if loaded is None else loaded, target=self.target,
-                               features=self.features, fuel=self.fuel,
+                               features=self.features, fuel=self.fuel, tier=self.tier,
                                imports=intrinsic_providers(key, loaded and loaded.defn))
             module.link(self)  # recorded dispatches call its code natively
             names = [e.name for e in module.loaded.defn.exports if not e.name.startswith("__")]

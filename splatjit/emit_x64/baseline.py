@@ -1,0 +1,128 @@
+"""The baseline tier for x86-64: one pass from verified IR to machine code, no analysis.
+
+Every VM register lives in its frame slot (the i32 bank holds i64 pairs at their even
+slot, refs in the ref bank, exactly the interpreter's register file), so nothing is
+renamed, folded, allocated or coalesced: each op is lowered on its own by the optimizing
+tier's op table (`ops.HANDLERS`) through a `FunctionLowering` whose allocation is empty.
+Ops whose code depends only on their operand kinds come from byte templates
+(`baseline_templates.py`): assembled once per process, then copied with their slot
+displacements patched in.
+
+Contract: `compile_module(loaded, features, imports=...)` returns a `CompiledModule` with
+the native ABI of `runtime/abi.py` (the optimizing tier's `lower.compile_module` contract),
+traps reporting the same (function, bytecode offset) as the optimizing tier. A function
+using an op without a lowering traps TRAP_UNSUPPORTED when run, as in that tier.
+Nested VMVX kernels are not compiled here (the HAL compiles them with the optimizing tier).
+"""
+from __future__ import annotations
+
+from ..errors import UnsupportedError
+from ..frontend.loader import LoadedModule
+from ..lowering import CheckedAccesses, CompiledModule, outgoing_area_size
+from ..buffer_cache import CachePlan
+from ..regalloc.linear_scan import Allocation
+from ..regalloc.variables import SlotMap
+from . import baseline_templates
+from .assembler import Assembler
+from .frame import Frame
+from .lower import FunctionLowering
+from .operands import Label
+
+#: The allocation of a baseline function: no variable has a register.
+_NO_REGISTERS = Allocation()
+
+
+class _EverySlot:
+    """Every slot may be half of a wide value: a remap's pair of 32-bit copies of an even
+    slot pair moves as one 64-bit copy (the same bytes in memory; a list that also touches
+    one of those slots as 32 bits takes the sequential route, lowering.mixes_memory_widths)."""
+
+    def __contains__(self, slot) -> bool:
+        return True
+
+
+#: The slot map of a baseline function: no promoted variables.
+_SLOTS = SlotMap(None, {}, _EverySlot())
+
+
+def _templated(handler):
+    def lower_op(L, ins):
+        baseline_templates.emit(L, ins, handler)
+    return lower_op
+
+
+_HANDLERS: dict = {}
+
+
+def handlers() -> dict:
+    """mnemonic -> the baseline lowering of that op (templates first, `ops.HANDLERS`' else)."""
+    if not _HANDLERS:
+        from .ops import HANDLERS
+        _HANDLERS.update({m: _templated(h) for m, h in HANDLERS.items()})
+    return _HANDLERS
+
+
+class BaselineLowering(FunctionLowering):
+    """A `FunctionLowering` with every value in memory: only the per-function facts the op
+    lowerings read are computed (slot kinds for branch remaps, the outgoing call area)."""
+
+    def __init__(self, asm: Assembler, module: LoadedModule, fn, entries: dict, handlers: dict,
+                 fuel: bool = False, imports=None):
+        self.fuel = fuel
+        self.checked = CheckedAccesses()
+        self.import_targets = imports
+        self.constants = {}
+        self.caches = CachePlan([], fn.i32_count)
+        self.leaf = not any("callee_ordinal" in ins.args for ins in fn.instrs())
+        self.deferred = []
+        self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
+        self.entries = entries
+        self.handlers = handlers
+        self.slots = _SLOTS
+        self.imm_only = frozenset()
+        self.alloc = _NO_REGISTERS
+        self.interval_end = {}
+        self.point = {}
+        self.next_ins = None
+        self.flags = None
+        self.frame = Frame.layout((), fn.i32_count, fn.ref_count, outgoing_area_size(fn, self.m))
+        self.red_zone = False
+        self.frameless = False
+        self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
+        self.epilogue = Label(f"{fn.name}.epilogue")
+        self.exit_no_depth = Label(f"{fn.name}.exit")
+        self.traps = []
+        self._homes = {}
+        self.unsupported = []
+        self.ins = None
+
+    def var_reg(self, reg):
+        return None
+
+    def trap_label(self, code: int, status=None) -> Label:
+        """As FunctionLowering's, with an anonymous label (templates ask for these too)."""
+        label = Label()
+        self.traps.append((label, code, self.ins.offset if self.ins else 0, status))
+        return label
+
+    def rotatable(self, header: int) -> bool:
+        return False  # one copy of each op: a back edge jumps to its header
+
+
+def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
+                   imports=None) -> CompiledModule:
+    """Compiles every function of `loaded` with the baseline tier into one code blob
+    (`fuel` and `imports` as in `lower.compile_module`)."""
+    a = Assembler(features)
+    table = handlers()
+    entries = {fn.ordinal: Label(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
+    infos = {}
+    for fn in loaded.functions:
+        if not fn.verified:
+            raise UnsupportedError(f"function {fn.name} is not verified")
+        infos[fn.ordinal] = BaselineLowering(a, loaded, fn, entries, table, fuel, imports).lower()
+    code = a.finish()
+    return CompiledModule(
+        code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
+        unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
+        features=a.features, assembler=a)

@@ -1,0 +1,335 @@
+"""Byte templates of op lowerings for the baseline tier (emit_x64/baseline.py).
+
+A template is what an op lowering (`ops.HANDLERS`) emits for one *shape* of instruction,
+with every operand in its frame slot, made once per process and then copied:
+
+- The shape (`shape_key`) is the mnemonic plus, per field in order, a register's type,
+  `move` flag and which earlier register of the instruction it equals (so lowerings that
+  compare operands decide the same way), or any other field's value (floats by their bits).
+  Fields that are lists or successors make the instruction template-free.
+- It is made by running the lowering twice on a scratch `Assembler` through a
+  `_ScratchLowering` whose frame puts operand k's slot at displacement `_BASE_A + k*_STRIDE`
+  in one run and `_BASE_B + k*_STRIDE` in the other (both disp32, so lengths match). The
+  4-byte fields that differ by exactly `_BASE_B - _BASE_A` are the patch sites (operand,
+  addend); applying them to run A must give run B byte for byte, else there is no template.
+- The scratch lowering answers only per-instruction questions. Everything that depends on
+  the function or module (`m`, `fn`, `entries`, `block_labels`, `slots`, imports, deferred
+  out-of-line code, the frame's other fields) raises `_NotLocal`, and such ops keep going
+  through their lowering each time (a "miss" remembered per shape).
+- Labels in the template are re-made per copy: labels bound inside it become fresh labels,
+  trap labels become `trap_label(code)` of the copying lowering (so the stub reports that
+  op's bytecode offset), constants are re-interned in the target assembler's pool.
+
+Contract: `emit(L, ins, handler)` emits exactly the code `handler(L, ins)` would emit for
+`ins` in a function whose values all live in frame slots (L a `BaselineLowering`), except
+that every slot displacement is a disp32, range checks are not elided against earlier ops
+(more checks, never fewer) and no compare leaves its condition for a following branch.
+Templates are per CPU feature set; the table is bounded (cleared when full).
+"""
+from __future__ import annotations
+
+import struct
+
+from ..lowering import CheckedAccesses
+from ..buffer_cache import CachePlan
+from . import assembler as asm_mod
+from .assembler import Assembler, _Align, _Ref
+from .operands import Label, RipRel
+
+_BASE_A = 0x40000000
+_BASE_B = 0x40008081  # every byte of a displacement differs between the runs (0x81: the low one)
+_STRIDE = 0x100000
+_MAX_ADDEND = 0x4000
+_LIMIT = 1 << 13
+#: fields of a fused pair: a compare the next op reads through EFLAGS is lowered directly
+_FUSING = ("cond_br", "select.i32", "select.i64")
+_F64 = struct.Struct("<d")
+_DISP = struct.Struct("<i")
+
+
+class _NotLocal(Exception):
+    """The lowering asked about something beyond the instruction: no template."""
+
+
+class _Poison:
+    """Stands for function- or module-level state the scratch lowering does not have."""
+
+    def __getattr__(self, name):
+        raise _NotLocal(name)
+
+    def __getitem__(self, key):
+        raise _NotLocal(key)
+
+    def __bool__(self):
+        raise _NotLocal("bool")
+
+    def __iter__(self):
+        raise _NotLocal("iter")
+
+    def append(self, item):
+        raise _NotLocal("deferred")
+
+
+_POISON = _Poison()
+
+
+class _PlaceholderFrame:
+    """slot / ref displacements of the instruction's operands (by bank and ordinal)."""
+
+    def __init__(self, slots: dict, refs: dict):
+        self._slots, self._refs = slots, refs
+
+    def slot(self, ordinal: int) -> int:
+        d = self._slots.get(ordinal)
+        if d is None:
+            raise _NotLocal(f"slot {ordinal}")
+        return d
+
+    def ref(self, ordinal: int) -> int:
+        d = self._refs.get(ordinal)
+        if d is None:
+            raise _NotLocal(f"ref {ordinal}")
+        return d
+
+    def __getattr__(self, name):
+        raise _NotLocal(f"frame.{name}")
+
+
+class _NoFacts(CheckedAccesses):
+    """Range-check elimination that never knows anything (a template checks every access)."""
+
+    def proven(self, *a) -> bool:
+        return False
+
+    def in_bounds(self, *a) -> bool:
+        return False
+
+    def add(self, *a) -> None:
+        pass
+
+
+class _Block:
+    index = -1  # a block no loop contains (the scratch lowering has no loops)
+
+
+def _scratch_lowering(baseline_cls, a: Assembler, frame) -> object:
+    """A BaselineLowering-shaped object with only per-instruction state."""
+    L = baseline_cls.__new__(baseline_cls)
+    L.fuel = False
+    L.checked = _NoFacts()
+    L.import_targets = _POISON
+    L.constants = {}
+    L.caches = CachePlan([], 0)
+    L.leaf = _POISON
+    L.deferred = _POISON
+    L.a = a
+    L.mod = L.m = L.fn = _POISON
+    L.entries = L.handlers = _POISON
+    L.slots = _POISON
+    L.imm_only = frozenset()
+    L.alloc = _POISON
+    L.interval_end = L.point = _POISON
+    L.next_ins = None
+    L.flags = None
+    L.frame = frame
+    L.red_zone = False
+    L.frameless = False
+    L.block = _Block()
+    L.block_labels = _POISON
+    L.epilogue = L.exit_no_depth = _POISON
+    L.traps = []
+    L._homes = {}
+    L.unsupported = []
+    return L
+
+
+def shape_key(ins):
+    """The instruction's shape and its operand registers in order (bank, ordinal), or None
+    when it has a field no template covers."""
+    parts = [ins.op.mnemonic]
+    regs = []
+    seen = {}
+    for name, v in ins.args.items():
+        cls = v.__class__.__name__
+        if cls == "Reg":
+            ident = (v.type, v.ordinal, v.move)
+            k = seen.get(ident)
+            if k is None:
+                k = seen[ident] = len(regs)
+                regs.append(v)
+            parts.append((v.type, v.move, k))
+        elif cls in ("int", "str", "bool", "NoneType"):
+            parts.append(v)
+        elif cls == "float":
+            parts.append(("f", _F64.pack(v)))
+        else:
+            return None, None
+    return tuple(parts), regs
+
+
+class Template:
+    """One shape's code: `items` in order, each ("bytes", data, sites) with sites
+    (position, operand index, addend), ("label", local index), ("ref", _Ref, label kind,
+    label payload); `traps` the trap codes in the order the lowering asked for them."""
+    __slots__ = ("items", "traps", "locals")
+
+    def __init__(self, items, traps, n_locals):
+        self.items, self.traps, self.locals = items, traps, n_locals
+
+
+def _record(baseline_cls, ins, regs, base: int, features, handler):
+    """Run the lowering of `ins` with operand k's slot at base + k * _STRIDE; returns the
+    scratch assembler's items, the lowering's traps and its label bookkeeping."""
+    slots, refs = {}, {}
+    for k, r in enumerate(regs):
+        (refs if r.is_ref else slots).setdefault(r.ordinal, base + k * _STRIDE)
+    a = Assembler(features)
+    L = _scratch_lowering(baseline_cls, a, _PlaceholderFrame(slots, refs))
+    L.ins = ins
+    handler(L, ins)
+    if L.flags is not None:
+        raise _NotLocal("flags")
+    a._flush()
+    return a, L
+
+
+def _sites(chunk_a: bytes, chunk_b: bytes, n_regs: int):
+    """Patch sites of one code run, or None when the runs differ otherwise."""
+    if len(chunk_a) != len(chunk_b):
+        return None
+    sites = []
+    i, n = 0, len(chunk_a) - 3
+    while i < n:
+        if chunk_a[i] == chunk_b[i]:
+            i += 1
+            continue
+        va = _DISP.unpack_from(chunk_a, i)[0]
+        vb = _DISP.unpack_from(chunk_b, i)[0]
+        k, addend = divmod(va - _BASE_A + _MAX_ADDEND, _STRIDE)
+        addend -= _MAX_ADDEND
+        if vb - va != _BASE_B - _BASE_A or not 0 <= k < n_regs:
+            return None
+        sites.append((i, k, addend))
+        i += 4
+    rebuilt = bytearray(chunk_a)
+    for pos, k, addend in sites:
+        _DISP.pack_into(rebuilt, pos, _BASE_B + k * _STRIDE + addend)
+    return sites if bytes(rebuilt) == bytes(chunk_b) else None
+
+
+def build(baseline_cls, ins, regs, features, handler) -> Template | None:
+    """The template of `ins`'s shape, or None when its lowering is not instruction-local
+    or its two placeholder runs do not line up."""
+    try:
+        a, La = _record(baseline_cls, ins, regs, _BASE_A, features, handler)
+        b, Lb = _record(baseline_cls, ins, regs, _BASE_B, features, handler)
+    except _NotLocal:
+        return None
+    if len(a._items) != len(b._items) or len(La.traps) != len(Lb.traps):
+        return None
+    pool_a = {label: key for key, label in a._pool.items()}
+    trap_index = {t[0]: i for i, t in enumerate(La.traps)}
+    if any(t[3] is not None for t in La.traps):
+        return None  # a trap that reports a status operand
+    local_index: dict[Label, int] = {}
+    for it in a._items:
+        if type(it) is Label:
+            if it in trap_index:
+                return None
+            local_index[it] = len(local_index)
+    items = []
+    for ia, ib in zip(a._items, b._items):
+        kind = type(ia)
+        if kind is bytearray:
+            if type(ib) is not bytearray:
+                return None
+            sites = _sites(bytes(ia), bytes(ib), len(regs))
+            if sites is None:
+                return None
+            items.append(("bytes", bytes(ia), tuple(sites)))
+        elif kind is Label:
+            items.append(("label", local_index[ia]))
+        elif kind is _Ref:
+            if type(ib) is not _Ref or ia.t is not ib.t or ia.label is None:
+                return None
+            lab = ia.label
+            if lab in local_index:
+                target = ("local", local_index[lab])
+            elif lab in trap_index:
+                target = ("trap", trap_index[lab])
+            elif lab in pool_a:
+                target = ("pool", pool_a[lab])
+            else:
+                return None
+            items.append(("ref", ia, target))
+        elif kind is _Align:
+            return None
+        else:
+            return None
+    return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index))
+
+
+_MISS = object()
+#: features -> {shape: Template | _MISS}
+_TABLES: dict[frozenset, dict] = {}
+
+
+def emit(L, ins, handler) -> None:
+    """Lower `ins` in baseline lowering `L`: from its shape's template when it has one,
+    else through `handler`."""
+    nxt = L.next_ins
+    if nxt is not None and nxt.op.mnemonic in _FUSING:
+        handler(L, ins)  # the compare may leave its condition in EFLAGS for `nxt`
+        return
+    a = L.a
+    table = _TABLES.get(a.features)
+    if table is None:
+        table = _TABLES[a.features] = {}
+    key, regs = shape_key(ins)
+    if key is None:
+        handler(L, ins)
+        return
+    t = table.get(key)
+    if t is None:
+        if len(table) >= _LIMIT:
+            table.clear()
+        t = table[key] = build(type(L), ins, regs, a.features, handler) or _MISS
+    if t is _MISS:
+        handler(L, ins)
+        return
+    frame = L.frame
+    disps = [frame.ref(r.ordinal) if r.is_ref else frame.slot(r.ordinal) for r in regs]
+    traps = [L.trap_label(code) for code in t.traps]
+    local = [Label() for _ in range(t.locals)] if t.locals else ()
+    tag = a._tag
+    for item in t.items:
+        kind = item[0]
+        if kind == "bytes":
+            data, sites = item[1], item[2]
+            if sites:
+                data = bytearray(data)
+                for pos, k, addend in sites:
+                    _DISP.pack_into(data, pos, disps[k] + addend)
+            a.db(data)
+        elif kind == "label":
+            a.label(local[item[1]])
+        else:
+            ref, (where, what) = item[1], item[2]
+            if where == "local":
+                label = local[what]
+            elif where == "trap":
+                label = traps[what]
+            else:
+                label = a.const_bytes(*what).label if isinstance(what[0], bytes) else None
+                if label is None:
+                    raise AssertionError("jump tables are never templated")
+            operands = tuple(_relabel(op, label) for op in ref.operands)
+            a._append_ref(_Ref(ref.t, operands, label), tag)
+
+
+def _relabel(op, label):
+    if isinstance(op, Label):
+        return label
+    if isinstance(op, RipRel) and op.label is not None:
+        return RipRel(label, op.size, op.disp)
+    return op

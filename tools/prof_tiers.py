@@ -1,0 +1,97 @@
+"""Compile speed of the two x86-64 tiers (splatjit/tiers.py), A/B in one process.
+
+    python tools/prof_tiers.py [ROUNDS]      # default 5 rounds, interleaved
+
+For the corpus bench/test_speed.py uses, per tier: ops/s of whole `JitModule(...)`
+constructions (best round), then the split of one pass into loading (frontend), the
+compile_module call (the tier's own work, nested VMVX kernels' compiles included in their
+program's JitModule but not here) and the rest (per-module setup), and ops/s per module.
+Run from the repository root so the tree's own `splatjit` is imported.
+"""
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
+
+import speed_support as ss  # noqa: E402
+from splatjit import tiers  # noqa: E402
+from splatjit.emit_x64 import baseline, lower  # noqa: E402
+from splatjit.frontend import loader  # noqa: E402
+from splatjit import module as module_py  # noqa: E402
+from splatjit.module import JitModule  # noqa: E402
+
+TIERS = tiers.TIERS
+rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+modules, origin = ss.corpus_modules()
+names = dict(modules)
+blob = names.get("vm/native_import_module", names.get("native_import_module"))
+imports = {"native_import_module": JitModule(blob)}
+blobs = []
+for name, b in modules:
+    try:
+        for t in TIERS:
+            JitModule(b, imports=imports, tier=t).close()
+        blobs.append((name, b))
+    except Exception as e:  # noqa: BLE001
+        print("excluded", name, type(e).__name__, e)
+ops = ss.compiled_op_count([b for _, b in blobs], imports)
+
+#: seconds spent in each phase during one timed pass (wrapped functions, nested calls
+#: counted once: a program's nested kernels are loaded and compiled inside its __init__)
+spent = {"load": 0.0, "compile": 0.0}
+
+
+def _timed(fn, key):
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[key] += time.perf_counter() - t
+    return wrapper
+
+
+module_py.load_module = _timed(module_py.load_module, "load")
+tiers_compile = tiers.compile_x64
+tiers.compile_x64 = _timed(tiers_compile, "compile")
+
+
+def one_pass(tier):
+    start = time.perf_counter()
+    for _, b in blobs:
+        JitModule(b, imports=imports, tier=tier).close()
+    return time.perf_counter() - start
+
+
+def _one(b, tier):
+    t = time.perf_counter()
+    JitModule(b, imports=imports, tier=tier).close()
+    return time.perf_counter() - t
+
+
+best = {t: None for t in TIERS}
+split = {}
+for _ in range(rounds):
+    for t in TIERS:
+        spent.update(load=0.0, compile=0.0)
+        d = one_pass(t)
+        if best[t] is None or d < best[t]:
+            best[t] = d
+            split[t] = dict(spent)
+print(f"{len(blobs)} modules, {ops} ops from {origin}, best of {rounds} interleaved rounds")
+for t in TIERS:
+    s = split[t]
+    print(f"  {t:11s} {best[t]:.3f} s  {ops / best[t]:9,.0f} ops/s   load {s['load']:.3f} s  "
+          f"compile {s['compile']:.3f} s ({ops / s['compile']:,.0f} ops/s of compile alone)  "
+          f"rest {best[t] - s['load'] - s['compile']:.3f} s")
+print(f"  {'module':40s} {'ops':>6s} " + " ".join(f"{t + ' ms':>14s}" for t in TIERS))
+for name, b in blobs:
+    n = ss.compiled_op_count([b], imports)
+    row = []
+    for t in TIERS:
+        d = min(_one(b, t) for _ in range(3))
+        row.append(d)
+    print(f"  {name:40s} {n:6d} " + " ".join(f"{d * 1e3:14.2f}" for d in row)
+          + f"   x{row[0] / row[1]:.1f}")
