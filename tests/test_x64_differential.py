@@ -17,7 +17,7 @@ import pytest
 
 import corpus
 from differential import Oracle, edge_inputs, normalise, same
-from splatjit import TrapError, UnsupportedError
+from splatjit import TrapError, UnsupportedError, tiers
 from splatjit.module import JitModule
 
 FUEL = 200_000
@@ -59,13 +59,15 @@ BASELINE = [i for i in ITEMS if i.name in ("arith_i32", "arith_i64", "arith_f32"
                                            "math_f32", "math_f64", "conversions")]
 
 
+@pytest.mark.parametrize("tier", tiers.TIERS)
 @pytest.mark.parametrize("item", BASELINE, ids=[i.id for i in BASELINE])
-def test_baseline_sse2_code_matches_interpreter(item):
-    test_module_matches_interpreter(item, features={"sse2"})
+def test_baseline_sse2_code_matches_interpreter(item, tier):
+    test_module_matches_interpreter(item, tier, features={"sse2"})
 
 
+@pytest.mark.parametrize("tier", tiers.TIERS)  # the compiler of the module under test
 @pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
-def test_module_matches_interpreter(item, features=None):
+def test_module_matches_interpreter(item, tier, features=None):
     try:
         data = corpus.compile_item(item)
     except corpus.CompileFailure as e:
@@ -77,7 +79,7 @@ def test_module_matches_interpreter(item, features=None):
     if len(provider_bytes) != len(needed):
         pytest.skip(f"no provider module for imports of {sorted(needed)}")
     providers = {n: JitModule(b) for n, b in zip(sorted(needed), provider_bytes)}
-    jit = JitModule(data, fuel=FUEL, imports=providers, features=features)
+    jit = JitModule(data, fuel=FUEL, imports=providers, features=features, tier=tier)
     if features is not None:
         assert jit.compiled.features >= frozenset(features) and "lzcnt" not in jit.compiled.features
     oracle = Oracle(provider_bytes + [data])

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
-from ..lowering import CheckedAccesses, CompiledModule, outgoing_area_size
+from dataclasses import dataclass
+
+from ..lowering import CheckedAccesses, CompiledModule, FunctionInfo, outgoing_area_size
 from ..buffer_cache import CachePlan
 from ..regalloc.linear_scan import Allocation
 from ..regalloc.variables import SlotMap
@@ -45,9 +47,17 @@ class _EverySlot:
 _SLOTS = SlotMap(None, {}, _EverySlot())
 
 
+@dataclass
+class BaselineInfo(FunctionInfo):
+    """FunctionInfo of a baseline function; `templated`: how many of its ops were copied
+    from byte templates (the others ran their lowering)."""
+    templated: int = 0
+
+
 def _templated(handler):
     def lower_op(L, ins):
-        baseline_templates.emit(L, ins, handler)
+        if baseline_templates.emit(L, ins, handler):
+            L.templated += 1
     return lower_op
 
 
@@ -95,6 +105,7 @@ class BaselineLowering(FunctionLowering):
         self._homes = {}
         self.unsupported = []
         self.ins = None
+        self.templated = 0
 
     def var_reg(self, reg):
         return None
@@ -104,6 +115,10 @@ class BaselineLowering(FunctionLowering):
         label = Label()
         self.traps.append((label, code, self.ins.offset if self.ins else 0, status))
         return label
+
+    def lower(self) -> BaselineInfo:
+        info = super().lower()
+        return BaselineInfo(**vars(info), templated=self.templated)
 
     def rotatable(self, header: int) -> bool:
         return False  # one copy of each op: a back edge jumps to its header

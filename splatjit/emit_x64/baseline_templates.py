@@ -274,13 +274,13 @@ _MISS = object()
 _TABLES: dict[frozenset, dict] = {}
 
 
-def emit(L, ins, handler) -> None:
-    """Lower `ins` in baseline lowering `L`: from its shape's template when it has one,
-    else through `handler`."""
+def emit(L, ins, handler) -> bool:
+    """Lower `ins` in baseline lowering `L`: from its shape's template when it has one
+    (returns True), else through `handler` (False)."""
     nxt = L.next_ins
     if nxt is not None and nxt.op.mnemonic in _FUSING:
         handler(L, ins)  # the compare may leave its condition in EFLAGS for `nxt`
-        return
+        return False
     a = L.a
     table = _TABLES.get(a.features)
     if table is None:
@@ -288,7 +288,7 @@ def emit(L, ins, handler) -> None:
     key, regs = shape_key(ins)
     if key is None:
         handler(L, ins)
-        return
+        return False
     t = table.get(key)
     if t is None:
         if len(table) >= _LIMIT:
@@ -296,7 +296,7 @@ def emit(L, ins, handler) -> None:
         t = table[key] = build(type(L), ins, regs, a.features, handler) or _MISS
     if t is _MISS:
         handler(L, ins)
-        return
+        return False
     frame = L.frame
     disps = [frame.ref(r.ordinal) if r.is_ref else frame.slot(r.ordinal) for r in regs]
     traps = [L.trap_label(code) for code in t.traps]
@@ -325,6 +325,7 @@ def emit(L, ins, handler) -> None:
                     raise AssertionError("jump tables are never templated")
             operands = tuple(_relabel(op, label) for op in ref.operands)
             a._append_ref(_Ref(ref.t, operands, label), tag)
+    return True
 
 
 def _relabel(op, label):
@@ -333,3 +334,19 @@ def _relabel(op, label):
     if isinstance(op, RipRel) and op.label is not None:
         return RipRel(label, op.size, op.disp)
     return op
+
+
+def template(ins, features) -> Template | None:
+    """The template of `ins`'s shape for `features` (made now if it is new), or None when
+    its ops go through their lowering: for tests and tools."""
+    from .baseline import BaselineLowering
+    from .ops import HANDLERS
+    key, regs = shape_key(ins)
+    handler = HANDLERS.get(ins.op.mnemonic)
+    if key is None or handler is None:
+        return None
+    table = _TABLES.setdefault(frozenset(features), {})
+    t = table.get(key)
+    if t is None:
+        t = table[key] = build(BaselineLowering, ins, regs, frozenset(features), handler) or _MISS
+    return None if t is _MISS else t

@@ -1,0 +1,138 @@
+"""The baseline tier (emit_x64/baseline.py and its byte templates) against the optimizing
+tier and against its own op lowerings run without templates.
+
+Every exported function of every corpus `vm` module runs on the differential harness's
+edge-value inputs in three builds: optimizing, baseline, and baseline with templates turned
+off (each op through its lowering). All three must agree bit for bit: the same values, the
+same buffer contents, and the same traps with the same message (kind, function and bytecode
+offset). Division traps, which the interpreter cannot be asked about, are compared here too.
+(test_x64_differential.py runs both tiers against iree.runtime.)
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import corpus
+from differential import normalise, same
+from splatjit import TrapError, UnsupportedError, tiers
+from splatjit.emit_x64 import baseline, baseline_templates
+from splatjit.module import JitModule
+from test_x64_differential import FUEL, ITEMS, PROVIDERS, _inputs, _module_bytes
+
+pytestmark = pytest.mark.usefixtures("memory_cap")
+
+
+def _build(data, providers, tier, monkeypatch, templates=True):
+    with monkeypatch.context() as m:
+        if not templates:
+            def lowering_only(L, ins, handler):
+                handler(L, ins)
+                return False
+            m.setattr(baseline_templates, "emit", lowering_only)
+        return JitModule(data, fuel=FUEL, imports=providers, tier=tier)
+
+
+def _outcome(module, name, args):
+    """(values, trap message, argument buffers after the call)."""
+    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        got, trap = module[name](*args), None
+    except TrapError as e:
+        got, trap = None, e.message
+    return got, trap, [a.tobytes() for a in args if isinstance(a, np.ndarray)]
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
+def test_tiers_and_templates_agree(item, monkeypatch):
+    data = corpus.compile_item(item)
+    from splatjit import load_module
+    loaded = load_module(data)
+    needed = sorted({imp.name.split(".")[0] for imp in loaded.defn.imports})
+    if any(n not in PROVIDERS for n in needed):
+        pytest.skip(f"no provider module for imports of {needed}")
+    providers = {n: JitModule(_module_bytes(PROVIDERS[n])) for n in needed}
+    builds = {"optimizing": _build(data, providers, "optimizing", monkeypatch),
+              "baseline": _build(data, providers, "baseline", monkeypatch),
+              "baseline, no templates": _build(data, providers, "baseline", monkeypatch, False)}
+    assert all(f.templated == 0 for f in builds["baseline, no templates"].compiled.functions.values())
+    compared = 0
+    for export in loaded.defn.exports:
+        if export.name.startswith("__"):
+            continue
+        sig = loaded.functions[export.ordinal].signature
+        for _, args in _inputs(sig):
+            try:
+                outcomes = {k: _outcome(m, export.name, args) for k, m in builds.items()}
+            except UnsupportedError:
+                break
+            if any(o[1] and "fuel exhausted" in o[1] for o in outcomes.values()):
+                continue  # fuel is burnt per loop entry the tier keeps: not comparable
+            want = outcomes.pop("optimizing")
+            where = f"{item.id}:{export.name}{tuple(args)}"
+            for build, got in outcomes.items():
+                assert got[1] == want[1], f"{where} {build}: trap {got[1]!r}, optimizing {want[1]!r}"
+                assert got[2] == want[2], f"{where} {build}: buffer contents differ"
+                if want[1] is None:
+                    g = [] if got[0] is None else list(got[0]) if isinstance(got[0], tuple) else [got[0]]
+                    w = [] if want[0] is None else list(want[0]) if isinstance(want[0], tuple) else [want[0]]
+                    for t, gv, wv in zip(sig.results, g, w):
+                        if t != "ref":
+                            assert same(normalise(gv, t), normalise(wv, t), t), \
+                                f"{where} {build}: {gv!r} != {wv!r}"
+            compared += 1
+    assert compared, f"{item.id}: nothing compared"
+
+
+#: Ops every corpus use of which (outside a compare + branch / select pair) is copied from
+#: a template: arithmetic, compares, conversions, constants, globals, buffer accesses.
+TEMPLATED = ("add.i32", "sub.i64", "mul.f32", "div.i32.s", "rem.i64.u", "shl.i32", "cmp.lt.f64.o",
+             "const.i32", "const.f64", "cast.si32.f32", "trunc.i64.i32", "global.load.i32",
+             "global.store.f64", "buffer.load.i32", "buffer.store.f32", "buffer.load.i8.s",
+             "select.f32", "fma.f64", "sqrt.f32", "exp.f64")
+
+
+def test_the_arithmetic_memory_and_global_ops_have_templates():
+    seen = {}
+    for name in ("arith_i32", "arith_i64", "arith_f32", "arith_f64", "buffers", "globals",
+                 "conversions", "math_f32", "math_f64", "compare_select"):
+        m = JitModule(_module_bytes(name), tier="baseline")
+        for fn in m.loaded.functions:
+            for k, ins in enumerate(fn.instrs()):
+                key, regs = baseline_templates.shape_key(ins)
+                if key is not None:
+                    t = baseline_templates.template(ins, m.compiled.features)
+                    seen.setdefault(ins.op.mnemonic, set()).add(t is not None)
+        assert sum(f.templated for f in m.compiled.functions.values()) > 0, name
+    missing = [op for op in TEMPLATED if seen.get(op) != {True}]
+    assert not missing, f"without a template: {missing}"
+
+
+def test_tier_switch(monkeypatch):
+    data = _module_bytes("loop_sum")
+    monkeypatch.delenv(tiers.ENV, raising=False)
+    assert JitModule(data).tier == "optimizing"
+    monkeypatch.setenv(tiers.ENV, "baseline")
+    m = JitModule(data)
+    assert m.tier == "baseline" and isinstance(m.compiled.functions[0], baseline.BaselineInfo)
+    assert m.loop_sum(100) == 4950
+    assert JitModule(data, tier="optimizing").tier == "optimizing"  # the argument wins
+    with pytest.raises(UnsupportedError, match="tier 'fast'"):
+        JitModule(data, tier="fast")
+
+
+def test_a_programs_executables_take_its_tier(monkeypatch):
+    made = []
+    original = tiers.compile_x64
+
+    def recording(tier, loaded, *a, **k):
+        made.append((tier, loaded.name))
+        return original(tier, loaded, *a, **k)
+
+    monkeypatch.setattr(tiers, "compile_x64", recording)
+    item = corpus.find_item("programs/matmul[scalar]")
+    m = JitModule(corpus.compile_item(item), tier="baseline")
+    a = np.arange(32, dtype=np.float32).reshape(4, 8)
+    b = np.ones((8, 4), np.float32)
+    assert np.array_equal(m.main(a, b), a @ b)
+    assert len(made) >= 2 and {t for t, _ in made} == {"baseline"}, made
