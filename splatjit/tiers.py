@@ -4,6 +4,9 @@
   ~10k bytecode ops/s of compile time.
 - "baseline": `emit_x64/baseline.py` (one pass, every VM register in its frame slot):
   slower code, compiled several times faster.
+- "auto": baseline code that recompiles the module with the optimizing tier once it is hot
+  (runtime/tier_up.py: after ~256 calls or ~16k loop iterations; a call already running
+  finishes in the baseline code).
 
 `JitModule(tier=...)` picks one; None reads the environment variable `SPLATJIT_TIER`, and
 without it the default is "optimizing". AArch64 has only its optimizing compiler: the tier
@@ -15,7 +18,7 @@ import os
 
 from .errors import UnsupportedError
 
-TIERS = ("optimizing", "baseline")
+TIERS = ("optimizing", "baseline", "auto")
 DEFAULT = "optimizing"
 ENV = "SPLATJIT_TIER"
 
@@ -32,8 +35,26 @@ def resolve(tier: str | None) -> str:
 
 def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
     """`loaded` compiled for x86-64 by `tier`'s compiler: a `CompiledModule`."""
-    if tier == "baseline":
-        from .emit_x64.baseline import compile_module
-        return compile_module(loaded, features, fuel=fuel, imports=imports)
-    from .emit_x64.lower import compile_module
-    return compile_module(loaded, features, fuel=fuel, imports=imports, pure=pure)
+    from .emit_x64.lower import compile_module as optimizing
+    if tier == "optimizing":
+        return optimizing(loaded, features, fuel=fuel, imports=imports, pure=pure)
+    from .emit_x64.baseline import compile_module as baseline
+    tu = None
+    if tier == "auto":
+        from .runtime.memory import ExecutableMemory
+        from .runtime.tier_up import TierUp
+
+        def recompile():
+            compiled = optimizing(loaded, features, fuel=fuel, imports=imports, pure=pure)
+            return compiled, ExecutableMemory(compiled.code, _symbols(loaded, compiled))
+        tu = TierUp(len(loaded.functions), recompile)
+    return baseline(loaded, features, fuel=fuel, imports=imports, tier_up=tu)
+
+
+def _symbols(loaded, compiled) -> list:
+    """(offset, size, name) per function of tiered-up code (names end in "+opt")."""
+    names = {fn.ordinal: fn.name for fn in loaded.functions}
+    starts = sorted((off, o) for o, off in compiled.entries.items())
+    ends = [off for off, _ in starts[1:]] + [len(compiled.code)]
+    return [(off, end - off, f"splatjit:{loaded.defn.name}.{names[o]}+opt")
+            for (off, o), end in zip(starts, ends)]

@@ -136,3 +136,85 @@ def test_a_programs_executables_take_its_tier(monkeypatch):
     b = np.ones((8, 4), np.float32)
     assert np.array_equal(m.main(a, b), a @ b)
     assert len(made) >= 2 and {t for t, _ in made} == {"baseline"}, made
+
+
+def _runs_baseline_code(module, call) -> bool:
+    """Whether `call()` ran baseline code of `module`: only baseline prologues and loop
+    headers spend the tier-up budget (a probe: the budget is reset around the call)."""
+    tu = module.compiled.tier_up
+    saved, tu.budget.value = tu.budget.value, 1 << 40
+    call()
+    spent = tu.budget.value != 1 << 40
+    tu.budget.value = saved
+    return spent
+
+
+def test_auto_tier_switches_every_caller_after_enough_calls():
+    data = _module_bytes("calls")
+    reference = JitModule(data, tier="optimizing")  # against iree.runtime: test_x64_differential
+    m = JitModule(data, tier="auto")
+    tu = m.compiled.tier_up
+    exports = [e.name for e in m.loaded.defn.exports if not e.name.startswith("__")]
+    sig = {e.name: m.loaded.functions[e.ordinal].signature for e in m.loaded.defn.exports}
+    cases = [(name, args) for name in exports for _, args in _inputs(sig[name])
+             if not any(isinstance(a, np.ndarray) for a in args)][:40]
+    assert cases
+    wants = []
+    for name, args in cases:
+        try:
+            want = reference[name](*args)
+            wants.append([] if want is None else list(want) if isinstance(want, tuple) else [want])
+        except TrapError:
+            wants.append(None)
+
+    def check_all():
+        for (name, args), want in zip(cases, wants):
+            try:
+                got = m[name](*args)
+            except TrapError:
+                assert want is None, (name, args)
+                continue
+            got = [] if got is None else list(got) if isinstance(got, tuple) else [got]
+            assert [normalise(g, t) for g, t in zip(got, sig[name].results)] == \
+                   [normalise(w, t) for w, t in zip(want, sig[name].results)], (name, args)
+
+    assert tu.optimized is None and _runs_baseline_code(m, check_all)
+    while tu.optimized is None:
+        check_all()
+        assert tu.error is None
+    assert all(cell for cell in tu.cells[:len(m.loaded.functions)])
+    assert not _runs_baseline_code(m, check_all)  # every export and internal call switched
+
+
+def test_a_long_single_call_finishes_in_baseline_and_tiers_up_the_next_ones():
+    m = JitModule(_module_bytes("loop_sum"), tier="auto")
+    tu = m.compiled.tier_up
+    n = 3 * tiers_budget()
+    assert m.loop_sum(n) == (n * (n - 1) // 2 + 2**31) % 2**32 - 2**31  # one call
+    assert tu.optimized is not None
+    assert not _runs_baseline_code(m, lambda: m.loop_sum(10))
+
+
+def tiers_budget() -> int:
+    from splatjit.runtime import tier_up
+    return tier_up.INITIAL_BUDGET
+
+
+def test_a_failed_optimizing_compile_leaves_the_module_in_baseline(monkeypatch):
+    m = JitModule(_module_bytes("loop_sum"), tier="auto")
+    tu = m.compiled.tier_up
+
+    def broken():
+        raise UnsupportedError("no optimizing compile today")
+    tu.recompile = broken
+    for _ in range(3):
+        assert m.loop_sum(3 * tiers_budget()) is not None
+    assert tu.optimized is None and isinstance(tu.error, UnsupportedError)
+    assert m.loop_sum(100) == 4950
+    assert all(cell == 0 for cell in tu.cells)
+
+
+def test_plain_baseline_code_never_tiers_up():
+    m = JitModule(_module_bytes("loop_sum"), tier="baseline")
+    assert m.compiled.tier_up is None
+    assert m.loop_sum(10**5) == (10**5 * (10**5 - 1) // 2 + 2**31) % 2**32 - 2**31

@@ -21,14 +21,16 @@ from ..frontend.loader import LoadedModule
 from dataclasses import dataclass
 
 from ..lowering import CheckedAccesses, CompiledModule, FunctionInfo, outgoing_area_size
+from ..runtime import tier_up as tiering
 from ..buffer_cache import CachePlan
 from ..regalloc.linear_scan import Allocation
 from ..regalloc.variables import SlotMap
 from . import baseline_templates
 from .assembler import Assembler
+from . import operands as R
 from .frame import Frame
 from .lower import FunctionLowering
-from .operands import Label
+from .operands import Label, qword
 
 #: The allocation of a baseline function: no variable has a register.
 _NO_REGISTERS = Allocation()
@@ -77,8 +79,14 @@ class BaselineLowering(FunctionLowering):
     lowerings read are computed (slot kinds for branch remaps, the outgoing call area)."""
 
     def __init__(self, asm: Assembler, module: LoadedModule, fn, entries: dict, handlers: dict,
-                 fuel: bool = False, imports=None):
-        self.fuel = fuel
+                 fuel: bool = False, imports=None, tier_up=None):
+        """`tier_up`: the module's `runtime.tier_up.TierUp` (entry stubs through its cells,
+        budget counting), or None for plain baseline code."""
+        self.fuel_checks = fuel
+        self.tier_up = tier_up
+        # FunctionLowering burns fuel per call and loop entry: tier-up counts there too
+        self.fuel = fuel or tier_up is not None
+        self._in_prologue = False
         self.checked = CheckedAccesses()
         self.import_targets = imports
         self.constants = {}
@@ -116,6 +124,47 @@ class BaselineLowering(FunctionLowering):
         self.traps.append((label, code, self.ins.offset if self.ins else 0, status))
         return label
 
+    def _prologue(self) -> None:
+        tu = self.tier_up
+        if tu is not None:  # the entry stub: the cell's code if set, else this body
+            a, body = self.a, Label()
+            a.mov(R.rax, tu.cells_address + 8 * self.fn.ordinal)
+            a.mov(R.rax, qword[R.rax])
+            a.test(R.rax, R.rax)
+            a.jz(body)
+            a.jmp(R.rax)
+            a.label(body)
+        self._in_prologue = True
+        super()._prologue()
+        self._in_prologue = False
+
+    def _burn_fuel(self) -> None:
+        """Fuel (when asked for) and the tier-up budget: CALL_COST per call (the prologue),
+        1 per loop header; out of budget, the module's `on_hot` runs, then this code goes on
+        (nothing lives in registers at a block start; the prologue keeps rdi and rsi)."""
+        if self.fuel_checks:
+            super()._burn_fuel()
+        tu = self.tier_up
+        if tu is None:
+            return
+        a, hot, back = self.a, Label(), Label()
+        a.mov(R.rax, tu.budget_address)
+        a.sub(qword[R.rax], tiering.CALL_COST if self._in_prologue else 1)
+        a.jle(hot)
+        a.label(back)
+
+        def call_on_hot():
+            a.label(hot)
+            a.push(R.rsi)
+            a.push(R.rdi)  # two pushes: rsp stays 16-byte aligned for the call
+            a.mov(R.rdi, tu.key)
+            a.mov(R.rax, tiering.ON_HOT_ADDRESS)
+            a.call(R.rax)
+            a.pop(R.rdi)
+            a.pop(R.rsi)
+            a.jmp(back)
+        self.deferred.append(call_on_hot)
+
     def lower(self) -> BaselineInfo:
         info = super().lower()
         return BaselineInfo(**vars(info), templated=self.templated)
@@ -124,10 +173,16 @@ class BaselineLowering(FunctionLowering):
         return False  # one copy of each op: a back edge jumps to its header
 
 
+@dataclass
+class BaselineModule(CompiledModule):
+    """A baseline CompiledModule; `tier_up`: its TierUp (kept alive with the code), or None."""
+    tier_up: object = None
+
+
 def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
-                   imports=None) -> CompiledModule:
+                   imports=None, tier_up=None) -> BaselineModule:
     """Compiles every function of `loaded` with the baseline tier into one code blob
-    (`fuel` and `imports` as in `lower.compile_module`)."""
+    (`fuel` and `imports` as in `lower.compile_module`; `tier_up` as in BaselineLowering)."""
     a = Assembler(features)
     table = handlers()
     entries = {fn.ordinal: Label(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
@@ -135,9 +190,10 @@ def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
     for fn in loaded.functions:
         if not fn.verified:
             raise UnsupportedError(f"function {fn.name} is not verified")
-        infos[fn.ordinal] = BaselineLowering(a, loaded, fn, entries, table, fuel, imports).lower()
+        infos[fn.ordinal] = BaselineLowering(a, loaded, fn, entries, table, fuel, imports,
+                                           tier_up).lower()
     code = a.finish()
-    return CompiledModule(
+    return BaselineModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
         unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
-        features=a.features, assembler=a)
+        features=a.features, assembler=a, tier_up=tier_up)
