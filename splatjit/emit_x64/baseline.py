@@ -28,9 +28,12 @@ from ..regalloc.variables import SlotMap
 from . import baseline_templates
 from .assembler import Assembler
 from . import operands as R
-from .frame import Frame
+import struct
+from types import SimpleNamespace
+
+from .frame import SIZE, Frame
 from .lower import FunctionLowering
-from .operands import Label, qword
+from .operands import Label, qword, rbp
 
 #: The allocation of a baseline function: no variable has a register.
 _NO_REGISTERS = Allocation()
@@ -114,9 +117,62 @@ class BaselineLowering(FunctionLowering):
         self.unsupported = []
         self.ins = None
         self.templated = 0
+        self._mems: dict = {}  # (bank, ordinal, bits) -> its frame operand
 
+    # ------------------------------------------------------------------ operands
+    # FunctionLowering's helpers for a function without registers: the same code, with
+    # each frame operand made once per function.
     def var_reg(self, reg):
         return None
+
+    def slot_mem(self, ordinal: int, bits: int):
+        key = (ordinal, bits)
+        mem = self._mems.get(key)
+        if mem is None:
+            mem = self._mems[key] = (rbp + self.frame.slot(ordinal)).with_size(bits)
+        return mem
+
+    def ref_mem(self, reg):
+        key = (reg.ordinal, "ref")
+        mem = self._mems.get(key)
+        if mem is None:
+            mem = self._mems[key] = (rbp + self.frame.ref(reg.ordinal)).with_size(64)
+        return mem
+
+    def gpr_src(self, reg):
+        return self.slot_mem(reg.ordinal, SIZE[reg.type])
+
+    def read_gpr(self, reg, scratch):
+        bits = SIZE[reg.type]
+        t = scratch.view(bits)
+        self.a.mov(t, self.slot_mem(reg.ordinal, bits))
+        return t
+
+    def load_gpr(self, reg, target):
+        return self.read_gpr(reg, target)
+
+    def write_gpr(self, reg, src) -> None:
+        bits = SIZE[reg.type]
+        self.a.mov(self.slot_mem(reg.ordinal, bits), src.view(bits))
+
+    # ------------------------------------------------------------------ traps
+    def _trap_stubs(self) -> None:
+        """FunctionLowering's stubs; those without a status operand copied from one
+        template per (trap code, features) with the offset and function patched in."""
+        a, ordinal = self.a, self.fn.ordinal
+        for label, code, offset, status in self.traps:
+            a.set_tag((ordinal, offset))
+            a.label(label)
+            if status is None:
+                data, at_offset, at_function = _trap_template(a.features, code)
+                data = bytearray(data)
+                _U32.pack_into(data, at_offset, offset)
+                _U32.pack_into(data, at_function, ordinal)
+                a.db(data)
+            else:
+                self._emit_trap_store(code, offset, status)
+            a.jmp(self.epilogue)
+        a.set_tag((ordinal, -1))
 
     def trap_label(self, code: int, status=None) -> Label:
         """As FunctionLowering's, with an anonymous label (templates ask for these too)."""
@@ -171,6 +227,28 @@ class BaselineLowering(FunctionLowering):
 
     def rotatable(self, header: int) -> bool:
         return False  # one copy of each op: a back edge jumps to its header
+
+
+_U32 = struct.Struct("<I")
+_OFFSET_MARK, _FUNCTION_MARK = 0x5A6B7C8D, 0x4D3C2B1A
+_TRAP_TEMPLATES: dict = {}  # (features, code) -> (bytes, offset field, function field)
+
+
+def _trap_template(features, code: int) -> tuple:
+    """The bytes `FunctionLowering._emit_trap_store(code, offset, None)` emits, with where
+    the offset and the function ordinal go (both are imm32 fields)."""
+    key = (features, code)
+    t = _TRAP_TEMPLATES.get(key)
+    if t is None:
+        a = Assembler(features)
+        scratch = SimpleNamespace(a=a, fn=SimpleNamespace(ordinal=_FUNCTION_MARK))
+        FunctionLowering._emit_trap_store(scratch, code, _OFFSET_MARK, None)
+        data = a.finish()
+        at_offset = data.index(_U32.pack(_OFFSET_MARK))
+        at_function = data.index(_U32.pack(_FUNCTION_MARK))
+        assert data.count(_U32.pack(_OFFSET_MARK)) == data.count(_U32.pack(_FUNCTION_MARK)) == 1
+        t = _TRAP_TEMPLATES[key] = (data, at_offset, at_function)
+    return t
 
 
 @dataclass

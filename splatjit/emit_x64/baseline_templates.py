@@ -139,6 +139,7 @@ def _scratch_lowering(baseline_cls, a: Assembler, frame) -> object:
     L.epilogue = L.exit_no_depth = _POISON
     L.traps = []
     L._homes = {}
+    L._mems = {}
     L.unsupported = []
     return L
 
