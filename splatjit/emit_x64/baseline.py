@@ -168,7 +168,9 @@ class BaselineLowering(FunctionLowering):
                 data = bytearray(data)
                 _U32.pack_into(data, at_offset, offset)
                 _U32.pack_into(data, at_function, ordinal)
-                a.db(data)
+                data = bytes(data)
+                a._chunk += data  # Assembler.db, tagged with the trap's op
+                a._recs.append(data)
             else:
                 self._emit_trap_store(code, offset, status)
             a.jmp(self.epilogue)

@@ -34,6 +34,7 @@ from ..lowering import CheckedAccesses
 from ..buffer_cache import CachePlan
 from . import assembler as asm_mod
 from .assembler import Assembler, _Align, _Ref
+from ..ir import Reg
 from .operands import Label, RipRel
 
 _BASE_A = 0x40000000
@@ -145,23 +146,24 @@ def _scratch_lowering(baseline_cls, a: Assembler, frame) -> object:
 
 
 def shape_key(ins):
-    """The instruction's shape and its operand registers in order (bank, ordinal), or None
-    when it has a field no template covers."""
+    """The instruction's shape and its operand registers in order, or (None, None) when
+    it has a field no template covers. (An op's fields are the same names in the same
+    order every time, so the values alone describe it.)"""
     parts = [ins.op.mnemonic]
     regs = []
     seen = {}
-    for name, v in ins.args.items():
-        cls = v.__class__.__name__
-        if cls == "Reg":
+    for v in ins.args.values():
+        t = type(v)
+        if t is Reg:
             ident = (v.type, v.ordinal, v.move)
             k = seen.get(ident)
             if k is None:
                 k = seen[ident] = len(regs)
                 regs.append(v)
             parts.append((v.type, v.move, k))
-        elif cls in ("int", "str", "bool", "NoneType"):
+        elif t is int or t is str or t is bool or v is None:
             parts.append(v)
-        elif cls == "float":
+        elif t is float:
             parts.append(("f", _F64.pack(v)))
         else:
             return None, None
@@ -299,8 +301,9 @@ def emit(L, ins, handler) -> bool:
         handler(L, ins)
         return False
     frame = L.frame
-    disps = [frame.ref(r.ordinal) if r.is_ref else frame.slot(r.ordinal) for r in regs]
-    traps = [L.trap_label(code) for code in t.traps]
+    i32_base, ref_base = frame.i32_base, frame.ref_base
+    disps = [ref_base + 8 * r.ordinal if r.is_ref else i32_base + 4 * r.ordinal for r in regs]
+    traps = [L.trap_label(code) for code in t.traps] if t.traps else ()
     local = [Label() for _ in range(t.locals)] if t.locals else ()
     tag = a._tag
     for item in t.items:
@@ -308,10 +311,12 @@ def emit(L, ins, handler) -> bool:
         if kind == "bytes":
             data, sites = item[1], item[2]
             if sites:
-                data = bytearray(data)
+                buf = bytearray(data)
                 for pos, k, addend in sites:
-                    _DISP.pack_into(data, pos, disps[k] + addend)
-            a.db(data)
+                    _DISP.pack_into(buf, pos, disps[k] + addend)
+                data = bytes(buf)
+            a._chunk += data  # Assembler.db, tagged with the op's tag
+            a._recs.append(data)
         elif kind == "label":
             a.label(local[item[1]])
         else:
