@@ -49,7 +49,7 @@ class _EverySlot:
 
 
 #: The slot map of a baseline function: no promoted variables.
-_SLOTS = SlotMap(None, {}, _EverySlot())
+SLOTS = SlotMap(None, {}, _EverySlot())
 
 
 @dataclass
@@ -99,7 +99,7 @@ class BaselineLowering(FunctionLowering):
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers
-        self.slots = _SLOTS
+        self.slots = SLOTS
         self.imm_only = frozenset()
         self.alloc = _NO_REGISTERS
         self.interval_end = {}

@@ -34,7 +34,9 @@ from ..lowering import CheckedAccesses
 from ..buffer_cache import CachePlan
 from . import assembler as asm_mod
 from .assembler import Assembler, _Align, _Ref
-from ..ir import Reg
+from dataclasses import replace
+
+from ..ir import Instr, Reg, Successor
 from .operands import Label, RipRel
 
 _BASE_A = 0x40000000
@@ -145,29 +147,69 @@ def _scratch_lowering(baseline_cls, a: Assembler, frame) -> object:
     return L
 
 
-def shape_key(ins):
-    """The instruction's shape and its operand registers in order, or (None, None) when
-    it has a field no template covers. (An op's fields are the same names in the same
-    order every time, so the values alone describe it.)"""
+def shape_key(ins, block: int = -1):
+    """(shape, operand registers in order, successor blocks in order) of `ins` in block
+    `block`, or (None, None, None) when it has a field no template covers. (An op's fields
+    are the same names in the same order every time, so the values alone describe it.)
+    A successor's shape is whether it is the next block (a lowering may fall through into
+    it) and its remap pairs' registers; its target block is an operand like a register."""
     parts = [ins.op.mnemonic]
     regs = []
+    blocks = []
     seen = {}
     for v in ins.args.values():
         t = type(v)
         if t is Reg:
-            ident = (v.type, v.ordinal, v.move)
-            k = seen.get(ident)
-            if k is None:
-                k = seen[ident] = len(regs)
-                regs.append(v)
-            parts.append((v.type, v.move, k))
+            parts.append(_reg_shape(v, seen, regs))
         elif t is int or t is str or t is bool or v is None:
             parts.append(v)
         elif t is float:
             parts.append(("f", _F64.pack(v)))
+        elif t is Successor and v.block is not None:
+            blocks.append(v.block)
+            parts.append((v.block == block + 1,
+                          tuple((_reg_shape(a, seen, regs), _reg_shape(b, seen, regs))
+                                for a, b in v.remap), _slot_pattern(v.remap)))
         else:
-            return None, None
-    return tuple(parts), regs
+            return None, None, None
+    return tuple(parts), regs, blocks
+
+
+def _slot_pattern(remap) -> tuple:
+    """The i32-bank slots a remap copies, relative to its lowest even slot: how its copies
+    pair into 64-bit moves and overlap (regalloc.variables.remap_copies,
+    lowering.mixes_memory_widths) depends on these, not only on which registers repeat."""
+    slots = [r.ordinal for pair in remap for r in pair if not r.is_ref]
+    if not slots:
+        return ()
+    base = min(slots) & ~1
+    return tuple(o - base for o in slots)
+
+
+def _reg_shape(v, seen: dict, regs: list) -> tuple:
+    ident = (v.type, v.ordinal, v.move)
+    k = seen.get(ident)
+    if k is None:
+        k = seen[ident] = len(regs)
+        regs.append(v)
+    return (v.type, v.move, k)
+
+
+def _scratch_instr(ins, block: int):
+    """`ins` (in block `block`) with successor k aimed at scratch block 1 when it is the
+    next block, else 2 + k (the scratch lowering's own block is 0); also the scratch block
+    labels (scratch block -> Label) and which successor each label stands for."""
+    args, labels, succ_of, k = {}, {}, {}, 0
+    for name, v in ins.args.items():
+        if type(v) is Successor:
+            fake = 1 if v.block == block + 1 else 2 + k
+            if fake not in labels:
+                labels[fake] = Label(f"succ{k}")
+                succ_of[labels[fake]] = k
+            v = replace(v, block=fake)
+            k += 1
+        args[name] = v
+    return Instr(ins.offset, ins.op, args, ins.length), labels, succ_of
 
 
 class Template:
@@ -180,20 +222,28 @@ class Template:
         self.items, self.traps, self.locals = items, traps, n_locals
 
 
-def _record(baseline_cls, ins, regs, base: int, features, handler):
-    """Run the lowering of `ins` with operand k's slot at base + k * _STRIDE; returns the
-    scratch assembler's items, the lowering's traps and its label bookkeeping."""
+def _record(baseline_cls, ins, regs, base: int, features, handler, block: int):
+    """Run the lowering of `ins` (in block `block`) with operand k's slot at
+    base + k * _STRIDE; returns the scratch assembler, the scratch lowering and which
+    successor each scratch block label stands for."""
     slots, refs = {}, {}
     for k, r in enumerate(regs):
         (refs if r.is_ref else slots).setdefault(r.ordinal, base + k * _STRIDE)
     a = Assembler(features)
     L = _scratch_lowering(baseline_cls, a, _PlaceholderFrame(slots, refs))
+    succ_of = {}
+    if any(type(v) is Successor for v in ins.args.values()):
+        from .baseline import SLOTS
+        ins, L.block_labels, succ_of = _scratch_instr(ins, block)
+        L.block = _Block()
+        L.block.index = 0
+        L.slots = SLOTS
     L.ins = ins
     handler(L, ins)
     if L.flags is not None:
         raise _NotLocal("flags")
     a._flush()
-    return a, L
+    return a, L, succ_of
 
 
 def _sites(chunk_a: bytes, chunk_b: bytes, n_regs: int):
@@ -220,12 +270,12 @@ def _sites(chunk_a: bytes, chunk_b: bytes, n_regs: int):
     return sites if bytes(rebuilt) == bytes(chunk_b) else None
 
 
-def build(baseline_cls, ins, regs, features, handler) -> Template | None:
-    """The template of `ins`'s shape, or None when its lowering is not instruction-local
-    or its two placeholder runs do not line up."""
+def build(baseline_cls, ins, regs, features, handler, block: int = -1) -> Template | None:
+    """The template of `ins`'s shape (in block `block`), or None when its lowering is not
+    instruction-local or its two placeholder runs do not line up."""
     try:
-        a, La = _record(baseline_cls, ins, regs, _BASE_A, features, handler)
-        b, Lb = _record(baseline_cls, ins, regs, _BASE_B, features, handler)
+        a, La, succ_of = _record(baseline_cls, ins, regs, _BASE_A, features, handler, block)
+        b, Lb, _ = _record(baseline_cls, ins, regs, _BASE_B, features, handler, block)
     except _NotLocal:
         return None
     if len(a._items) != len(b._items) or len(La.traps) != len(Lb.traps):
@@ -262,6 +312,8 @@ def build(baseline_cls, ins, regs, features, handler) -> Template | None:
                 target = ("trap", trap_index[lab])
             elif lab in pool_a:
                 target = ("pool", pool_a[lab])
+            elif lab in succ_of:
+                target = ("block", succ_of[lab])
             else:
                 return None
             items.append(("ref", ia, target))
@@ -281,14 +333,14 @@ def emit(L, ins, handler) -> bool:
     """Lower `ins` in baseline lowering `L`: from its shape's template when it has one
     (returns True), else through `handler` (False)."""
     nxt = L.next_ins
-    if nxt is not None and nxt.op.mnemonic in _FUSING:
-        handler(L, ins)  # the compare may leave its condition in EFLAGS for `nxt`
+    if nxt is not None and nxt.op.mnemonic in _FUSING or L.flags is not None:
+        handler(L, ins)  # a compare and the op that reads its condition in EFLAGS
         return False
     a = L.a
     table = _TABLES.get(a.features)
     if table is None:
         table = _TABLES[a.features] = {}
-    key, regs = shape_key(ins)
+    key, regs, blocks = shape_key(ins, L.block.index)
     if key is None:
         handler(L, ins)
         return False
@@ -296,7 +348,7 @@ def emit(L, ins, handler) -> bool:
     if t is None:
         if len(table) >= _LIMIT:
             table.clear()
-        t = table[key] = build(type(L), ins, regs, a.features, handler) or _MISS
+        t = table[key] = build(type(L), ins, regs, a.features, handler, L.block.index) or _MISS
     if t is _MISS:
         handler(L, ins)
         return False
@@ -325,6 +377,8 @@ def emit(L, ins, handler) -> bool:
                 label = local[what]
             elif where == "trap":
                 label = traps[what]
+            elif where == "block":
+                label = L.block_labels[blocks[what]]
             else:
                 label = a.const_bytes(*what).label if isinstance(what[0], bytes) else None
                 if label is None:
@@ -347,7 +401,7 @@ def template(ins, features) -> Template | None:
     its ops go through their lowering: for tests and tools."""
     from .baseline import BaselineLowering
     from .ops import HANDLERS
-    key, regs = shape_key(ins)
+    key, regs, _ = shape_key(ins)
     handler = HANDLERS.get(ins.op.mnemonic)
     if key is None or handler is None:
         return None
