@@ -139,7 +139,8 @@ def _scratch_lowering(baseline_cls, a: Assembler, frame) -> object:
     L.frameless = False
     L.block = _Block()
     L.block_labels = _POISON
-    L.epilogue = L.exit_no_depth = _POISON
+    L.epilogue = Label("epilogue")  # a template may end in a jump to it
+    L.exit_no_depth = _POISON
     L.traps = []
     L._homes = {}
     L._mems = {}
@@ -165,6 +166,10 @@ def shape_key(ins, block: int = -1):
             parts.append(v)
         elif t is float:
             parts.append(("f", _F64.pack(v)))
+        elif t is list and all(type(x) is Reg for x in v):
+            parts.append(tuple(_reg_shape(x, seen, regs) for x in v))
+        elif t is list and all(type(x) is int for x in v):
+            parts.append(("ints", tuple(v)))
         elif t is Successor and v.block is not None:
             blocks.append(v.block)
             parts.append((v.block == block + 1,
@@ -173,6 +178,43 @@ def shape_key(ins, block: int = -1):
         else:
             return None, None, None
     return tuple(parts), regs, blocks
+
+
+_IMPORT_BIT = 0x80000000
+_CALLS = ("call", "call.variadic", "call.yieldable", "call.variadic.yieldable")
+
+
+class _View:
+    """Some attributes of a function or module; any other one raises _NotLocal."""
+
+    def __init__(self, **facts):
+        self.__dict__.update(facts)
+
+    def __getattr__(self, name):
+        raise _NotLocal(name)
+
+
+def _context(L, ins):
+    """For ops whose lowering reads a fact of the function or module: (the facts, as
+    more of the shape; the scratch lowering's attributes that answer them), else None.
+    `return` reads the function's result types and whether it is the last op; an internal
+    call its callee's signature and entry (imports embed the linked table: no template)."""
+    mnemonic = ins.op.mnemonic
+    if mnemonic == "return":
+        fn = L.fn
+        last = fn.blocks[-1].instrs[-1] is ins
+        results = tuple(fn.signature.results)
+        return (results, last), lambda scratch_ins: {"fn": _View(
+            signature=_View(results=results),
+            blocks=[_View(instrs=[scratch_ins if last else None])])}
+    if mnemonic in _CALLS:
+        callee = ins.args["callee_ordinal"]
+        if callee & _IMPORT_BIT:
+            return None
+        sig = L.m.signatures[callee]
+        return (sig.args, sig.results), lambda scratch_ins: {
+            "m": _View(signatures={callee: sig}), "entries": {callee: Label("callee")}}
+    return None
 
 
 def _slot_pattern(remap) -> tuple:
@@ -222,7 +264,7 @@ class Template:
         self.items, self.traps, self.locals = items, traps, n_locals
 
 
-def _record(baseline_cls, ins, regs, base: int, features, handler, block: int):
+def _record(baseline_cls, ins, regs, base: int, features, handler, block: int, facts=None):
     """Run the lowering of `ins` (in block `block`) with operand k's slot at
     base + k * _STRIDE; returns the scratch assembler, the scratch lowering and which
     successor each scratch block label stands for."""
@@ -238,6 +280,8 @@ def _record(baseline_cls, ins, regs, base: int, features, handler, block: int):
         L.block = _Block()
         L.block.index = 0
         L.slots = SLOTS
+    if facts is not None:
+        L.__dict__.update(facts(ins))
     L.ins = ins
     handler(L, ins)
     if L.flags is not None:
@@ -270,14 +314,22 @@ def _sites(chunk_a: bytes, chunk_b: bytes, n_regs: int):
     return sites if bytes(rebuilt) == bytes(chunk_b) else None
 
 
-def build(baseline_cls, ins, regs, features, handler, block: int = -1) -> Template | None:
-    """The template of `ins`'s shape (in block `block`), or None when its lowering is not
-    instruction-local or its two placeholder runs do not line up."""
+def build(baseline_cls, ins, regs, features, handler, block: int = -1,
+          facts=None) -> Template | None:
+    """The template of `ins`'s shape (in block `block`; `facts` as `_context` makes them),
+    or None when its lowering is not instruction-local or its two placeholder runs do not
+    line up."""
     try:
-        a, La, succ_of = _record(baseline_cls, ins, regs, _BASE_A, features, handler, block)
-        b, Lb, _ = _record(baseline_cls, ins, regs, _BASE_B, features, handler, block)
+        a, La, succ_of = _record(baseline_cls, ins, regs, _BASE_A, features, handler, block,
+                                 facts)
+        b, Lb, _ = _record(baseline_cls, ins, regs, _BASE_B, features, handler, block, facts)
     except _NotLocal:
         return None
+    except Exception:  # noqa: BLE001 - e.g. a poisoned value used as an operand: the
+        return None    # op runs its lowering for real (which reports a real error)
+    epilogue = La.epilogue if type(La.epilogue) is Label else None
+    entries = La.entries if type(La.entries) is dict else {}
+    entry_labels = set(entries.values())
     if len(a._items) != len(b._items) or len(La.traps) != len(Lb.traps):
         return None
     pool_a = {label: key for key, label in a._pool.items()}
@@ -314,6 +366,10 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1) -> Templa
                 target = ("pool", pool_a[lab])
             elif lab in succ_of:
                 target = ("block", succ_of[lab])
+            elif lab is epilogue:
+                target = ("epilogue", None)
+            elif lab in entry_labels:
+                target = ("entry", None)
             else:
                 return None
             items.append(("ref", ia, target))
@@ -324,6 +380,7 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1) -> Templa
     return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index))
 
 
+_CONTEXTUAL = frozenset(("return",) + _CALLS)
 _MISS = object()
 #: features -> {shape: Template | _MISS}
 _TABLES: dict[frozenset, dict] = {}
@@ -344,11 +401,19 @@ def emit(L, ins, handler) -> bool:
     if key is None:
         handler(L, ins)
         return False
+    facts = None
+    if ins.op.mnemonic in _CONTEXTUAL:
+        context = _context(L, ins)
+        if context is None:
+            handler(L, ins)
+            return False
+        key, facts = key + (context[0],), context[1]
     t = table.get(key)
     if t is None:
         if len(table) >= _LIMIT:
             table.clear()
-        t = table[key] = build(type(L), ins, regs, a.features, handler, L.block.index) or _MISS
+        t = table[key] = build(type(L), ins, regs, a.features, handler, L.block.index,
+                               facts) or _MISS
     if t is _MISS:
         handler(L, ins)
         return False
@@ -379,6 +444,10 @@ def emit(L, ins, handler) -> bool:
                 label = traps[what]
             elif where == "block":
                 label = L.block_labels[blocks[what]]
+            elif where == "epilogue":
+                label = L.epilogue
+            elif where == "entry":
+                label = L.entries[ins.args["callee_ordinal"]]
             else:
                 label = a.const_bytes(*what).label if isinstance(what[0], bytes) else None
                 if label is None:
