@@ -108,6 +108,18 @@ def test_the_arithmetic_memory_and_global_ops_have_templates():
     assert not missing, f"without a template: {missing}"
 
 
+def test_calls_and_returns_have_templates():
+    """Internal calls, linked import calls and returns are copied from templates too (their
+    callee's signature and entry, the import's linked addresses, the function's results)."""
+    provider = JitModule(_module_bytes("native_import_module"))
+    for name in ("call_imported_func", "calls"):
+        m = JitModule(_module_bytes(name), tier="baseline",
+                      imports={"native_import_module": provider})
+        for fn in m.loaded.functions:
+            if {ins.op.mnemonic for ins in fn.instrs()} <= {"call", "return"}:
+                assert m.compiled.functions[fn.ordinal].templated == fn.op_count, fn.name
+
+
 def test_tier_switch(monkeypatch):
     data = _module_bytes("loop_sum")
     monkeypatch.delenv(tiers.ENV, raising=False)

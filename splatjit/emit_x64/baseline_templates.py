@@ -48,6 +48,11 @@ _LIMIT = 1 << 13
 _FUSING = ("cond_br", "select.i32", "select.i64")
 _F64 = struct.Struct("<d")
 _DISP = struct.Struct("<i")
+_ADDRESS = struct.Struct("<Q")
+#: Stand-ins for a linked import's (entry, Context) addresses in the two runs; every byte
+#: differs between the runs, and they are too large for anything but a 64-bit immediate.
+_LINKED_A = (0x5E11_7A3C_0D1E_0101, 0x5E11_7A3C_0D1E_0202)
+_LINKED_B = (0x6F22_8B4D_1E2F_8282, 0x6F22_8B4D_1E2F_8383)
 
 
 class _NotLocal(Exception):
@@ -204,17 +209,29 @@ def _context(L, ins):
         fn = L.fn
         last = fn.blocks[-1].instrs[-1] is ins
         results = tuple(fn.signature.results)
-        return (results, last), lambda scratch_ins: {"fn": _View(
+        return (results, last), lambda scratch_ins, run: {"fn": _View(
             signature=_View(results=results),
             blocks=[_View(instrs=[scratch_ins if last else None])])}
     if mnemonic in _CALLS:
         callee = ins.args["callee_ordinal"]
-        if callee & _IMPORT_BIT:
-            return None
+        if callee & _IMPORT_BIT:  # linked: its entry and Context are address operands
+            ordinal = callee & ~_IMPORT_BIT
+            sig = L.m.imports[ordinal].signature
+            targets = L.import_targets
+            linked = bool(targets and targets[ordinal][0])
+            return (sig.args, sig.results, linked), lambda scratch_ins, run: {
+                "m": _View(imports={ordinal: _View(signature=sig)}),
+                "import_targets": {ordinal: run} if linked else None}
         sig = L.m.signatures[callee]
-        return (sig.args, sig.results), lambda scratch_ins: {
+        return (sig.args, sig.results), lambda scratch_ins, run: {
             "m": _View(signatures={callee: sig}), "entries": {callee: Label("callee")}}
     return None
+
+
+def _addresses(L, ins) -> tuple:
+    """A linked import call's (entry, Context) addresses, as `lower.compile_module`'s
+    `imports` gives them (the values `_LINKED_A` stands for)."""
+    return tuple(L.import_targets[ins.args["callee_ordinal"] & ~_IMPORT_BIT])
 
 
 def _slot_pattern(remap) -> tuple:
@@ -255,9 +272,10 @@ def _scratch_instr(ins, block: int):
 
 
 class Template:
-    """One shape's code: `items` in order, each ("bytes", data, sites) with sites
-    (position, operand index, addend), ("label", local index), ("ref", _Ref, label kind,
-    label payload); `traps` the trap codes in the order the lowering asked for them."""
+    """One shape's code: `items` in order, each ("bytes", data, slot sites (position,
+    operand, addend), address sites (position, 0 = a linked import's entry, 1 = its
+    Context)), ("label", local index) or ("ref", _Ref, (target kind, which)); `traps` the
+    trap codes in the order the lowering asked for them; `locals` how many labels it binds."""
     __slots__ = ("items", "traps", "locals")
 
     def __init__(self, items, traps, n_locals):
@@ -281,7 +299,7 @@ def _record(baseline_cls, ins, regs, base: int, features, handler, block: int, f
         L.block.index = 0
         L.slots = SLOTS
     if facts is not None:
-        L.__dict__.update(facts(ins))
+        L.__dict__.update(facts(ins, _LINKED_A if base == _BASE_A else _LINKED_B))
     L.ins = ins
     handler(L, ins)
     if L.flags is not None:
@@ -291,15 +309,25 @@ def _record(baseline_cls, ins, regs, base: int, features, handler, block: int, f
 
 
 def _sites(chunk_a: bytes, chunk_b: bytes, n_regs: int):
-    """Patch sites of one code run, or None when the runs differ otherwise."""
+    """Patch sites of one code run: (slot sites (position, operand, addend), address sites
+    (position, which address)), or None when the runs differ otherwise."""
     if len(chunk_a) != len(chunk_b):
         return None
-    sites = []
+    sites, addresses = [], []
     i, n = 0, len(chunk_a) - 3
     while i < n:
         if chunk_a[i] == chunk_b[i]:
             i += 1
             continue
+        if i + 8 <= len(chunk_a):
+            wa = _ADDRESS.unpack_from(chunk_a, i)[0]
+            if wa in _LINKED_A:
+                j = _LINKED_A.index(wa)
+                if _ADDRESS.unpack_from(chunk_b, i)[0] != _LINKED_B[j]:
+                    return None
+                addresses.append((i, j))
+                i += 8
+                continue
         va = _DISP.unpack_from(chunk_a, i)[0]
         vb = _DISP.unpack_from(chunk_b, i)[0]
         k, addend = divmod(va - _BASE_A + _MAX_ADDEND, _STRIDE)
@@ -311,7 +339,9 @@ def _sites(chunk_a: bytes, chunk_b: bytes, n_regs: int):
     rebuilt = bytearray(chunk_a)
     for pos, k, addend in sites:
         _DISP.pack_into(rebuilt, pos, _BASE_B + k * _STRIDE + addend)
-    return sites if bytes(rebuilt) == bytes(chunk_b) else None
+    for pos, j in addresses:
+        _ADDRESS.pack_into(rebuilt, pos, _LINKED_B[j])
+    return (tuple(sites), tuple(addresses)) if bytes(rebuilt) == bytes(chunk_b) else None
 
 
 def build(baseline_cls, ins, regs, features, handler, block: int = -1,
@@ -351,7 +381,7 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
             sites = _sites(bytes(ia), bytes(ib), len(regs))
             if sites is None:
                 return None
-            items.append(("bytes", bytes(ia), tuple(sites)))
+            items.append(("bytes", bytes(ia)) + sites)
         elif kind is Label:
             items.append(("label", local_index[ia]))
         elif kind is _Ref:
@@ -426,11 +456,15 @@ def emit(L, ins, handler) -> bool:
     for item in t.items:
         kind = item[0]
         if kind == "bytes":
-            data, sites = item[1], item[2]
-            if sites:
+            _, data, sites, addresses = item
+            if sites or addresses:
                 buf = bytearray(data)
                 for pos, k, addend in sites:
                     _DISP.pack_into(buf, pos, disps[k] + addend)
+                if addresses:
+                    linked = _addresses(L, ins)
+                    for pos, j in addresses:
+                        _ADDRESS.pack_into(buf, pos, linked[j])
                 data = bytes(buf)
             a._chunk += data  # Assembler.db, tagged with the op's tag
             a._recs.append(data)
