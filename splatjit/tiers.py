@@ -45,7 +45,10 @@ def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
         from .runtime.tier_up import TierUp
 
         def recompile():
-            compiled = optimizing(loaded, features, fuel=fuel, imports=imports, pure=pure)
+            from .runtime.tier_up import direct_entry
+            linked = None if imports is None else [  # providers that tiered up: called directly
+                (direct_entry(entry), context) for entry, context in imports]
+            compiled = optimizing(loaded, features, fuel=fuel, imports=linked, pure=pure)
             return compiled, ExecutableMemory(compiled.code, _symbols(loaded, compiled))
         tu = TierUp(len(loaded.functions), recompile)
     return baseline(loaded, features, fuel=fuel, imports=imports, tier_up=tu)

@@ -230,3 +230,25 @@ def test_plain_baseline_code_never_tiers_up():
     m = JitModule(_module_bytes("loop_sum"), tier="baseline")
     assert m.compiled.tier_up is None
     assert m.loop_sum(10**5) == (10**5 * (10**5 - 1) // 2 + 2**31) % 2**32 - 2**31
+
+
+def test_an_importer_tiering_up_after_its_provider_calls_the_providers_optimizing_code():
+    import struct
+    provider = JitModule(_module_bytes("native_import_module"), tier="auto")
+    importer = JitModule(_module_bytes("call_imported_func"), tier="auto",
+                         imports={"native_import_module": provider})
+    assert provider.compiled.tier_up.tier_up() and importer.compiled.tier_up.tier_up()
+    cells = provider.compiled.tier_up.cells
+    optimized = {struct.pack("<Q", cells[fn.ordinal]) for fn in provider.loaded.functions}
+    stubs = {struct.pack("<Q", provider._memory.address + off)
+             for off in provider.compiled.entries.values()}
+    code = importer.compiled.tier_up.optimized[0].code
+    assert any(a in code for a in optimized) and not any(s in code for s in stubs)
+    oracle_args = [3, 4]
+    want = JitModule(_module_bytes("call_imported_func"),
+                     imports={"native_import_module": JitModule(_module_bytes("native_import_module"))})
+    name = next(e.name for e in importer.loaded.defn.exports if not e.name.startswith("__"))
+    sig = importer.loaded.functions[next(e.ordinal for e in importer.loaded.defn.exports
+                                         if e.name == name)].signature
+    args = oracle_args[:len(sig.args)]
+    assert importer[name](*args) == want[name](*args)

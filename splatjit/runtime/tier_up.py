@@ -81,6 +81,29 @@ class TierUp:
         _registry.pop(self.key, None)
 
 
+_MOVABS_RAX = b"\x48\xb8"  # the entry stub's first instruction: mov rax, imm64 (its cell)
+
+
+def direct_entry(entry: int) -> int:
+    """`entry` (a function's address), or, when it is the entry stub of a baseline function
+    that has tiered up, the optimizing code its cell points to: calls compiled after the
+    switch need not go through the stub. The cell's address is read from the stub's first
+    instruction and must be a cell of a live TierUp."""
+    if not entry:
+        return entry
+    head = ctypes.string_at(entry, 10)
+    if head[:2] != _MOVABS_RAX:
+        return entry
+    cell = int.from_bytes(head[2:], "little")
+    for ref in list(_registry.values()):
+        tu = ref()
+        if tu is not None and tu.optimized is not None:
+            start = tu.cells_address
+            if start <= cell < start + ctypes.sizeof(tu.cells) and not (cell - start) % 8:
+                return tu.cells[(cell - start) // 8] or entry
+    return entry
+
+
 def _on_hot(key: int) -> None:
     ref = _registry.get(key)
     tu = ref() if ref is not None else None
