@@ -2,6 +2,7 @@
 
     python tools/prof_compile.py            # ops/s overall and per module
     python tools/prof_compile.py p [N]      # and a cProfile of one pass (N rows, default 45)
+    SPLATJIT_TIER=baseline python tools/prof_compile.py   # the baseline tier (tools/prof_tiers.py: A/B)
 
 Run from the repository root so the tree's own `splatjit` is imported.
 """
