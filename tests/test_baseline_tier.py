@@ -120,6 +120,17 @@ def test_calls_and_returns_have_templates():
                 assert m.compiled.functions[fn.ordinal].templated == fn.op_count, fn.name
 
 
+def test_compares_and_the_branches_or_selects_reading_them_are_copied_as_pairs():
+    """A compare whose condition the next cond_br / select reads from EFLAGS is copied with
+    that op from one template: every op of these modules comes from a template."""
+    for name in ("loop_sum", "control_flow", "compare_select"):
+        m = JitModule(_module_bytes(name), tier="baseline")
+        for fn in m.loaded.functions:
+            if any(ins.op.mnemonic == "br_table" for ins in fn.instrs()):
+                continue  # (a jump table: lowered each time)
+            assert m.compiled.functions[fn.ordinal].templated == fn.op_count, (name, fn.name)
+
+
 def test_tier_switch(monkeypatch):
     data = _module_bytes("loop_sum")
     monkeypatch.delenv(tiers.ENV, raising=False)

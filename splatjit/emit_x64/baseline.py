@@ -117,6 +117,7 @@ class BaselineLowering(FunctionLowering):
         self.unsupported = []
         self.ins = None
         self.templated = 0
+        self.fused = None  # the next op, when a template copied it with this one
         self._mems: dict = {}  # (bank, ordinal, bits) -> its frame operand
 
     # ------------------------------------------------------------------ operands

@@ -150,19 +150,29 @@ def _scratch_lowering(baseline_cls, a: Assembler, frame) -> object:
     L._homes = {}
     L._mems = {}
     L.unsupported = []
+    L.fused = None
     return L
 
 
-def shape_key(ins, block: int = -1):
+def shape_key(ins, block: int = -1, nxt=None):
     """(shape, operand registers in order, successor blocks in order) of `ins` in block
-    `block`, or (None, None, None) when it has a field no template covers. (An op's fields
-    are the same names in the same order every time, so the values alone describe it.)
-    A successor's shape is whether it is the next block (a lowering may fall through into
-    it) and its remap pairs' registers; its target block is an operand like a register."""
-    parts = [ins.op.mnemonic]
-    regs = []
-    blocks = []
-    seen = {}
+    `block` (with `nxt`, of the pair `ins`, `nxt`: a compare and the op that reads its
+    condition from EFLAGS), or (None, None, None) when it has a field no template covers.
+    (An op's fields are the same names in the same order every time, so the values alone
+    describe it.) A successor's shape is whether it is the next block (a lowering may fall
+    through into it) and its remap's registers and slot pattern; its target block is an
+    operand like a register."""
+    parts, regs, blocks, seen = [ins.op.mnemonic], [], [], {}
+    if not _fields(ins, block, parts, regs, blocks, seen):
+        return None, None, None
+    if nxt is not None:
+        parts.append(nxt.op.mnemonic)
+        if not _fields(nxt, block, parts, regs, blocks, seen):
+            return None, None, None
+    return tuple(parts), regs, blocks
+
+
+def _fields(ins, block: int, parts: list, regs: list, blocks: list, seen: dict) -> bool:
     for v in ins.args.values():
         t = type(v)
         if t is Reg:
@@ -181,8 +191,8 @@ def shape_key(ins, block: int = -1):
                           tuple((_reg_shape(a, seen, regs), _reg_shape(b, seen, regs))
                                 for a, b in v.remap), _slot_pattern(v.remap)))
         else:
-            return None, None, None
-    return tuple(parts), regs, blocks
+            return False
+    return True
 
 
 _IMPORT_BIT = 0x80000000
@@ -282,26 +292,42 @@ class Template:
         self.items, self.traps, self.locals = items, traps, n_locals
 
 
-def _record(baseline_cls, ins, regs, base: int, features, handler, block: int, facts=None):
-    """Run the lowering of `ins` (in block `block`) with operand k's slot at
-    base + k * _STRIDE; returns the scratch assembler, the scratch lowering and which
-    successor each scratch block label stands for."""
+def _record(baseline_cls, ins, regs, base: int, features, handler, block: int, facts=None,
+            pair=None):
+    """Run the lowering of `ins` (in block `block`; then, with `pair` = (next op, its
+    lowering), the next op's) with operand k's slot at base + k * _STRIDE; returns the
+    scratch assembler, the scratch lowering and which successor each scratch block label
+    stands for."""
     slots, refs = {}, {}
     for k, r in enumerate(regs):
         (refs if r.is_ref else slots).setdefault(r.ordinal, base + k * _STRIDE)
     a = Assembler(features)
     L = _scratch_lowering(baseline_cls, a, _PlaceholderFrame(slots, refs))
     succ_of = {}
-    if any(type(v) is Successor for v in ins.args.values()):
+    nxt = pair[0] if pair is not None else None
+    branching = nxt if nxt is not None else ins
+    if any(type(v) is Successor for v in branching.args.values()):
         from .baseline import SLOTS
-        ins, L.block_labels, succ_of = _scratch_instr(ins, block)
+        branching, L.block_labels, succ_of = _scratch_instr(branching, block)
+        if nxt is None:
+            ins = branching
+        else:
+            nxt = branching
         L.block = _Block()
         L.block.index = 0
         L.slots = SLOTS
     if facts is not None:
         L.__dict__.update(facts(ins, _LINKED_A if base == _BASE_A else _LINKED_B))
     L.ins = ins
-    handler(L, ins)
+    if nxt is not None:
+        from .baseline import SLOTS
+        L.slots = SLOTS  # (dead_after_next: no promoted variables)
+        L.next_ins = nxt
+        handler(L, ins)
+        L.ins, L.next_ins = nxt, None
+        pair[1](L, nxt)
+    else:
+        handler(L, ins)
     if L.flags is not None:
         raise _NotLocal("flags")
     a._flush()
@@ -345,14 +371,15 @@ def _sites(chunk_a: bytes, chunk_b: bytes, n_regs: int):
 
 
 def build(baseline_cls, ins, regs, features, handler, block: int = -1,
-          facts=None) -> Template | None:
+          facts=None, pair=None) -> Template | None:
     """The template of `ins`'s shape (in block `block`; `facts` as `_context` makes them),
     or None when its lowering is not instruction-local or its two placeholder runs do not
     line up."""
     try:
         a, La, succ_of = _record(baseline_cls, ins, regs, _BASE_A, features, handler, block,
-                                 facts)
-        b, Lb, _ = _record(baseline_cls, ins, regs, _BASE_B, features, handler, block, facts)
+                                 facts, pair)
+        b, Lb, _ = _record(baseline_cls, ins, regs, _BASE_B, features, handler, block, facts,
+                           pair)
     except _NotLocal:
         return None
     except Exception:  # noqa: BLE001 - e.g. a poisoned value used as an operand: the
@@ -366,6 +393,8 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
     trap_index = {t[0]: i for i, t in enumerate(La.traps)}
     if any(t[3] is not None for t in La.traps):
         return None  # a trap that reports a status operand
+    if pair is not None and La.traps:
+        return None  # (a copy's traps report the first op's offset)
     local_index: dict[Label, int] = {}
     for it in a._items:
         if type(it) is Label:
@@ -419,20 +448,32 @@ _TABLES: dict[frozenset, dict] = {}
 def emit(L, ins, handler) -> bool:
     """Lower `ins` in baseline lowering `L`: from its shape's template when it has one
     (returns True), else through `handler` (False)."""
+    if L.fused is ins:  # copied with the compare before it
+        L.fused = None
+        return True
     nxt = L.next_ins
-    if nxt is not None and nxt.op.mnemonic in _FUSING or L.flags is not None:
-        handler(L, ins)  # a compare and the op that reads its condition in EFLAGS
+    if L.flags is not None:  # the compare before left this op's condition in EFLAGS
+        handler(L, ins)
         return False
     a = L.a
     table = _TABLES.get(a.features)
     if table is None:
         table = _TABLES[a.features] = {}
-    key, regs, blocks = shape_key(ins, L.block.index)
+    pair = None
+    if nxt is not None and nxt.op.mnemonic in _FUSING:  # a compare and the op reading it
+        if ins.op.mnemonic in _CONTEXTUAL:
+            handler(L, ins)
+            return False
+        from .ops import HANDLERS
+        pair = (nxt, HANDLERS[nxt.op.mnemonic])
+        key, regs, blocks = shape_key(ins, L.block.index, nxt)
+    else:
+        key, regs, blocks = shape_key(ins, L.block.index)
     if key is None:
         handler(L, ins)
         return False
     facts = None
-    if ins.op.mnemonic in _CONTEXTUAL:
+    if pair is None and ins.op.mnemonic in _CONTEXTUAL:
         context = _context(L, ins)
         if context is None:
             handler(L, ins)
@@ -443,10 +484,12 @@ def emit(L, ins, handler) -> bool:
         if len(table) >= _LIMIT:
             table.clear()
         t = table[key] = build(type(L), ins, regs, a.features, handler, L.block.index,
-                               facts) or _MISS
+                               facts, pair) or _MISS
     if t is _MISS:
         handler(L, ins)
         return False
+    if pair is not None:
+        L.fused = nxt
     frame = L.frame
     i32_base, ref_base = frame.i32_base, frame.ref_base
     disps = [ref_base + 8 * r.ordinal if r.is_ref else i32_base + 4 * r.ordinal for r in regs]
