@@ -256,12 +256,19 @@ def _slot_pattern(remap) -> tuple:
 
 
 def _reg_shape(v, seen: dict, regs: list) -> tuple:
+    """(type, move, which earlier register it is, which earlier register starts at the
+    same slot): registers of different types on one slot (an i64 and an x32 half of it)
+    share a placeholder when the template is made, so the shape must say they coincide."""
     ident = (v.type, v.ordinal, v.move)
     k = seen.get(ident)
     if k is None:
         k = seen[ident] = len(regs)
         regs.append(v)
-    return (v.type, v.move, k)
+    home = (v.is_ref, v.ordinal)
+    first = seen.get(home)
+    if first is None:
+        first = seen[home] = k
+    return (v.type, v.move, k, first)
 
 
 def _scratch_instr(ins, block: int):
