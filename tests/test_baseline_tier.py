@@ -263,3 +263,28 @@ def test_an_importer_tiering_up_after_its_provider_calls_the_providers_optimizin
                                          if e.name == name)].signature
     args = oracle_args[:len(sig.args)]
     assert importer[name](*args) == want[name](*args)
+
+
+def test_every_copy_fits_a_template_made_from_its_own_op(monkeypatch):
+    """With `baseline_templates.VERIFY`, each copy of a template is compared with a template
+    made from the op being compiled (same bytes at the same placeholders, same labels, traps
+    and constants): the shape key holds everything the lowerings decide on. Every corpus
+    vm module and program (with its VMVX kernels) is compiled this way."""
+    monkeypatch.setattr(baseline_templates, "VERIFY", True)
+    provider = JitModule(_module_bytes("native_import_module"), tier="baseline")
+    copies = 0
+    for item in corpus.vm_items() + corpus.program_items():
+        try:
+            data = corpus.compile_item(item)
+        except corpus.CompileFailure:
+            continue
+        try:
+            m = JitModule(data, tier="baseline", imports={"native_import_module": provider})
+        except (UnsupportedError, TrapError) as e:
+            assert "does not fit" not in str(e)
+            continue
+        except Exception as e:  # noqa: BLE001 - modules the loader rejects
+            assert not isinstance(e, AssertionError), e
+            continue
+        copies += sum(f.templated for f in m.compiled.functions.values())
+    assert copies > 5000

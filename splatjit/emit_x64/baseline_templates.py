@@ -446,6 +446,31 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
     return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index))
 
 
+#: Tests set this: each copy is checked against a template made from that very op (so a
+#: shape that misses something its lowering depends on shows up as a mismatch).
+VERIFY = False
+
+
+def _normal(t: Template, regs: list) -> tuple:
+    """`t` as copied for `regs` at placeholder displacements, registers that share a slot
+    sharing one (as a template made from that op has them): comparable across templates."""
+    merged, first = [], {}
+    for k, r in enumerate(regs):
+        merged.append(first.setdefault((r.is_ref, r.ordinal), k))
+    out = []
+    for item in t.items:
+        if item[0] == "bytes":
+            buf = bytearray(item[1])
+            for pos, k, addend in item[2]:
+                _DISP.pack_into(buf, pos, _BASE_A + merged[k] * _STRIDE + addend)
+            out.append(("bytes", bytes(buf), item[3]))
+        elif item[0] == "label":
+            out.append(item)
+        else:
+            out.append(("ref", item[1].t, item[2]))
+    return tuple(out), t.traps, t.locals
+
+
 _CONTEXTUAL = frozenset(("return",) + _CALLS)
 _MISS = object()
 #: features -> {shape: Template | _MISS}
@@ -495,6 +520,10 @@ def emit(L, ins, handler) -> bool:
     if t is _MISS:
         handler(L, ins)
         return False
+    if VERIFY:
+        fresh = build(type(L), ins, regs, a.features, handler, L.block.index, facts, pair)
+        if fresh is None or _normal(fresh, regs) != _normal(t, regs):
+            raise AssertionError(f"template of {key} does not fit {ins}")
     if pair is not None:
         L.fused = nxt
     frame = L.frame
