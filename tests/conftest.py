@@ -11,3 +11,12 @@ def memory_cap():
     resource.setrlimit(resource.RLIMIT_AS, (8 << 30, hard))
     yield
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.fixture
+def optimizing_tier(monkeypatch):
+    """For tests of what the optimizing tier's code looks like (frames, folded constants,
+    copy nests, disasm text): modules built without `tier=` use that tier whatever
+    `SPLATJIT_TIER` says."""
+    from splatjit import tiers
+    monkeypatch.setenv(tiers.ENV, "optimizing")

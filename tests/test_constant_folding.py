@@ -21,6 +21,9 @@ from splatjit.frontend.loader import load_module
 from splatjit.module import JitModule
 from splatjit.regalloc.webs import rename_webs
 
+#: these tests look at what the optimizing tier's transforms make
+pytestmark = pytest.mark.usefixtures("optimizing_tier")
+
 SOURCE = Path(__file__).resolve().parent / "sources" / "pure_import_divisors.mlir"
 ITEM = corpus.CorpusItem(SOURCE.stem, SOURCE, "vm", "vm", corpus.VM_FLAGS)
 I64 = [0, 1, -1, 7, -7, 8, -8, 9, 63, -63, 64, -65, 1000, -1000, 2**31 - 1, -2**31, 2**62,

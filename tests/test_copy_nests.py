@@ -23,6 +23,9 @@ from splatjit.regalloc.coalesce import coalesce_remaps
 from splatjit.regalloc.webs import rename_webs
 from splatjit.runtime.imports import pure_imports
 
+#: these tests look at what the optimizing tier's transforms make
+pytestmark = pytest.mark.usefixtures("optimizing_tier")
+
 RECOGNISED = ("unpack", "narrow", "in_place", "to_rodata", "suffix", "wrapped")
 NEAR_MISSES = ("step_two", "two_stores", "scaled", "plus_half")
 

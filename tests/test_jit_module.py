@@ -35,6 +35,7 @@ def test_loop_sum_runs_natively(n):
     assert m["loop_sum"](n) == m.loop_sum(n)
 
 
+@pytest.mark.usefixtures("optimizing_tier")
 def test_an_already_loaded_module_compiles_like_its_bytes():
     from splatjit.frontend.loader import load_module
     loaded = load_module(LOOP_SUM)
@@ -140,6 +141,7 @@ def test_10k_create_drop_cycles():
     assert grown_maps <= 16 and grown_rss < 16 * 1024, (grown_maps, grown_rss)
 
 
+@pytest.mark.usefixtures("optimizing_tier")
 def test_disasm_interleaves_bytecode_and_machine_code(capsys):
     assert cli_main(["disasm", str(EXAMPLES / "loop_sum.vmfb")]) == 0
     text = capsys.readouterr().out
@@ -148,6 +150,7 @@ def test_disasm_interleaves_bytecode_and_machine_code(capsys):
     assert "// registers: i32@0=" in text
 
 
+@pytest.mark.usefixtures("optimizing_tier")
 def test_disasm_json(capsys):
     assert cli_main(["disasm", "--json", "--function", "loop_sum",
                      str(EXAMPLES / "loop_sum.vmfb")]) == 0
@@ -220,6 +223,7 @@ def test_buffers_a_call_allocates_are_released_after_it():
         assert not m._heap.by_address and not m._heap.lists.by_address
 
 
+@pytest.mark.usefixtures("optimizing_tier")
 def test_plain_arithmetic_leaves_keep_their_frame_in_the_red_zone():
     """No `sub rsp` (and no Context store) for functions of only register arithmetic; a
     function that calls, allocates or may trap moves rsp as before."""
@@ -239,6 +243,7 @@ def test_plain_arithmetic_leaves_keep_their_frame_in_the_red_zone():
     assert any(p.startswith("sub rsp") for p in prologue(caller, name))
 
 
+@pytest.mark.usefixtures("optimizing_tier")
 def test_leaves_with_every_value_in_a_register_have_no_frame():
     """A red-zone leaf whose values all sit in registers runs without `push rbp` (the
     results pointer waits below rsp); one with a value in memory (swap_loop's remap cycle
