@@ -32,12 +32,13 @@ def cmd_disasm(args) -> int:
     from .module import JitModule
     data = _read(args.file)
     # a VMVX kernel module (a program's nested executable) gets the vmvx microkernels
-    module = JitModule(data, target=args.target, imports=intrinsic_providers(data))
+    module = JitModule(data, target=args.target, imports=intrinsic_providers(data),
+                       tier=args.tier)
     records = function_records(module, None, args.function)
     if args.nested:  # each nested VMVX executable, compiled as the program's HAL compiles it
         for exe in module.loaded.executables:
             kernel = JitModule(exe.module, target=args.target,
-                               imports=intrinsic_providers(b"", exe.module.defn))
+                               imports=intrinsic_providers(b"", exe.module.defn), tier=args.tier)
             for record in function_records(kernel, None, args.function):
                 record["executable"] = f"rodata[{exe.rodata_ordinal}]"
                 records.append(record)
@@ -53,7 +54,7 @@ def cmd_run(args) -> int:
     if not path:
         raise SystemExit("splatjit run: give the module as FILE or --module=FILE")
     return run(_read(path), args.function, args.input, args.output, target=args.target,
-               max_elements=args.print_max_element_count)
+               max_elements=args.print_max_element_count, tier=args.tier)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--json", action="store_true", help="machine-readable output")
     x.add_argument("--nested", action="store_true",
                    help="also a program's nested VMVX executables (their dispatch functions)")
+    x.add_argument("--tier", choices=("optimizing", "baseline"),
+                   help="x86-64 compiler whose code is shown (default: $SPLATJIT_TIER, else "
+                        "optimizing; auto's code starts as baseline)")
     x.set_defaults(func=cmd_disasm)
     r = sub.add_parser("run", help="run a function like iree-run-module (same flags and output)")
     r.add_argument("file", nargs="?")
@@ -84,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per result: - (print), @file.npy (write), +file.npy (append), "
                         "empty (ignore); when given, one per result")
     r.add_argument("--target", default="native", choices=("native", "x86_64", "aarch64"))
+    r.add_argument("--tier", choices=("optimizing", "baseline", "auto"),
+                   help="x86-64 compiler tier (default: $SPLATJIT_TIER, else optimizing)")
     r.add_argument("--print_max_element_count", type=int, default=1024,
                    help="elements printed per result before '...'")
     r.add_argument("--device", help="accepted for iree-run-module compatibility (local-sync)")

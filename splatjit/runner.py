@@ -46,11 +46,12 @@ def _scalar_input(text: str, kind: str):
 
 
 def run(module_bytes: bytes, function: str, inputs: list[str], outputs: list[str], *,
-        target: str = "native", max_elements: int = 1024, stdout=None, stderr=None) -> int:
+        target: str = "native", max_elements: int = 1024, stdout=None, stderr=None,
+        tier: str | None = None) -> int:
     from .module import JitModule
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     try:
-        module = JitModule(module_bytes, target=target)
+        module = JitModule(module_bytes, target=target, tier=tier)
         fn = module[function] if function in module._exports else None
         if fn is None:
             raise InputError(f"no function `{function}` exported by module {module.name} "

@@ -362,3 +362,27 @@ def test_perf_map_names_microkernel_entries_and_shared_stubs(monkeypatch):
     rows = [line.split(" ", 2) for line in path.read_text()[len(before):].splitlines()]
     assert [stub.address, 6, "splatjit:test.stub"] in [[int(a, 16), int(s, 16), n] for a, s, n in rows]
     assert any(n.startswith("splatjit:vmvx.") for _, _, n in rows)
+
+
+def test_disasm_shows_the_chosen_tier(capsys):
+    """`--tier baseline` shows the one-pass compiler's code (VM registers in frame slots,
+    none allocated), `--tier optimizing` the register-allocated code."""
+    shown = {}
+    for tier in ("optimizing", "baseline"):
+        assert cli_main(["disasm", "--tier", tier, "--function", "loop_sum",
+                         str(EXAMPLES / "loop_sum.vmfb")]) == 0
+        shown[tier] = capsys.readouterr().out
+    assert "// registers: none" in shown["baseline"]  # every register in its frame slot
+    assert "// registers: none" not in shown["optimizing"]
+    assert shown["baseline"] != shown["optimizing"]
+
+
+def test_run_takes_a_tier(capsys, monkeypatch):
+    from splatjit import tiers
+    asked, resolve = [], tiers.resolve
+    monkeypatch.setattr(tiers, "resolve", lambda tier: asked.append(tier) or resolve(tier))
+    for tier in ("optimizing", "baseline", "auto"):
+        assert cli_main(["run", str(EXAMPLES / "loop_sum.vmfb"), "--function=loop_sum",
+                         "--input=100", f"--tier={tier}"]) == 0
+        assert capsys.readouterr().out.endswith("result[0]: i32=4950\n")
+    assert asked == ["optimizing", "baseline", "auto"]
