@@ -14,6 +14,7 @@ from ..errors import FormatError, SplatJitError
 from ..ir import Function
 from .archive import load_module_def
 from .decoder import decode_module_functions
+from .fastload import decode_verified
 from .schema import ModuleDef
 from .verifier import verify_function
 
@@ -128,9 +129,11 @@ def executable_references(module: ModuleDef, functions: list[Function]) -> list[
 def load_module(data, *, nested: bool = True, _depth: int = 0) -> LoadedModule:
     """Parses, decodes and verifies a module (and, if `nested`, its nested executables)."""
     defn = load_module_def(data)
-    functions = decode_module_functions(defn)
-    for fn in functions:
-        verify_function(fn, defn)
+    functions = decode_verified(defn)
+    if functions is None:  # not plainly valid: the reference pass decides (and names the error)
+        functions = decode_module_functions(defn)
+        for fn in functions:
+            verify_function(fn, defn)
     loaded = LoadedModule(defn, functions)
     if nested:
         if _depth >= MAX_NESTING:

@@ -1,0 +1,478 @@
+"""Fused decode + verify: one pass over a module's bytecode that builds the same verified IR
+as `decoder.decode_module_functions` followed by `verifier.verify_function`, faster.
+
+Contract: `decode_verified(module)` returns the list of verified `Function`s, equal (same
+blocks, instructions, args, successors and `verified` flag) to what the reference pair
+builds, or None when anything about the module is not plainly valid. It never raises on bad
+input and never reports an error itself: on None the caller runs the reference decoder and
+verifier, which raise the one error (class, message and offset) they always have. So this
+pass only has to *recognise* valid input; it may reject valid input (then the module loads
+at the reference speed), but it must never accept a module the reference rejects (tests:
+`test_fastload.py`, differential over the corpus and mutated modules).
+
+How it is fast:
+  * one decoding function per operand layout, generated once from the opcode table
+    (`opcodes.LAYOUTS`): fixed-size field runs are one `struct.unpack_from`, and each register
+    field is one subscript of a per-frame "bank" (below); no per-field dispatch at run time;
+  * a bank is a dict raw u16 -> Reg holding only the encodings that are valid in a frame of
+    (i32 count, ref count) registers for one register type: a hit is the decoder's type
+    check and the verifier's range check at once; a miss checks the encoding once
+    (`__missing__`) and rejects the module if it is out of range or of the wrong bank;
+  * module-level facts (ordinal limits, callee argument types per (callee, segments)) are
+    computed once per module; branch targets are resolved after each function's last op.
+"""
+from __future__ import annotations
+
+import struct
+
+from ..ir import WIDE, Block, Function, Instr, Successor
+from . import opcodes as oc
+from .decoder import MOVE_BIT, REF_BIT, REF_MASK, _typed_reg, reg_from_raw
+from .schema import ModuleDef
+from .verifier import _flat, arg_registers
+
+IMPORT_BIT = 0x80000000
+_GLOBAL_WIDTH = {"i32": 4, "f32": 4, "i64": 8, "f64": 8}
+
+
+class _Reject(Exception):
+    """Internal: the fast pass does not accept this module (the reference pass decides)."""
+
+
+_REJECT = _Reject()
+
+
+# ----------------------------------------------------------------------------- register banks
+class _Bank(dict):
+    """raw u16 -> Reg, for the encodings `make` accepts (None: reject the module)."""
+
+    __slots__ = ("make",)
+
+    def __missing__(self, raw):
+        reg = self.make(raw)
+        if reg is None:
+            raise _REJECT
+        self[raw] = reg
+        return reg
+
+
+def _bank(make) -> _Bank:
+    b = _Bank()
+    b.make = make
+    return b
+
+
+class _Frame:
+    """The banks of one frame shape (i32 count, ref count).
+
+    Typed fields (`typed[bank]`, `moved_ref`): the Regs the decoder's `_typed_reg` makes.
+    "any" list entries typed from a signature (`any_typed[type]`) and untyped entries and
+    remap halves (`raw`): the Regs `reg_from_raw` makes. Each only where the verifier's
+    range rules hold.
+    """
+
+    __slots__ = ("typed", "moved_ref", "any_typed", "raw")
+
+    def __init__(self, n_i32: int, n_ref: int):
+        def typed(bank, move):
+            if bank == "ref":
+                def make(raw):
+                    if raw & REF_BIT and (move or not raw & MOVE_BIT) and raw & REF_MASK < n_ref:
+                        return _typed_reg(raw, "ref", move, None)
+                    return None
+            elif bank in WIDE:
+                def make(raw):
+                    if not raw & REF_BIT and not raw & 1 and raw + 1 < n_i32:
+                        return _typed_reg(raw, bank, move, None)
+                    return None
+            else:
+                def make(raw):
+                    if not raw & REF_BIT and raw < n_i32:
+                        return _typed_reg(raw, bank, move, None)
+                    return None
+            return _bank(make)
+
+        def from_raw(t):
+            def make(raw):
+                if raw & REF_BIT:
+                    if t not in ("ref", "x32") or raw & REF_MASK >= n_ref:
+                        return None
+                    return reg_from_raw(raw, "x32")
+                if t == "ref":
+                    return None
+                if t in WIDE:
+                    ok = not raw & 1 and raw + 1 < n_i32
+                else:
+                    ok = raw < n_i32
+                return reg_from_raw(raw, t) if ok else None
+            return _bank(make)
+
+        self.typed = {b: typed(b, False) for b in ("i32", "i64", "f32", "f64", "ref")}
+        self.moved_ref = typed("ref", True)
+        self.any_typed = {t: from_raw(t) for t in ("i32", "i64", "f32", "f64", "ref")}
+        self.raw = from_raw("x32")
+
+
+_FRAMES: dict[tuple[int, int], _Frame] = {}
+MAX_FRAMES = 256  # frame shapes kept across modules (each bank holds at most 65536 Regs)
+
+
+def _frame(n_i32: int, n_ref: int) -> _Frame:
+    f = _FRAMES.get((n_i32, n_ref))
+    if f is None:
+        if len(_FRAMES) >= MAX_FRAMES:
+            _FRAMES.clear()
+        f = _FRAMES[(n_i32, n_ref)] = _Frame(n_i32, n_ref)
+    return f
+
+
+# ----------------------------------------------------------------------------- per-function state
+class _State:
+    """What a layout's decoding function reads: the frame's banks, the module's limits, and
+    where it leaves branch edges to resolve."""
+
+    __slots__ = ("frame", "typed", "moved_ref", "raw", "results", "m", "edges")
+
+    def __init__(self, frame: _Frame, m: "_ModuleFacts", own_results: tuple):
+        self.frame, self.m = frame, m
+        self.typed, self.moved_ref, self.raw = frame.typed, frame.moved_ref, frame.raw
+        self.results = own_results
+        #: (args, field name, target pc, remap) and (args, field name, [(pc, remap)...])
+        self.edges: list = []
+
+
+class _ModuleFacts:
+    """Per-module limits and the flattened argument types of each (callee, segments)."""
+
+    __slots__ = ("module", "n_rodata", "n_types", "n_funcs", "n_imports", "global_bytes",
+                 "global_refs", "arg_types")
+
+    def __init__(self, m: ModuleDef):
+        self.module = m
+        self.n_rodata, self.n_types = len(m.rodata), len(m.types)
+        self.n_funcs, self.n_imports = len(m.functions), len(m.imports)
+        self.global_bytes, self.global_refs = m.global_bytes, m.global_refs
+        self.arg_types: dict = {}
+
+    def callee(self, ordinal: int):
+        if ordinal & IMPORT_BIT:
+            i = ordinal & 0x7FFFFFFF
+            if i >= self.n_imports:
+                raise _REJECT
+            return self.module.imports[i].signature
+        if ordinal >= self.n_funcs:
+            raise _REJECT
+        return self.module.signatures[ordinal]
+
+    def call_types(self, ordinal: int, segments: tuple | None) -> tuple:
+        """(argument types, result types) of a call with these segment sizes, as the
+        verifier accepts them (the callee ordinal checked)."""
+        key = (ordinal, segments)
+        got = self.arg_types.get(key)
+        if got is None:
+            sig = self.callee(ordinal)
+            types = _flat(sig.args, list(segments) if segments is not None else None)
+            if isinstance(types, str):
+                raise _REJECT
+            got = self.arg_types[key] = (tuple(types), tuple(sig.results))
+        return got
+
+
+# ----------------------------------------------------------------------------- layout decoders
+_FIXED = {oc.SRC: "H", oc.DST: "H", oc.U16: "H", oc.GLOBAL: "I", oc.FUNC: "I",
+          oc.RODATA: "I", oc.TYPE: "I", oc.TARGET: "I"}
+_CONST = {"i32": "i", "i64": "q", "f32": "f", "f64": "d"}
+_U16_LISTS: dict[int, object] = {}
+
+
+def u16s(data, pc: int, n: int) -> tuple:
+    st = _U16_LISTS.get(n)
+    if st is None:
+        st = _U16_LISTS[n] = struct.Struct(f"<{n}H").unpack_from
+    return st(data, pc)
+
+
+def _list_head(lines: list, ind: str, entries: str = "n") -> None:
+    """Aligns pc to 2 (function-relative), reads a u16 count `n` and `raws`: the
+    `entries` (an expression in n) u16s that follow."""
+    lines += [f"{ind}if (pc - base) & 1: pc += 1",
+              f"{ind}if pc + 2 > end: raise REJECT",
+              f"{ind}n = data[pc] | data[pc + 1] << 8",
+              f"{ind}pc += 2",
+              f"{ind}if pc + 2 * {entries} > end: raise REJECT",
+              f"{ind}st = U16S.get({entries})",
+              f"{ind}raws = st(data, pc) if st is not None else u16s(data, pc, {entries})",
+              f"{ind}pc += 2 * {entries}"]
+
+
+def _remap(lines: list, ind: str, out: str) -> None:
+    """A remap list into `out`: a tuple of (src, dst) Regs of one bank each."""
+    _list_head(lines, ind, "(2 * n)")
+    lines += [f"{ind}if n:",
+              f"{ind}    R = S.raw",
+              f"{ind}    regs = [R[r] for r in raws]",
+              f"{ind}    {out} = tuple(zip(regs[0::2], regs[1::2]))",
+              f"{ind}    for a, b in {out}:",
+              f"{ind}        if a.is_ref is not b.is_ref: raise REJECT",
+              f"{ind}else:",
+              f"{ind}    {out} = ()"]
+
+
+def _fixed_run(lines, env, fields, i, value, reg_bank, ind) -> int:
+    """Code for the run of fixed-size fields starting at `i`; returns where it ends."""
+    j, fmt = i, "<"
+    while j < len(fields) and (fields[j].kind in _FIXED or fields[j].kind is oc.CONST):
+        f = fields[j]
+        fmt += _CONST[f.bank] if f.kind is oc.CONST else _FIXED[f.kind]
+        j += 1
+    if j == i:
+        return i
+    st = struct.Struct(fmt)
+    env[f"st{i}"] = st.unpack_from
+    names = [f"v{k}" for k in range(i, j)]
+    lines += [f"{ind}if pc + {st.size} > end: raise REJECT",
+              f"{ind}{', '.join(names)}{',' if len(names) == 1 else ''} = st{i}(data, pc)",
+              f"{ind}pc += {st.size}"]
+    for k in range(i, j):
+        f, v = fields[k], f"v{k}"
+        if f.kind in (oc.SRC, oc.DST):
+            bank = "S.moved_ref" if f.bank == "ref" and f.move else f"S.typed[{f.bank!r}]"
+            lines.append(f"{ind}{v} = {bank}[{v}]")
+        elif f.kind is oc.RODATA:
+            lines.append(f"{ind}if {v} >= S.m.n_rodata: raise REJECT")
+        elif f.kind is oc.TYPE:
+            lines.append(f"{ind}if {v} >= S.m.n_types: raise REJECT")
+        elif f.kind is oc.FUNC:
+            if f.name == "callee_ordinal":  # a call: its types (callee checked there)
+                if not any(g.kind is oc.SEGMENTS for g in fields):  # else at the segments
+                    lines.append(f"{ind}arg_types, result_types = S.m.call_types({v}, None)")
+            else:
+                lines.append(f"{ind}S.m.callee({v})")
+        elif f.kind is oc.GLOBAL:
+            if reg_bank == "ref":
+                lines.append(f"{ind}if {v} >= S.m.global_refs: raise REJECT")
+            else:
+                w = _GLOBAL_WIDTH[reg_bank]
+                lines.append(f"{ind}if {v} + {w} > S.m.global_bytes or {v} % {w}: raise REJECT")
+        elif f.kind is oc.TARGET:
+            lines.append(f"{ind}pend.append(({f.name!r}, {v}, ()))")
+        value[f.name] = v
+    return j
+
+
+def _generate(layout: str) -> tuple:
+    """(decode, its source) for one layout: `decode(data, pc, end, base, S) -> (args, pc)`
+    raises `_Reject` on anything the decoder or verifier would refuse."""
+    fields = oc.LAYOUTS[layout]
+    ind = "    "
+    lines = ["def decode(data, pc, end, base, S):"]
+    env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS}
+    value: dict[str, str] = {}  # field name -> the local holding its final value
+    edges = any(f.kind in (oc.TARGET, oc.CASES) for f in fields)
+    if edges:
+        lines.append(f"{ind}pend = []")
+    reg_bank = next((f.bank for f in fields if f.kind in (oc.SRC, oc.DST)), None)
+    i = 0
+    while i < len(fields):
+        j = _fixed_run(lines, env, fields, i, value, reg_bank, ind)
+        if j > i:
+            i = j
+            continue
+        f, v = fields[i], f"v{i}"
+        kind = f.kind
+        if kind in (oc.SRCLIST, oc.DSTLIST):
+            _list_head(lines, ind)
+            if f.bank != "any":
+                bank = "S.moved_ref" if f.bank == "ref" else f"S.typed[{f.bank!r}]"
+                lines += [f"{ind}B = {bank}", f"{ind}{v} = [B[r] for r in raws]"]
+            else:
+                if "callee_ordinal" in value:
+                    types = "arg_types" if kind is oc.SRCLIST else "result_types"
+                elif layout == "return":
+                    types = "S.results"
+                else:
+                    types = None
+                if types is None:
+                    lines += [f"{ind}B = S.raw", f"{ind}{v} = [B[r] for r in raws]"]
+                else:
+                    lines += [f"{ind}types = {types}",
+                              f"{ind}if len(types) != n: raise REJECT",
+                              f"{ind}A = S.frame.any_typed",
+                              f"{ind}{v} = [A[t][r] for r, t in zip(raws, types)]"]
+        elif kind is oc.SEGMENTS:
+            _list_head(lines, ind)
+            lines += [f"{ind}{v} = list(raws)",
+                      f"{ind}arg_types, result_types = S.m.call_types("
+                      f"{value['callee_ordinal']}, raws)"]
+        elif kind is oc.REMAP:
+            target = fields[i - 1]
+            if target.kind is not oc.TARGET:  # pragma: no cover - the table pairs them
+                raise AssertionError(f"{layout}: remap list without a target")
+            _remap(lines, ind, v)
+            lines.append(f"{ind}pend[-1] = ({target.name!r}, {value[target.name]}, {v})")
+        elif kind is oc.STRING:
+            lines += [f"{ind}if pc + 2 > end: raise REJECT",
+                      f"{ind}n = data[pc] | data[pc + 1] << 8",
+                      f"{ind}pc += 2",
+                      f"{ind}if pc + n > end: raise REJECT",
+                      f"{ind}{v} = data[pc:pc + n].decode('utf-8', errors='replace')",
+                      f"{ind}pc += n"]
+        elif kind is oc.CASES:
+            lines += [f"{ind}cases = []",
+                      f"{ind}for _ in range({value['table_size']}):",
+                      f"{ind}    if pc + 4 > end: raise REJECT",
+                      f"{ind}    t = data[pc] | data[pc + 1] << 8 | data[pc + 2] << 16 | "
+                      f"data[pc + 3] << 24",
+                      f"{ind}    pc += 4"]
+            _remap(lines, ind + "    ", "rm")
+            lines += [f"{ind}    cases.append((t, rm))",
+                      f"{ind}pend.append(({f.name!r}, None, cases))"]
+            v = "None"
+        else:  # pragma: no cover - the table holds only the kinds above
+            raise AssertionError(f"{layout}: unhandled field kind {kind}")
+        value[f.name] = v
+        i += 1
+    for f in fields:  # edges are resolved when the function's blocks are known
+        if f.kind is oc.TARGET:
+            value[f.name] = "None"
+    body = ", ".join(f"{f.name!r}: {value[f.name]}" for f in fields if f.kind is not oc.REMAP)
+    lines.append(f"{ind}args = {{{body}}}")
+    if edges:
+        lines.append(f"{ind}for name, target, remap in pend: S.edges.append((args, name, target, remap))")
+    lines.append(f"{ind}return args, pc")
+    src = "\n".join(lines) + "\n"
+    exec(compile(src, f"<fastload {layout}>", "exec"), env)  # noqa: S102 - from our own table
+    return env["decode"], src
+
+
+_BY_LAYOUT: dict[str, object] = {}
+
+
+def _decoder_for(op: oc.Opcode):
+    """The decoding function of `op`'s layout, generated on first use and then stored in
+    every table row of that layout."""
+    fn = _BY_LAYOUT.get(op.layout)
+    if fn is None:
+        fn = _BY_LAYOUT[op.layout] = _generate(op.layout)[0]
+        for table in _TABLES.values():
+            for k, row in enumerate(table):
+                if row is not None and row[0].layout == op.layout:
+                    table[k] = (row[0], fn, row[2])
+    return fn
+
+
+def _rows(opset: str) -> list:
+    """256 entries: (op, its layout's decoder or None until first use, is a terminator)."""
+    table = [None] * 256
+    for op in oc.OPCODES:
+        if op.opcode_set == opset and op.layout != "block_marker":
+            table[op.number] = (op, None, op.mnemonic in oc.TERMINATORS)
+    return table
+
+
+_TABLES = {s: _rows(s) for s in (oc.CORE, oc.EXT_F32, oc.EXT_F64)}
+_NONE = [None] * 256
+
+
+# ----------------------------------------------------------------------------- the pass
+_NEEDS: dict[tuple, tuple[int, int] | None] = {}
+
+
+def _frame_need(signature) -> tuple[int, int] | None:
+    """(i32 slots, ref registers) a function's arguments take; None for a variadic one
+    (internal functions cannot be). Answered once per argument type list."""
+    got = _NEEDS.get(signature.args, False)
+    if got is False:
+        if len(_NEEDS) >= 1 << 12:
+            _NEEDS.clear()
+        got = None
+        if not signature.is_variadic:
+            need_i32 = need_ref = 0
+            for r in arg_registers(signature):
+                if r.is_ref:
+                    need_ref = r.ordinal + 1
+                else:
+                    need_i32 = max(need_i32, r.ordinal + len(r.slots))
+            got = (need_i32, need_ref)
+        _NEEDS[signature.args] = got
+    return got
+
+
+def _function(m: ModuleDef, facts: _ModuleFacts, ordinal: int) -> Function:
+    desc = m.functions[ordinal]
+    signature = m.signatures[ordinal]
+    need = _frame_need(signature)
+    n_i32, n_ref = desc.i32_register_count, desc.ref_register_count
+    if need is None or need[0] > n_i32 or need[1] > n_ref:
+        raise _REJECT
+    S = _State(_frame(n_i32, n_ref), facts, tuple(signature.results))
+    core = _TABLES[oc.CORE]
+    ext = {0xE0: _TABLES[oc.EXT_F32] if desc.requirements & oc.SET_FEATURE[oc.EXT_F32] else _NONE,
+           0xE1: _TABLES[oc.EXT_F64] if desc.requirements & oc.SET_FEATURE[oc.EXT_F64] else _NONE}
+    data = m.bytecode
+    base = pc = desc.bytecode_offset
+    end = base + desc.bytecode_length
+    marker = oc.BLOCK_MARKER
+    blocks: list[Block] = []
+    instrs = None
+    while pc < end:
+        op_pc = pc
+        byte = data[pc]
+        pc += 1
+        if byte == marker:
+            if instrs is not None:
+                raise _REJECT
+            block = Block(len(blocks), op_pc - base)
+            blocks.append(block)
+            instrs = block.instrs
+            continue
+        row = core[byte]
+        if row is None:
+            table = ext.get(byte)
+            if table is None or pc >= end:
+                raise _REJECT
+            row = table[data[pc]]
+            pc += 1
+            if row is None:
+                raise _REJECT
+        if instrs is None:
+            raise _REJECT
+        op, decode, ends = row
+        if decode is None:
+            decode = _decoder_for(op)
+        args, pc = decode(data, pc, end, base, S)
+        instrs.append(Instr(op_pc - base, op, args, pc - op_pc))
+        if ends:
+            instrs = None
+    if instrs is not None or len(blocks) != desc.block_count:
+        raise _REJECT
+    if S.edges:
+        block_at = {b.offset: b.index for b in blocks}
+        for args, name, target, remap in S.edges:
+            if target is None:  # a branch table's cases
+                cases = []
+                for t, rm in remap:
+                    index = block_at.get(t)
+                    if index is None:
+                        raise _REJECT
+                    cases.append(Successor(t, index, rm))
+                args[name] = cases
+            else:
+                index = block_at.get(target)
+                if index is None:
+                    raise _REJECT
+                args[name] = Successor(target, index, remap)
+    fn = Function(m.name, m.function_name(ordinal), ordinal, signature, n_i32, n_ref,
+                  desc.requirements, blocks, desc.bytecode_offset)
+    fn.verified = True
+    return fn
+
+
+def decode_verified(m: ModuleDef) -> list[Function] | None:
+    """Every function of `m`, decoded and verified; None if the fast pass does not accept
+    the module (see the module docstring: the reference pass then decides)."""
+    facts = _ModuleFacts(m)
+    try:
+        return [_function(m, facts, i) for i in range(len(m.functions))]
+    except (_Reject, struct.error, IndexError, KeyError, UnicodeError, RecursionError):
+        return None
