@@ -107,7 +107,7 @@ class ExportedFunction:
             self._native = _NATIVE_FN(self.address)
             self._scalar_native = _SCALAR_FN(self.address)
         self._where = f"{module.name}.{name}"
-        self._scalar = ScalarMarshaller(self.signature) if ScalarMarshaller.applies(self.signature) else None
+        self._scalar = ScalarMarshaller.of(self.signature)
         self._missing = module.compiled.unsupported.get(ordinal)
         self._busy = 0
         self._raw = False  # call_raw: keep buffer views

@@ -61,7 +61,22 @@ def _parse_list(text: str, full: str) -> tuple:
 
 
 def parse_cconv(text: str) -> Signature:
-    """Parses a calling-convention string; raises `FormatError` on malformed input."""
+    """Parses a calling-convention string; raises `FormatError` on malformed input.
+    Signatures are immutable: each distinct string is parsed once (modules repeat a few
+    dozen conventions over hundreds of functions and imports)."""
+    sig = _PARSED.get(text)
+    if sig is None:
+        if len(_PARSED) >= MAX_PARSED:
+            _PARSED.clear()
+        sig = _PARSED[text] = _parse(text)
+    return sig
+
+
+_PARSED: dict[str, Signature] = {}
+MAX_PARSED = 1 << 12
+
+
+def _parse(text: str) -> Signature:
     if not text or text[0] != "0" or text.count("_") != 1:
         raise FormatError(f"calling convention {text!r} is not of the form 0ARGS_RESULTS")
     args, results = text[1:].split("_")

@@ -131,6 +131,10 @@ def is_nan(x) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
+_MARSHALLERS: dict[tuple, "ScalarMarshaller | None"] = {}
+_MISSING = object()
+
+
 class ScalarMarshaller:
     """Precompiled marshalling for signatures with no refs: one `struct` per direction.
 
@@ -166,6 +170,18 @@ class ScalarMarshaller:
     @staticmethod
     def applies(sig: Signature) -> bool:
         return "ref" not in sig.args and "ref" not in sig.results and not sig.is_variadic
+
+    @classmethod
+    def of(cls, sig: Signature) -> "ScalarMarshaller | None":
+        """The marshaller of `sig` (None if it does not apply), made once per type lists:
+        a marshaller holds nothing but its signature's structs, so exports share it."""
+        key = (sig.args, sig.results)
+        got = _MARSHALLERS.get(key, _MISSING)
+        if got is _MISSING:
+            if len(_MARSHALLERS) >= 1 << 12:
+                _MARSHALLERS.clear()
+            got = _MARSHALLERS[key] = cls(sig) if cls.applies(sig) else None
+        return got
 
     def pack(self, values) -> bytes | None:
         if len(values) != len(self.args):
