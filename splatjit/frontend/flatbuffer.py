@@ -29,6 +29,9 @@ def _fields_struct(vt_size: int) -> struct.Struct:
     return st
 
 
+#: `Table.rows` spec -> ((field slot, its scalar Struct or None for a string), ...)
+_ROW_PLANS: dict[tuple, tuple] = {}
+
 #: Tables nested deeper than this are treated as a malformed (cyclic) buffer.
 MAX_DEPTH = 64
 
@@ -190,6 +193,72 @@ class Table:
             elem = start + 4 + 4 * i
             out.append(Table(self.buf, elem + _U32.unpack_from(data, elem)[0], f"{what}[{i}]",
                              depth))
+        return out
+
+    def rows(self, slot: int, name: str, spec: tuple) -> list[tuple] | None:
+        """Fast path over a vector of tables: per table, one value per (field slot, format)
+        of `spec` (format None: a UTF-8 string; else a `struct` scalar format), None where
+        the field is absent. Reads no more and accepts no less than `tables(slot, name)`
+        followed by `string` / `scalar` on each field would, but makes no Table objects.
+        Returns None (never raises) if anything is out of the ordinary; the caller then
+        reads the checked way, which raises the error naming what is wrong."""
+        start = self._target(slot, name)
+        if start is None:
+            return []
+        buf = self.buf
+        data, size = buf.data, buf.size
+        if self.depth + 1 > MAX_DEPTH or start + 4 > size:
+            return None
+        n = _U32.unpack_from(data, start)[0]
+        if start + 4 + 4 * n > size:
+            return None
+        u32, i32, head = _U32.unpack_from, _I32.unpack_from, _VT_HEAD.unpack_from
+        plan = _ROW_PLANS.get(spec)
+        if plan is None:
+            plan = _ROW_PLANS[spec] = tuple(
+                (field_slot, None if fmt is None else struct.Struct("<" + fmt))
+                for field_slot, fmt in spec)
+        out = []
+        for i in range(n):
+            elem = start + 4 + 4 * i
+            pos = elem + u32(data, elem)[0]
+            if not 0 <= pos <= size - 4:
+                return None
+            vtable = pos - i32(data, pos)[0]
+            if not 0 <= vtable <= size - 4:
+                return None
+            vt_size, table_size = head(data, vtable)
+            if not (vt_size >= 4 and not vt_size & 1 and vtable + vt_size <= size
+                    and pos + max(table_size, 4) <= size):
+                return None
+            fields = _fields_struct(vt_size).unpack_from(data, vtable + 4)
+            if fields and max(fields) >= table_size:
+                return None
+            row = []
+            for field_slot, st in plan:
+                off = fields[field_slot] if field_slot < len(fields) else 0
+                if not off:
+                    row.append(None)
+                    continue
+                at = pos + off
+                if st is not None:
+                    if at + st.size > size:
+                        return None
+                    row.append(st.unpack_from(data, at)[0])
+                    continue
+                if at + 4 > size:
+                    return None
+                at += u32(data, at)[0]
+                if at + 4 > size:
+                    return None
+                length = u32(data, at)[0]
+                if at + 4 + length > size:
+                    return None
+                try:
+                    row.append(data[at + 4:at + 4 + length].decode("utf-8"))
+                except UnicodeDecodeError:
+                    return None
+            out.append(tuple(row))
         return out
 
     def structs(self, slot: int, name: str, st: struct.Struct) -> list[tuple]:

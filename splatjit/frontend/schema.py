@@ -97,7 +97,17 @@ class ModuleDef:
 
 
 def _attrs(table: Table, slot: int, what: str) -> dict:
-    return {a.string(0, "key", ""): a.string(1, "value", "") for a in table.tables(slot, what)}
+    rows = table.rows(slot, what, _ATTR_ROW)
+    if rows is None:  # something is off: the checked reads raise the error
+        return {a.string(0, "key", ""): a.string(1, "value", "") for a in table.tables(slot, what)}
+    return {"" if k is None else k: "" if v is None else v for k, v in rows}
+
+
+#: `Table.rows` specs: (field slot, None for a string or a scalar's struct format)
+_ATTR_ROW = ((0, None), (1, None))
+_EXPORT_ROW = ((0, None), (1, "i"))
+_NAME_ROW = ((0, None),)
+_DEPENDENCY_ROW = ((0, None), (1, "I"), (2, "I"))
 
 
 def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
@@ -121,8 +131,12 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
                                  _attrs(sig, 1, "attrs") if sig else {},
                                  bool(imp.scalar(2, "I", 1, "flags") & 2)))
 
-    exports = [ExportDef(e.string(0, "local_name", "") or "", e.scalar(1, "i", 0, "internal_ordinal"))
-               for e in root.tables(s["exported_functions"], "exported_functions")]
+    rows = root.rows(s["exported_functions"], "exported_functions", _EXPORT_ROW)
+    if rows is not None:
+        exports = [ExportDef(n or "", 0 if o is None else o) for n, o in rows]
+    else:  # the checked reads raise the error
+        exports = [ExportDef(e.string(0, "local_name", "") or "", e.scalar(1, "i", 0, "internal_ordinal"))
+                   for e in root.tables(s["exported_functions"], "exported_functions")]
 
     rodata = []
     for i, seg in enumerate(root.tables(s["rodata_segments"], "rodata_segments")):
@@ -168,22 +182,37 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
     debug_names: list[str | None] = [None] * len(functions)
     debug = root.table(s["debug_database"], "debug_database")
     if debug is not None:
-        for i, fn in enumerate(debug.tables(2, "functions")[:len(functions)]):  # slots 0-1: location_table union
-            debug_names[i] = fn.string(0, "local_name") or None
+        rows = debug.rows(2, "functions", _NAME_ROW)  # slots 0-1: location_table union
+        if rows is not None:
+            for i, (local_name,) in enumerate(rows[:len(functions)]):
+                debug_names[i] = local_name or None
+        else:  # the checked reads raise the error
+            for i, fn in enumerate(debug.tables(2, "functions")[:len(functions)]):
+                debug_names[i] = fn.string(0, "local_name") or None
     names: list[str | None] = [None] * len(functions)
     for e in exports:
         if not 0 <= e.ordinal < len(functions):
             raise FormatError(f"export {e.name!r} names function {e.ordinal} of {len(functions)}")
         names[e.ordinal] = names[e.ordinal] or e.name
 
+    version = root.scalar(s["version"], "I", 0, "version")
+    requirements = root.scalar(s["requirements"], "I", 0, "requirements")
+    attrs = _attrs(root, s["attrs"], "attrs")
+    rows = root.rows(s["types"], "types", _NAME_ROW)
+    if rows is not None:
+        types = [t or "" for t, in rows]
+    else:  # the checked reads raise the error
+        types = [t.string(0, "full_name", "") or "" for t in root.tables(s["types"], "types")]
+    rows = root.rows(s["dependencies"], "dependencies", _DEPENDENCY_ROW)
+    if rows is not None:
+        dependencies = [(n or "", v or 0, bool((1 if f is None else f) & 1)) for n, v, f in rows]
+    else:  # the checked reads raise the error
+        dependencies = [(d.string(0, "name", "") or "", d.scalar(1, "I", 0, "minimum_version"),
+                         bool(d.scalar(2, "I", 1, "flags") & 1))
+                        for d in root.tables(s["dependencies"], "dependencies")]
     return ModuleDef(
-        name=name, version=root.scalar(s["version"], "I", 0, "version"),
-        requirements=root.scalar(s["requirements"], "I", 0, "requirements"),
-        attrs=_attrs(root, s["attrs"], "attrs"),
-        types=[t.string(0, "full_name", "") or "" for t in root.tables(s["types"], "types")],
-        dependencies=[(d.string(0, "name", "") or "", d.scalar(1, "I", 0, "minimum_version"),
-                       bool(d.scalar(2, "I", 1, "flags") & 1))
-                      for d in root.tables(s["dependencies"], "dependencies")],
+        name=name, version=version, requirements=requirements, attrs=attrs, types=types,
+        dependencies=dependencies,
         imports=imports, exports=exports, signatures=signatures, signature_attrs=signature_attrs,
         rodata=rodata, rwdata_sizes=rwdata_sizes, global_bytes=global_bytes, global_refs=global_refs,
         functions=functions, bytecode_version=root.scalar(s["bytecode_version"], "I", 0, "bytecode_version"),
