@@ -27,22 +27,32 @@ VECTORS = [
     (((_MODULE["debug_database"], False),), 2, ((0, STRING),)),
     (((_MODULE["function_signatures"], True),), 1, ((0, STRING), (1, STRING))),
     (((_MODULE["imported_functions"], True), (1, False)), 1, ((0, STRING), (1, STRING))),
+    ((), _MODULE["function_signatures"], ((0, STRING), (1, ("vector", ((0, STRING), (1, STRING)))))),
+    ((), _MODULE["imported_functions"],
+     ((0, STRING), (1, ("table", ((0, STRING), (1, ("vector", ((0, STRING), (1, STRING))))))),
+      (2, U32))),
 ]
+
+
+def _row(t, spec) -> tuple:
+    row = []
+    for field_slot, kind in spec:
+        if kind is None:
+            row.append(t.string(field_slot, "f"))
+        elif isinstance(kind, str):
+            row.append(t.scalar(field_slot, kind, None, "f") if t.has(field_slot) else None)
+        elif kind[0] == "vector":
+            row.append([_row(e, kind[1]) for e in t.tables(field_slot, "f")])
+        else:
+            sub = t.table(field_slot, "f")
+            row.append(None if sub is None else _row(sub, kind[1]))
+    return tuple(row)
 
 
 def _checked(table, slot, spec):
     """What the checked reads give: the rows, or the FormatError they raise."""
     try:
-        out = []
-        for t in table.tables(slot, "v"):
-            row = []
-            for field_slot, fmt in spec:
-                if fmt is None:
-                    row.append(t.string(field_slot, "f"))
-                else:
-                    row.append(t.scalar(field_slot, fmt, None, "f") if t.has(field_slot) else None)
-            out.append(tuple(row))
-        return out
+        return [_row(t, spec) for t in table.tables(slot, "v")]
     except FormatError as e:
         return e
 
@@ -164,3 +174,15 @@ def test_rows_refuse_lengths_and_scalars_that_run_past_the_buffer():
         root = Buffer(data).root(b"IREE")
         assert isinstance(_checked(root, 0, SPEC), FormatError)
         assert root.rows(0, "v", SPEC) is None
+
+
+def test_rows_keep_the_nesting_limit():
+    from splatjit.frontend.flatbuffer import MAX_DEPTH
+    data = _synthetic()
+    buf = Buffer(data)
+    root_pos = int.from_bytes(data[:4], "little")
+    ok = buf.table(root_pos, "root", MAX_DEPTH - 1)  # its elements sit at the limit
+    assert ok.rows(0, "v", SPEC) == _checked(ok, 0, SPEC) == [("abc", 42)]
+    deep = buf.table(root_pos, "root", MAX_DEPTH)    # its elements would pass it
+    assert isinstance(_checked(deep, 0, SPEC), FormatError)
+    assert deep.rows(0, "v", SPEC) is None

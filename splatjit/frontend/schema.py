@@ -100,6 +100,10 @@ def _attrs(table: Table, slot: int, what: str) -> dict:
     rows = table.rows(slot, what, _ATTR_ROW)
     if rows is None:  # something is off: the checked reads raise the error
         return {a.string(0, "key", ""): a.string(1, "value", "") for a in table.tables(slot, what)}
+    return _attr_dict(rows)
+
+
+def _attr_dict(rows: list) -> dict:
     return {"" if k is None else k: "" if v is None else v for k, v in rows}
 
 
@@ -108,6 +112,8 @@ _ATTR_ROW = ((0, None), (1, None))
 _EXPORT_ROW = ((0, None), (1, "i"))
 _NAME_ROW = ((0, None),)
 _DEPENDENCY_ROW = ((0, None), (1, "I"), (2, "I"))
+_SIGNATURE_ROW = ((0, None), (1, ("vector", _ATTR_ROW)))
+_IMPORT_ROW = ((0, None), (1, ("table", _SIGNATURE_ROW)), (2, "I"))
 
 
 def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
@@ -119,17 +125,30 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
         raise FormatError("module has no name (a required field)")
 
     signatures, signature_attrs = [], []
-    for sig in root.tables(s["function_signatures"], "function_signatures"):
-        signatures.append(parse_cconv(sig.string(0, "calling_convention", "") or ""))
-        signature_attrs.append(_attrs(sig, 1, "attrs"))
+    rows = root.rows(s["function_signatures"], "function_signatures", _SIGNATURE_ROW)
+    if rows is not None:
+        for cconv, attrs in rows:
+            signatures.append(parse_cconv(cconv or ""))
+            signature_attrs.append(_attr_dict(attrs))
+    else:  # the checked reads raise the error
+        for sig in root.tables(s["function_signatures"], "function_signatures"):
+            signatures.append(parse_cconv(sig.string(0, "calling_convention", "") or ""))
+            signature_attrs.append(_attrs(sig, 1, "attrs"))
 
     imports = []
-    for imp in root.tables(s["imported_functions"], "imported_functions"):
-        sig = imp.table(1, "signature")
-        cconv = sig.string(0, "calling_convention", "") if sig else ""
-        imports.append(ImportDef(imp.string(0, "full_name", "") or "", parse_cconv(cconv or ""),
-                                 _attrs(sig, 1, "attrs") if sig else {},
-                                 bool(imp.scalar(2, "I", 1, "flags") & 2)))
+    rows = root.rows(s["imported_functions"], "imported_functions", _IMPORT_ROW)
+    if rows is not None:
+        for full_name, sig, flags in rows:
+            cconv, attrs = sig if sig is not None else ("", [])
+            imports.append(ImportDef(full_name or "", parse_cconv(cconv or ""), _attr_dict(attrs),
+                                     bool((1 if flags is None else flags) & 2)))
+    else:  # the checked reads raise the error
+        for imp in root.tables(s["imported_functions"], "imported_functions"):
+            sig = imp.table(1, "signature")
+            cconv = sig.string(0, "calling_convention", "") if sig else ""
+            imports.append(ImportDef(imp.string(0, "full_name", "") or "", parse_cconv(cconv or ""),
+                                     _attrs(sig, 1, "attrs") if sig else {},
+                                     bool(imp.scalar(2, "I", 1, "flags") & 2)))
 
     rows = root.rows(s["exported_functions"], "exported_functions", _EXPORT_ROW)
     if rows is not None:
