@@ -131,11 +131,15 @@ class _State:
     """What a layout's decoding function reads: the frame's banks, the module's limits, and
     where it leaves branch edges to resolve."""
 
-    __slots__ = ("frame", "typed", "moved_ref", "raw", "results", "m", "edges")
+    __slots__ = ("frame", "i32", "i64", "f32", "f64", "ref", "moved_ref", "raw", "results", "m",
+                 "edges")
 
     def __init__(self, frame: _Frame, m: "_ModuleFacts", own_results: tuple):
         self.frame, self.m = frame, m
-        self.typed, self.moved_ref, self.raw = frame.typed, frame.moved_ref, frame.raw
+        typed = frame.typed
+        self.i32, self.i64, self.f32, self.f64, self.ref = (
+            typed["i32"], typed["i64"], typed["f32"], typed["f64"], typed["ref"])
+        self.moved_ref, self.raw = frame.moved_ref, frame.raw
         self.results = own_results
         #: (args, field name, target pc, remap) and (args, field name, [(pc, remap)...])
         self.edges: list = []
@@ -236,7 +240,7 @@ def _fixed_run(lines, env, fields, i, value, reg_bank, ind) -> int:
     for k in range(i, j):
         f, v = fields[k], f"v{k}"
         if f.kind in (oc.SRC, oc.DST):
-            bank = "S.moved_ref" if f.bank == "ref" and f.move else f"S.typed[{f.bank!r}]"
+            bank = "S.moved_ref" if f.bank == "ref" and f.move else f"S.{f.bank}"
             lines.append(f"{ind}{v} = {bank}[{v}]")
         elif f.kind is oc.RODATA:
             lines.append(f"{ind}if {v} >= S.m.n_rodata: raise REJECT")
@@ -283,7 +287,7 @@ def _generate(layout: str) -> tuple:
         if kind in (oc.SRCLIST, oc.DSTLIST):
             _list_head(lines, ind)
             if f.bank != "any":
-                bank = "S.moved_ref" if f.bank == "ref" else f"S.typed[{f.bank!r}]"
+                bank = "S.moved_ref" if f.bank == "ref" else f"S.{f.bank}"
                 lines += [f"{ind}B = {bank}", f"{ind}{v} = [B[r] for r in raws]"]
             else:
                 if "callee_ordinal" in value:
