@@ -291,3 +291,27 @@ def _arguments_beyond_the_frame():
 def test_function_level_rules_reject_like_the_reference(make):
     for k, defn in enumerate(make()):
         assert not _agree(defn, f"{make.__name__} #{k}")
+
+
+def test_rejected_modules_leave_nothing_behind():
+    """The fast pass rejects through one exception instance: rejections must not keep the
+    frames (and the functions and instructions they hold) that it passed through."""
+    import gc
+    from splatjit.frontend.decoder import Instr
+    data = bytearray(corpus.compile_item(corpus.find_item("vm/control_flow")))
+    defn = load_module_def(bytes(data))
+    good = fastload.decode_verified(defn)
+    assert good is not None
+    # the last function's last block made to run past the end of its code: rejected
+    broken = dataclasses.replace(defn, functions=[*defn.functions[:-1], dataclasses.replace(
+        defn.functions[-1], bytecode_length=defn.functions[-1].bytecode_length - 1)])
+
+    def live_instrs():
+        gc.collect()
+        return sum(type(o) is Instr for o in gc.get_objects())
+
+    assert fastload.decode_verified(broken) is None
+    before = live_instrs()
+    for _ in range(20):
+        assert fastload.decode_verified(broken) is None
+    assert live_instrs() <= before

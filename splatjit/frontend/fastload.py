@@ -479,4 +479,7 @@ def decode_verified(m: ModuleDef) -> list[Function] | None:
     try:
         return [_function(m, facts, i) for i in range(len(m.functions))]
     except (_Reject, struct.error, IndexError, KeyError, UnicodeError, RecursionError):
+        # `_REJECT` is one instance: each raise would grow its traceback by the frames it
+        # passed (holding their functions and instructions) for the life of the process
+        _REJECT.__traceback__ = _REJECT.__context__ = None
         return None
