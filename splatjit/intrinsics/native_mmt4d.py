@@ -147,23 +147,10 @@ def _tile_pass(a, p, m0: int, n0: int, first: int, rows: int, held: bool) -> Non
     cols = n0 // 8
     acc = [[R.YMMS[m * cols + c] for c in range(cols)] for m in range(rows)]
     rhs = [R.YMMS[rows * cols + c] if held else ymmword[R.rdi + 32 * c] for c in range(cols)]
-    k_loop, k_done, zero, loaded = Label("k"), Label("k_done"), Label("zero"), Label("loaded")
-    a.cmp(qword[p + _OFF["accumulate"]], 0)
-    a.je(zero)
-    for m in range(rows):
-        for c in range(cols):
-            a.vmovups(acc[m][c], ymmword[R.r9 + ((first + m) * n0 + 8 * c) * 4])
-    a.jmp(loaded)
-    a.label(zero)
-    for row in acc:
-        for r in row:
-            a.vxorps(r, r, r)
-    a.label(loaded)
-    a.mov(R.rsi, R.r8)
-    a.mov(R.rdi, R.r10)
-    a.mov(R.rcx, qword[p + _OFF["k"]])
-    a.test(R.rcx, R.rcx)
-    a.jz(k_done)
+    out = [[ymmword[R.r9 + ((first + m) * n0 + 8 * c) * 4] for c in range(cols)]
+           for m in range(rows)]
+    k_loop, k_done = Label("k"), Label("k_done")
+    _start_pass(a, p, acc, out, k_done)
     a.label(k_loop)
     if held:
         for c in range(cols):
@@ -179,7 +166,30 @@ def _tile_pass(a, p, m0: int, n0: int, first: int, rows: int, held: bool) -> Non
     a.label(k_done)
     for m in range(rows):
         for c in range(cols):
-            a.vmovups(ymmword[R.r9 + ((first + m) * n0 + 8 * c) * 4], acc[m][c])
+            a.vmovups(out[m][c], acc[m][c])
+
+
+def _start_pass(a, p, acc, out, k_done: Label) -> None:
+    """A pass's accumulators (`acc`, rows of ymm) loaded from their output slots (`out`,
+    the same rows of ymmword operands) with accumulate, else zeroed; then rsi = the lhs
+    tile (r8), rdi = the rhs tile (r10), rcx = k, and on to `k_done` when k is 0."""
+    zero, loaded = Label("zero"), Label("loaded")
+    a.cmp(qword[p + _OFF["accumulate"]], 0)
+    a.je(zero)
+    for regs, slots in zip(acc, out):
+        for reg, slot in zip(regs, slots):
+            a.vmovups(reg, slot)
+    a.jmp(loaded)
+    a.label(zero)
+    for regs in acc:
+        for reg in regs:
+            a.vxorps(reg, reg, reg)
+    a.label(loaded)
+    a.mov(R.rsi, R.r8)
+    a.mov(R.rdi, R.r10)
+    a.mov(R.rcx, qword[p + _OFF["k"]])
+    a.test(R.rcx, R.rcx)
+    a.jz(k_done)
 
 
 #: (M0, N0) -> (tiles per group, rows per pass) of the grouped loop (`_tile_group`): AVX2's
@@ -210,23 +220,8 @@ def _tile_group(a, p, m0: int, n0: int, j_loop: Label) -> None:
         acc = [[R.YMMS[r * group + g] for g in range(group)] for r in range(rows)]
         out = [[ymmword[R.r9 + g * tile_bytes + (first + r) * n0 * 4] for g in range(group)]
                for r in range(rows)]
-        k_loop, k_done, zero, loaded = Label("gk"), Label("gk_done"), Label("gzero"), Label("gloaded")
-        a.cmp(qword[p + _OFF["accumulate"]], 0)
-        a.je(zero)
-        for r in range(rows):
-            for g in range(group):
-                a.vmovups(acc[r][g], out[r][g])
-        a.jmp(loaded)
-        a.label(zero)
-        for row in acc:
-            for x in row:
-                a.vxorps(x, x, x)
-        a.label(loaded)
-        a.mov(R.rsi, R.r8)
-        a.mov(R.rdi, R.r10)
-        a.mov(R.rcx, qword[p + _OFF["k"]])
-        a.test(R.rcx, R.rcx)
-        a.jz(k_done)
+        k_loop, k_done = Label("gk"), Label("gk_done")
+        _start_pass(a, p, acc, out, k_done)
         a.label(k_loop)
         for g in range(group):                           # tile j + g's rhs row of this k
             a.vmovups(rhs[g], ymmword[R.Mem(R.rdi, R.r11 if g else None, max(g, 1), 0)])
