@@ -132,6 +132,33 @@ def corpus_modules() -> tuple[list[tuple[str, bytes]], str]:
     return out, "tests/corpus/vm/*.mlir"
 
 
+def constructible_modules(tiers=(None,)):
+    """The compile-speed corpus: (modules, imports, excluded, origin) where `modules` are
+    the (name, vmfb bytes) of `corpus_modules()` that `JitModule(bytes, imports=imports,
+    tier=t)` constructs for every tier t in `tiers` (None: the default), `imports` links
+    vm/native_import_module (None when it cannot be built), and `excluded` names the others
+    as (name, the exception it raised)."""
+    from splatjit.module import JitModule
+    modules, origin = corpus_modules()
+    names = dict(modules)
+    blob = names.get("vm/native_import_module", names.get("native_import_module"))
+    imports = None
+    if blob is not None:
+        try:
+            imports = {"native_import_module": JitModule(blob, tier=tiers[0])}
+        except Exception:  # noqa: BLE001 - the importing modules are excluded below
+            imports = None
+    kept, excluded = [], []
+    for name, data in modules:
+        try:
+            for tier in tiers:
+                JitModule(data, imports=imports, tier=tier).close()
+            kept.append((name, data))
+        except Exception as e:  # noqa: BLE001 - reported, not hidden
+            excluded.append((name, e))
+    return kept, imports, excluded, origin
+
+
 # --------------------------------------------------------------------- C reference library
 def cpu_model() -> str:
     try:

@@ -264,23 +264,9 @@ def test_compile_speed(benchmark, tier):
     corpus, in bytecode ops per second; ops are those of every function compiled, the
     nested VMVX executables a program's `__init` compiles included (with the same tier)."""
     from splatjit.module import JitModule
-    modules, origin = ss.corpus_modules()
-    names = dict(modules)
-    native = None
-    if "vm/native_import_module" in names or "native_import_module" in names:
-        blob = names.get("vm/native_import_module", names.get("native_import_module"))
-        try:
-            native = JitModule(blob, tier=tier)
-        except Exception:  # noqa: BLE001
-            native = None
-    imports = {"native_import_module": native} if native is not None else None
-    blobs, excluded = [], []
-    for name, blob in modules:
-        try:
-            JitModule(blob, imports=imports, tier=tier).close()
-            blobs.append(blob)
-        except Exception as e:  # noqa: BLE001 - reported, not hidden
-            excluded.append(f"{name} ({type(e).__name__})")
+    modules, imports, failed, origin = ss.constructible_modules((tier,))
+    blobs = [blob for _, blob in modules]
+    excluded = [f"{name} ({type(e).__name__})" for name, e in failed]
     if not blobs:
         pytest.skip("no corpus module can be constructed as a JitModule")
     ops = ss.compiled_op_count(blobs, imports)

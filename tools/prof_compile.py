@@ -18,17 +18,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 import speed_support as ss  # noqa: E402
 from splatjit.module import JitModule  # noqa: E402
 
-modules, origin = ss.corpus_modules()
-names = dict(modules)
-blob = names.get("vm/native_import_module", names.get("native_import_module"))
-imports = {"native_import_module": JitModule(blob)}
-blobs = []
-for name, b in modules:
-    try:
-        JitModule(b, imports=imports).close()
-        blobs.append((name, b))
-    except Exception as e:  # noqa: BLE001
-        print("excluded", name, type(e).__name__)
+blobs, imports, excluded, origin = ss.constructible_modules()
+for name, e in excluded:
+    print("excluded", name, type(e).__name__)
 ops = ss.compiled_op_count([b for _, b in blobs], imports)
 
 

@@ -24,18 +24,9 @@ from splatjit.module import JitModule  # noqa: E402
 
 TIERS = tiers.TIERS
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-modules, origin = ss.corpus_modules()
-names = dict(modules)
-blob = names.get("vm/native_import_module", names.get("native_import_module"))
-imports = {"native_import_module": JitModule(blob)}
-blobs = []
-for name, b in modules:
-    try:
-        for t in TIERS:
-            JitModule(b, imports=imports, tier=t).close()
-        blobs.append((name, b))
-    except Exception as e:  # noqa: BLE001
-        print("excluded", name, type(e).__name__, e)
+blobs, imports, excluded, origin = ss.constructible_modules(TIERS)
+for name, e in excluded:
+    print("excluded", name, type(e).__name__, e)
 ops = ss.compiled_op_count([b for _, b in blobs], imports)
 
 #: seconds spent in each phase during one timed pass (wrapped functions, nested calls
