@@ -178,6 +178,12 @@ class Assembler:
         self._chunk += data
         self._record(data, None)
 
+    def copy_code(self, data: bytes) -> None:
+        """Label-free machine code assembled elsewhere (a template's copy), appended as one
+        instruction record with the current tag, so disasm maps it to its op."""
+        self._chunk += data
+        self._recs.append(data)
+
     # ------------------------------------------------------------------ constant pool
     def const_bytes(self, data: bytes, align: int | None = None) -> RipRel:
         """``[rip + constant]`` for ``data`` placed after the code (deduplicated).

@@ -12,7 +12,7 @@ Contract: `compile_module(loaded, features, imports=...)` returns a `CompiledMod
 the native ABI of `runtime/abi.py` (the optimizing tier's `lower.compile_module` contract),
 traps reporting the same (function, bytecode offset) as the optimizing tier. A function
 using an op without a lowering traps TRAP_UNSUPPORTED when run, as in that tier.
-Nested VMVX kernels are not compiled here (the HAL compiles them with the optimizing tier).
+A program's nested VMVX kernels take the program's tier (hal/local.py).
 """
 from __future__ import annotations
 
@@ -169,9 +169,7 @@ class BaselineLowering(FunctionLowering):
                 data = bytearray(data)
                 _U32.pack_into(data, at_offset, offset)
                 _U32.pack_into(data, at_function, ordinal)
-                data = bytes(data)
-                a._chunk += data  # Assembler.db, tagged with the trap's op
-                a._recs.append(data)
+                a.copy_code(bytes(data))
             else:
                 self._emit_trap_store(code, offset, status)
             a.jmp(self.epilogue)

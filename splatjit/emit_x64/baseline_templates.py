@@ -5,8 +5,9 @@ with every operand in its frame slot, made once per process and then copied:
 
 - The shape (`shape_key`) is the mnemonic plus, per field in order, a register's type,
   `move` flag and which earlier register of the instruction it equals (so lowerings that
-  compare operands decide the same way), or any other field's value (floats by their bits).
-  Fields that are lists or successors make the instruction template-free.
+  compare operands decide the same way), or any other field's value (floats by their bits);
+  register and integer lists field by field, successors as `shape_key` says. Other fields
+  make the instruction template-free.
 - It is made by running the lowering twice on a scratch `Assembler` through a
   `_ScratchLowering` whose frame puts operand k's slot at displacement `_BASE_A + k*_STRIDE`
   in one run and `_BASE_B + k*_STRIDE` in the other (both disp32, so lengths match). The
@@ -22,8 +23,9 @@ with every operand in its frame slot, made once per process and then copied:
 
 Contract: `emit(L, ins, handler)` emits exactly the code `handler(L, ins)` would emit for
 `ins` in a function whose values all live in frame slots (L a `BaselineLowering`), except
-that every slot displacement is a disp32, range checks are not elided against earlier ops
-(more checks, never fewer) and no compare leaves its condition for a following branch.
+that every slot displacement is a disp32 and range checks are not elided against earlier ops
+(more checks, never fewer). A compare whose condition the next op (`cond_br`, `select`)
+reads from EFLAGS is copied together with it from one pair template.
 Templates are per CPU feature set; the table is bounded (cleared when full).
 """
 from __future__ import annotations
@@ -44,7 +46,8 @@ _BASE_B = 0x40008081  # every byte of a displacement differs between the runs (0
 _STRIDE = 0x100000
 _MAX_ADDEND = 0x4000
 _LIMIT = 1 << 13
-#: fields of a fused pair: a compare the next op reads through EFLAGS is lowered directly
+#: ops that may read a compare's condition from EFLAGS: the compare and such an op are one
+#: pair template
 _FUSING = ("cond_br", "select.i32", "select.i64")
 _F64 = struct.Struct("<d")
 _DISP = struct.Struct("<i")
@@ -545,8 +548,7 @@ def emit(L, ins, handler) -> bool:
                     for pos, j in addresses:
                         _ADDRESS.pack_into(buf, pos, linked[j])
                 data = bytes(buf)
-            a._chunk += data  # Assembler.db, tagged with the op's tag
-            a._recs.append(data)
+            a.copy_code(data)
         elif kind == "label":
             a.label(local[item[1]])
         else:
