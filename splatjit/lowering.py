@@ -56,6 +56,17 @@ class CompiledModule:
     def tag_map(self) -> dict[int, object]:
         return dict(self.assembler.tag_map)
 
+    def symbols(self, loaded, suffix: str = "") -> list[tuple[int, int, str]]:
+        """(offset, size, "splatjit:module.function" + suffix) per function of `loaded`, in
+        code order, for the perf map; a function's size runs to the next function's entry
+        (its trap stubs included)."""
+        names = {fn.ordinal: fn.name for fn in loaded.functions}
+        starts = sorted((off, o) for o, off in self.entries.items())
+        ends = [off for off, _ in starts[1:]] + [len(self.code)]
+        module = loaded.defn.name
+        return [(off, end - off, f"splatjit:{module}.{names[o]}{suffix}")
+                for (off, o), end in zip(starts, ends)]
+
 
 def callee_signature(module: ModuleDef, ordinal: int) -> Signature:
     """The signature of a call target: an import (bit 31 set) or an internal function."""

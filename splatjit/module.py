@@ -462,7 +462,8 @@ class JitModule:
                     self.compiled = tiers.compile_x64(self.tier, self.loaded, features,
                                                       fuel=fuel is not None,
                                                       imports=self._imports.targets(), pure=pure)
-                self._memory = ExecutableMemory(self.compiled.code, self._code_symbols())
+                self._memory = ExecutableMemory(self.compiled.code,
+                                                lambda: self.compiled.symbols(self.loaded))
                 self._build_context()
             elif self.target == "aarch64":
                 # AArch64 code on another host runs under Unicorn (runtime/a64_backend.py);
@@ -492,16 +493,6 @@ class JitModule:
         init = self._exports.get("__init")
         if init is not None and not init.signature.args:
             init()
-
-    def _code_symbols(self) -> list:
-        """(offset, size, "splatjit:module.function") per compiled function, in code order;
-        a function's size runs to the next function's entry (its trap stubs included)."""
-        names = {fn.ordinal: fn.name for fn in self.loaded.functions}
-        starts = sorted((off, o) for o, off in self.compiled.entries.items())
-        ends = [off for off, _ in starts[1:]] + [len(self.compiled.code)]
-        module = self.loaded.defn.name
-        return [(off, end - off, f"splatjit:{module}.{names[o]}")
-                for (off, o), end in zip(starts, ends)]
 
     def _build_context(self) -> None:
         d = self.loaded.defn

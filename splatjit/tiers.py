@@ -49,15 +49,6 @@ def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
             linked = None if imports is None else [  # providers that tiered up: called directly
                 (direct_entry(entry), context) for entry, context in imports]
             compiled = optimizing(loaded, features, fuel=fuel, imports=linked, pure=pure)
-            return compiled, ExecutableMemory(compiled.code, _symbols(loaded, compiled))
+            return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
         tu = TierUp(len(loaded.functions), recompile)
     return baseline(loaded, features, fuel=fuel, imports=imports, tier_up=tu)
-
-
-def _symbols(loaded, compiled) -> list:
-    """(offset, size, name) per function of tiered-up code (names end in "+opt")."""
-    names = {fn.ordinal: fn.name for fn in loaded.functions}
-    starts = sorted((off, o) for o, off in compiled.entries.items())
-    ends = [off for off, _ in starts[1:]] + [len(compiled.code)]
-    return [(off, end - off, f"splatjit:{loaded.defn.name}.{names[o]}+opt")
-            for (off, o), end in zip(starts, ends)]

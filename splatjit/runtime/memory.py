@@ -48,8 +48,9 @@ class ExecutableMemory:
 
     def __init__(self, code: bytes, symbols=()):
         """`symbols`: (offset, size, name) of the code's functions, in bytes from its start,
-        or one name for the whole code; written to the Linux perf map when
-        `SPLATJIT_PERF_MAP` is set (see `write_perf_map`)."""
+        one name for the whole code, or a callable returning the former (called only when
+        the map is written); written to the Linux perf map when `SPLATJIT_PERF_MAP` is set
+        (see `write_perf_map`)."""
         self.size = max(PAGE, (len(code) + PAGE - 1) // PAGE * PAGE)
         addr = _libc.mmap(None, self.size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
         if addr in (None, _MAP_FAILED):
@@ -65,6 +66,8 @@ class ExecutableMemory:
         if symbols and os.environ.get("SPLATJIT_PERF_MAP"):
             if isinstance(symbols, str):
                 symbols = [(0, len(code), symbols)]
+            elif callable(symbols):
+                symbols = symbols()
             write_perf_map(addr, symbols)
 
     def close(self) -> None:
