@@ -288,3 +288,45 @@ def test_every_copy_fits_a_template_made_from_its_own_op(monkeypatch):
             continue
         copies += sum(f.templated for f in m.compiled.functions.values())
     assert copies > 5000
+
+
+def _flat_of(a, targets):
+    """`a`'s stream as template items (`targets`: label -> (kind, which) for jumps out)."""
+    items_a, _ = a.stream
+    local = {it: k for k, it in enumerate(i for i in items_a if type(i) is baseline.Label)}
+    items = []
+    for it in items_a:
+        if type(it) is bytearray:
+            items.append(("bytes", bytes(it), (), ()))
+        elif type(it) is baseline.Label:
+            items.append(("label", local[it]))
+        else:
+            target = ("local", local[it.label]) if it.label in local else targets[it.label]
+            items.append(("ref", it, target))
+    return baseline_templates._flatten(items)
+
+
+@pytest.mark.parametrize("gap", [10, 200])
+def test_a_flattened_template_resolves_its_own_jumps_and_leaves_rel32_fixups_for_others(gap):
+    """A template's local jump takes rel8 when its target is near and rel32 when not; a jump
+    out of it is always a rel32 field whose fixup lands on the label's address."""
+    import capstone
+    from splatjit.emit_x64.assembler import Assembler
+    a, inside, outside = Assembler({"avx2"}), baseline.Label(), baseline.Label()
+    a.jz(inside)
+    a.db(b"\x90" * gap)
+    a.label(inside)
+    a.jmp(outside)
+    data, sites, addresses, fixups = _flat_of(a, {outside: ("epilogue", None)})
+    assert sites == addresses == ()
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    insns = list(md.disasm(data, 0))
+    assert insns[0].mnemonic == "je" and insns[0].size == (2 if gap < 120 else 6)
+    assert int(insns[0].op_str, 16) == insns[0].size + gap  # the jmp right after the gap
+    assert insns[-1].mnemonic == "jmp" and insns[-1].size == 5
+    (pos, size, target, addend), = fixups
+    assert (pos, size, target) == (len(data) - 4, 4, ("epilogue", None))
+    # copied at 0x100 with the label at 0x40: the field is label + addend - end of the copy
+    field = 0x40 + addend - (0x100 + len(data))
+    patched = data[:pos] + field.to_bytes(4, "little", signed=True)
+    assert int(list(md.disasm(patched, 0x100))[-1].op_str, 16) == 0x40

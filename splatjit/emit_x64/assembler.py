@@ -89,6 +89,26 @@ def _encoded(form, operands) -> tuple:
     return form, enc.data, tuple((fx.pos, fx.size, fx.label, fx.addend) for fx in enc.fixups)
 
 
+class _ByteText:
+    """The listing "form" of copied code: its bytes as a `.byte` line."""
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def format(self, operands) -> str:
+        return _text(self.data)
+
+
+class _FixedCode:
+    """Copied code with label fixups, in a `_Ref`: `short` is (form, bytes, fixups) like a
+    `_Template`'s, `long` None (its size never changes)."""
+    __slots__ = ("short", "long")
+
+    def __init__(self, data: bytes, fixups: tuple):
+        self.short, self.long = (_ByteText(data), data, fixups), None
+
+
 class _Ref:
     """One emission of a label-naming instruction: its template, its operands (the label
     in place), the label its fixups resolve against (None: they name labels of their own)
@@ -178,11 +198,24 @@ class Assembler:
         self._chunk += data
         self._record(data, None)
 
-    def copy_code(self, data: bytes) -> None:
-        """Label-free machine code assembled elsewhere (a template's copy), appended as one
-        instruction record with the current tag, so disasm maps it to its op."""
-        self._chunk += data
-        self._recs.append(data)
+    def copy_code(self, data: bytes, fixups: tuple = ()) -> None:
+        """Machine code assembled elsewhere (a template's copy), appended as one instruction
+        record with the current tag, so disasm maps it to its op. `fixups`: (position, size,
+        label, addend) fields patched at `finish` with ``label + addend - end of data``;
+        code with fixups has a fixed size (no branch relaxation)."""
+        if not fixups:
+            self._chunk += data
+            self._recs.append(data)
+            return
+        self._append_ref(_Ref(_FixedCode(data, fixups), (), None), self._tag)
+
+    @property
+    def stream(self) -> tuple[list, dict]:
+        """(items, pool): the recorded stream in order (bytearray runs of label-free code,
+        bound Labels, alignments, label-naming instruction records) and constant label ->
+        its (data, align) key. For tools that turn a short run of code into a template."""
+        self._flush()
+        return self._items, {label: key for key, label in self._pool.items()}
 
     # ------------------------------------------------------------------ constant pool
     def const_bytes(self, data: bytes, align: int | None = None) -> RipRel:

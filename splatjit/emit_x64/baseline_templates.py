@@ -34,12 +34,11 @@ import struct
 
 from ..lowering import CheckedAccesses
 from ..buffer_cache import CachePlan
-from . import assembler as asm_mod
 from .assembler import Assembler, _Align, _Ref
 from dataclasses import replace
 
 from ..ir import Instr, Reg, Successor
-from .operands import Label, RipRel
+from .operands import Label
 
 _BASE_A = 0x40000000
 _BASE_B = 0x40008081  # every byte of a displacement differs between the runs (0x81: the low one)
@@ -292,14 +291,81 @@ def _scratch_instr(ins, block: int):
 
 
 class Template:
-    """One shape's code: `items` in order, each ("bytes", data, slot sites (position,
+    """One shape's code. `items` in order, each ("bytes", data, slot sites (position,
     operand, addend), address sites (position, 0 = a linked import's entry, 1 = its
     Context)), ("label", local index) or ("ref", _Ref, (target kind, which)); `traps` the
-    trap codes in the order the lowering asked for them; `locals` how many labels it binds."""
-    __slots__ = ("items", "traps", "locals")
+    trap codes in the order the lowering asked for them; `locals` how many labels it binds.
+    The same code laid out once (`_flatten`) is what gets copied: `data` with slot `sites`
+    and `addresses` as above, and `fixups` (position, size, (target kind, which), addend)
+    for every label outside it (rel32 fields, patched at Assembler.finish); its own
+    labels' jumps are resolved in `data`."""
+    __slots__ = ("items", "traps", "locals", "data", "sites", "addresses", "fixups")
 
-    def __init__(self, items, traps, n_locals):
+    def __init__(self, items, traps, n_locals, flat):
         self.items, self.traps, self.locals = items, traps, n_locals
+        self.data, self.sites, self.addresses, self.fixups = flat
+
+
+def _flatten(items) -> tuple | None:
+    """`items` laid out as one run of code: (data, sites, addresses, fixups) as `Template`
+    says, or None when a jump out of it has no rel32 form. Jumps to its own labels take
+    their shortest form (rel8 grows to rel32 until every displacement fits); jumps and
+    RIP-relative operands naming labels outside it take their rel32 form."""
+    long_ref = {}
+    for i, item in enumerate(items):
+        if item[0] == "ref":
+            t = item[1].t
+            local = item[2][0] == "local"
+            long_ref[i] = not local and t.long is not None
+    while True:
+        offsets, labels, off = {}, {}, 0
+        for i, item in enumerate(items):
+            kind = item[0]
+            offsets[i] = off
+            if kind == "bytes":
+                off += len(item[1])
+            elif kind == "label":
+                labels[item[1]] = off
+            else:
+                t = item[1].t
+                off += len((t.long if long_ref[i] else t.short)[1])
+        grown = False
+        for i, item in enumerate(items):
+            if item[0] == "ref" and item[2][0] == "local" and not long_ref[i]:
+                _, data, fixups = item[1].t.short
+                if any(size == 1 for _, size, _, _ in fixups):
+                    value = labels[item[2][1]] - (offsets[i] + len(data))
+                    if not -128 <= value < 128:
+                        if item[1].t.long is None:
+                            return None
+                        long_ref[i] = grown = True
+        if not grown:
+            break
+    data, sites, addresses, outside = bytearray(), [], [], []
+    for i, item in enumerate(items):
+        kind = item[0]
+        at = offsets[i]
+        if kind == "bytes":
+            data += item[1]
+            sites.extend((at + pos, k, addend) for pos, k, addend in item[2])
+            addresses.extend((at + pos, j) for pos, j in item[3])
+        elif kind == "ref":
+            t = item[1].t
+            _, code, fixups = t.long if long_ref[i] else t.short
+            code = bytearray(code)
+            end = at + len(code)
+            for pos, size, _, addend in fixups:
+                if item[2][0] == "local":
+                    value = labels[item[2][1]] + addend - end
+                    code[pos:pos + size] = (value & ((1 << 8 * size) - 1)).to_bytes(size, "little")
+                elif size != 4:
+                    return None
+                else:  # (addend relative to the end of the copy, filled in below)
+                    outside.append((at + pos, size, item[2], addend - end))
+            data += code
+    total = len(data)
+    fixups = tuple((pos, size, target, addend + total) for pos, size, target, addend in outside)
+    return bytes(data), tuple(sites), tuple(addresses), fixups
 
 
 def _record(baseline_cls, ins, regs, base: int, features, handler, block: int, facts=None,
@@ -397,22 +463,23 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
     epilogue = La.epilogue if type(La.epilogue) is Label else None
     entries = La.entries if type(La.entries) is dict else {}
     entry_labels = set(entries.values())
-    if len(a._items) != len(b._items) or len(La.traps) != len(Lb.traps):
+    items_a, pool_a = a.stream
+    items_b, _ = b.stream
+    if len(items_a) != len(items_b) or len(La.traps) != len(Lb.traps):
         return None
-    pool_a = {label: key for key, label in a._pool.items()}
     trap_index = {t[0]: i for i, t in enumerate(La.traps)}
     if any(t[3] is not None for t in La.traps):
         return None  # a trap that reports a status operand
     if pair is not None and La.traps:
         return None  # (a copy's traps report the first op's offset)
     local_index: dict[Label, int] = {}
-    for it in a._items:
+    for it in items_a:
         if type(it) is Label:
             if it in trap_index:
                 return None
             local_index[it] = len(local_index)
     items = []
-    for ia, ib in zip(a._items, b._items):
+    for ia, ib in zip(items_a, items_b):
         kind = type(ia)
         if kind is bytearray:
             if type(ib) is not bytearray:
@@ -446,7 +513,10 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
             return None
         else:
             return None
-    return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index))
+    flat = _flatten(items)
+    if flat is None:
+        return None
+    return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index), flat)
 
 
 #: Tests set this: each copy is checked against a template made from that very op (so a
@@ -531,53 +601,39 @@ def emit(L, ins, handler) -> bool:
         L.fused = nxt
     frame = L.frame
     i32_base, ref_base = frame.i32_base, frame.ref_base
-    disps = [ref_base + 8 * r.ordinal if r.is_ref else i32_base + 4 * r.ordinal for r in regs]
+    data = t.data
+    if t.sites or t.addresses:
+        buf = bytearray(data)
+        for pos, k, addend in t.sites:
+            r = regs[k]
+            _DISP.pack_into(buf, pos, (ref_base + 8 * r.ordinal if r.is_ref
+                                       else i32_base + 4 * r.ordinal) + addend)
+        if t.addresses:
+            linked = _addresses(L, ins)
+            for pos, j in t.addresses:
+                _ADDRESS.pack_into(buf, pos, linked[j])
+        data = bytes(buf)
+    if not t.fixups:
+        a.copy_code(data)
+        return True
     traps = [L.trap_label(code) for code in t.traps] if t.traps else ()
-    local = [Label() for _ in range(t.locals)] if t.locals else ()
-    tag = a._tag
-    for item in t.items:
-        kind = item[0]
-        if kind == "bytes":
-            _, data, sites, addresses = item
-            if sites or addresses:
-                buf = bytearray(data)
-                for pos, k, addend in sites:
-                    _DISP.pack_into(buf, pos, disps[k] + addend)
-                if addresses:
-                    linked = _addresses(L, ins)
-                    for pos, j in addresses:
-                        _ADDRESS.pack_into(buf, pos, linked[j])
-                data = bytes(buf)
-            a.copy_code(data)
-        elif kind == "label":
-            a.label(local[item[1]])
+    fixups = []
+    for pos, size, (where, what), addend in t.fixups:
+        if where == "trap":
+            label = traps[what]
+        elif where == "block":
+            label = L.block_labels[blocks[what]]
+        elif where == "epilogue":
+            label = L.epilogue
+        elif where == "entry":
+            label = L.entries[ins.args["callee_ordinal"]]
         else:
-            ref, (where, what) = item[1], item[2]
-            if where == "local":
-                label = local[what]
-            elif where == "trap":
-                label = traps[what]
-            elif where == "block":
-                label = L.block_labels[blocks[what]]
-            elif where == "epilogue":
-                label = L.epilogue
-            elif where == "entry":
-                label = L.entries[ins.args["callee_ordinal"]]
-            else:
-                label = a.const_bytes(*what).label if isinstance(what[0], bytes) else None
-                if label is None:
-                    raise AssertionError("jump tables are never templated")
-            operands = tuple(_relabel(op, label) for op in ref.operands)
-            a._append_ref(_Ref(ref.t, operands, label), tag)
+            label = a.const_bytes(*what).label if isinstance(what[0], bytes) else None
+            if label is None:
+                raise AssertionError("jump tables are never templated")
+        fixups.append((pos, size, label, addend))
+    a.copy_code(data, tuple(fixups))
     return True
-
-
-def _relabel(op, label):
-    if isinstance(op, Label):
-        return label
-    if isinstance(op, RipRel) and op.label is not None:
-        return RipRel(label, op.size, op.disp)
-    return op
 
 
 def template(ins, features) -> Template | None:
