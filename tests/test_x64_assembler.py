@@ -66,6 +66,37 @@ def test_far_branches_become_near() -> None:
     assert jmp.size == 5 and int(jmp.op_str, 0) == 0
 
 
+def test_without_relaxation_every_branch_is_rel32_and_lands_on_its_label() -> None:
+    a = Assembler(ALL_FEATURES, relax=False)
+    top, end = Label(), Label()
+    a.label(top)
+    a.je(end)
+    a.db(b"\x90" * 3)
+    a.jmp(top)
+    a.label(end)
+    code = a.finish()
+    je, jmp = at(code, 0), at(code, 6 + 3)
+    assert je.size == 6 and int(je.op_str, 0) == a.label_offset(end) == len(code)
+    assert jmp.size == 5 and int(jmp.op_str, 0) == 0
+
+
+def test_copied_code_with_fixups_keeps_its_size_and_patches_each_field() -> None:
+    """`copy_code(data, fixups)`: each field gets label + addend - end of the copy, and the
+    branches around it still relax."""
+    a = Assembler(ALL_FEATURES)
+    target, after = Label(), Label()
+    a.jmp(after)
+    a.label(target)
+    a.db(b"\x90" * 4)
+    a.copy_code(b"\xe9\0\0\0\0\x90", ((1, 4, target, 1),))  # jmp target; nop
+    a.label(after)
+    code = a.finish()
+    assert at(code, 0).size == 2  # (short: the copy's 6 bytes are known)
+    jmp = at(code, 6)
+    # (addend 1: the field is relative to the end of the jmp, one byte before the copy ends)
+    assert jmp.size == 5 and int(jmp.op_str, 0) == a.label_offset(target) == 2
+
+
 @pytest.mark.parametrize("gap, size", [(127, 2), (128, 5)])
 def test_forward_rel8_boundary(gap: int, size: int) -> None:
     a = Assembler(ALL_FEATURES)

@@ -18,7 +18,8 @@ condition-code aliases such as ``jz``/``cmovnc``/``setnae`` included); each buil
 `Instruction` (validated then), checks the CPU features and appends it.
 
 Layout: branches to labels start as rel8 and grow to rel32 until no displacement overflows
-(a fixed point: branches only grow, so it terminates). Constants follow the code, each
+(a fixed point: branches only grow, so it terminates); `Assembler(relax=False)` gives every
+branch its rel32 form at once. Constants follow the code, each
 aligned to its natural alignment (at most 64 bytes) relative to the start of the code, so
 the code must be loaded at a 64-byte-aligned address.
 
@@ -138,8 +139,11 @@ class _Align:
 class Assembler:
     """Collects x86-64 code for one function body or stub; `finish` returns its bytes."""
 
-    def __init__(self, features: Iterable[str] | None = None):
+    def __init__(self, features: Iterable[str] | None = None, relax: bool = True):
+        """`relax`: branches to labels start short and grow at `finish` (else every branch
+        with a rel32 form takes it at once: larger code, one layout pass)."""
         self.features = cpu.host_features() if features is None else cpu.closure(features)
+        self._long = not relax
         self._cache = _ENCODED.setdefault(self.features, {})
         self._branches = _BRANCHES.setdefault(self.features, {})
         # The stream: bytearray (label-free code), Label, _Align, _Ref. `_chunk` collects the
@@ -349,6 +353,8 @@ class Assembler:
         self._runs.append((n + 1, self._tag))
 
     def _append_ref(self, ref: _Ref, tag: object) -> None:
+        if self._long and ref.t.long is not None:
+            ref.is_long = True
         self._flush()
         self._items.append(ref)
         self._record(ref, tag)

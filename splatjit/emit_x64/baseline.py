@@ -20,7 +20,8 @@ from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from dataclasses import dataclass
 
-from ..lowering import CheckedAccesses, CompiledModule, FunctionInfo, outgoing_area_size
+from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area_size
+from ..runtime import abi
 from ..runtime import tier_up as tiering
 from ..buffer_cache import CachePlan
 from ..regalloc.linear_scan import Allocation
@@ -59,22 +60,7 @@ class BaselineInfo(FunctionInfo):
     templated: int = 0
 
 
-def _templated(handler):
-    def lower_op(L, ins):
-        if baseline_templates.emit(L, ins, handler):
-            L.templated += 1
-    return lower_op
-
-
-_HANDLERS: dict = {}
-
-
-def handlers() -> dict:
-    """mnemonic -> the baseline lowering of that op (templates first, `ops.HANDLERS`' else)."""
-    if not _HANDLERS:
-        from .ops import HANDLERS
-        _HANDLERS.update({m: _templated(h) for m, h in HANDLERS.items()})
-    return _HANDLERS
+from .ops import HANDLERS as _OP_HANDLERS  # noqa: E402 (ops imports this package's lowering)
 
 
 class BaselineLowering(FunctionLowering):
@@ -90,7 +76,9 @@ class BaselineLowering(FunctionLowering):
         # FunctionLowering burns fuel per call and loop entry: tier-up counts there too
         self.fuel = fuel or tier_up is not None
         self._in_prologue = False
-        self.checked = CheckedAccesses()
+        # no range-check elimination: an op copied from a template checks every access, so
+        # it could not keep the facts of the ops lowered around it up to date
+        self.checked = baseline_templates.NO_FACTS
         self.import_targets = imports
         self.constants = {}
         self.caches = CachePlan([], fn.i32_count)
@@ -116,7 +104,6 @@ class BaselineLowering(FunctionLowering):
         self._homes = {}
         self.unsupported = []
         self.ins = None
-        self.templated = 0
         self.fused = None  # the next op, when a template copied it with this one
         self._mems: dict = {}  # (bank, ordinal, bits) -> its frame operand
 
@@ -169,10 +156,10 @@ class BaselineLowering(FunctionLowering):
                 data = bytearray(data)
                 _U32.pack_into(data, at_offset, offset)
                 _U32.pack_into(data, at_function, ordinal)
-                a.copy_code(bytes(data))
+                a.copy_code(bytes(data), ((len(data) - 4, 4, self.epilogue, 0),))
             else:
                 self._emit_trap_store(code, offset, status)
-            a.jmp(self.epilogue)
+                a.jmp(self.epilogue)
         a.set_tag((ordinal, -1))
 
     def trap_label(self, code: int, status=None) -> Label:
@@ -223,8 +210,46 @@ class BaselineLowering(FunctionLowering):
         self.deferred.append(call_on_hot)
 
     def lower(self) -> BaselineInfo:
-        info = super().lower()
-        return BaselineInfo(**vars(info), templated=self.templated)
+        """FunctionLowering.lower's order of code (entry, prologue, blocks, epilogue,
+        deferred code, trap stubs) in one lean loop: no loop alignment, no range-check
+        facts; each op from its template (`baseline_templates.emit`) or its lowering."""
+        a, fn = self.a, self.fn
+        ordinal = fn.ordinal
+        a.align(16)
+        a.set_tag((ordinal, -1))
+        a.label(self.entries[ordinal])
+        self._prologue()
+        headers = loop_headers(fn) if self.fuel else ()
+        emit, handlers, block_labels = baseline_templates.emit, _OP_HANDLERS, self.block_labels
+        templated = 0
+        for block in fn.blocks:
+            self.block = block
+            a.label(block_labels[block.index])
+            instrs = block.instrs
+            if block.index in headers:
+                self.ins = instrs[0]
+                self._burn_fuel()
+            last = len(instrs) - 1
+            for k, ins in enumerate(instrs):
+                self.ins = ins
+                self.next_ins = instrs[k + 1] if k < last else None
+                a.set_tag((ordinal, ins.offset))
+                handler = handlers.get(ins.op.mnemonic)
+                if handler is None:
+                    self.unsupported.append(ins.op.name)
+                    a.jmp(self.trap_label(abi.TRAP_UNSUPPORTED))
+                elif emit(self, ins, handler):
+                    templated += 1
+        self.ins = None
+        a.set_tag((ordinal, -1))
+        self._epilogue()  # right after the last block: a final return falls into it
+        for out_of_line in self.deferred:
+            out_of_line()
+        self.deferred = []  # its closures refer to self: no cycle left for the collector
+        self._trap_stubs()
+        return BaselineInfo(fn.name, ordinal, self.entries[ordinal], self.alloc, self.slots,
+                            self.frame, sorted(set(self.unsupported)), "stack",
+                            templated=templated)
 
     def rotatable(self, header: int) -> bool:
         return False  # one copy of each op: a back edge jumps to its header
@@ -236,15 +261,16 @@ _TRAP_TEMPLATES: dict = {}  # (features, code) -> (bytes, offset field, function
 
 
 def _trap_template(features, code: int) -> tuple:
-    """The bytes `FunctionLowering._emit_trap_store(code, offset, None)` emits, with where
-    the offset and the function ordinal go (both are imm32 fields)."""
+    """The bytes `FunctionLowering._emit_trap_store(code, offset, None)` emits and then
+    `jmp rel32` (its last 4 bytes: the displacement to the epilogue), with where the offset
+    and the function ordinal go (both are imm32 fields)."""
     key = (features, code)
     t = _TRAP_TEMPLATES.get(key)
     if t is None:
         a = Assembler(features)
         scratch = SimpleNamespace(a=a, fn=SimpleNamespace(ordinal=_FUNCTION_MARK))
         FunctionLowering._emit_trap_store(scratch, code, _OFFSET_MARK, None)
-        data = a.finish()
+        data = a.finish() + b"\xe9\0\0\0\0"
         at_offset = data.index(_U32.pack(_OFFSET_MARK))
         at_function = data.index(_U32.pack(_FUNCTION_MARK))
         assert data.count(_U32.pack(_OFFSET_MARK)) == data.count(_U32.pack(_FUNCTION_MARK)) == 1
@@ -261,16 +287,16 @@ class BaselineModule(CompiledModule):
 def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
                    imports=None, tier_up=None) -> BaselineModule:
     """Compiles every function of `loaded` with the baseline tier into one code blob
-    (`fuel` and `imports` as in `lower.compile_module`; `tier_up` as in BaselineLowering)."""
-    a = Assembler(features)
-    table = handlers()
+    (`fuel` and `imports` as in `lower.compile_module`; `tier_up` as in BaselineLowering).
+    Every branch takes its rel32 form (no relaxation: one layout pass)."""
+    a = Assembler(features, relax=False)
     entries = {fn.ordinal: Label(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
     infos = {}
     for fn in loaded.functions:
         if not fn.verified:
             raise UnsupportedError(f"function {fn.name} is not verified")
-        infos[fn.ordinal] = BaselineLowering(a, loaded, fn, entries, table, fuel, imports,
-                                           tier_up).lower()
+        infos[fn.ordinal] = BaselineLowering(a, loaded, fn, entries, _OP_HANDLERS, fuel, imports,
+                                             tier_up).lower()
     code = a.finish()
     return BaselineModule(
         code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,

@@ -118,6 +118,10 @@ class _NoFacts(CheckedAccesses):
         pass
 
 
+#: the CheckedAccesses of template runs and of baseline functions
+NO_FACTS = _NoFacts()
+
+
 class _Block:
     index = -1  # a block no loop contains (the scratch lowering has no loops)
 
@@ -126,7 +130,7 @@ def _scratch_lowering(baseline_cls, a: Assembler, frame) -> object:
     """A BaselineLowering-shaped object with only per-instruction state."""
     L = baseline_cls.__new__(baseline_cls)
     L.fuel = False
-    L.checked = _NoFacts()
+    L.checked = NO_FACTS
     L.import_targets = _POISON
     L.constants = {}
     L.caches = CachePlan([], 0)
@@ -163,7 +167,40 @@ def shape_key(ins, block: int = -1, nxt=None):
     (An op's fields are the same names in the same order every time, so the values alone
     describe it.) A successor's shape is whether it is the next block (a lowering may fall
     through into it) and its remap's registers and slot pattern; its target block is an
-    operand like a register."""
+    operand like a register. An op of plain fields whose registers are on distinct slots
+    has the short form: each register's (type, move) alone (no register repeats)."""
+    if nxt is None:  # the common case first: plain fields, registers on distinct slots
+        parts, regs = [ins.op.mnemonic], []
+        for v in ins.args.values():
+            t = type(v)
+            if t is Reg:
+                regs.append(v)
+                parts.append((v.type, v.move))
+            elif t is int or t is str or t is bool or v is None:
+                parts.append(v)
+            elif t is float:
+                parts.append(("f", _F64.pack(v)))
+            elif t is list and v and type(v[0]) is int:
+                if not all(type(x) is int for x in v):
+                    break
+                parts.append(("ints", tuple(v)))
+            elif t is list:
+                shapes = []
+                for x in v:
+                    if type(x) is not Reg:
+                        break
+                    shapes.append((x.type, x.move))
+                else:
+                    regs.extend(v)
+                    parts.append(tuple(shapes))
+                    continue
+                break
+            else:
+                break
+        else:
+            if len(regs) < 2 or len({~r.ordinal if r.is_ref else r.ordinal
+                                     for r in regs}) == len(regs):
+                return tuple(parts), regs, _NO_BLOCKS
     parts, regs, blocks, seen = [ins.op.mnemonic], [], [], {}
     if not _fields(ins, block, parts, regs, blocks, seen):
         return None, None, None
@@ -172,6 +209,9 @@ def shape_key(ins, block: int = -1, nxt=None):
         if not _fields(nxt, block, parts, regs, blocks, seen):
             return None, None, None
     return tuple(parts), regs, blocks
+
+
+_NO_BLOCKS: list = []  # (never changed)
 
 
 def _fields(ins, block: int, parts: list, regs: list, blocks: list, seen: dict) -> bool:
