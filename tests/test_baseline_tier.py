@@ -268,8 +268,9 @@ def test_an_importer_tiering_up_after_its_provider_calls_the_providers_optimizin
 def test_every_copy_fits_a_template_made_from_its_own_op(monkeypatch):
     """With `baseline_templates.VERIFY`, each copy of a template is compared with a template
     made from the op being compiled (same bytes at the same placeholders, same labels, traps
-    and constants): the shape key holds everything the lowerings decide on. Every corpus
-    vm module and program (with its VMVX kernels) is compiled this way."""
+    and constants): the shape key holds everything the lowerings decide on. So is each
+    prologue taken from the prologue cache with one recorded for its own function. Every
+    corpus vm module and program (with its VMVX kernels) is compiled this way."""
     monkeypatch.setattr(baseline_templates, "VERIFY", True)
     provider = JitModule(_module_bytes("native_import_module"), tier="baseline")
     copies = 0

@@ -20,14 +20,14 @@ from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from dataclasses import dataclass
 
-from ..lowering import CompiledModule, FunctionInfo, loop_headers, outgoing_area_size
+from ..lowering import CompiledModule, FunctionInfo, call_layout, loop_headers
 from ..runtime import abi
 from ..runtime import tier_up as tiering
 from ..buffer_cache import CachePlan
 from ..regalloc.linear_scan import Allocation
 from ..regalloc.variables import SlotMap
 from . import baseline_templates
-from .assembler import Assembler
+from .assembler import Assembler, _Ref
 from . import operands as R
 import struct
 from types import SimpleNamespace
@@ -82,7 +82,13 @@ class BaselineLowering(FunctionLowering):
         self.import_targets = imports
         self.constants = {}
         self.caches = CachePlan([], fn.i32_count)
-        self.leaf = not any("callee_ordinal" in ins.args for ins in fn.instrs())
+        out_size = 0  # (lowering.outgoing_area_size, and whether any op calls, in one pass)
+        self.leaf = True
+        for ins in fn.instrs():
+            if "callee_ordinal" in ins.args:
+                self.leaf = False
+                layout = call_layout(module.defn, ins)
+                out_size = max(out_size, layout.arg_size + layout.result_size)
         self.deferred = []
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
@@ -94,12 +100,12 @@ class BaselineLowering(FunctionLowering):
         self.point = {}
         self.next_ins = None
         self.flags = None
-        self.frame = Frame.layout((), fn.i32_count, fn.ref_count, outgoing_area_size(fn, self.m))
+        self.frame = Frame.layout((), fn.i32_count, fn.ref_count, out_size)
         self.red_zone = False
         self.frameless = False
-        self.block_labels = [Label(f"{fn.name}.bb{b.index}") for b in fn.blocks]
-        self.epilogue = Label(f"{fn.name}.epilogue")
-        self.exit_no_depth = Label(f"{fn.name}.exit")
+        self.block_labels = [Label() for _ in fn.blocks]
+        self.epilogue = Label()
+        self.exit_no_depth = Label()
         self.traps = []
         self._homes = {}
         self.unsupported = []
@@ -169,6 +175,24 @@ class BaselineLowering(FunctionLowering):
         return label
 
     def _prologue(self) -> None:
+        if not self.fuel:  # (no fuel, no tier-up: the code depends on the key alone)
+            fn, f = self.fn, self.frame
+            key = (self.a.features, self.leaf, fn.ref_count, tuple(fn.signature.args),
+                   f.size, f.i32_base, f.ref_base)
+            prologue = _PROLOGUES.get(key)
+            if prologue is None:
+                if len(_PROLOGUES) >= _PROLOGUES_LIMIT:
+                    _PROLOGUES.clear()
+                prologue = _PROLOGUES[key] = self._record_prologue()
+            elif baseline_templates.VERIFY and self._record_prologue() != prologue:
+                raise AssertionError(f"the prologue of {key} does not fit {fn.name}")
+            data, fixups = prologue
+            if fixups:  # the jump to the stack-overflow trap in the epilogue
+                self._stack_trap = Label()
+                fixups = tuple((pos, size, self._stack_trap, addend)
+                               for pos, size, _, addend in fixups)
+            self.a.copy_code(data, fixups)
+            return
         tu = self.tier_up
         if tu is not None:  # the entry stub: the cell's code if set, else this body
             a, body = self.a, Label()
@@ -181,6 +205,27 @@ class BaselineLowering(FunctionLowering):
         self._in_prologue = True
         super()._prologue()
         self._in_prologue = False
+
+    def _record_prologue(self) -> tuple:
+        """FunctionLowering's prologue for this function as (code, fixups naming the
+        stack-overflow trap label): recorded on a scratch assembler, laid out once."""
+        a = self.a
+        self.a = scratch = Assembler(a.features, relax=False)
+        try:
+            super()._prologue()
+        finally:
+            self.a = a
+        stack_trap = getattr(self, "_stack_trap", None)
+        items = []
+        for it in scratch.stream[0]:
+            if type(it) is bytearray:
+                items.append(("bytes", bytes(it), (), ()))
+            elif type(it) is _Ref and it.label is stack_trap is not None:
+                items.append(("ref", it, ("stack", None)))
+            else:
+                raise AssertionError(f"a baseline prologue names {it}")
+        data, _, _, fixups = baseline_templates._flatten(items)
+        return data, fixups
 
     def _burn_fuel(self) -> None:
         """Fuel (when asked for) and the tier-up budget: CALL_COST per call (the prologue),
@@ -255,6 +300,10 @@ class BaselineLowering(FunctionLowering):
         return False  # one copy of each op: a back edge jumps to its header
 
 
+#: (features, leaf, ref count, argument types, frame size, i32 base, ref base) -> the
+#: prologue's (code, fixups) (`_record_prologue`); bounded: cleared when full
+_PROLOGUES: dict = {}
+_PROLOGUES_LIMIT = 1 << 12
 _U32 = struct.Struct("<I")
 _OFFSET_MARK, _FUNCTION_MARK = 0x5A6B7C8D, 0x4D3C2B1A
 _TRAP_TEMPLATES: dict = {}  # (features, code) -> (bytes, offset field, function field)
