@@ -17,6 +17,7 @@ from .frontend import opcodes as oc
 from .ir import WIDE, Function, Reg
 from .regalloc.linear_scan import Allocation
 from .regalloc.variables import SlotMap, successors, typed_regs
+from .errors import UnsupportedError
 from .runtime import abi
 
 IMPORT_BIT = 0x80000000
@@ -40,21 +41,37 @@ class FunctionInfo:
 class CompiledModule:
     """`listing` (code offset, instruction text) and `tag_map` (code offset -> (function
     ordinal, bytecode offset)) are read from the finished `assembler` when first used: only
-    tools and trap reports need them."""
+    tools and trap reports need them. A module may drop its assembler (`forget_assembler`,
+    ~10^4 objects the collector would otherwise keep scanning) for a `rebuild` that compiles
+    the same code again when one of them is asked for."""
     code: bytes
     entries: dict[int, int]            # function ordinal -> code offset
     functions: dict[int, FunctionInfo]
     unsupported: dict[int, list[str]]  # function ordinal -> unsupported op names
     features: frozenset
     assembler: object = field(repr=False, compare=False)  # finished; answers listing, tag_map
+    #: () -> a CompiledModule of the same code with its assembler, once it was forgotten
+    rebuild: object = field(default=None, repr=False, compare=False)
+
+    def forget_assembler(self, rebuild) -> None:
+        """Drops the assembler; `rebuild()` must compile this very code again (checked)."""
+        self.assembler, self.rebuild = None, rebuild
+
+    def _finished_assembler(self):
+        if self.assembler is None:
+            again = self.rebuild()
+            if again.code != self.code:
+                raise UnsupportedError("recompiling the module for its listing gave other code")
+            self.assembler = again.assembler
+        return self.assembler
 
     @cached_property
     def listing(self) -> list[tuple[int, str]]:
-        return list(self.assembler.listing)
+        return list(self._finished_assembler().listing)
 
     @cached_property
     def tag_map(self) -> dict[int, object]:
-        return dict(self.assembler.tag_map)
+        return dict(self._finished_assembler().tag_map)
 
     def symbols(self, loaded, suffix: str = "") -> list[tuple[int, int, str]]:
         """(offset, size, "splatjit:module.function" + suffix) per function of `loaded`, in

@@ -34,13 +34,23 @@ def resolve(tier: str | None) -> str:
 
 
 def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
-    """`loaded` compiled for x86-64 by `tier`'s compiler: a `CompiledModule`."""
+    """`loaded` compiled for x86-64 by `tier`'s compiler: a `CompiledModule` without its
+    assembler (recompiled when a tool asks for the listing or tag map)."""
+    compiled = _compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure=pure)
+    tu = getattr(compiled, "tier_up", None)  # (the same cells: the same code; no cycle)
+    compiled.forget_assembler(
+        lambda: _compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure=pure,
+                             tier_up=tu))
+    return compiled
+
+
+def _compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure, tier_up=None):
     from .emit_x64.lower import compile_module as optimizing
     if tier == "optimizing":
         return optimizing(loaded, features, fuel=fuel, imports=imports, pure=pure)
     from .emit_x64.baseline import compile_module as baseline
-    tu = None
-    if tier == "auto":
+    tu = tier_up
+    if tier == "auto" and tu is None:
         from .runtime.memory import ExecutableMemory
         from .runtime.tier_up import TierUp
 
@@ -49,6 +59,8 @@ def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
             linked = None if imports is None else [  # providers that tiered up: called directly
                 (direct_entry(entry), context) for entry, context in imports]
             compiled = optimizing(loaded, features, fuel=fuel, imports=linked, pure=pure)
+            compiled.forget_assembler(lambda: optimizing(loaded, features, fuel=fuel,
+                                                         imports=linked, pure=pure))
             return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
         tu = TierUp(len(loaded.functions), recompile)
     return baseline(loaded, features, fuel=fuel, imports=imports, tier_up=tu)

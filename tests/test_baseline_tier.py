@@ -10,6 +10,8 @@ offset). Division traps, which the interpreter cannot be asked about, are compar
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -331,3 +333,29 @@ def test_a_flattened_template_resolves_its_own_jumps_and_leaves_rel32_fixups_for
     field = 0x40 + addend - (0x100 + len(data))
     patched = data[:pos] + field.to_bytes(4, "little", signed=True)
     assert int(list(md.disasm(patched, 0x100))[-1].op_str, 16) == 0x40
+
+
+@pytest.mark.parametrize("tier", ["optimizing", "baseline", "auto"])
+def test_a_module_keeps_no_assembler_and_recompiles_for_its_listing(tier):
+    """JitModule drops its compile's assembler; `tag_map` and `listing` come from compiling
+    the same module again: equal to what the first compile's assembler said."""
+    data = _module_bytes("control_flow")
+    m = JitModule(data, tier=tier)
+    compiled = m.compiled
+    assert compiled.assembler is None and compiled.rebuild is not None
+    kept = tiers._compile_x64(tier, m.loaded, compiled.features, fuel=False, imports=None,
+                              pure=None, tier_up=getattr(compiled, "tier_up", None))
+    assert kept.code == compiled.code
+    def unnumbered(listing):  # (anonymous labels are numbered per process)
+        return [(off, re.sub(r"\bL\d+\b", "L", text)) for off, text in listing]
+    assert compiled.tag_map == kept.tag_map
+    assert unnumbered(compiled.listing) == unnumbered(kept.listing)
+    assert compiled.tag_map and compiled.assembler is not None
+
+
+def test_a_rebuild_giving_other_code_is_refused():
+    m = JitModule(_module_bytes("control_flow"), tier="baseline")
+    other = JitModule(_module_bytes("loop_sum"), tier="baseline").compiled
+    m.compiled.forget_assembler(lambda: other)
+    with pytest.raises(UnsupportedError, match="other code"):
+        m.compiled.tag_map
