@@ -167,8 +167,9 @@ def shape_key(ins, block: int = -1, nxt=None):
     (An op's fields are the same names in the same order every time, so the values alone
     describe it.) A successor's shape is whether it is the next block (a lowering may fall
     through into it) and its remap's registers and slot pattern; its target block is an
-    operand like a register. An op of plain fields whose registers are on distinct slots
-    has the short form: each register's (type, move) alone (no register repeats)."""
+    operand like a register. An op of plain fields (no successors) has the short form:
+    each register's (type, move), and when registers share a slot, a final tuple saying
+    per register which is the first one on its slot."""
     if nxt is None:  # the common case first: plain fields, registers on distinct slots
         parts, regs = [ins.op.mnemonic], []
         for v in ins.args.values():
@@ -201,6 +202,13 @@ def shape_key(ins, block: int = -1, nxt=None):
             if len(regs) < 2 or len({~r.ordinal if r.is_ref else r.ordinal
                                      for r in regs}) == len(regs):
                 return tuple(parts), regs, _NO_BLOCKS
+            # registers sharing a slot: per register, the first one on its slot (with the
+            # types and move flags, this also says which are the same register; regs keeps
+            # the repeats, whose placeholder is the first one's)
+            home = {}
+            parts.append(tuple([home.setdefault(~r.ordinal if r.is_ref else r.ordinal, k)
+                                for k, r in enumerate(regs)]))
+            return tuple(parts), regs, _NO_BLOCKS
     parts, regs, blocks, seen = [ins.op.mnemonic], [], [], {}
     if not _fields(ins, block, parts, regs, blocks, seen):
         return None, None, None
