@@ -51,7 +51,7 @@ _POOL_PAD = 0xCC        # int3 between code and constants
 #: Stands for the label of a label-naming instruction in its shared encoding (`_Template`);
 #: made without taking a number from the counter that names anonymous labels.
 _HOLE = Label.__new__(Label)
-_HOLE._init(name="<label>", uid=-1)
+_HOLE._init(_name="<label>", uid=-1)
 
 
 class _Insn:
@@ -396,7 +396,19 @@ class Assembler:
                 out += it
             elif kind is _Ref:
                 _, data, fixups = it.current()
-                out += _resolve(data, fixups, len(out), addrs, it.label)
+                start = len(out)
+                out += data
+                end, label = start + len(data), it.label
+                for pos, size, target, addend in fixups:  # patched in place when it fits
+                    at = addrs.get(target if label is None else label)
+                    value = 0 if at is None else at + addend - end
+                    if at is not None and size == 4 and -_IMM32 <= value < _IMM32:
+                        _I32.pack_into(out, start + pos, value)
+                    elif at is not None and size == 1 and -128 <= value < 128:
+                        out[start + pos] = value & 0xFF
+                    else:  # (other sizes, and the errors)
+                        out[start:] = _resolve(data, fixups, start, addrs, label)
+                        break
             elif kind is _Align:
                 out += nop_padding(-len(out) % it.boundary)
         for (data, align), label in self._pool_order():
@@ -497,6 +509,7 @@ _WIDE_NEG_LO, _WIDE_NEG_HI = -(1 << 63), -(1 << 31)
 _WIDE_LO, _WIDE_HI = 1 << 32, 1 << 63
 _CACHE_LIMIT = 1 << 14
 _IMM32 = 1 << 31
+_I32 = struct.Struct("<i")
 
 
 def _make_method(mnemonic: str):

@@ -228,16 +228,19 @@ _set = object.__setattr__
 
 
 class Label(Operand):
-    """A code position bound later with ``Assembler.label``; compares by identity."""
-    __slots__ = ("name", "uid")
+    """A code position bound later with ``Assembler.label``; compares by identity. An
+    anonymous label is named ``L<uid>`` when its name is first read."""
+    __slots__ = ("_name", "uid")
     sig = ("l",)
-    name: str
     uid: int
 
     def __init__(self, name: str | None = None):
-        uid = next(_label_ids)
-        _set(self, "name", name if name is not None else f"L{uid}")  # (not _init: hot)
-        _set(self, "uid", uid)
+        _set(self, "_name", name)  # (not _init: hot)
+        _set(self, "uid", next(_label_ids))
+
+    @property
+    def name(self) -> str:
+        return self._name if self._name is not None else f"L{self.uid}"
 
     __eq__ = object.__eq__     # each Label has its own uid: identity is equality
     __hash__ = object.__hash__
