@@ -359,3 +359,20 @@ def test_a_rebuild_giving_other_code_is_refused():
     m.compiled.forget_assembler(lambda: other)
     with pytest.raises(UnsupportedError, match="other code"):
         m.compiled.tag_map
+
+
+def test_list_get_ref_templates_depend_on_the_element_type(monkeypatch):
+    """list.get.ref keeps a ref only of its type_def's type: the same op on another type
+    (here the module's type table edited) must not reuse the first type's template."""
+    from splatjit.frontend.loader import load_module
+    monkeypatch.setattr(baseline_templates, "VERIFY", True)
+    codes = []
+    for element in ("!vm.buffer", "!vm.opaque"):
+        loaded = load_module(_module_bytes("lists"))
+        assert loaded.defn.types[6] == "!vm.buffer"
+        loaded.defn.types[6] = element
+        fn = next(f for f in loaded.functions if f.name == "get_ref")
+        compiled = baseline.compile_module(loaded)
+        assert compiled.functions[fn.ordinal].templated == fn.op_count
+        codes.append(compiled.code)
+    assert codes[0] != codes[1]

@@ -39,6 +39,7 @@ from dataclasses import replace
 
 from ..ir import Instr, Reg, Successor
 from .operands import Label
+from .ops_list import ref_type_tag
 
 _BASE_A = 0x40000000
 _BASE_B = 0x40008081  # every byte of a displacement differs between the runs (0x81: the low one)
@@ -263,8 +264,13 @@ def _context(L, ins):
     """For ops whose lowering reads a fact of the function or module: (the facts, as
     more of the shape; the scratch lowering's attributes that answer them), else None.
     `return` reads the function's result types and whether it is the last op; an internal
-    call its callee's signature and entry (imports embed the linked table: no template)."""
+    call its callee's signature and entry (imports embed the linked table: no template);
+    `list.get.ref` the runtime type tag of its element type."""
     mnemonic = ins.op.mnemonic
+    if mnemonic == "list.get.ref":  # the element type it keeps (else the result is null)
+        type_def = ins.args["type_def"]
+        t = L.m.types[type_def]
+        return (ref_type_tag(t),), lambda scratch_ins, run: {"m": _View(types={type_def: t})}
     if mnemonic == "return":
         fn = L.fn
         last = fn.blocks[-1].instrs[-1] is ins
@@ -592,7 +598,7 @@ def _normal(t: Template, regs: list) -> tuple:
     return tuple(out), t.traps, t.locals
 
 
-_CONTEXTUAL = frozenset(("return",) + _CALLS)
+_CONTEXTUAL = frozenset(("return", "list.get.ref") + _CALLS)
 _MISS = object()
 #: features -> {shape: Template | _MISS}
 _TABLES: dict[frozenset, dict] = {}
