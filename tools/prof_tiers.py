@@ -1,11 +1,14 @@
 """Compile speed of the two x86-64 tiers (splatjit/tiers.py), A/B in one process.
 
     python tools/prof_tiers.py [ROUNDS]      # default 5 rounds, interleaved
+    python tools/prof_tiers.py --cold        # each tier's first pass, one fresh process each
 
 For the corpus bench/test_speed.py uses, per tier: ops/s of whole `JitModule(...)`
 constructions (best round), then the split of one pass into loading (frontend), the
 compile_module call (the tier's own work, nested VMVX kernels' compiles included in their
 program's JitModule but not here) and the rest (per-module setup), and ops/s per module.
+Later passes reuse what the first one made once per process (encodings, baseline op and
+prologue templates): `--cold` times a first pass in a fresh process per tier.
 Run from the repository root so the tree's own `splatjit` is imported.
 """
 import sys
@@ -23,11 +26,30 @@ from splatjit import module as module_py  # noqa: E402
 from splatjit.module import JitModule  # noqa: E402
 
 TIERS = tiers.TIERS
-rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+if sys.argv[1:2] == ["--first"]:  # (a child of --cold) TIER OPS NAME...
+    modules = dict(ss.corpus_modules()[0])
+    provider = modules.get("vm/native_import_module", modules.get("native_import_module"))
+    imports = {"native_import_module": JitModule(provider, tier=sys.argv[2])}
+    start = time.perf_counter()
+    for name in sys.argv[4:]:
+        JitModule(modules[name], imports=imports, tier=sys.argv[2]).close()
+    print(time.perf_counter() - start)
+    sys.exit(0)
 blobs, imports, excluded, origin = ss.constructible_modules(TIERS)
+ops = ss.compiled_op_count([b for _, b in blobs], imports)
+if sys.argv[1:2] == ["--cold"]:
+    import subprocess
+    print(f"{len(blobs)} modules, {ops} ops from {origin}; each tier's first pass in a fresh "
+          "process (after building the import provider):")
+    for t in TIERS:
+        seconds = float(subprocess.run(
+            [sys.executable, __file__, "--first", t, str(ops)] + [n for n, _ in blobs],
+            capture_output=True, text=True, check=True).stdout)
+        print(f"  {t:11s} {seconds:.3f} s  {ops / seconds:9,.0f} ops/s")
+    sys.exit(0)
+rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 for name, e in excluded:
     print("excluded", name, type(e).__name__, e)
-ops = ss.compiled_op_count([b for _, b in blobs], imports)
 
 #: seconds spent in each phase during one timed pass (wrapped functions, nested calls
 #: counted once: a program's nested kernels are loaded and compiled inside its __init__)

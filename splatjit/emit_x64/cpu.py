@@ -31,7 +31,10 @@ _RENAMES = {"pni": "sse3", "abm": "lzcnt"}
 
 
 def closure(features: Iterable[str]) -> frozenset[str]:
-    """``features`` plus the baseline and everything they imply; AsmError on unknown names."""
+    """``features`` plus the baseline and everything they imply; AsmError on unknown names.
+    (A closed set, which every Assembler passes on to the next, is its own closure.)"""
+    if type(features) is frozenset and features in _CLOSED:
+        return features
     out = set(BASELINE)
     todo = [_RENAMES.get(f, f) for f in features]
     unknown = sorted(set(todo) - ALL_FEATURES)
@@ -43,7 +46,14 @@ def closure(features: Iterable[str]) -> frozenset[str]:
         if f not in out:
             out.add(f)
             todo.extend(IMPLIES.get(f, ()))
-    return frozenset(out)
+    closed = frozenset(out)
+    if len(_CLOSED) < 64:
+        _CLOSED.add(closed)
+    return closed
+
+
+#: feature sets `closure` returned (a few per process)
+_CLOSED: set[frozenset[str]] = set()
 
 
 def parse_features(text: str) -> frozenset[str]:
