@@ -159,6 +159,34 @@ def constructible_modules(tiers=(None,)):
     return kept, imports, excluded, origin
 
 
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def first_pass_seconds(tier: str, names: list[str]) -> float:
+    """Seconds of one pass of `JitModule(..., tier=tier)` over the `names` of
+    `corpus_modules()` in a fresh Python process: what a process's first compiles cost, before
+    anything made once per process (instruction encodings, baseline templates, native stubs)
+    exists. The child builds the import provider first (not timed)."""
+    script = (
+        "import sys, time\n"
+        f"sys.path[:0] = {[str(_ROOT), str(_ROOT / 'bench'), str(_ROOT / 'tests')]!r}\n"
+        "import speed_support as ss\n"
+        "from splatjit.module import JitModule\n"
+        "tier, names = sys.argv[1], sys.argv[2:]\n"
+        "modules = dict(ss.corpus_modules()[0])\n"
+        "provider = modules.get('vm/native_import_module', modules.get('native_import_module'))\n"
+        "imports = None if provider is None else {'native_import_module': JitModule(provider, tier=tier)}\n"
+        "start = time.perf_counter()\n"
+        "for name in names:\n"
+        "    JitModule(modules[name], imports=imports, tier=tier).close()\n"
+        "print(time.perf_counter() - start)\n")
+    out = subprocess.run([sys.executable, "-c", script, tier, *names], capture_output=True,
+                         text=True)
+    if out.returncode:
+        raise RuntimeError(f"the first-pass process failed:\n{out.stderr[-3000:]}")
+    return float(out.stdout.split()[-1])
+
+
 # --------------------------------------------------------------------- C reference library
 def cpu_model() -> str:
     try:
