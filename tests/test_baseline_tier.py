@@ -293,22 +293,6 @@ def test_every_copy_fits_a_template_made_from_its_own_op(monkeypatch):
     assert copies > 5000
 
 
-def _flat_of(a, targets):
-    """`a`'s stream as template items (`targets`: label -> (kind, which) for jumps out)."""
-    items_a, _ = a.stream
-    local = {it: k for k, it in enumerate(i for i in items_a if type(i) is baseline.Label)}
-    items = []
-    for it in items_a:
-        if type(it) is bytearray:
-            items.append(("bytes", bytes(it), (), ()))
-        elif type(it) is baseline.Label:
-            items.append(("label", local[it]))
-        else:
-            target = ("local", local[it.label]) if it.label in local else targets[it.label]
-            items.append(("ref", it, target))
-    return baseline_templates._flatten(items)
-
-
 @pytest.mark.parametrize("gap", [10, 200])
 def test_a_flattened_template_resolves_its_own_jumps_and_leaves_rel32_fixups_for_others(gap):
     """A template's local jump takes rel8 when its target is near and rel32 when not; a jump
@@ -320,7 +304,8 @@ def test_a_flattened_template_resolves_its_own_jumps_and_leaves_rel32_fixups_for
     a.db(b"\x90" * gap)
     a.label(inside)
     a.jmp(outside)
-    data, sites, addresses, fixups = _flat_of(a, {outside: ("epilogue", None)})
+    data, sites, addresses, fixups = baseline_templates.flat_code(
+        a, {outside: ("epilogue", None)})
     assert sites == addresses == ()
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     insns = list(md.disasm(data, 0))

@@ -16,25 +16,25 @@ A program's nested VMVX kernels take the program's tier (hal/local.py).
 """
 from __future__ import annotations
 
-from ..errors import UnsupportedError
-from ..frontend.loader import LoadedModule
-from dataclasses import dataclass
-
-from ..lowering import CompiledModule, FunctionInfo, call_layout, loop_headers
-from ..runtime import abi
-from ..runtime import tier_up as tiering
-from ..buffer_cache import CachePlan
-from ..regalloc.linear_scan import Allocation
-from ..regalloc.variables import SlotMap
-from . import baseline_templates
-from .assembler import Assembler, _Ref
-from . import operands as R
 import struct
+from dataclasses import dataclass
 from types import SimpleNamespace
 
+from ..buffer_cache import CachePlan
+from ..errors import UnsupportedError
+from ..frontend.loader import LoadedModule
+from ..lowering import CompiledModule, FunctionInfo, call_layout, loop_headers
+from ..regalloc.linear_scan import Allocation
+from ..regalloc.variables import SlotMap
+from ..runtime import abi
+from ..runtime import tier_up as tiering
+from . import baseline_templates
+from . import operands as R
+from .assembler import Assembler
 from .frame import SIZE, Frame
 from .lower import FunctionLowering
 from .operands import Label, qword, rbp
+from .ops import HANDLERS as _OP_HANDLERS
 
 #: The allocation of a baseline function: no variable has a register.
 _NO_REGISTERS = Allocation()
@@ -58,9 +58,6 @@ class BaselineInfo(FunctionInfo):
     """FunctionInfo of a baseline function; `templated`: how many of its ops were copied
     from byte templates (the others ran their lowering)."""
     templated: int = 0
-
-
-from .ops import HANDLERS as _OP_HANDLERS  # noqa: E402 (ops imports this package's lowering)
 
 
 class BaselineLowering(FunctionLowering):
@@ -215,16 +212,12 @@ class BaselineLowering(FunctionLowering):
             super()._prologue()
         finally:
             self.a = a
-        stack_trap = getattr(self, "_stack_trap", None)
-        items = []
-        for it in scratch.stream[0]:
-            if type(it) is bytearray:
-                items.append(("bytes", bytes(it), (), ()))
-            elif type(it) is _Ref and it.label is stack_trap is not None:
-                items.append(("ref", it, ("stack", None)))
-            else:
-                raise AssertionError(f"a baseline prologue names {it}")
-        data, _, _, fixups = baseline_templates._flatten(items)
+        stack_trap = getattr(self, "_stack_trap", None)  # (set when not a leaf)
+        flat = baseline_templates.flat_code(
+            scratch, {} if stack_trap is None else {stack_trap: ("stack", None)})
+        if flat is None:
+            raise AssertionError("a baseline prologue names a label other than its stack trap")
+        data, _, _, fixups = flat
         return data, fixups
 
     def _burn_fuel(self) -> None:

@@ -349,7 +349,7 @@ class Template:
     operand, addend), address sites (position, 0 = a linked import's entry, 1 = its
     Context)), ("label", local index) or ("ref", _Ref, (target kind, which)); `traps` the
     trap codes in the order the lowering asked for them; `locals` how many labels it binds.
-    The same code laid out once (`_flatten`) is what gets copied: `data` with slot `sites`
+    The same code laid out once (`flatten`) is what gets copied: `data` with slot `sites`
     and `addresses` as above, and `fixups` (position, size, (target kind, which), addend)
     for every label outside it (rel32 fields, patched at Assembler.finish); its own
     labels' jumps are resolved in `data`."""
@@ -360,7 +360,29 @@ class Template:
         self.data, self.sites, self.addresses, self.fixups = flat
 
 
-def _flatten(items) -> tuple | None:
+def flat_code(a: Assembler, outside: dict) -> tuple | None:
+    """Code recorded on `a` (no slot placeholders) as `flatten` lays it out: its own labels
+    resolved, each jump to a label of `outside` (label -> its (target kind, which)) a
+    fixup; None when it names any other label or aligns."""
+    stream, _ = a.stream
+    local = {it: k for k, it in enumerate(it for it in stream if type(it) is Label)}
+    items = []
+    for it in stream:
+        kind = type(it)
+        if kind is bytearray:
+            items.append(("bytes", bytes(it), (), ()))
+        elif kind is Label:
+            items.append(("label", local[it]))
+        elif kind is _Ref and it.label in local:
+            items.append(("ref", it, ("local", local[it.label])))
+        elif kind is _Ref and it.label in outside:
+            items.append(("ref", it, outside[it.label]))
+        else:
+            return None
+    return flatten(items)
+
+
+def flatten(items) -> tuple | None:
     """`items` laid out as one run of code: (data, sites, addresses, fixups) as `Template`
     says, or None when a jump out of it has no rel32 form. Jumps to its own labels take
     their shortest form (rel8 grows to rel32 until every displacement fits); jumps and
@@ -567,7 +589,7 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
             return None
         else:
             return None
-    flat = _flatten(items)
+    flat = flatten(items)
     if flat is None:
         return None
     return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index), flat)
