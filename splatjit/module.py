@@ -84,6 +84,15 @@ _LIBM = ctypes.CDLL(ctypes.util.find_library("m"))
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
 
 
+def _entry_dicts(heap: BufferHeap) -> tuple[dict, dict]:
+    """The dicts a native entry checks after the call (non-empty: Python finishes it)."""
+    return heap.by_address, heap.lists.by_address
+
+
+#: how many `_entry_dicts` returns
+_ENTRY_DICT_COUNT = 2
+
+
 def _closed_call(where: str):
     def call(*args):
         raise SplatJitError(f"{where}: the module was closed")
@@ -123,8 +132,7 @@ class ExportedFunction:
                               and not self._missing else None)
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
-        fast = (self._scalar is not None and module._backend is None and not self._missing
-                and not module._program and module.fuel is None and not module._ref_globals_used)
+        fast = self._scalar is not None and not self._missing and module._entries_allowed()
         #: everything the fast path of __call__ touches, gathered once (the heap's dicts are
         #: only ever changed in place)
         self._fastpath = (self._scalar.pack, self._scalar_native, module._context_address,
@@ -138,7 +146,7 @@ class ExportedFunction:
         self._entry_options = dict(
             context=module._context_address, entry=self.address, fallback=self._call_target,
             finish=self._finish_native, depth_cell=module._depth_cell,
-            dicts=(module._heap.by_address, module._heap.lists.by_address)) if fast else None
+            dicts=_entry_dicts(module._heap)) if fast else None
 
     def _use_entry(self, entry) -> None:
         """Calls go to `entry` (a pyentry.NativeEntry built from `_entry_options`, or None:
@@ -462,9 +470,12 @@ class JitModule:
                     self.compiled = tiers.compile_x64(self.tier, self.loaded, features,
                                                       fuel=fuel is not None,
                                                       imports=self._imports.targets(), pure=pure)
-                self._memory = ExecutableMemory(self.compiled.code,
-                                                lambda: self.compiled.symbols(self.loaded))
                 self._build_context()
+                # one mapping for the code and the scalar exports' native entries (written
+                # after it by pyentry.build_many below), executable once sealed
+                self._memory = ExecutableMemory(
+                    self.compiled.code, lambda: self.compiled.symbols(self.loaded),
+                    reserve=pyentry.reserve(self._entry_signatures(), _ENTRY_DICT_COUNT))
             elif self.target == "aarch64":
                 # AArch64 code on another host runs under Unicorn (runtime/a64_backend.py);
                 # providers must be aarch64 JitModules or dicts of callables.
@@ -479,10 +490,14 @@ class JitModule:
         self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                          for e in self.loaded.defn.exports}
         fast = [f for f in self._exports.values() if f._entry_options is not None]
-        if fast:  # the scalar exports' native entries, in one mapping
-            built = pyentry.build_many([(f._where, f.signature, f._entry_options) for f in fast])
+        memory = self._memory
+        if fast:  # the scalar exports' native entries, after the code in its mapping
+            built = pyentry.build_many([(f._where, f.signature, f._entry_options) for f in fast],
+                                       into=memory)
             for f, entry in zip(fast, built):
                 f._use_entry(entry)
+        if memory is not None and not memory.sealed:
+            memory.seal()
         for name, export in self._exports.items():  # m.name: a plain attribute lookup
             if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
                     and name not in self.__dict__:
@@ -493,6 +508,23 @@ class JitModule:
         init = self._exports.get("__init")
         if init is not None and not init.signature.args:
             init()
+
+    def _entries_allowed(self) -> bool:
+        """Whether scalar exports may take the fast paths (the Python one and a native
+        entry): native x86-64 code in this process, no fuel, no program, no ref globals."""
+        return (self._backend is None and not self._program and self.fuel is None
+                and not self._ref_globals_used)
+
+    def _entry_signatures(self) -> list:
+        """The signatures of the exports that will get a native entry (ExportedFunction:
+        `_entry_options`), known before the exports exist: the code's mapping reserves
+        room for their stubs."""
+        if not self._entries_allowed():
+            return []
+        d, missing = self.loaded.defn, self.compiled.unsupported
+        return [sig for sig in (d.signatures[e.ordinal] for e in d.exports
+                                if not missing.get(e.ordinal))
+                if ScalarMarshaller.of(sig) is not None]
 
     def _build_context(self) -> None:
         d = self.loaded.defn
@@ -700,14 +732,17 @@ class JitModule:
         soon as nothing else refers to it, not when the cycle collector next runs. Exports
         taken before raise `SplatJitError` when called. The code is unmapped now unless a
         live holder (`link`) still calls it natively; then when the module is collected.
+        A native entry (builtin) held elsewhere keeps the mapping its stub lies in (a
+        lease, runtime/pyentry.py) until it goes; closed, it only calls the Python path.
         Closing a module while one of its calls runs (from a Python import) raises."""
         if self._depth_cell.value:
             raise SplatJitError(f"module {self.name}: cannot close it while one of its calls "
                                 f"is running")
+        d = self.__dict__
+        for name, export in self._exports.items():
+            export._close()  # first: entries no one else holds drop their leases
+            if d.get(name) is export:
+                del d[name]
+        self._exports = {}
         if self._memory is not None and not self._holders:
             self._memory.close()
-        for name, export in self._exports.items():
-            export._close()
-            if self.__dict__.get(name) is export:
-                del self.__dict__[name]
-        self._exports = {}

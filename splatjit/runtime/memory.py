@@ -1,9 +1,21 @@
 """Executable memory: map read-write, copy the code in, then re-protect read-execute.
 
 Contract (W^X): a page is never writable and executable at once. `ExecutableMemory(code)`
-owns one anonymous mapping; `address` is its 64-byte-aligned start (page aligned); the
-mapping is unmapped by `close()` or when the object is collected. On AArch64 hosts the
-instruction cache is flushed (`__clear_cache`) after the copy, before the first call.
+owns one anonymous mapping; `address` is its 64-byte-aligned start (page aligned). On AArch64
+hosts the instruction cache is flushed (`__clear_cache`) after the copy, before the first call.
+
+Two-step filling: `ExecutableMemory(code, reserve=n)` leaves `n` more bytes after the code
+writable (`write`) and the mapping not executable until `seal()`; so a module's code and
+the stubs that need its address share one mapping (runtime/pyentry.py).
+
+Lifetime: the mapping is released by `close()` or when the object is collected. Holders that
+run code from it after its owner may have closed it take a `lease()`: while a lease lives,
+`close()` only marks the memory closed, and the last lease to go releases it.
+
+Released mappings are kept for reuse (`_Pool`): made inaccessible (PROT_NONE) at once, so no
+stale code stays executable, then re-protected read-write for the next mapping of the same
+size. That replaces mmap + first-touch page faults + munmap by two mprotects per mapping;
+the pool holds at most `_POOL_PAGES` pages (the rest are unmapped).
 """
 from __future__ import annotations
 
@@ -17,8 +29,10 @@ import weakref
 from ..errors import SplatJitError
 
 PAGE = mmap.PAGESIZE
-_PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
+_PROT_NONE, _PROT_READ, _PROT_WRITE, _PROT_EXEC = 0, 1, 2, 4
 _MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
+#: filler after the code (x86 int3; on AArch64 an undefined-instruction pattern either way)
+_FILL = 0xCC
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -27,10 +41,12 @@ _libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_
 _libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 _libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
 _MAP_FAILED = ctypes.c_void_p(-1).value
+_AARCH64 = platform.machine() in ("aarch64", "arm64")
+_mprotect, _memmove, _memset = _libc.mprotect, ctypes.memmove, ctypes.memset
 
 
 def _clear_icache(address: int, size: int) -> None:
-    if platform.machine() not in ("aarch64", "arm64"):
+    if not _AARCH64:
         return  # x86 keeps instruction and data caches coherent
     clear = getattr(_libc, "__clear_cache", None)
     if clear is None:  # pragma: no cover - every aarch64 libgcc/compiler-rt has it
@@ -39,42 +55,147 @@ def _clear_icache(address: int, size: int) -> None:
     clear(ctypes.c_void_p(address), ctypes.c_void_p(address + size))
 
 
-def _unmap(address: int, size: int) -> None:
-    _libc.munmap(ctypes.c_void_p(address), size)
+#: at most this many pages of released mappings are kept for reuse
+_POOL_PAGES = 1024
+
+
+class _Pool:
+    """Released mappings, inaccessible (PROT_NONE), by size in bytes. Operations are single
+    list appends / pops (atomic under the GIL), so threads need no lock."""
+
+    def __init__(self, limit_pages: int):
+        self.free: dict[int, list[int]] = {}
+        self.limit = limit_pages * PAGE
+        self.held = 0  # bytes in `free`
+
+    def take(self, size: int) -> int:
+        """A read-write mapping of `size` bytes (reused or new)."""
+        spare = self.free.get(size)
+        while spare:
+            try:
+                address = spare.pop()
+            except IndexError:  # another thread took the last one
+                break
+            self.held -= size
+            if _mprotect(address, size, _PROT_READ | _PROT_WRITE) == 0:
+                return address
+            _libc.munmap(address, size)  # pragma: no cover - mprotect of our own mapping
+        address = _libc.mmap(None, size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS,
+                             -1, 0)
+        if address in (None, _MAP_FAILED):
+            raise SplatJitError(f"mmap of {size} bytes failed (errno {ctypes.get_errno()})")
+        return address
+
+    def give(self, address: int, size: int) -> None:
+        """Takes back a mapping no code will run from again."""
+        if self.held + size > self.limit or _mprotect(address, size, _PROT_NONE) != 0:
+            _libc.munmap(address, size)
+            return
+        self.held += size
+        self.free.setdefault(size, []).append(address)
+
+    def drain(self) -> None:
+        """Unmaps every kept mapping (tests; memory pressure)."""
+        for size, spare in list(self.free.items()):
+            while spare:
+                _libc.munmap(spare.pop(), size)
+                self.held -= size
+
+
+POOL = _Pool(_POOL_PAGES)
+
+
+def _release(address: int, size: int) -> None:
+    POOL.give(address, size)
+
+
+class _Lease:
+    """Keeps an ExecutableMemory mapped while it lives (see `ExecutableMemory.lease`)."""
+
+    __slots__ = ("memory",)
+
+    def __init__(self, memory: "ExecutableMemory"):
+        self.memory = memory
+        memory._leases += 1
+
+    def __del__(self):
+        memory = self.memory
+        memory._leases -= 1
+        if not memory._leases and memory._closing:
+            memory._finalizer()
 
 
 class ExecutableMemory:
-    """One read-execute mapping holding `code` (bytes)."""
+    """One read-execute mapping holding `code` (bytes), plus `reserve` bytes written later."""
 
-    def __init__(self, code: bytes, symbols=()):
+    def __init__(self, code: bytes, symbols=(), reserve: int = 0):
         """`symbols`: (offset, size, name) of the code's functions, in bytes from its start,
         one name for the whole code, or a callable returning the former (called only when
         the map is written); written to the Linux perf map when `SPLATJIT_PERF_MAP` is set
-        (see `write_perf_map`)."""
-        self.size = max(PAGE, (len(code) + PAGE - 1) // PAGE * PAGE)
-        addr = _libc.mmap(None, self.size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
-        if addr in (None, _MAP_FAILED):
-            raise SplatJitError(f"mmap of {self.size} bytes failed (errno {ctypes.get_errno()})")
-        self.address = addr
-        self._finalizer = weakref.finalize(self, _unmap, addr, self.size)
-        ctypes.memmove(addr, code, len(code))
-        if _libc.mprotect(ctypes.c_void_p(addr), self.size, _PROT_READ | _PROT_EXEC) != 0:
-            self.close()
+        (see `write_perf_map`). `reserve`: bytes after the code that `write` may fill; then
+        the mapping is read-write, not executable, until `seal()` (else sealed at once)."""
+        n = len(code)
+        self.size = size = max(PAGE, (n + reserve + PAGE - 1) // PAGE * PAGE)
+        self.address = addr = POOL.take(size)
+        self._finalizer = weakref.finalize(self, _release, addr, size)
+        _memmove(addr, code, n)
+        self.length = n
+        self.sealed = False
+        self._symbols = symbols
+        self._leases = 0
+        self._closing = False
+        if not reserve:
+            self.seal()
+
+    def write(self, offset: int, data: bytes) -> None:
+        """Copies `data` to `offset` (before `seal`; within the mapping)."""
+        if self.sealed or offset < 0 or offset + len(data) > self.size:
+            raise SplatJitError(f"write of {len(data)} bytes at {offset} into a sealed or "
+                                f"{self.size}-byte mapping")
+        _memmove(self.address + offset, data, len(data))
+        self.length = max(self.length, offset + len(data))
+
+    def seal(self) -> None:
+        """Fills the rest of the mapping with int3 (a reused mapping holds older bytes), makes
+        it read-execute and writes the perf map entries; from now on `write` raises."""
+        addr, size, length = self.address, self.size, self.length
+        if length < size:
+            _memset(addr + length, _FILL, size - length)
+        if _mprotect(addr, size, _PROT_READ | _PROT_EXEC) != 0:
+            self._finalizer.detach()
+            _libc.munmap(addr, size)
             raise SplatJitError(f"mprotect to read-execute failed (errno {ctypes.get_errno()})")
-        _clear_icache(addr, len(code))
-        self.length = len(code)
+        self.sealed = True
+        _clear_icache(addr, length)
+        symbols = self._symbols
+        self._symbols = None
         if symbols and os.environ.get("SPLATJIT_PERF_MAP"):
             if isinstance(symbols, str):
-                symbols = [(0, len(code), symbols)]
+                symbols = [(0, length, symbols)]
             elif callable(symbols):
                 symbols = symbols()
             write_perf_map(addr, symbols)
 
+    def lease(self) -> _Lease:
+        """A token that keeps the mapping while it lives, even past `close()`: for code that
+        may still be entered after the owner closed the memory (a builtin whose stub lies
+        here, runtime/pyentry.py)."""
+        return _Lease(self)
+
     def close(self) -> None:
-        self._finalizer()
+        """Releases the mapping now, or when the last lease goes. Idempotent."""
+        self._closing = True
+        if not self._leases:
+            self._finalizer()
 
     @property
     def closed(self) -> bool:
+        """Whether `close()` was called (or the mapping is gone)."""
+        return self._closing or not self._finalizer.alive
+
+    @property
+    def released(self) -> bool:
+        """Whether the mapping is gone (closed and no lease left, or collected)."""
         return not self._finalizer.alive
 
 

@@ -247,14 +247,17 @@ class NativeEntry:
     """A native Python entry: `function` is the builtin, `closed` its off switch.
 
     Lifetime: the builtin's `self` is its own method record (a ctypes structure), which
-    holds the code mapping (`memory`, possibly shared with other entries built together)
-    and every object the stub addresses by pointer (`keep`). So the record outlives the
-    builtin (CPython reads it while freeing the builtin), the code and the objects outlive
-    any call, and no Python reference to this class is needed.
+    holds the code mapping (`memory`: the mapping itself when the stubs have their own, a
+    lease on it when they share the module's code mapping, see `build_many`) and every
+    object the stub addresses by pointer (`keep`). So the record outlives the builtin
+    (CPython reads it while freeing the builtin), the code and the objects outlive any
+    call, and no Python reference to this class is needed.
     """
 
-    def __init__(self, name: str, memory: ExecutableMemory, offset: int, closed, keep: tuple):
-        method = _MethodDef(name.encode(), memory.address + offset, METH_FASTCALL, None)
+    __slots__ = ("closed", "function")
+
+    def __init__(self, name: str, memory, address: int, closed, keep: tuple):
+        method = _MethodDef(name.encode(), address, METH_FASTCALL, None)
         method.keep = (memory, closed) + keep
         self.closed = closed
         self.function = _NEW_CFUNCTION(ctypes.addressof(method), method, None)
@@ -272,6 +275,34 @@ class NativeEntry:
 _FORMAT = ctypes.create_string_buffer(b"iK")
 #: stubs built together share one mapping, each starting at a multiple of this
 _STUB_ALIGN = 16
+#: shape -> bytes of its stub on the template path (runtime/patched_code.py)
+_SIZES: dict[tuple, int] = {}
+
+
+def _shape(signature, ndicts: int) -> tuple:
+    return ("pyentry", tuple(signature.args), tuple(signature.results), ndicts)
+
+
+def _code(shape: tuple, signature, addresses: tuple) -> bytes:
+    return patched(shape, lambda a, sig=signature: assemble(
+        sig, context=a[0], entry=a[1], fallback=a[2], finish=a[3], fmt=a[4], depth_cell=a[5],
+        closed=a[6], dicts=a[7:]), addresses)
+
+
+def reserve(signatures, ndicts: int) -> int:
+    """Bytes `build_many` needs after a code of any length for the stubs of `signatures`
+    (each with `ndicts` dicts), alignment included: exact for stubs made from templates
+    (all addresses wide, as on Linux x86-64); 0 where no stubs are made."""
+    if not signatures or not layout_ok():
+        return 0
+    total = _STUB_ALIGN
+    for signature in signatures:
+        shape = _shape(signature, ndicts)
+        size = _SIZES.get(shape)
+        if size is None:
+            size = _SIZES[shape] = len(_code(shape, signature, (1 << 40,) * (7 + ndicts)))
+        total += size + _STUB_ALIGN
+    return total
 
 
 def build(name: str, signature, *, context: int, entry: int, fallback, finish, depth_cell,
@@ -282,30 +313,45 @@ def build(name: str, signature, *, context: int, entry: int, fallback, finish, d
                                               dicts=dicts))])[0]
 
 
-def build_many(specs) -> list[NativeEntry | None]:
+def build_many(specs, into: ExecutableMemory | None = None) -> list[NativeEntry | None]:
     """`build(name, signature, **options)` for each (name, signature, options) of `specs`,
-    with the stubs in one executable mapping (one mmap for a module's exports)."""
+    with the stubs in one executable mapping: after the code of `into` (an unsealed
+    ExecutableMemory, which the caller seals) when they fit in it, else a mapping of
+    their own. Stubs in `into` hold a lease on it (ExecutableMemory.lease): its owner may
+    close it while a builtin is still held somewhere."""
     if not specs or not layout_ok():
         return [None] * len(specs)
     parts, made = [], []
     size = 0
+    fmt = ctypes.addressof(_FORMAT)
     for name, signature, o in specs:
         closed = ctypes.c_int8(0)
         fallback, finish = o["fallback"], o["finish"]
         depth_cell, dicts = o["depth_cell"], o["dicts"]
-        addresses = (o["context"], o["entry"], id(fallback), id(finish), ctypes.addressof(_FORMAT),
+        addresses = (o["context"], o["entry"], id(fallback), id(finish), fmt,
                      ctypes.addressof(depth_cell), ctypes.addressof(closed)) + tuple(map(id, dicts))
-        shape = ("pyentry", tuple(signature.args), tuple(signature.results), len(dicts))
-        code = patched(shape, lambda a, sig=signature: assemble(
-            sig, context=a[0], entry=a[1], fallback=a[2], finish=a[3], fmt=a[4], depth_cell=a[5],
-            closed=a[6], dicts=a[7:]), addresses)
+        code = _code(_shape(signature, len(dicts)), signature, addresses)
         size += -size % _STUB_ALIGN
         parts.append((size, code))
         size += len(code)
         made.append((name, size - len(code), closed,
                      (fallback, finish, depth_cell, _FORMAT) + tuple(dicts)))
+    base = 0
+    if into is not None and not into.sealed:
+        base = into.length + -into.length % _STUB_ALIGN
+        if base + size > into.size:
+            into = None
+    else:
+        into = None
     blob = bytearray(b"\xcc" * size)  # int3 between stubs
     for at, code in parts:
         blob[at:at + len(code)] = code
-    memory = ExecutableMemory(bytes(blob))
-    return [NativeEntry(name, memory, at, closed, keep) for name, at, closed, keep in made]
+    if into is None:
+        memory = holder = ExecutableMemory(bytes(blob))
+    else:
+        into.write(into.length, b"\xcc" * (base - into.length))  # int3 after the code
+        into.write(base, bytes(blob))
+        memory, holder = into, None
+    address = memory.address + base
+    return [NativeEntry(name, holder or memory.lease(), address + at, closed, keep)
+            for name, at, closed, keep in made]
