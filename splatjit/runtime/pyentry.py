@@ -336,11 +336,11 @@ def build_many(specs, into: ExecutableMemory | None = None) -> list[NativeEntry 
         size += len(code)
         made.append((name, size - len(code), closed,
                      (fallback, finish, depth_cell, _FORMAT) + tuple(dicts)))
-    base = 0
+    base = 0  # where the stubs start in their mapping
     if into is not None and not into.sealed:
         base = into.length + -into.length % _STUB_ALIGN
-        if base + size > into.size:
-            into = None
+        if base + size > into.size:  # no room: a mapping of their own
+            into, base = None, 0
     else:
         into = None
     blob = bytearray(b"\xcc" * size)  # int3 between stubs

@@ -1,0 +1,149 @@
+"""Executable memory (runtime/memory.py): two-step filling, leases, the pool of released
+mappings, and a JitModule's one mapping for its code and its native entry stubs."""
+from __future__ import annotations
+
+import ctypes
+import gc
+import platform
+from pathlib import Path
+
+import pytest
+
+import corpus
+from splatjit import SplatJitError
+from splatjit.module import JitModule
+from splatjit.runtime import memory, pyentry
+from splatjit.runtime.memory import PAGE, ExecutableMemory
+
+X86 = platform.machine() in ("x86_64", "AMD64")
+
+
+def _perms(address: int) -> str | None:
+    """The protection of the mapping holding `address` ("r-xp", "---p", ...), None if none."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+        if lo <= address < hi:
+            return line.split()[1]
+    return None
+
+
+def _stub_address(builtin) -> int:
+    """Where a native entry's code starts: PyCFunctionObject.m_ml -> PyMethodDef.ml_meth."""
+    method = ctypes.c_void_p.from_address(id(builtin) + 16).value
+    return ctypes.c_void_p.from_address(method + 8).value
+
+
+def _loop_sum() -> JitModule:
+    return JitModule(corpus.compile_item(corpus.find_item("vm/loop_sum")))
+
+
+def test_unsealed_memory_is_writable_not_executable_until_sealed():
+    m = ExecutableMemory(b"\x90" * 10, reserve=100)
+    assert _perms(m.address).startswith("rw-") and not m.sealed
+    m.write(10, b"\xc3")
+    with pytest.raises(SplatJitError):
+        m.write(m.size - 1, b"\x90\x90")  # past the mapping
+    m.seal()
+    assert _perms(m.address).startswith("r-x") and m.sealed and m.length == 11
+    with pytest.raises(SplatJitError):
+        m.write(11, b"\x90")
+    assert ctypes.string_at(m.address, 12) == b"\x90" * 10 + b"\xc3\xcc"
+    m.close()
+
+
+def test_released_mappings_are_inaccessible_and_reused_without_stale_bytes():
+    size = 3 * PAGE  # a size no other mapping of this test run is likely to share
+    first = ExecutableMemory(b"\xab" * (size - 1))
+    address = first.address
+    first.close()
+    assert first.closed and first.released
+    assert _perms(address) == "---p"  # kept for reuse, but nothing there runs or reads
+    second = ExecutableMemory(b"\x90" * (2 * PAGE + 5))
+    assert second.address == address  # the pooled mapping, not a fresh one
+    assert _perms(address).startswith("r-x")
+    tail = ctypes.string_at(address + 2 * PAGE + 5, PAGE - 5)
+    assert tail == b"\xcc" * (PAGE - 5)  # the first code's bytes are gone
+    second.close()
+
+
+def test_the_pool_keeps_at_most_its_limit_and_unmaps_the_rest(monkeypatch):
+    pool = memory._Pool(limit_pages=2)
+    monkeypatch.setattr(memory, "POOL", pool)
+    made = [ExecutableMemory(b"\xc3") for _ in range(4)]
+    addresses = [m.address for m in made]
+    for m in made:
+        m.close()
+    assert pool.held == 2 * PAGE and len(pool.free[PAGE]) == 2
+    kept = set(pool.free[PAGE])
+    for a in addresses:  # the kept ones are PROT_NONE, the others unmapped
+        assert _perms(a) == ("---p" if a in kept else None)
+    pool.drain()
+    assert pool.held == 0 and all(_perms(a) is None for a in addresses)
+
+
+def test_a_lease_defers_the_release_of_closed_memory():
+    m = ExecutableMemory(b"\xc3")
+    lease = m.lease()
+    m.close()
+    assert m.closed and not m.released and _perms(m.address).startswith("r-x")
+    del lease
+    assert m.released
+
+
+@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
+def test_native_entries_share_the_code_mapping():
+    m = _loop_sum()
+    mem = m._memory
+    builtin = m.loop_sum.__call__  # the native entry (a builtin function)
+    stub = _stub_address(builtin)
+    code_end = mem.address + len(m.compiled.code)
+    assert code_end <= stub < mem.address + mem.size, (hex(stub), hex(mem.address))
+    assert mem.sealed and _perms(stub).startswith("r-x")
+    assert builtin(10) == 45
+    m.close()
+
+
+@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
+def test_a_builtin_held_past_close_keeps_the_shared_mapping():
+    m = _loop_sum()
+    mem = m._memory
+    builtin = m.loop_sum.__call__
+    m.close()
+    assert mem.closed and not mem.released  # the stub lies in it: still mapped
+    assert _perms(mem.address).startswith("r-x")
+    with pytest.raises(SplatJitError, match="closed"):
+        builtin(10)  # the off switch: the Python path, which raises
+    del builtin
+    gc.collect()
+    assert mem.released
+
+
+@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
+def test_close_without_a_held_builtin_releases_the_mapping_at_once():
+    m = _loop_sum()
+    mem = m._memory
+    assert m.loop_sum(4) == 6
+    gc.disable()  # released by close(), not by a collection
+    try:
+        m.close()
+        assert mem.released
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
+def test_stubs_that_do_not_fit_get_a_mapping_of_their_own():
+    m = _loop_sum()
+    f = m.loop_sum
+    into = ExecutableMemory(b"\x90" * (PAGE - 8), reserve=8)  # no room for a stub
+    options = dict(context=m._context_address, entry=f.address, fallback=f._python_call,
+                   finish=f._finish_native, depth_cell=m._depth_cell,
+                   dicts=(m._heap.by_address, m._heap.lists.by_address))
+    (entry,) = pyentry.build_many([("x.loop_sum", f.signature, options)], into=into)
+    into.seal()
+    assert into.length == PAGE - 8  # nothing written into it
+    stub = _stub_address(entry.function)
+    assert stub % PAGE == 0 and _perms(stub).startswith("r-x")  # the start of its own mapping
+    assert entry.function(10) == 45
+    entry.close()
+    into.close()
