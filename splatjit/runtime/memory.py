@@ -12,10 +12,11 @@ Lifetime: the mapping is released by `close()` or when the object is collected. 
 run code from it after its owner may have closed it take a `lease()`: while a lease lives,
 `close()` only marks the memory closed, and the last lease to go releases it.
 
-Released mappings are kept for reuse (`_Pool`): made inaccessible (PROT_NONE) at once, so no
-stale code stays executable, then re-protected read-write for the next mapping of the same
-size. That replaces mmap + first-touch page faults + munmap by two mprotects per mapping;
-the pool holds at most `_POOL_PAGES` pages (the rest are unmapped).
+Released mappings are kept for reuse (`_Pool`): made read-write (not executable) at once, so
+no stale code stays executable, and handed out as they are to the next mapping of the same
+size. That replaces mmap + first-touch page faults + munmap by one mprotect per mapping
+(besides the one to read-execute); the pool holds at most `_POOL_PAGES` pages (the rest are
+unmapped).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import weakref
 from ..errors import SplatJitError
 
 PAGE = mmap.PAGESIZE
-_PROT_NONE, _PROT_READ, _PROT_WRITE, _PROT_EXEC = 0, 1, 2, 4
+_PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
 _MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
 #: filler after the code (x86 int3; on AArch64 an undefined-instruction pattern either way)
 _FILL = 0xCC
@@ -60,8 +61,8 @@ _POOL_PAGES = 1024
 
 
 class _Pool:
-    """Released mappings, inaccessible (PROT_NONE), by size in bytes. Operations are single
-    list appends / pops (atomic under the GIL), so threads need no lock."""
+    """Released mappings, read-write and not executable, by size in bytes. Operations are
+    single list appends / pops (atomic under the GIL), so threads need no lock."""
 
     def __init__(self, limit_pages: int):
         self.free: dict[int, list[int]] = {}
@@ -71,15 +72,14 @@ class _Pool:
     def take(self, size: int) -> int:
         """A read-write mapping of `size` bytes (reused or new)."""
         spare = self.free.get(size)
-        while spare:
+        if spare:
             try:
                 address = spare.pop()
             except IndexError:  # another thread took the last one
-                break
-            self.held -= size
-            if _mprotect(address, size, _PROT_READ | _PROT_WRITE) == 0:
+                pass
+            else:
+                self.held -= size
                 return address
-            _libc.munmap(address, size)  # pragma: no cover - mprotect of our own mapping
         address = _libc.mmap(None, size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS,
                              -1, 0)
         if address in (None, _MAP_FAILED):
@@ -88,7 +88,8 @@ class _Pool:
 
     def give(self, address: int, size: int) -> None:
         """Takes back a mapping no code will run from again."""
-        if self.held + size > self.limit or _mprotect(address, size, _PROT_NONE) != 0:
+        if (self.held + size > self.limit
+                or _mprotect(address, size, _PROT_READ | _PROT_WRITE) != 0):
             _libc.munmap(address, size)
             return
         self.held += size
