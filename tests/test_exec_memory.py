@@ -57,7 +57,7 @@ def test_released_mappings_are_inaccessible_and_reused_without_stale_bytes():
     address = first.address
     first.close()
     assert first.closed and first.released
-    assert _perms(address) == "---p"  # kept for reuse, but nothing there runs or reads
+    assert _perms(address) == "rw-p"  # kept for reuse, but nothing there runs any more
     second = ExecutableMemory(b"\x90" * (2 * PAGE + 5))
     assert second.address == address  # the pooled mapping, not a fresh one
     assert _perms(address).startswith("r-x")
@@ -75,8 +75,8 @@ def test_the_pool_keeps_at_most_its_limit_and_unmaps_the_rest(monkeypatch):
         m.close()
     assert pool.held == 2 * PAGE and len(pool.free[PAGE]) == 2
     kept = set(pool.free[PAGE])
-    for a in addresses:  # the kept ones are PROT_NONE, the others unmapped
-        assert _perms(a) == ("---p" if a in kept else None)
+    for a in addresses:  # the kept ones are read-write (not executable), the others unmapped
+        assert _perms(a) == ("rw-p" if a in kept else None)
     pool.drain()
     assert pool.held == 0 and all(_perms(a) is None for a in addresses)
 
@@ -147,3 +147,27 @@ def test_stubs_that_do_not_fit_get_a_mapping_of_their_own():
     assert entry.function(10) == 45
     entry.close()
     into.close()
+
+
+def test_shared_helper_callbacks_serve_the_heap_of_the_calling_context():
+    """BufferHeap's Python helpers are process-wide callbacks: each finds its heap through
+    the Context it is given (runtime/helpers.py `_HEAPS`), and a dead heap leaves no entry."""
+    from splatjit.runtime import abi, helpers
+    from splatjit.runtime.lists import ALLOC_FN as LIST_ALLOC_FN
+    heaps = [helpers.BufferHeap(native=False) for _ in range(2)]
+    contexts = [abi.Context(helpers=ctypes.addressof(h.table)) for h in heaps]
+    for i in (1, 0, 1):
+        h, ctx = heaps[i], ctypes.addressof(contexts[i])
+        alloc = helpers.ALLOC_FN(h.table[abi.HELPERS.index("buffer_alloc")])
+        address = alloc(ctx, 24, 16)
+        assert address in h.by_address and address not in heaps[1 - i].by_address
+        clone = helpers.CLONE_FN(h.table[abi.HELPERS.index("buffer_clone")])
+        copy = clone(ctx, address, 8, 16, 16)
+        assert copy in h.by_address and copy not in heaps[1 - i].by_address
+        new_list = LIST_ALLOC_FN(h.table[abi.HELPERS.index("list_alloc")])
+        lst = new_list(ctx, abi.ELEM_I32, 0, 4)
+        assert lst in h.lists.by_address and lst not in heaps[1 - i].lists.by_address
+    keys = [ctypes.addressof(h.table) for h in heaps]
+    assert all(k in helpers._HEAPS for k in keys)
+    del h, heaps
+    assert not any(k in helpers._HEAPS for k in keys)

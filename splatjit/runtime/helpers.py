@@ -16,7 +16,7 @@ import struct
 import numpy as np
 
 from . import abi
-from .lists import ListHeap, reachable
+from .lists import ALLOC_FN as LIST_ALLOC_FN, ListHeap, _list_alloc, reachable
 from .native_alloc import native_helpers
 from .native_arena import NativeArena
 from .objects import array_address
@@ -107,6 +107,50 @@ def _clone(by_address: dict, ctx, source: int, offset: int, length: int, alignme
 #: shared by every heap: it keeps no state
 _HASH_FN = HASH_FN(lambda ctx, data, length: buffer_hash(ctypes.string_at(data, length)))
 
+#: Context.helpers (the address of a live heap's `table`) -> (its `by_address`, its lists'
+#: `by_address`, its NativeArena or None): how the callbacks below, shared by every heap,
+#: find the heap of the code calling them (every helper gets the caller's Context first).
+#: An entry lives as long as its heap (removed by `BufferHeap.__del__`); the table's address
+#: is unique among live heaps, as each heap owns its table.
+_HEAPS: dict[int, tuple] = {}
+_CTX_HELPERS = abi.CTX_HELPERS
+_u64_at = ctypes.c_uint64.from_address
+
+
+def _state(ctx: int) -> tuple:
+    return _HEAPS[_u64_at(ctx + _CTX_HELPERS).value]
+
+
+def _shared_alloc(ctx, length, alignment):
+    return _alloc(_state(ctx)[0], ctx, length, alignment)
+
+
+def _shared_clone(ctx, source, offset, length, alignment):
+    return _clone(_state(ctx)[0], ctx, source, offset, length, alignment)
+
+
+def _shared_refill(ctx, length, alignment):
+    return _state(ctx)[2].refill(ctx, length, alignment)
+
+
+def _shared_list_alloc(ctx, kind, ref_type, capacity):
+    try:
+        by_address = _state(ctx)[1]
+    except Exception:  # noqa: BLE001 - not a live heap's Context: the op traps
+        return 0
+    return _list_alloc(by_address, ctx, kind, ref_type, capacity)
+
+
+_ALLOC_FN, _CLONE_FN = ALLOC_FN(_shared_alloc), CLONE_FN(_shared_clone)
+_REFILL_FN, _LIST_ALLOC_FN = ALLOC_FN(_shared_refill), LIST_ALLOC_FN(_shared_list_alloc)
+_SHARED = {name: abi.function_address(fn) for name, fn in (
+    ("buffer_alloc", _ALLOC_FN), ("buffer_clone", _CLONE_FN), ("buffer_hash", _HASH_FN),
+    ("list_alloc", _LIST_ALLOC_FN), ("refill", _REFILL_FN))}
+_ALLOC_SLOT, _CLONE_SLOT, _HASH_SLOT = (abi.HELPERS.index(n) for n in (
+    "buffer_alloc", "buffer_clone", "buffer_hash"))
+_TABLE = ctypes.c_void_p * len(abi.HELPERS)
+_WORDS = ctypes.c_uint64 * (len(abi.HELPERS) + abi.ARENA_WORDS)
+
 
 class BufferHeap:
     """Owns the buffers helpers create; `by_address` maps a BufferDesc* to (desc or None,
@@ -118,30 +162,35 @@ class BufferHeap:
     arena buffers Python looked at (and refill markers), see native_arena's invariants.
     `copy_results`: `lookup` returns copies of arena buffers (modules without ref globals).
 
-    The callbacks in `table` refer to `by_address` (and the arena), not to the heap, so a
-    heap is freed by reference counting (no cycle through its ctypes callbacks)."""
+    The callbacks in `table` are process-wide: they find the heap's dicts and arena through
+    the caller's Context (`_HEAPS`, keyed by this table's address while the heap lives), so
+    a heap costs no ctypes callbacks of its own and is freed by reference counting."""
 
     def __init__(self, native: bool = False):
         self.by_address: dict[int, tuple] = {}
-        self.alloc_fn = ALLOC_FN(functools.partial(_alloc, self.by_address))
-        self.clone_fn = CLONE_FN(functools.partial(_clone, self.by_address))
         #: the helper table, then the arena state (abi.ARENA_*): one block
-        self.words = (ctypes.c_uint64 * (len(abi.HELPERS) + abi.ARENA_WORDS))()
-        self.table = (ctypes.c_void_p * len(abi.HELPERS)).from_buffer(self.words)
-        self.table[0] = abi.function_address(self.alloc_fn)
-        self.table[1] = abi.function_address(self.clone_fn)
-        self.table[abi.HELPERS.index("buffer_hash")] = abi.function_address(_HASH_FN)
-        self.lists = ListHeap(self.table)  # the list_* helpers (runtime/lists.py)
+        self.words = words = _WORDS()
+        self.table = table = _TABLE.from_buffer(words)
+        shared = _SHARED
+        table[_HASH_SLOT] = shared["buffer_hash"]
+        self.lists = ListHeap(table, shared["list_alloc"])  # list_* helpers (runtime/lists.py)
         self.arena = None
         self.copy_results = False
         if native:
-            self.arena = NativeArena(self.words, self.by_address,
+            self.arena = NativeArena(words, self.by_address,
                                      functools.partial(_alloc, self.by_address))
-            self.refill_fn = ALLOC_FN(self.arena.refill)
-            self.words[abi.ARENA_REFILL // 8] = abi.function_address(self.refill_fn)
-            alloc, clone = native_helpers()
-            self.table[abi.HELPERS.index("buffer_alloc")] = alloc
-            self.table[abi.HELPERS.index("buffer_clone")] = clone
+            words[abi.ARENA_REFILL // 8] = shared["refill"]
+            table[_ALLOC_SLOT], table[_CLONE_SLOT] = native_helpers()
+        else:
+            table[_ALLOC_SLOT], table[_CLONE_SLOT] = shared["buffer_alloc"], shared["buffer_clone"]
+        self._key = ctypes.addressof(table)
+        _HEAPS[self._key] = (self.by_address, self.lists.by_address, self.arena)
+
+    def __del__(self):
+        try:
+            del _HEAPS[self._key]
+        except Exception:  # noqa: BLE001 - a failed __init__, interpreter shutdown
+            pass
 
     def lookup(self, address: int):
         entry = self.by_address.get(address)

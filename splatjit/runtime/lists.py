@@ -175,6 +175,9 @@ def _list_resize(ctx, address: int, n: int) -> int:
 
 #: shared by every heap: they keep no state
 _RESERVE_FN, _RESIZE_FN = GROW_FN(_list_reserve), GROW_FN(_list_resize)
+_RESERVE_ADDRESS, _RESIZE_ADDRESS = abi.function_address(_RESERVE_FN), abi.function_address(_RESIZE_FN)
+_ALLOC_SLOT, _RESERVE_SLOT, _RESIZE_SLOT = (abi.HELPERS.index(n) for n in (
+    "list_alloc", "list_reserve", "list_resize"))
 
 
 class ListHeap:
@@ -182,12 +185,16 @@ class ListHeap:
     made, which live until `collect` finds them unreachable. The alloc callback refers to
     `by_address`, not to the heap (no reference cycle)."""
 
-    def __init__(self, table):
+    def __init__(self, table, alloc: int | None = None):
+        """`alloc`: the address of a list_alloc callback that finds this heap's
+        `by_address` itself (shared by every heap, runtime/helpers.py); None: one of its own."""
         self.by_address: dict[int, NativeList] = {}
-        self._fns = (ALLOC_FN(functools.partial(_list_alloc, self.by_address)), _RESERVE_FN,
-                     _RESIZE_FN)
-        for name, fn in zip(("list_alloc", "list_reserve", "list_resize"), self._fns):
-            table[abi.HELPERS.index(name)] = abi.function_address(fn)
+        if alloc is None:
+            self._fns = (ALLOC_FN(functools.partial(_list_alloc, self.by_address)),)
+            alloc = abi.function_address(self._fns[0])
+        table[_ALLOC_SLOT] = alloc
+        table[_RESERVE_SLOT] = _RESERVE_ADDRESS
+        table[_RESIZE_SLOT] = _RESIZE_ADDRESS
 
     def lookup(self, address: int):
         return self.by_address.get(address)
