@@ -18,12 +18,15 @@ lie in [2**32, 2**63) for the template path; any other value goes the slow way.
 """
 from __future__ import annotations
 
+import operator
+import struct
 from collections.abc import Callable, Hashable
 
 _LO, _HI = 1 << 32, 1 << 63
 _MISS = object()
 
-#: key -> (template bytes, ((byte position, address index), ...)), or None: not patchable
+#: key -> (template bytes, ((byte position, address index), ...), packer), or None: not
+#: patchable
 _TEMPLATES: dict[Hashable, tuple[bytes, tuple[tuple[int, int], ...]] | None] = {}
 _LIMIT = 1 << 10
 
@@ -41,9 +44,38 @@ def _patch(template: bytes, sites: tuple[tuple[int, int], ...], addresses) -> by
     return bytes(code)
 
 
+def _packer(template: bytes, sites: tuple[tuple[int, int], ...]):
+    """`addresses -> bytes`: `_patch(template, sites, addresses)` as one struct.pack of the
+    template's pieces and the addresses in site order (no Python loop per site)."""
+    fmt, parts, order, pos = ["<"], [], [], 0
+    for at, i in sites:
+        if at < pos:  # overlapping sites: patch them one by one
+            return lambda addresses: _patch(template, sites, addresses)
+        fmt.append(f"{at - pos}sQ")
+        parts += (template[pos:at], 0)
+        order.append(i)
+        pos = at + 8
+    fmt.append(f"{len(template) - pos}s")
+    parts.append(template[pos:])
+    pack = struct.Struct("".join(fmt)).pack
+    if not order:
+        return lambda addresses: template
+    pick = operator.itemgetter(*order)
+    if len(order) == 1:
+        def one(addresses):
+            return pack(parts[0], addresses[order[0]], parts[2])
+        return one
+
+    def many(addresses):
+        args = parts.copy()
+        args[1::2] = pick(addresses)
+        return pack(*args)
+    return many
+
+
 def _learn(build: Callable[[tuple[int, ...]], bytes], n: int):
-    """(template, sites) for a shape with ``n`` addresses, or None if patching it would not
-    reproduce `build`."""
+    """(template, sites, packer) for a shape with ``n`` addresses, or None if patching it
+    would not reproduce `build`."""
     first, second = _placeholders(n, 0), _placeholders(n, 1)
     try:
         template, check = build(first), build(second)
@@ -57,16 +89,17 @@ def _learn(build: Callable[[tuple[int, ...]], bytes], n: int):
             sites.append((pos, i))
             pos = template.find(needle, pos + 1)
     sites = tuple(sorted(sites))
-    if _patch(template, sites, second) != check:
+    pack = _packer(template, sites)
+    if _patch(template, sites, second) != check or pack(second) != check:
         return None
-    return template, sites
+    return template, sites, pack
 
 
 def patched(key: Hashable, build: Callable[[tuple[int, ...]], bytes],
             addresses: tuple[int, ...]) -> bytes:
     """``build(addresses)``, from the shape's template when ``key`` (which must determine
     everything but the addresses, including their count) has one."""
-    if not all(_LO <= a < _HI for a in addresses):
+    if addresses and (min(addresses) < _LO or max(addresses) >= _HI):
         return build(addresses)
     entry = _TEMPLATES.get(key, _MISS)
     if entry is _MISS:
@@ -75,4 +108,4 @@ def patched(key: Hashable, build: Callable[[tuple[int, ...]], bytes],
         entry = _TEMPLATES[key] = _learn(build, len(addresses))
     if entry is None:
         return build(addresses)
-    return _patch(entry[0], entry[1], addresses)
+    return entry[2](addresses)
