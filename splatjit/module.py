@@ -93,6 +93,18 @@ def _entry_dicts(heap: BufferHeap) -> tuple[dict, dict]:
 _ENTRY_DICT_COUNT = 2
 
 
+def _bytes_data_offset() -> int:
+    """Bytes from a `bytes` object's address (id) to its data (CPython: the header)."""
+    probe = b"rodata probe"
+    offset = ctypes.cast(probe, ctypes.c_void_p).value - id(probe)
+    if ctypes.string_at(id(probe) + offset, len(probe)) != probe:  # pragma: no cover
+        raise SplatJitError("cannot locate the data of a bytes object")
+    return offset
+
+
+_BYTES_DATA = _bytes_data_offset()
+
+
 def _closed_call(where: str):
     def call(*args):
         raise SplatJitError(f"{where}: the module was closed")
@@ -447,8 +459,8 @@ class JitModule:
             #: calls of this module's exports now running (Python imports re-enter); a C
             #: int64 so native entries (runtime/pyentry.py) count themselves too
             self._depth_cell = ctypes.c_int64(0)
-            #: objects that call this module's code natively (`link`)
-            self._holders = weakref.WeakSet()
+            #: objects that call this module's code natively (`link`; a WeakSet once one does)
+            self._holders = None
             pure = pure_imports(self.loaded.defn, imports)
             if self.target == native_isa:  # this host's own ISA: map the code and call it
                 self._objects = ObjectSpace()
@@ -530,11 +542,7 @@ class JitModule:
         d = self.loaded.defn
         self._globals = (ctypes.c_uint8 * max(d.global_bytes, 8))()
         self._ref_globals = (ctypes.c_uint64 * max(d.global_refs, 1))()
-        self._ref_globals_values = np.ctypeslib.as_array(self._ref_globals)
-        self._rodata_bytes = [ctypes.create_string_buffer(seg.data, max(len(seg.data), 1))
-                              for seg in d.rodata]
-        self._rodata = (abi.BufferDesc * max(len(d.rodata), 1))()
-        self._rodata_objects = {}
+        self._ref_globals_values = np.frombuffer(self._ref_globals, np.uint64)
         #: x86-64 hosts: vm.buffer.alloc / clone served natively (runtime/native_arena.py);
         #: without ref globals no one else can keep a returned buffer: results are copies
         self._heap = BufferHeap(native=NATIVE_ISA.get(platform.machine()) == "x86_64")
@@ -542,9 +550,7 @@ class JitModule:
         #: argument buffers/lists ref globals still reach; always this one dict (changed in
         #: place: hal/execute.py's native code reads whether it is empty)
         self._pinned: dict[int, tuple] = {}
-        for i, (seg, raw) in enumerate(zip(d.rodata, self._rodata_bytes)):
-            self._rodata[i] = abi.BufferDesc(ctypes.addressof(raw), len(seg.data), 0, abi.TYPE_BUFFER)
-            self._rodata_objects[ctypes.addressof(self._rodata) + i * abi.BUF_SIZE] = seg.data
+        self._build_rodata(d.rodata)
         self._context = abi.Context(
             depth_left=abi.MAX_DEPTH, globals=ctypes.addressof(self._globals),
             global_bytes=d.global_bytes, ref_globals=ctypes.addressof(self._ref_globals),
@@ -556,6 +562,28 @@ class JitModule:
         self._live, self._live_key = frozenset(), None
         #: (the live set ObjectSpace.collect last kept, how many objects it then held)
         self._collected = (None, 0)
+
+    def _build_rodata(self, segments) -> None:
+        """`_rodata`: a read-only BufferDesc per rodata segment (access 0: the code's stores
+        trap), pointing into the segment's own `bytes` (immutable, kept alive by `loaded`;
+        data 16-byte aligned like any CPython object's) or, for any other buffer type, into
+        a copy held in `_rodata_copies`; `_rodata_objects`: descriptor address -> the
+        segment's data (what a returned rodata ref becomes)."""
+        n = len(segments)
+        self._rodata = descs = (abi.BufferDesc * max(n, 1))()
+        base, size = ctypes.addressof(descs), abi.BUF_SIZE
+        self._rodata_objects = objects = {}
+        copies = []
+        for i, seg in enumerate(segments):
+            data = seg.data
+            if type(data) is bytes:
+                address = id(data) + _BYTES_DATA
+            else:
+                copies.append(ctypes.create_string_buffer(bytes(data), max(len(data), 1)))
+                address = ctypes.addressof(copies[-1])
+            descs[i] = abi.BufferDesc(address, len(data), 0, abi.TYPE_BUFFER)
+            objects[base + i * size] = data
+        self._rodata_copies = copies
 
     @property
     def _depth(self) -> int:
@@ -725,6 +753,8 @@ class JitModule:
         """Records that `holder` (a module importing this one, a HAL holding its executable)
         calls this module's code natively: while `holder` lives, `close()` leaves the code
         mapped (it is unmapped when this module is collected, which the holder delays)."""
+        if self._holders is None:
+            self._holders = weakref.WeakSet()
         self._holders.add(holder)
 
     def close(self) -> None:

@@ -171,3 +171,30 @@ def test_shared_helper_callbacks_serve_the_heap_of_the_calling_context():
     assert all(k in helpers._HEAPS for k in keys)
     del h, heaps
     assert not any(k in helpers._HEAPS for k in keys)
+
+
+def test_rodata_descriptors_point_at_the_segments_own_immutable_bytes():
+    """A module's rodata is not copied: each read-only descriptor points into its segment's
+    `bytes` (the LoadedModule keeps them alive); stores through it still trap."""
+    from splatjit import TrapError
+    m = JitModule(corpus.compile_item(corpus.find_item("vm/rodata")))
+    segments = m.loaded.defn.rodata
+    assert segments
+    for i, seg in enumerate(segments):
+        desc = m._rodata[i]
+        assert type(seg.data) is bytes
+        assert desc.data == ctypes.cast(seg.data, ctypes.c_void_p).value  # no copy
+        assert desc.length == len(seg.data) and desc.access == 0
+    words = next(seg.data for seg in segments if len(seg.data) == 24)
+    before = bytes(words)
+    with pytest.raises(TrapError):
+        m.store_to_rodata(7)
+    assert words == before and m.word(2) == 2147483647
+    m.close()
+
+
+def test_a_module_makes_no_holder_set_until_linked():
+    m = _loop_sum()
+    assert m._holders is None  # made by link() only
+    m.close()
+    assert m._memory.released
