@@ -198,3 +198,11 @@ def test_a_module_makes_no_holder_set_until_linked():
     assert m._holders is None  # made by link() only
     m.close()
     assert m._memory.released
+
+
+def test_memory_dropped_without_close_is_released():
+    m = ExecutableMemory(b"\xc3" * 100)
+    address = m.address
+    assert _perms(address).startswith("r-x")
+    del m  # no cycle: released by reference counting, no executable page left behind
+    assert _perms(address) in ("rw-p", None)

@@ -8,7 +8,8 @@ Two-step filling: `ExecutableMemory(code, reserve=n)` leaves `n` more bytes afte
 writable (`write`) and the mapping not executable until `seal()`; so a module's code and
 the stubs that need its address share one mapping (runtime/pyentry.py).
 
-Lifetime: the mapping is released by `close()` or when the object is collected. Holders that
+Lifetime: the mapping is released by `close()` or when the object is collected (`__del__`;
+not at interpreter exit, when the process's mappings go anyway). Holders that
 run code from it after its owner may have closed it take a `lease()`: while a lease lives,
 `close()` only marks the memory closed, and the last lease to go releases it.
 
@@ -25,7 +26,6 @@ import ctypes.util
 import mmap
 import os
 import platform
-import weakref
 
 from ..errors import SplatJitError
 
@@ -106,10 +106,6 @@ class _Pool:
 POOL = _Pool(_POOL_PAGES)
 
 
-def _release(address: int, size: int) -> None:
-    POOL.give(address, size)
-
-
 class _Lease:
     """Keeps an ExecutableMemory mapped while it lives (see `ExecutableMemory.lease`)."""
 
@@ -123,7 +119,7 @@ class _Lease:
         memory = self.memory
         memory._leases -= 1
         if not memory._leases and memory._closing:
-            memory._finalizer()
+            memory._release()
 
 
 class ExecutableMemory:
@@ -138,7 +134,8 @@ class ExecutableMemory:
         n = len(code)
         self.size = size = max(PAGE, (n + reserve + PAGE - 1) // PAGE * PAGE)
         self.address = addr = POOL.take(size)
-        self._finalizer = weakref.finalize(self, _release, addr, size)
+        #: (address, size) while mapped; popped (atomically) by `_release`
+        self._mapping = (addr, size)
         _memmove(addr, code, n)
         self.length = n
         self.sealed = False
@@ -163,7 +160,7 @@ class ExecutableMemory:
         if length < size:
             _memset(addr + length, _FILL, size - length)
         if _mprotect(addr, size, _PROT_READ | _PROT_EXEC) != 0:
-            self._finalizer.detach()
+            del self._mapping
             _libc.munmap(addr, size)
             raise SplatJitError(f"mprotect to read-execute failed (errno {ctypes.get_errno()})")
         self.sealed = True
@@ -187,17 +184,28 @@ class ExecutableMemory:
         """Releases the mapping now, or when the last lease goes. Idempotent."""
         self._closing = True
         if not self._leases:
-            self._finalizer()
+            self._release()
+
+    def _release(self) -> None:
+        mapping = self.__dict__.pop("_mapping", None)  # once, whichever thread comes first
+        if mapping is not None:
+            POOL.give(*mapping)
+
+    def __del__(self):
+        try:
+            self._release()
+        except Exception:  # noqa: BLE001 - a failed __init__, interpreter shutdown
+            pass
 
     @property
     def closed(self) -> bool:
         """Whether `close()` was called (or the mapping is gone)."""
-        return self._closing or not self._finalizer.alive
+        return self._closing or "_mapping" not in self.__dict__
 
     @property
     def released(self) -> bool:
-        """Whether the mapping is gone (closed and no lease left, or collected)."""
-        return not self._finalizer.alive
+        """Whether the mapping is gone (closed and no lease left)."""
+        return "_mapping" not in self.__dict__
 
 
 def write_perf_map(address: int, symbols) -> None:
