@@ -56,8 +56,9 @@ def _clear_icache(address: int, size: int) -> None:
     clear(ctypes.c_void_p(address), ctypes.c_void_p(address + size))
 
 
-#: at most this many pages of released mappings are kept for reuse
-_POOL_PAGES = 1024
+#: at most this many pages (1 MiB) of released mappings are kept for reuse (resident: their
+#: pages were written)
+_POOL_PAGES = 256
 
 
 class _Pool:
