@@ -144,7 +144,7 @@ class ExportedFunction:
                               and not self._missing else None)
         if self._scalar is not None:
             self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
-        fast = self._scalar is not None and not self._missing and module._entries_allowed()
+        fast = module._fast_entries and self._scalar is not None and not self._missing
         #: everything the fast path of __call__ touches, gathered once (the heap's dicts are
         #: only ever changed in place)
         self._fastpath = (self._scalar.pack, self._scalar_native, module._context_address,
@@ -454,6 +454,8 @@ class JitModule:
                                                 tier=self.tier)
             self._backend = None
             self._memory = None
+            #: whether scalar exports may take the fast paths (`_entries_allowed`)
+            self._fast_entries = False
             #: the RefGroup this module shares memory with (runtime/ref_group.py), if any
             self._group = None
             #: calls of this module's exports now running (Python imports re-enter); a C
@@ -483,6 +485,7 @@ class JitModule:
                                                       fuel=fuel is not None,
                                                       imports=self._imports.targets(), pure=pure)
                 self._build_context()
+                self._fast_entries = self._entries_allowed()
                 # one mapping for the code and the scalar exports' native entries (written
                 # after it by pyentry.build_many below), executable once sealed
                 self._memory = ExecutableMemory(
@@ -531,7 +534,7 @@ class JitModule:
         """The signatures of the exports that will get a native entry (ExportedFunction:
         `_entry_options`), known before the exports exist: the code's mapping reserves
         room for their stubs."""
-        if not self._entries_allowed():
+        if not self._fast_entries:
             return []
         d, missing = self.loaded.defn, self.compiled.unsupported
         return [sig for sig in (d.signatures[e.ordinal] for e in d.exports
