@@ -149,7 +149,7 @@ class _ModuleFacts:
     """Per-module limits and the flattened argument types of each (callee, segments)."""
 
     __slots__ = ("module", "n_rodata", "n_types", "n_funcs", "n_imports", "global_bytes",
-                 "global_refs", "arg_types")
+                 "global_refs", "arg_types", "states")
 
     def __init__(self, m: ModuleDef):
         self.module = m
@@ -157,6 +157,7 @@ class _ModuleFacts:
         self.n_funcs, self.n_imports = len(m.functions), len(m.imports)
         self.global_bytes, self.global_refs = m.global_bytes, m.global_refs
         self.arg_types: dict = {}
+        self.states: dict = {}  # (i32 count, ref count) -> the _State of that frame shape
 
     def callee(self, ordinal: int):
         if ordinal & IMPORT_BIT:
@@ -376,6 +377,13 @@ def _rows(opset: str) -> list:
 
 _TABLES = {s: _rows(s) for s in (oc.CORE, oc.EXT_F32, oc.EXT_F64)}
 _NONE = [None] * 256
+_CORE = _TABLES[oc.CORE]
+_F32, _F64 = oc.SET_FEATURE[oc.EXT_F32], oc.SET_FEATURE[oc.EXT_F64]
+_EXT_BITS = _F32 | _F64
+#: requirement bits & _EXT_BITS -> {prefix byte: the extension's table, or none if not required}
+_EXT = {bits: {0xE0: _TABLES[oc.EXT_F32] if bits & _F32 else _NONE,
+               0xE1: _TABLES[oc.EXT_F64] if bits & _F64 else _NONE}
+        for bits in range(_EXT_BITS + 1) if not bits & ~_EXT_BITS}
 
 
 # ----------------------------------------------------------------------------- the pass
@@ -409,10 +417,12 @@ def _function(m: ModuleDef, facts: _ModuleFacts, ordinal: int) -> Function:
     n_i32, n_ref = desc.i32_register_count, desc.ref_register_count
     if need is None or need[0] > n_i32 or need[1] > n_ref:
         raise _REJECT
-    S = _State(_frame(n_i32, n_ref), facts, tuple(signature.results))
-    core = _TABLES[oc.CORE]
-    ext = {0xE0: _TABLES[oc.EXT_F32] if desc.requirements & oc.SET_FEATURE[oc.EXT_F32] else _NONE,
-           0xE1: _TABLES[oc.EXT_F64] if desc.requirements & oc.SET_FEATURE[oc.EXT_F64] else _NONE}
+    S = facts.states.get((n_i32, n_ref))
+    if S is None:  # one per frame shape and module; its per-function parts are set below
+        S = facts.states[(n_i32, n_ref)] = _State(_frame(n_i32, n_ref), facts, ())
+    S.results, S.edges = signature.results, []
+    core = _CORE
+    ext = _EXT[desc.requirements & _EXT_BITS]
     data = m.bytecode
     base = pc = desc.bytecode_offset
     end = base + desc.bytecode_length

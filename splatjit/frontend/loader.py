@@ -9,6 +9,7 @@ module's own references: the rodata segments passed as the executable data to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import FormatError, SplatJitError
 from ..ir import Function
@@ -54,13 +55,36 @@ class LoadedModule:
             e.module.op_count for e in self.executables)
 
 
-def _successors(ins) -> list:
+class _Effects(NamedTuple):
+    """What one opcode does to the "ref register holds rodata k" facts (see `_rodata_flow`)."""
+    ref_dsts: tuple      # field names of ref destination registers (each kills its fact)
+    dst_lists: tuple     # field names of destination register lists (refs among them kill)
+    edges: tuple         # (field name, is a list of successors) of the branch fields
+    loads_rodata: bool   # const.ref.rodata: its `value` register now holds `rodata`
+
+
+_EFFECTS: dict = {}  # Opcode (identity-hashed table rows) -> its effects
+
+
+def _effects(op) -> _Effects:
+    e = _EFFECTS.get(op)
+    if e is None:
+        fields = op.fields
+        e = _EFFECTS[op] = _Effects(
+            tuple(f.name for f in fields if f.kind == "dst" and f.bank == "ref"),
+            tuple(f.name for f in fields if f.kind == "dstlist"),
+            op.edge_fields, op.mnemonic == "const.ref.rodata")
+    return e
+
+
+def _successors(ins, e: _Effects) -> list:
+    """The instruction's successors, in field order."""
     out = []
-    for f in ins.op.fields:
-        if f.kind == "target":
-            out.append(ins.args[f.name])
-        elif f.kind == "cases":
-            out.extend(ins.args[f.name])
+    for name, is_list in e.edges:
+        if is_list:
+            out.extend(ins.args[name])
+        else:
+            out.append(ins.args[name])
     return out
 
 
@@ -81,16 +105,19 @@ def _rodata_flow(fn: Function, visit) -> None:
             for ins in block.instrs:
                 visit(ins, state)
                 args = ins.args
-                for f in ins.op.fields:
-                    if f.kind == "dst" and f.bank == "ref":
-                        state.pop(args[f.name].ordinal, None)
-                    elif f.kind == "dstlist":
-                        for r in args[f.name]:
+                e = _effects(ins.op)
+                if state:
+                    for name in e.ref_dsts:
+                        state.pop(args[name].ordinal, None)
+                    for name in e.dst_lists:
+                        for r in args[name]:
                             if r.is_ref:
                                 state.pop(r.ordinal, None)
-                if ins.op.mnemonic == "const.ref.rodata":
+                if e.loads_rodata:
                     state[args["value"].ordinal] = args["rodata"]
-                for succ in _successors(ins):
+                if not e.edges:
+                    continue
+                for succ in _successors(ins, e):
                     out = dict(state)
                     for src, dst in succ.remap:
                         if dst.is_ref:
@@ -104,8 +131,18 @@ def _rodata_flow(fn: Function, visit) -> None:
                         changed = True
 
 
+def _calls_any(fn: Function, callees) -> bool:
+    for block in fn.blocks:
+        for ins in block.instrs:
+            if ins.args.get("callee_ordinal") in callees:
+                return True
+    return False
+
+
 def executable_references(module: ModuleDef, functions: list[Function]) -> list[tuple[int, int]]:
-    """(format rodata, data rodata) ordinal pairs passed to executable-creation imports."""
+    """(format rodata, data rodata) ordinal pairs passed to executable-creation imports.
+    Only the functions that call one of those imports are analysed (the facts are per
+    function, and only such calls record pairs)."""
     wanted = {i | 0x80000000: EXECUTABLE_CREATE_ARGS[imp.name]
               for i, imp in enumerate(module.imports) if imp.name in EXECUTABLE_CREATE_ARGS}
     found: list[tuple[int, int]] = []
@@ -122,7 +159,8 @@ def executable_references(module: ModuleDef, functions: list[Function]) -> list[
 
     if wanted:
         for fn in functions:
-            _rodata_flow(fn, visit)
+            if _calls_any(fn, wanted):
+                _rodata_flow(fn, visit)
     return found
 
 

@@ -125,9 +125,10 @@ def _offsets(n: int) -> Callable:
     return st
 
 
-def _vtable(data: bytes, size: int, vt: int, slots: tuple) -> tuple | None:
-    """(max(table size, 4), field offset of each of `slots` or 0) of the vtable at `vt`,
-    or None if `Table` would refuse it (a bad vtable, or a field outside the table)."""
+def _vtable(data: bytes, size: int, vt: int, slots: tuple, top: int) -> tuple | None:
+    """(max(table size, 4), field offset of each of `slots` or 0) of the vtable at `vt`
+    (`top`: the highest of `slots`), or None if `Table` would refuse it (a bad vtable, or a
+    field outside the table)."""
     if not 0 <= vt <= size - 4:
         return None
     vt_size, table_size = _VT_HEAD(data, vt)
@@ -139,8 +140,9 @@ def _vtable(data: bytes, size: int, vt: int, slots: tuple) -> tuple | None:
     fields = st(data, vt + 4)
     if fields and max(fields) >= table_size:
         return None
-    n = len(fields)
-    return (max(table_size, 4),) + tuple(fields[s] if s < n else 0 for s in slots)
+    if len(fields) <= top:
+        fields += (0,) * (top + 1 - len(fields))
+    return (table_size if table_size > 4 else 4, *[fields[s] for s in slots])
 
 
 _SPEC_IDS: dict[int, int] = {}  # id(spec) -> its tag in vtable cache keys (specs live forever)
@@ -198,14 +200,14 @@ def _table_code(lines: list, env: dict, spec: TableSpec, p: str, ind: str) -> st
     """Code that reads the `spec` table at `{p}pos` (its vtable's projection onto the
     spec's slots cached in `cache`); returns the row expression."""
     slots = tuple(f.slot for f in spec.fields)
-    env[f"{p}SLOTS"], env[f"{p}TAG"] = slots, _tag(spec)
+    env[f"{p}SLOTS"], env[f"{p}TOP"], env[f"{p}TAG"] = slots, max(slots), _tag(spec)
     offs = ", ".join(f"{p}o{k}" for k in range(len(slots)))
     pos = f"{p}pos"
     lines += [f"{ind}if {pos} > size - 4: raise DECLINE",
               f"{ind}vt = {pos} - I32(data, {pos})[0] + {p}TAG",
               f"{ind}c = cache.get(vt)",
               f"{ind}if c is None:",
-              f"{ind}    c = cache[vt] = VTABLE(data, size, vt - {p}TAG, {p}SLOTS) or ()",
+              f"{ind}    c = cache[vt] = VTABLE(data, size, vt - {p}TAG, {p}SLOTS, {p}TOP) or ()",
               f"{ind}if not c or {pos} + c[0] > size: raise DECLINE",
               f"{ind}_, {offs}{',' if len(slots) == 1 else ''} = c"]
     for k, f in enumerate(spec.fields):
