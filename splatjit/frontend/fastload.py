@@ -149,7 +149,7 @@ class _ModuleFacts:
     """Per-module limits and the flattened argument types of each (callee, segments)."""
 
     __slots__ = ("module", "n_rodata", "n_types", "n_funcs", "n_imports", "global_bytes",
-                 "global_refs", "arg_types", "states")
+                 "global_refs", "arg_types")
 
     def __init__(self, m: ModuleDef):
         self.module = m
@@ -157,7 +157,6 @@ class _ModuleFacts:
         self.n_funcs, self.n_imports = len(m.functions), len(m.imports)
         self.global_bytes, self.global_refs = m.global_bytes, m.global_refs
         self.arg_types: dict = {}
-        self.states: dict = {}  # (i32 count, ref count) -> the _State of that frame shape
 
     def callee(self, ordinal: int):
         if ordinal & IMPORT_BIT:
@@ -417,10 +416,7 @@ def _function(m: ModuleDef, facts: _ModuleFacts, ordinal: int) -> Function:
     n_i32, n_ref = desc.i32_register_count, desc.ref_register_count
     if need is None or need[0] > n_i32 or need[1] > n_ref:
         raise _REJECT
-    S = facts.states.get((n_i32, n_ref))
-    if S is None:  # one per frame shape and module; its per-function parts are set below
-        S = facts.states[(n_i32, n_ref)] = _State(_frame(n_i32, n_ref), facts, ())
-    S.results, S.edges = signature.results, []
+    S = _State(_frame(n_i32, n_ref), facts, signature.results)
     core = _CORE
     ext = _EXT[desc.requirements & _EXT_BITS]
     data = m.bytecode
