@@ -50,3 +50,42 @@ def test_analysing_only_the_callers_of_the_creation_import_finds_the_same_pairs(
             assert loader.executable_references(mod.defn, mod.functions) == found, name
         assert found, name
     assert skipped > len(programs)  # most of a program's functions are not analysed
+
+
+def test_a_call_reached_only_through_a_back_edge_is_seen_on_a_later_pass():
+    """Block 1 makes the call but is entered only from block 2 (a back edge), which loads
+    the rodata: the first pass skips block 1 (no facts yet), a second pass finds the pair.
+    And with a second way in that loads nothing, nothing is known at the call."""
+    from splatjit.frontend.cconv import parse_cconv
+    from splatjit.frontend.opcodes import BY_NAME
+    from splatjit.frontend.schema import ImportDef
+    from splatjit.ir import Block, Function, Instr, Reg, Successor
+
+    def ref(i):
+        return Reg("ref", i)
+
+    def ins(name, **args):
+        return Instr(0, BY_NAME["vm." + name], args, 1)
+
+    create = 0x80000000
+    operands = [ref(2), ref(2), ref(0), ref(1)]  # (format, data) at 2, 3
+    blocks = [
+        Block(0, 0, [ins("br", dest_pc=Successor(20, 2, ()))]),
+        Block(1, 10, [ins("call", callee_ordinal=create, operands=operands, results=[]),
+                      ins("return", operands=[])]),
+        Block(2, 20, [ins("const.ref.rodata", rodata=5, value=ref(0)),
+                      ins("const.ref.rodata", rodata=6, value=ref(1)),
+                      ins("br", dest_pc=Successor(10, 1, ()))]),
+    ]
+    sig = parse_cconv("0v_v")
+    fn = Function("m", "f", 0, sig, 0, 3, 0, blocks, 0)
+
+    class Defn:  # what executable_references reads of a ModuleDef
+        imports = [ImportDef("hal.executable.create", parse_cconv("0rrrr_r"), {}, False)]
+
+    assert loader.executable_references(Defn, [fn]) == [(5, 6)]
+    # a second way into block 1, straight from the entry, where nothing is loaded: only
+    # facts that hold on both edges hold at the call
+    blocks[0].instrs[0] = ins("cond_br", condition=Reg("i32", 0),
+                              true_dest_pc=Successor(20, 2, ()), false_dest_pc=Successor(10, 1, ()))
+    assert loader.executable_references(Defn, [fn]) == []

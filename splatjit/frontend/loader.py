@@ -61,6 +61,8 @@ class _Effects(NamedTuple):
     dst_lists: tuple     # field names of destination register lists (refs among them kill)
     edges: tuple         # (field name, is a list of successors) of the branch fields
     loads_rodata: bool   # const.ref.rodata: its `value` register now holds `rodata`
+    calls: bool          # has a `callee_ordinal` (a call: `_rodata_flow` may visit it)
+    inert: bool          # none of the above: the facts pass it unchanged
 
 
 _EFFECTS: dict = {}  # Opcode (identity-hashed table rows) -> its effects
@@ -70,10 +72,12 @@ def _effects(op) -> _Effects:
     e = _EFFECTS.get(op)
     if e is None:
         fields = op.fields
-        e = _EFFECTS[op] = _Effects(
-            tuple(f.name for f in fields if f.kind == "dst" and f.bank == "ref"),
-            tuple(f.name for f in fields if f.kind == "dstlist"),
-            op.edge_fields, op.mnemonic == "const.ref.rodata")
+        ref_dsts = tuple(f.name for f in fields if f.kind == "dst" and f.bank == "ref")
+        dst_lists = tuple(f.name for f in fields if f.kind == "dstlist")
+        loads = op.mnemonic == "const.ref.rodata"
+        calls = any(f.name == "callee_ordinal" for f in fields)
+        e = _EFFECTS[op] = _Effects(ref_dsts, dst_lists, op.edge_fields, loads, calls,
+                                    not (ref_dsts or dst_lists or op.edge_fields or loads or calls))
     return e
 
 
@@ -88,12 +92,15 @@ def _successors(ins, e: _Effects) -> list:
     return out
 
 
-def _rodata_flow(fn: Function, visit) -> None:
+def _rodata_flow(fn: Function, calls: dict, visit) -> None:
     """Forward dataflow of "ref register r holds rodata segment k" over `fn`'s blocks.
 
-    `visit(ins, state)` sees each instruction with the facts that hold before it. At a
-    block entry a fact holds only if it holds on every incoming edge.
+    `visit(ins, state)` sees each call whose callee ordinal is in `calls`, with the facts
+    that hold before it. At a block entry a fact holds only if it holds on every incoming
+    edge. Blocks are passed in order until no block's entry facts change after the block
+    was passed (so an acyclic function takes one pass).
     """
+    effects = _EFFECTS
     entry: dict[int, dict[int, int]] = {0: {}}
     changed = True
     while changed:
@@ -103,9 +110,12 @@ def _rodata_flow(fn: Function, visit) -> None:
                 continue
             state = dict(entry[block.index])
             for ins in block.instrs:
-                visit(ins, state)
+                e = effects.get(ins.op) or _effects(ins.op)
+                if e.inert:
+                    continue
                 args = ins.args
-                e = _effects(ins.op)
+                if e.calls and args["callee_ordinal"] in calls:
+                    visit(ins, state)
                 if state:
                     for name in e.ref_dsts:
                         state.pop(args[name].ordinal, None)
@@ -128,7 +138,10 @@ def _rodata_flow(fn: Function, visit) -> None:
                     new = out if old is None else {k: v for k, v in old.items() if out.get(k) == v}
                     if new != old:
                         entry[succ.block] = new
-                        changed = True
+                        # (a later block sees it in this pass: only a change to a block
+                        # already passed needs another pass)
+                        if succ.block <= block.index:
+                            changed = True
 
 
 def _calls_any(fn: Function, callees) -> bool:
@@ -148,9 +161,7 @@ def executable_references(module: ModuleDef, functions: list[Function]) -> list[
     found: list[tuple[int, int]] = []
 
     def visit(ins, state):
-        positions = wanted.get(ins.args.get("callee_ordinal"))
-        if positions is None:
-            return
+        positions = wanted[ins.args["callee_ordinal"]]
         ops = ins.args["operands"]
         if max(positions) < len(ops):
             pair = tuple(state.get(ops[i].ordinal) if ops[i].is_ref else None for i in positions)
@@ -160,7 +171,7 @@ def executable_references(module: ModuleDef, functions: list[Function]) -> list[
     if wanted:
         for fn in functions:
             if _calls_any(fn, wanted):
-                _rodata_flow(fn, visit)
+                _rodata_flow(fn, wanted, visit)
     return found
 
 
