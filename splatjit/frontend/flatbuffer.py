@@ -125,9 +125,11 @@ class Table:
         return self._field_pos(slot) is not None
 
     def scalar(self, slot: int, fmt: str, default: int = 0, name: str = "") -> int:
-        pos = self._field_pos(slot)
-        if pos is None:
+        fields = self._fields  # (`_field_pos`, inline: a dozen reads per module)
+        off = fields[slot] if slot < len(fields) else 0
+        if not off:
             return default
+        pos = self.pos + off
         st = _SCALARS.get(fmt)
         if st is None:
             st = _SCALARS[fmt] = struct.Struct("<" + fmt)
@@ -136,9 +138,11 @@ class Table:
         return self.buf.read(st, pos, f"{self.what}.{name or slot}")
 
     def _target(self, slot: int, name: str) -> int | None:
-        pos = self._field_pos(slot)
-        if pos is None:
+        fields = self._fields  # (`_field_pos`, inline: a dozen reads per module)
+        off = fields[slot] if slot < len(fields) else 0
+        if not off:
             return None
+        pos = self.pos + off
         if pos + 4 <= self.buf.size:  # (pos >= 0: inside a checked table)
             return pos + _U32.unpack_from(self.buf.data, pos)[0]
         return pos + self.buf.u32(pos, f"{self.what}.{name} offset")

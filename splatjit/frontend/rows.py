@@ -28,6 +28,7 @@ Two ways, one answer:
 from __future__ import annotations
 
 import struct
+from operator import itemgetter
 from typing import Callable, NamedTuple
 
 from ..errors import FormatError
@@ -125,10 +126,10 @@ def _offsets(n: int) -> Callable:
     return st
 
 
-def _vtable(data: bytes, size: int, vt: int, slots: tuple, top: int) -> tuple | None:
-    """(max(table size, 4), field offset of each of `slots` or 0) of the vtable at `vt`
-    (`top`: the highest of `slots`), or None if `Table` would refuse it (a bad vtable, or a
-    field outside the table)."""
+def _vtable(data: bytes, size: int, vt: int, project: Callable, top: int) -> tuple | None:
+    """(max(table size, 4), the field offsets `project` picks (0 for a field past the
+    vtable's end)...) of the vtable at `vt` (`top`: the highest slot `project` picks), or
+    None if `Table` would refuse it (a bad vtable, or a field outside the table)."""
     if not 0 <= vt <= size - 4:
         return None
     vt_size, table_size = _VT_HEAD(data, vt)
@@ -142,7 +143,7 @@ def _vtable(data: bytes, size: int, vt: int, slots: tuple, top: int) -> tuple | 
         return None
     if len(fields) <= top:
         fields += (0,) * (top + 1 - len(fields))
-    return (table_size if table_size > 4 else 4, *[fields[s] for s in slots])
+    return (table_size if table_size > 4 else 4,) + project(fields)
 
 
 _SPEC_IDS: dict[int, int] = {}  # id(spec) -> its tag in vtable cache keys (specs live forever)
@@ -200,16 +201,18 @@ def _table_code(lines: list, env: dict, spec: TableSpec, p: str, ind: str) -> st
     """Code that reads the `spec` table at `{p}pos` (its vtable's projection onto the
     spec's slots cached in `cache`); returns the row expression."""
     slots = tuple(f.slot for f in spec.fields)
-    env[f"{p}SLOTS"], env[f"{p}TOP"], env[f"{p}TAG"] = slots, max(slots), _tag(spec)
+    # (a tuple of the spec's field offsets, by slot; itemgetter of one slot gives no tuple)
+    env[f"{p}PROJECT"] = itemgetter(*slots, *slots[:1]) if len(slots) == 1 else itemgetter(*slots)
+    env[f"{p}TOP"], env[f"{p}TAG"] = max(slots), _tag(spec)
     offs = ", ".join(f"{p}o{k}" for k in range(len(slots)))
     pos = f"{p}pos"
     lines += [f"{ind}if {pos} > size - 4: raise DECLINE",
               f"{ind}vt = {pos} - I32(data, {pos})[0] + {p}TAG",
               f"{ind}c = cache.get(vt)",
               f"{ind}if c is None:",
-              f"{ind}    c = cache[vt] = VTABLE(data, size, vt - {p}TAG, {p}SLOTS, {p}TOP) or ()",
+              f"{ind}    c = cache[vt] = VTABLE(data, size, vt - {p}TAG, {p}PROJECT, {p}TOP) or ()",
               f"{ind}if not c or {pos} + c[0] > size: raise DECLINE",
-              f"{ind}_, {offs}{',' if len(slots) == 1 else ''} = c"]
+              f"{ind}_, {offs}{', _' if len(slots) == 1 else ''} = c"]
     for k, f in enumerate(spec.fields):
         _field_code(lines, env, p, k, f, ind)
     return "(" + "".join(f"{p}v{k}, " for k in range(len(slots))) + ")"
