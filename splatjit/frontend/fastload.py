@@ -175,11 +175,28 @@ class _ModuleFacts:
         got = self.arg_types.get(key)
         if got is None:
             sig = self.callee(ordinal)
-            types = _flat(sig.args, list(segments) if segments is not None else None)
-            if isinstance(types, str):
-                raise _REJECT
-            got = self.arg_types[key] = (tuple(types), tuple(sig.results))
+            got = self.arg_types[key] = _call_types(sig.args, sig.results, segments)
         return got
+
+
+_CALL_TYPES: dict = {}  # (argument types, result types, segments) -> `call_types`' answer
+MAX_CALL_TYPES = 1 << 12
+
+
+def _call_types(args: tuple, results: tuple, segments: tuple | None) -> tuple:
+    """(argument types, result types) of a call of a callee of these types with these
+    segment sizes; raises `_Reject` if the verifier refuses the segments. Answered once per
+    process for each (types, segments): modules share a few dozen signatures."""
+    key = (args, results, segments)
+    got = _CALL_TYPES.get(key)
+    if got is None:
+        types = _flat(args, list(segments) if segments is not None else None)
+        if isinstance(types, str):
+            raise _REJECT
+        if len(_CALL_TYPES) >= MAX_CALL_TYPES:
+            _CALL_TYPES.clear()
+        got = _CALL_TYPES[key] = (tuple(types), tuple(results))
+    return got
 
 
 # ----------------------------------------------------------------------------- layout decoders
