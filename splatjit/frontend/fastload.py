@@ -426,14 +426,17 @@ def _frame_need(signature) -> tuple[int, int] | None:
     return got
 
 
-def _function(m: ModuleDef, facts: _ModuleFacts, ordinal: int) -> Function:
+def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> Function:
     desc = m.functions[ordinal]
     signature = m.signatures[ordinal]
     need = _frame_need(signature)
     n_i32, n_ref = desc.i32_register_count, desc.ref_register_count
     if need is None or need[0] > n_i32 or need[1] > n_ref:
         raise _REJECT
-    S = _State(_frame(n_i32, n_ref), facts, signature.results)
+    S = states.get((n_i32, n_ref))
+    if S is None:  # one per frame shape in this module; its per-function parts set below
+        S = states[(n_i32, n_ref)] = _State(_frame(n_i32, n_ref), facts, ())
+    S.results, S.edges = signature.results, []
     core = _CORE
     ext = _EXT[desc.requirements & _EXT_BITS]
     data = m.bytecode
@@ -499,8 +502,9 @@ def decode_verified(m: ModuleDef) -> list[Function] | None:
     """Every function of `m`, decoded and verified; None if the fast pass does not accept
     the module (see the module docstring: the reference pass then decides)."""
     facts = _ModuleFacts(m)
+    states: dict = {}  # (i32 count, ref count) -> its _State (here, not in `facts`: no cycle)
     try:
-        return [_function(m, facts, i) for i in range(len(m.functions))]
+        return [_function(m, facts, states, i) for i in range(len(m.functions))]
     except (_Reject, struct.error, IndexError, KeyError, UnicodeError, RecursionError):
         # `_REJECT` is one instance: each raise would grow its traceback by the frames it
         # passed (holding their functions and instructions) for the life of the process
