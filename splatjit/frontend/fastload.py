@@ -23,6 +23,7 @@ How it is fast:
 """
 from __future__ import annotations
 
+import operator
 import struct
 
 from ..ir import WIDE, Block, Function, Instr, Successor
@@ -231,7 +232,7 @@ def _remap(lines: list, ind: str, out: str) -> None:
     _list_head(lines, ind, "(2 * n)")
     lines += [f"{ind}if n:",
               f"{ind}    R = S.raw",
-              f"{ind}    regs = [R[r] for r in raws]",
+              f"{ind}    regs = list(map(R.__getitem__, raws))",
               f"{ind}    {out} = tuple(zip(regs[0::2], regs[1::2]))",
               f"{ind}    for a, b in {out}:",
               f"{ind}        if a.is_ref is not b.is_ref: raise REJECT",
@@ -287,7 +288,8 @@ def _generate(layout: str) -> tuple:
     fields = oc.LAYOUTS[layout]
     ind = "    "
     lines = ["def decode(data, pc, end, base, S):"]
-    env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS}
+    # (list(map(...)) over the register lists: a list comprehension makes a function per run)
+    env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS, "getitem": operator.getitem}
     value: dict[str, str] = {}  # field name -> the local holding its final value
     edges = any(f.kind in (oc.TARGET, oc.CASES) for f in fields)
     if edges:
@@ -305,7 +307,7 @@ def _generate(layout: str) -> tuple:
             _list_head(lines, ind)
             if f.bank != "any":
                 bank = "S.moved_ref" if f.bank == "ref" else f"S.{f.bank}"
-                lines += [f"{ind}B = {bank}", f"{ind}{v} = [B[r] for r in raws]"]
+                lines += [f"{ind}{v} = list(map({bank}.__getitem__, raws))"]
             else:
                 if "callee_ordinal" in value:
                     types = "arg_types" if kind is oc.SRCLIST else "result_types"
@@ -314,12 +316,12 @@ def _generate(layout: str) -> tuple:
                 else:
                     types = None
                 if types is None:
-                    lines += [f"{ind}B = S.raw", f"{ind}{v} = [B[r] for r in raws]"]
+                    lines += [f"{ind}{v} = list(map(S.raw.__getitem__, raws))"]
                 else:
                     lines += [f"{ind}types = {types}",
                               f"{ind}if len(types) != n: raise REJECT",
                               f"{ind}A = S.frame.any_typed",
-                              f"{ind}{v} = [A[t][r] for r, t in zip(raws, types)]"]
+                              f"{ind}{v} = list(map(getitem, map(A.__getitem__, types), raws))"]
         elif kind is oc.SEGMENTS:
             _list_head(lines, ind)
             lines += [f"{ind}{v} = list(raws)",
