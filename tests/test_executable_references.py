@@ -89,3 +89,16 @@ def test_a_call_reached_only_through_a_back_edge_is_seen_on_a_later_pass():
     blocks[0].instrs[0] = ins("cond_br", condition=Reg("i32", 0),
                               true_dest_pc=Successor(20, 2, ()), false_dest_pc=Successor(10, 1, ()))
     assert loader.executable_references(Defn, [fn]) == []
+
+
+def test_unverified_functions_are_analysed_without_error():
+    """tools/prof_frontend.py runs the analysis on the bare decoder's functions, whose
+    successors name no block yet (`Successor.block` is None): no error, and no pair that
+    the verified functions do not give."""
+    from splatjit.frontend.decoder import decode_module_functions
+    for name, mod in _programs():
+        bare = decode_module_functions(mod.defn)
+        assert any(s.block is None for fn in bare for b in fn.blocks for i in b.instrs
+                   for s in loader._successors(i, loader._effects(i.op)))
+        pairs = loader.executable_references(mod.defn, bare)
+        assert set(pairs) <= set(loader.executable_references(mod.defn, mod.functions)), name

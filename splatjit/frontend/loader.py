@@ -139,8 +139,9 @@ def _rodata_flow(fn: Function, calls: dict, visit) -> None:
                     if new != old:
                         entry[succ.block] = new
                         # (a later block sees it in this pass: only a change to a block
-                        # already passed needs another pass)
-                        if succ.block <= block.index:
+                        # already passed needs another pass; an unresolved successor, as
+                        # the bare decoder leaves them, takes one as it always did)
+                        if succ.block is None or succ.block <= block.index:
                             changed = True
 
 
