@@ -19,7 +19,8 @@ How it is fast:
     check and the verifier's range check at once; a miss checks the encoding once
     (`__missing__`) and rejects the module if it is out of range or of the wrong bank;
   * module-level facts (ordinal limits, callee argument types per (callee, segments)) are
-    computed once per module; branch targets are resolved after each function's last op.
+    computed once per module, the flattened argument types once per process per (types,
+    segments); branch targets are resolved after each function's last op.
 """
 from __future__ import annotations
 
