@@ -290,3 +290,17 @@ def test_child_tables_keep_the_nesting_limit():
     deep = buf.table(root_pos, "root", MAX_DEPTH - 1)  # its children would pass it
     assert isinstance(_checked(deep, 0, PARENT), FormatError)
     assert fast_rows(deep, 0, "v", PARENT) is None
+
+
+def test_specs_reading_the_same_tables_keep_their_own_vtable_projections():
+    """The fast read caches each vtable's offsets, as picked for one spec, on the Buffer:
+    another spec over the same tables must not see the first one's picks."""
+    buf = Buffer(_synthetic())
+    root = buf.root(b"IREE")
+    number = TableSpec("N", Field(1, "n", "i", 0))
+    text = TableSpec("S", Field(0, "s", STRING))
+    both = TableSpec("B", Field(1, "n", "i", 0), Field(0, "s", STRING))
+    assert fast_rows(root, 0, "v", number) == [(42,)]
+    assert fast_rows(root, 0, "v", text) == [("abc",)]
+    assert fast_rows(root, 0, "v", both) == [(42, "abc")]
+    assert buf.vtables  # (the cache was used)

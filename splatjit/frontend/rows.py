@@ -61,10 +61,13 @@ class Field(NamedTuple):
 class TableSpec:
     """A table type as the schema reads it: its fields, in the order they are read."""
 
-    __slots__ = ("name", "fields", "_vector")
+    __slots__ = ("name", "fields", "number", "_vector")
+    _made = 0
 
     def __init__(self, name: str, *fields: Field):
         self.name, self.fields = name, fields
+        TableSpec._made += 1
+        self.number = TableSpec._made  # unique for the process (its vtable cache keys)
         self._vector = None
 
     def __repr__(self):
@@ -146,12 +149,11 @@ def _vtable(data: bytes, size: int, vt: int, project: Callable, top: int) -> tup
     return (table_size if table_size > 4 else 4,) + project(fields)
 
 
-_SPEC_IDS: dict[int, int] = {}  # id(spec) -> its tag in vtable cache keys (specs live forever)
-
-
 def _tag(spec: TableSpec) -> int:
-    """A cache-key offset unique to `spec`: (vtable position + tag) names one projection."""
-    return _SPEC_IDS.setdefault(id(spec), len(_SPEC_IDS) + 1) << 32
+    """A cache-key offset unique to `spec`: (vtable position + tag) names one projection.
+    A vtable position is a table position (< 2**32) minus an i32, so it lies in
+    (-2**31, 2**32 + 2**31): tags 2**34 apart keep every spec's keys apart."""
+    return spec.number << 34
 
 
 def _field_code(lines: list, env: dict, p: str, k: int, f: Field, ind: str) -> None:
