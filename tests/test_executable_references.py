@@ -102,3 +102,35 @@ def test_unverified_functions_are_analysed_without_error():
                    for s in loader._successors(i, loader._effects(i.op)))
         pairs = loader.executable_references(mod.defn, bare)
         assert set(pairs) <= set(loader.executable_references(mod.defn, mod.functions)), name
+
+
+def test_a_ref_overwritten_before_the_call_no_longer_names_the_rodata():
+    from splatjit.frontend.cconv import parse_cconv
+    from splatjit.frontend.opcodes import BY_NAME
+    from splatjit.frontend.schema import ImportDef
+    from splatjit.ir import Block, Function, Instr, Reg
+
+    def ins(name, **args):
+        return Instr(0, BY_NAME["vm." + name], args, 1)
+
+    class Defn:
+        imports = [ImportDef("hal.executable.create", parse_cconv("0rrrr_r"), {}, False),
+                   ImportDef("hal.other", parse_cconv("0v_r"), {}, False)]
+
+    create, other = 0x80000000, 0x80000001
+    operands = [Reg("ref", 2), Reg("ref", 2), Reg("ref", 0), Reg("ref", 1)]
+
+    def pairs(overwrite):
+        body = [ins("const.ref.rodata", rodata=5, value=Reg("ref", 0)),
+                ins("const.ref.rodata", rodata=6, value=Reg("ref", 1)),
+                overwrite,
+                ins("call", callee_ordinal=create, operands=operands, results=[]),
+                ins("return", operands=[])]
+        fn = Function("m", "f", 0, parse_cconv("0v_v"), 0, 3, 0, [Block(0, 0, body)], 0)
+        return loader.executable_references(Defn, [fn])
+
+    assert pairs(ins("const.ref.zero", result=Reg("ref", 2))) == [(5, 6)]  # another register
+    assert pairs(ins("const.ref.zero", result=Reg("ref", 1))) == []         # a ref destination
+    assert pairs(ins("call", callee_ordinal=other, operands=[],              # a result list
+                     results=[Reg("ref", 0)])) == []
+    assert pairs(ins("const.ref.rodata", rodata=7, value=Reg("ref", 1))) == [(5, 7)]
