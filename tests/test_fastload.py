@@ -315,3 +315,25 @@ def test_rejected_modules_leave_nothing_behind():
     for _ in range(20):
         assert fastload.decode_verified(broken) is None
     assert live_instrs() <= before
+
+
+def test_loading_makes_no_reference_cycles():
+    """Everything `load_module` builds (the fast pass's state, the schema reader's caches,
+    the loaded module) is freed by reference counting alone: a cycle would keep each
+    module's instructions until the next collection and make the collector's work grow
+    with every load."""
+    import gc
+    datas = []
+    for name in ("vm/control_flow", "vm/calls", "vm/lists"):
+        datas.append(corpus.compile_item(corpus.find_item(name)))
+    datas.append((EXAMPLES / "matmul.vmfb").read_bytes())
+    for data in datas:
+        load_module(data)
+    gc.collect()
+    gc.disable()
+    try:
+        for data in datas:
+            assert load_module(data).functions
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -19,10 +19,12 @@ How it is fast:
     check and the verifier's range check at once; a miss checks the encoding once
     (`__missing__`) and rejects the module if it is out of range or of the wrong bank;
   * module-level facts (ordinal limits, callee argument types per (callee, segments)) are
-    computed once per module; branch targets are resolved after each function's last op.
+    computed once per module, the flattened argument types once per process per (types,
+    segments); branch targets are resolved after each function's last op.
 """
 from __future__ import annotations
 
+import operator
 import struct
 
 from ..ir import WIDE, Block, Function, Instr, Successor
@@ -175,11 +177,28 @@ class _ModuleFacts:
         got = self.arg_types.get(key)
         if got is None:
             sig = self.callee(ordinal)
-            types = _flat(sig.args, list(segments) if segments is not None else None)
-            if isinstance(types, str):
-                raise _REJECT
-            got = self.arg_types[key] = (tuple(types), tuple(sig.results))
+            got = self.arg_types[key] = _call_types(sig.args, sig.results, segments)
         return got
+
+
+_CALL_TYPES: dict = {}  # (argument types, result types, segments) -> `call_types`' answer
+MAX_CALL_TYPES = 1 << 12
+
+
+def _call_types(args: tuple, results: tuple, segments: tuple | None) -> tuple:
+    """(argument types, result types) of a call of a callee of these types with these
+    segment sizes; raises `_Reject` if the verifier refuses the segments. Answered once per
+    process for each (types, segments): modules share a few dozen signatures."""
+    key = (args, results, segments)
+    got = _CALL_TYPES.get(key)
+    if got is None:
+        types = _flat(args, list(segments) if segments is not None else None)
+        if isinstance(types, str):
+            raise _REJECT
+        if len(_CALL_TYPES) >= MAX_CALL_TYPES:
+            _CALL_TYPES.clear()
+        got = _CALL_TYPES[key] = (tuple(types), tuple(results))
+    return got
 
 
 # ----------------------------------------------------------------------------- layout decoders
@@ -214,7 +233,7 @@ def _remap(lines: list, ind: str, out: str) -> None:
     _list_head(lines, ind, "(2 * n)")
     lines += [f"{ind}if n:",
               f"{ind}    R = S.raw",
-              f"{ind}    regs = [R[r] for r in raws]",
+              f"{ind}    regs = list(map(R.__getitem__, raws))",
               f"{ind}    {out} = tuple(zip(regs[0::2], regs[1::2]))",
               f"{ind}    for a, b in {out}:",
               f"{ind}        if a.is_ref is not b.is_ref: raise REJECT",
@@ -270,7 +289,8 @@ def _generate(layout: str) -> tuple:
     fields = oc.LAYOUTS[layout]
     ind = "    "
     lines = ["def decode(data, pc, end, base, S):"]
-    env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS}
+    # (list(map(...)) over the register lists: a list comprehension makes a function per run)
+    env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS, "getitem": operator.getitem}
     value: dict[str, str] = {}  # field name -> the local holding its final value
     edges = any(f.kind in (oc.TARGET, oc.CASES) for f in fields)
     if edges:
@@ -288,7 +308,7 @@ def _generate(layout: str) -> tuple:
             _list_head(lines, ind)
             if f.bank != "any":
                 bank = "S.moved_ref" if f.bank == "ref" else f"S.{f.bank}"
-                lines += [f"{ind}B = {bank}", f"{ind}{v} = [B[r] for r in raws]"]
+                lines += [f"{ind}{v} = list(map({bank}.__getitem__, raws))"]
             else:
                 if "callee_ordinal" in value:
                     types = "arg_types" if kind is oc.SRCLIST else "result_types"
@@ -297,12 +317,12 @@ def _generate(layout: str) -> tuple:
                 else:
                     types = None
                 if types is None:
-                    lines += [f"{ind}B = S.raw", f"{ind}{v} = [B[r] for r in raws]"]
+                    lines += [f"{ind}{v} = list(map(S.raw.__getitem__, raws))"]
                 else:
                     lines += [f"{ind}types = {types}",
                               f"{ind}if len(types) != n: raise REJECT",
                               f"{ind}A = S.frame.any_typed",
-                              f"{ind}{v} = [A[t][r] for r, t in zip(raws, types)]"]
+                              f"{ind}{v} = list(map(getitem, map(A.__getitem__, types), raws))"]
         elif kind is oc.SEGMENTS:
             _list_head(lines, ind)
             lines += [f"{ind}{v} = list(raws)",
@@ -376,6 +396,13 @@ def _rows(opset: str) -> list:
 
 _TABLES = {s: _rows(s) for s in (oc.CORE, oc.EXT_F32, oc.EXT_F64)}
 _NONE = [None] * 256
+_CORE = _TABLES[oc.CORE]
+_F32, _F64 = oc.SET_FEATURE[oc.EXT_F32], oc.SET_FEATURE[oc.EXT_F64]
+_EXT_BITS = _F32 | _F64
+#: requirement bits & _EXT_BITS -> {prefix byte: the extension's table, or none if not required}
+_EXT = {bits: {0xE0: _TABLES[oc.EXT_F32] if bits & _F32 else _NONE,
+               0xE1: _TABLES[oc.EXT_F64] if bits & _F64 else _NONE}
+        for bits in range(_EXT_BITS + 1) if not bits & ~_EXT_BITS}
 
 
 # ----------------------------------------------------------------------------- the pass
@@ -402,17 +429,19 @@ def _frame_need(signature) -> tuple[int, int] | None:
     return got
 
 
-def _function(m: ModuleDef, facts: _ModuleFacts, ordinal: int) -> Function:
+def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> Function:
     desc = m.functions[ordinal]
     signature = m.signatures[ordinal]
     need = _frame_need(signature)
     n_i32, n_ref = desc.i32_register_count, desc.ref_register_count
     if need is None or need[0] > n_i32 or need[1] > n_ref:
         raise _REJECT
-    S = _State(_frame(n_i32, n_ref), facts, tuple(signature.results))
-    core = _TABLES[oc.CORE]
-    ext = {0xE0: _TABLES[oc.EXT_F32] if desc.requirements & oc.SET_FEATURE[oc.EXT_F32] else _NONE,
-           0xE1: _TABLES[oc.EXT_F64] if desc.requirements & oc.SET_FEATURE[oc.EXT_F64] else _NONE}
+    S = states.get((n_i32, n_ref))
+    if S is None:  # one per frame shape in this module; its per-function parts set below
+        S = states[(n_i32, n_ref)] = _State(_frame(n_i32, n_ref), facts, ())
+    S.results, S.edges = signature.results, []
+    core = _CORE
+    ext = _EXT[desc.requirements & _EXT_BITS]
     data = m.bytecode
     base = pc = desc.bytecode_offset
     end = base + desc.bytecode_length
@@ -476,8 +505,9 @@ def decode_verified(m: ModuleDef) -> list[Function] | None:
     """Every function of `m`, decoded and verified; None if the fast pass does not accept
     the module (see the module docstring: the reference pass then decides)."""
     facts = _ModuleFacts(m)
+    states: dict = {}  # (i32 count, ref count) -> its _State (here, not in `facts`: no cycle)
     try:
-        return [_function(m, facts, i) for i in range(len(m.functions))]
+        return [_function(m, facts, states, i) for i in range(len(m.functions))]
     except (_Reject, struct.error, IndexError, KeyError, UnicodeError, RecursionError):
         # `_REJECT` is one instance: each raise would grow its traceback by the frames it
         # passed (holding their functions and instructions) for the life of the process

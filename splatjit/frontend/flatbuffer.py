@@ -29,99 +29,6 @@ def _fields_struct(vt_size: int) -> struct.Struct:
     return st
 
 
-#: `Table.rows` spec -> its plan: ((field slot, kind, Struct or sub-plan or None), ...)
-_ROW_PLANS: dict[tuple, tuple] = {}
-_STRING, _SCALAR, _VECTOR, _TABLE = range(4)
-
-
-def _row_plan(spec: tuple) -> tuple:
-    plan = _ROW_PLANS.get(spec)
-    if plan is None:
-        out = []
-        for field_slot, kind in spec:
-            if kind is None:
-                out.append((field_slot, _STRING, None))
-            elif isinstance(kind, str):
-                out.append((field_slot, _SCALAR, struct.Struct("<" + kind)))
-            else:
-                out.append((field_slot, _VECTOR if kind[0] == "vector" else _TABLE,
-                            _row_plan(kind[1])))
-        plan = _ROW_PLANS[spec] = tuple(out)
-    return plan
-
-
-def _row_at(data: bytes, size: int, pos: int, depth: int, plan: tuple) -> tuple | None:
-    """The values of one table at `pos` (see `Table.rows`), or None if anything is off."""
-    u32 = _U32.unpack_from
-    if depth > MAX_DEPTH or not 0 <= pos <= size - 4:
-        return None
-    vtable = pos - _I32.unpack_from(data, pos)[0]
-    if not 0 <= vtable <= size - 4:
-        return None
-    vt_size, table_size = _VT_HEAD.unpack_from(data, vtable)
-    if not (vt_size >= 4 and not vt_size & 1 and vtable + vt_size <= size
-            and pos + max(table_size, 4) <= size):
-        return None
-    fields = _fields_struct(vt_size).unpack_from(data, vtable + 4)
-    if fields and max(fields) >= table_size:
-        return None
-    row = []
-    for field_slot, kind, arg in plan:
-        off = fields[field_slot] if field_slot < len(fields) else 0
-        if not off:
-            row.append([] if kind == _VECTOR else None)
-            continue
-        at = pos + off
-        if kind == _SCALAR:
-            if at + arg.size > size:
-                return None
-            row.append(arg.unpack_from(data, at)[0])
-            continue
-        if at + 4 > size:
-            return None
-        at += u32(data, at)[0]
-        if kind == _STRING:
-            if at + 4 > size:
-                return None
-            length = u32(data, at)[0]
-            if at + 4 + length > size:
-                return None
-            try:
-                row.append(data[at + 4:at + 4 + length].decode("utf-8"))
-            except UnicodeDecodeError:
-                return None
-            continue
-        if kind == _TABLE:
-            value = _row_at(data, size, at, depth + 1, arg)
-        else:
-            value = _rows_at_data(data, size, at, depth + 1, arg)
-        if value is None:
-            return None
-        row.append(value)
-    return tuple(row)
-
-
-def _rows_at_data(data: bytes, size: int, start: int, depth: int, plan: tuple) -> list | None:
-    """The rows of the vector of tables at `start` (elements at `depth`), or None."""
-    if start + 4 > size:
-        return None
-    n = _U32.unpack_from(data, start)[0]
-    if start + 4 + 4 * n > size:
-        return None
-    u32 = _U32.unpack_from
-    out = []
-    for i in range(n):
-        elem = start + 4 + 4 * i
-        row = _row_at(data, size, elem + u32(data, elem)[0], depth, plan)
-        if row is None:
-            return None
-        out.append(row)
-    return out
-
-
-def _rows_at(buf: "Buffer", start: int, depth: int, plan: tuple) -> list | None:
-    return _rows_at_data(buf.data, buf.size, start, depth, plan)
-
 #: Tables nested deeper than this are treated as a malformed (cyclic) buffer.
 MAX_DEPTH = 64
 
@@ -129,12 +36,14 @@ MAX_DEPTH = 64
 class Buffer:
     """An immutable byte buffer with checked little-endian reads."""
 
-    __slots__ = ("data", "size", "name")
+    __slots__ = ("data", "size", "name", "vtables")
 
     def __init__(self, data: bytes | memoryview, name: str = "flatbuffer"):
         self.data = bytes(data)
         self.size = len(self.data)
         self.name = name
+        #: the fast readers' cache of validated vtables (`rows.py`; facts about `data`)
+        self.vtables: dict = {}
 
     def need(self, pos: int, length: int, what: str) -> None:
         if pos < 0 or length < 0 or pos + length > self.size:
@@ -216,9 +125,11 @@ class Table:
         return self._field_pos(slot) is not None
 
     def scalar(self, slot: int, fmt: str, default: int = 0, name: str = "") -> int:
-        pos = self._field_pos(slot)
-        if pos is None:
+        fields = self._fields  # (`_field_pos`, inline: a dozen reads per module)
+        off = fields[slot] if slot < len(fields) else 0
+        if not off:
             return default
+        pos = self.pos + off
         st = _SCALARS.get(fmt)
         if st is None:
             st = _SCALARS[fmt] = struct.Struct("<" + fmt)
@@ -227,9 +138,11 @@ class Table:
         return self.buf.read(st, pos, f"{self.what}.{name or slot}")
 
     def _target(self, slot: int, name: str) -> int | None:
-        pos = self._field_pos(slot)
-        if pos is None:
+        fields = self._fields  # (`_field_pos`, inline: a dozen reads per module)
+        off = fields[slot] if slot < len(fields) else 0
+        if not off:
             return None
+        pos = self.pos + off
         if pos + 4 <= self.buf.size:  # (pos >= 0: inside a checked table)
             return pos + _U32.unpack_from(self.buf.data, pos)[0]
         return pos + self.buf.u32(pos, f"{self.what}.{name} offset")
@@ -284,20 +197,6 @@ class Table:
             out.append(Table(self.buf, elem + _U32.unpack_from(data, elem)[0], f"{what}[{i}]",
                              depth))
         return out
-
-    def rows(self, slot: int, name: str, spec: tuple) -> list[tuple] | None:
-        """Fast path over a vector of tables: per table, one value per (field slot, kind)
-        of `spec`, None where the field is absent. Kinds: None, a UTF-8 string; a `struct`
-        scalar format; `("vector", spec)`, a vector of tables read the same way (a list,
-        [] when absent); `("table", spec)`, one table read the same way (a tuple).
-        Reads no more and accepts no less than `tables` / `table` and `string` / `scalar`
-        on each field would, but makes no Table objects. Returns None (never raises) if
-        anything is out of the ordinary; the caller then reads the checked way, which
-        raises the error naming what is wrong."""
-        start = self._target(slot, name)
-        if start is None:
-            return []
-        return _rows_at(self.buf, start, self.depth + 1, _row_plan(spec))
 
     def structs(self, slot: int, name: str, st: struct.Struct) -> list[tuple]:
         """A vector of fixed-size structs, each unpacked with `st`."""

@@ -9,6 +9,7 @@ module's own references: the rodata segments passed as the executable data to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import FormatError, SplatJitError
 from ..ir import Function
@@ -54,22 +55,52 @@ class LoadedModule:
             e.module.op_count for e in self.executables)
 
 
-def _successors(ins) -> list:
+class _Effects(NamedTuple):
+    """What one opcode does to the "ref register holds rodata k" facts (see `_rodata_flow`)."""
+    ref_dsts: tuple      # field names of ref destination registers (each kills its fact)
+    dst_lists: tuple     # field names of destination register lists (refs among them kill)
+    edges: tuple         # (field name, is a list of successors) of the branch fields
+    loads_rodata: bool   # const.ref.rodata: its `value` register now holds `rodata`
+    calls: bool          # has a `callee_ordinal` (a call: `_rodata_flow` may visit it)
+    inert: bool          # none of the above: the facts pass it unchanged
+
+
+_EFFECTS: dict = {}  # Opcode (identity-hashed table rows) -> its effects
+
+
+def _effects(op) -> _Effects:
+    e = _EFFECTS.get(op)
+    if e is None:
+        fields = op.fields
+        ref_dsts = tuple(f.name for f in fields if f.kind == "dst" and f.bank == "ref")
+        dst_lists = tuple(f.name for f in fields if f.kind == "dstlist")
+        loads = op.mnemonic == "const.ref.rodata"
+        calls = any(f.name == "callee_ordinal" for f in fields)
+        e = _EFFECTS[op] = _Effects(ref_dsts, dst_lists, op.edge_fields, loads, calls,
+                                    not (ref_dsts or dst_lists or op.edge_fields or loads or calls))
+    return e
+
+
+def _successors(ins, e: _Effects) -> list:
+    """The instruction's successors, in field order."""
     out = []
-    for f in ins.op.fields:
-        if f.kind == "target":
-            out.append(ins.args[f.name])
-        elif f.kind == "cases":
-            out.extend(ins.args[f.name])
+    for name, is_list in e.edges:
+        if is_list:
+            out.extend(ins.args[name])
+        else:
+            out.append(ins.args[name])
     return out
 
 
-def _rodata_flow(fn: Function, visit) -> None:
+def _rodata_flow(fn: Function, calls: dict, visit) -> None:
     """Forward dataflow of "ref register r holds rodata segment k" over `fn`'s blocks.
 
-    `visit(ins, state)` sees each instruction with the facts that hold before it. At a
-    block entry a fact holds only if it holds on every incoming edge.
+    `visit(ins, state)` sees each call whose callee ordinal is in `calls`, with the facts
+    that hold before it. At a block entry a fact holds only if it holds on every incoming
+    edge. Blocks are passed in order until no block's entry facts change after the block
+    was passed (so an acyclic function takes one pass).
     """
+    effects = _EFFECTS
     entry: dict[int, dict[int, int]] = {0: {}}
     changed = True
     while changed:
@@ -79,18 +110,24 @@ def _rodata_flow(fn: Function, visit) -> None:
                 continue
             state = dict(entry[block.index])
             for ins in block.instrs:
-                visit(ins, state)
+                e = effects.get(ins.op) or _effects(ins.op)
+                if e.inert:
+                    continue
                 args = ins.args
-                for f in ins.op.fields:
-                    if f.kind == "dst" and f.bank == "ref":
-                        state.pop(args[f.name].ordinal, None)
-                    elif f.kind == "dstlist":
-                        for r in args[f.name]:
+                if e.calls and args["callee_ordinal"] in calls:
+                    visit(ins, state)
+                if state:
+                    for name in e.ref_dsts:
+                        state.pop(args[name].ordinal, None)
+                    for name in e.dst_lists:
+                        for r in args[name]:
                             if r.is_ref:
                                 state.pop(r.ordinal, None)
-                if ins.op.mnemonic == "const.ref.rodata":
+                if e.loads_rodata:
                     state[args["value"].ordinal] = args["rodata"]
-                for succ in _successors(ins):
+                if not e.edges:
+                    continue
+                for succ in _successors(ins, e):
                     out = dict(state)
                     for src, dst in succ.remap:
                         if dst.is_ref:
@@ -101,19 +138,31 @@ def _rodata_flow(fn: Function, visit) -> None:
                     new = out if old is None else {k: v for k, v in old.items() if out.get(k) == v}
                     if new != old:
                         entry[succ.block] = new
-                        changed = True
+                        # (a later block sees it in this pass: only a change to a block
+                        # already passed needs another pass; an unresolved successor, as
+                        # the bare decoder leaves them, takes one as it always did)
+                        if succ.block is None or succ.block <= block.index:
+                            changed = True
+
+
+def _calls_any(fn: Function, callees) -> bool:
+    for block in fn.blocks:
+        for ins in block.instrs:
+            if ins.args.get("callee_ordinal") in callees:
+                return True
+    return False
 
 
 def executable_references(module: ModuleDef, functions: list[Function]) -> list[tuple[int, int]]:
-    """(format rodata, data rodata) ordinal pairs passed to executable-creation imports."""
+    """(format rodata, data rodata) ordinal pairs passed to executable-creation imports.
+    Only the functions that call one of those imports are analysed (the facts are per
+    function, and only such calls record pairs)."""
     wanted = {i | 0x80000000: EXECUTABLE_CREATE_ARGS[imp.name]
               for i, imp in enumerate(module.imports) if imp.name in EXECUTABLE_CREATE_ARGS}
     found: list[tuple[int, int]] = []
 
     def visit(ins, state):
-        positions = wanted.get(ins.args.get("callee_ordinal"))
-        if positions is None:
-            return
+        positions = wanted[ins.args["callee_ordinal"]]
         ops = ins.args["operands"]
         if max(positions) < len(ops):
             pair = tuple(state.get(ops[i].ordinal) if ops[i].is_ref else None for i in positions)
@@ -122,7 +171,8 @@ def executable_references(module: ModuleDef, functions: list[Function]) -> list[
 
     if wanted:
         for fn in functions:
-            _rodata_flow(fn, visit)
+            if _calls_any(fn, wanted):
+                _rodata_flow(fn, wanted, visit)
     return found
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from ..errors import FormatError, UnsupportedError
 from .cconv import Signature, parse_cconv
-from .flatbuffer import Buffer, Table
+from .flatbuffer import Buffer
+from .rows import STRING, Child, Field, TableSpec, Vector, read_rows
 
 # Vtable slots of each table, in schema order (a union takes two slots: tag, value).
 _MODULE = dict(name=0, version=1, requirements=2, attrs=3, types=4, dependencies=5,
@@ -96,24 +97,29 @@ class ModuleDef:
         return self.debug_names[ordinal] if ordinal < len(self.debug_names) else None
 
 
-def _attrs(table: Table, slot: int, what: str) -> dict:
-    rows = table.rows(slot, what, _ATTR_ROW)
-    if rows is None:  # something is off: the checked reads raise the error
-        return {a.string(0, "key", ""): a.string(1, "value", "") for a in table.tables(slot, what)}
-    return _attr_dict(rows)
-
-
-def _attr_dict(rows: list) -> dict:
-    return {"" if k is None else k: "" if v is None else v for k, v in rows}
-
-
-#: `Table.rows` specs: (field slot, None for a string or a scalar's struct format)
-_ATTR_ROW = ((0, None), (1, None))
-_EXPORT_ROW = ((0, None), (1, "i"))
-_NAME_ROW = ((0, None),)
-_DEPENDENCY_ROW = ((0, None), (1, "I"), (2, "I"))
-_SIGNATURE_ROW = ((0, None), (1, ("vector", _ATTR_ROW)))
-_IMPORT_ROW = ((0, None), (1, ("table", _SIGNATURE_ROW)), (2, "I"))
+#: The tables read as vectors of rows (`rows.read_rows`): one spec per table type, in the
+#: order the fields are read; a value's default stands for an absent field.
+ATTR = TableSpec("AttrDef", Field(0, "key", STRING, ""), Field(1, "value", STRING, ""))
+SIGNATURE = TableSpec("FunctionSignatureDef",
+                      Field(0, "calling_convention", STRING, "", parse_cconv),
+                      Field(1, "attrs", Vector(ATTR), convert=dict))
+#: An import reads its signature's calling convention before its name, and parses it and
+#: reads the signature's attrs after (the order errors are found in): the signature table
+#: is read twice, once for the string alone.
+SIGNATURE_TEXT = TableSpec("FunctionSignatureDef", Field(0, "calling_convention", STRING, ""))
+IMPORT = TableSpec("ImportFunctionDef",
+                   Field(1, "signature", Child(SIGNATURE_TEXT)),
+                   Field(0, "full_name", STRING, ""),
+                   Field(1, "signature", Child(SIGNATURE)),
+                   Field(2, "flags", "I", 1))
+EXPORT = TableSpec("ExportFunctionDef",
+                   Field(0, "local_name", STRING, ""), Field(1, "internal_ordinal", "i", 0))
+TYPE = TableSpec("TypeDef", Field(0, "full_name", STRING, ""))
+DEPENDENCY = TableSpec("ModuleDependencyDef", Field(0, "name", STRING, ""),
+                       Field(1, "minimum_version", "I", 0), Field(2, "flags", "I", 1))
+RWDATA = TableSpec("RwdataSegmentDef", Field(0, "byte_size", "i", 0))
+DEBUG_FUNCTION = TableSpec("FunctionSourceMapDef", Field(0, "local_name", STRING))
+IMPORT_OPTIONAL, DEPENDENCY_REQUIRED = 2, 1  # flag bits
 
 
 def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
@@ -125,37 +131,14 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
         raise FormatError("module has no name (a required field)")
 
     signatures, signature_attrs = [], []
-    rows = root.rows(s["function_signatures"], "function_signatures", _SIGNATURE_ROW)
-    if rows is not None:
-        for cconv, attrs in rows:
-            signatures.append(parse_cconv(cconv or ""))
-            signature_attrs.append(_attr_dict(attrs))
-    else:  # the checked reads raise the error
-        for sig in root.tables(s["function_signatures"], "function_signatures"):
-            signatures.append(parse_cconv(sig.string(0, "calling_convention", "") or ""))
-            signature_attrs.append(_attrs(sig, 1, "attrs"))
-
-    imports = []
-    rows = root.rows(s["imported_functions"], "imported_functions", _IMPORT_ROW)
-    if rows is not None:
-        for full_name, sig, flags in rows:
-            cconv, attrs = sig if sig is not None else ("", [])
-            imports.append(ImportDef(full_name or "", parse_cconv(cconv or ""), _attr_dict(attrs),
-                                     bool((1 if flags is None else flags) & 2)))
-    else:  # the checked reads raise the error
-        for imp in root.tables(s["imported_functions"], "imported_functions"):
-            sig = imp.table(1, "signature")
-            cconv = sig.string(0, "calling_convention", "") if sig else ""
-            imports.append(ImportDef(imp.string(0, "full_name", "") or "", parse_cconv(cconv or ""),
-                                     _attrs(sig, 1, "attrs") if sig else {},
-                                     bool(imp.scalar(2, "I", 1, "flags") & 2)))
-
-    rows = root.rows(s["exported_functions"], "exported_functions", _EXPORT_ROW)
-    if rows is not None:
-        exports = [ExportDef(n or "", 0 if o is None else o) for n, o in rows]
-    else:  # the checked reads raise the error
-        exports = [ExportDef(e.string(0, "local_name", "") or "", e.scalar(1, "i", 0, "internal_ordinal"))
-                   for e in root.tables(s["exported_functions"], "exported_functions")]
+    for sig, attrs in read_rows(root, s["function_signatures"], "function_signatures", SIGNATURE):
+        signatures.append(sig)
+        signature_attrs.append(attrs)
+    imports = [ImportDef(full_name, sig, attrs, bool(flags & IMPORT_OPTIONAL))
+               for _, full_name, (sig, attrs), flags
+               in read_rows(root, s["imported_functions"], "imported_functions", IMPORT)]
+    exports = [ExportDef(n, o) for n, o
+               in read_rows(root, s["exported_functions"], "exported_functions", EXPORT)]
 
     rodata = []
     for i, seg in enumerate(root.tables(s["rodata_segments"], "rodata_segments")):
@@ -174,7 +157,7 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
                               f"{len(archive)}-byte archive")
         rodata.append(RodataSegment(archive[start:start + length], True, start))
 
-    rwdata_sizes = [t.scalar(0, "i", 0, "byte_size") for t in root.tables(s["rwdata_segments"], "rwdata_segments")]
+    rwdata_sizes = [n for n, in read_rows(root, s["rwdata_segments"], "rwdata_segments", RWDATA)]
     state = root.table(s["module_state"], "module_state")
     global_bytes = state.scalar(0, "i", 0, "global_bytes_capacity") if state else 0
     global_refs = state.scalar(1, "i", 0, "global_ref_count") if state else 0
@@ -200,14 +183,10 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
 
     debug_names: list[str | None] = [None] * len(functions)
     debug = root.table(s["debug_database"], "debug_database")
-    if debug is not None:
-        rows = debug.rows(2, "functions", _NAME_ROW)  # slots 0-1: location_table union
-        if rows is not None:
-            for i, (local_name,) in enumerate(rows[:len(functions)]):
-                debug_names[i] = local_name or None
-        else:  # the checked reads raise the error
-            for i, fn in enumerate(debug.tables(2, "functions")[:len(functions)]):
-                debug_names[i] = fn.string(0, "local_name") or None
+    if debug is not None:  # (slots 0-1: the location_table union)
+        rows = read_rows(debug, 2, "functions", DEBUG_FUNCTION, limit=len(functions))
+        for i, (local_name,) in enumerate(rows):
+            debug_names[i] = local_name or None
     names: list[str | None] = [None] * len(functions)
     for e in exports:
         if not 0 <= e.ordinal < len(functions):
@@ -216,19 +195,10 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
 
     version = root.scalar(s["version"], "I", 0, "version")
     requirements = root.scalar(s["requirements"], "I", 0, "requirements")
-    attrs = _attrs(root, s["attrs"], "attrs")
-    rows = root.rows(s["types"], "types", _NAME_ROW)
-    if rows is not None:
-        types = [t or "" for t, in rows]
-    else:  # the checked reads raise the error
-        types = [t.string(0, "full_name", "") or "" for t in root.tables(s["types"], "types")]
-    rows = root.rows(s["dependencies"], "dependencies", _DEPENDENCY_ROW)
-    if rows is not None:
-        dependencies = [(n or "", v or 0, bool((1 if f is None else f) & 1)) for n, v, f in rows]
-    else:  # the checked reads raise the error
-        dependencies = [(d.string(0, "name", "") or "", d.scalar(1, "I", 0, "minimum_version"),
-                         bool(d.scalar(2, "I", 1, "flags") & 1))
-                        for d in root.tables(s["dependencies"], "dependencies")]
+    attrs = dict(read_rows(root, s["attrs"], "attrs", ATTR))
+    types = [t for t, in read_rows(root, s["types"], "types", TYPE)]
+    dependencies = [(n, v, bool(f & DEPENDENCY_REQUIRED))
+                    for n, v, f in read_rows(root, s["dependencies"], "dependencies", DEPENDENCY)]
     return ModuleDef(
         name=name, version=version, requirements=requirements, attrs=attrs, types=types,
         dependencies=dependencies,
