@@ -60,6 +60,7 @@ from ..emit_x64.operands import Label, dword, qword
 from ..frontend.cconv import parse_cconv
 from ..intrinsics.native_entry import Entry, counted_loop
 from ..runtime import abi
+from ..runtime.ctarrays import array_type
 from ..runtime.objects import lookup
 from ..runtime.patched_code import patched
 from . import execute as X
@@ -103,12 +104,16 @@ class ExecutableTable:
     lists a FlexFrame (False when its export's slots are full)."""
 
     def __init__(self, names: list[str]):
-        self.names = [ctypes.create_string_buffer(n.encode(), max(len(n.encode()), 1))
-                      for n in names]
+        encoded = [n.encode() for n in names]
+        blob = b"".join(encoded) or b"\0"
+        #: every name's bytes, one after another (the table points into it)
+        self.name_bytes = array_type(ctypes.c_char, len(blob)).from_buffer_copy(blob)
+        at = ctypes.addressof(self.name_bytes)
         words = [len(names)]
-        for n, raw in zip(names, self.names):
-            words += [len(n.encode()), ctypes.addressof(raw)] + [_NO_KEY, 0] * FLEX_SLOTS
-        self.native = (ctypes.c_uint64 * len(words))(*words)
+        for raw in encoded:
+            words += [len(raw), at] + [_NO_KEY, 0] * FLEX_SLOTS
+            at += len(raw)
+        self.native = array_type(ctypes.c_uint64, len(words))(*words)
         self.address = ctypes.addressof(self.native)
         self.frames: list[FlexFrame] = []
 
@@ -131,7 +136,7 @@ class NativeCommandBuffer(CommandBuffer):
     """See the module docstring. `active`: native (the area holds the commands)."""
 
     def __init__(self):
-        self.area = (ctypes.c_uint64 * (AREA_BYTES // 8))()
+        self.area = array_type(ctypes.c_uint64, AREA_BYTES // 8)()
         self.area_address = ctypes.addressof(self.area)
         self.words = memoryview(self.area).cast("B").cast("Q")
         self.active, self._finalized, self.keep = False, False, None

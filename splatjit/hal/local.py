@@ -239,6 +239,11 @@ def intrinsic_providers(kernel_bytes: bytes, defn=None) -> dict:
     return {"vmvx": native_provider(provider())}
 
 
+def _pool_buffer(size: int, memory_types: int, usage: int) -> Buffer:
+    """A new buffer for the queue.alloca pool (as queue_alloca allocates one)."""
+    return Buffer.allocate(size, 64, memory_type=memory_types, usage=usage)
+
+
 class LocalHal:
     """The state behind one program's `hal` imports (one device)."""
 
@@ -256,8 +261,7 @@ class LocalHal:
         self.fence_pool = ObjectPool(Fence, Fence.reset)
         self.native_modes = dict(NATIVE_MODES)
         self.view_pool = ObjectPool(PooledView, PooledView.reset, bind=PooledView.bind)
-        self.buffer_pool = BufferPool(lambda size, types, usage: Buffer.allocate(
-            size, 64, memory_type=types, usage=usage))
+        self.buffer_pool = BufferPool(_pool_buffer)
 
     # -- executables -------------------------------------------------------------
     def executable_create(self, device, affinity, format_, data, constants):

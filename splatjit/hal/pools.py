@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import types
 
 from ..emit_x64 import operands as R
 from ..emit_x64.operands import Label, dword, qword
 from ..frontend.cconv import parse_cconv
 from ..intrinsics.native_entry import Entry, counted_loop
 from ..runtime import abi
+from ..runtime.ctarrays import array_type
 from ..runtime.memory import ExecutableMemory
 from ..runtime.patched_code import patched
 
@@ -63,6 +65,25 @@ def _refcounts(objects: list) -> list[int]:
     """sys.getrefcount of each object as `ObjectPool.recycle` sees one the pool alone holds
     (called the same way there and when the pool calibrates)."""
     return [sys.getrefcount(objects[i]) for i in range(len(objects))]
+
+
+#: a pool's maker -> its calibration (`measure([make(*args)])[0]`, what an object only the
+#: pool holds shows), for makers that are classes or module-level functions: the count is
+#: a property of what they make, the same for every pool
+_CALIBRATED: dict = {}
+
+
+def _calibrate(make, measure, args: tuple = ()):
+    """`measure([make(*args)])[0]` for a fresh object, once per shared maker."""
+    shared = isinstance(make, (type, types.FunctionType)) and "<" not in make.__qualname__
+    if shared:
+        found = _CALIBRATED.get(make)
+        if found is not None:
+            return found
+    counts = measure([make(*args)])[0]
+    if shared:
+        _CALIBRATED[make] = counts
+    return counts
 
 
 def _mapped(code: bytes | None):
@@ -117,7 +138,7 @@ class ObjectPool:
 
     def __init__(self, make, reset, initial: int = 4, bind=None):
         self.make, self.reset, self.bind_popped = make, reset, bind
-        self.native = (ctypes.c_uint64 * (1 + CAPACITY))()
+        self.native = array_type(ctypes.c_uint64, 1 + CAPACITY)()
         self.address = ctypes.addressof(self.native)
         self.words = memoryview(self.native).cast("B").cast("Q")
         self.stack: list = []
@@ -126,7 +147,7 @@ class ObjectPool:
         self.per_call = max(initial, 1)  # the most objects one call took (fallbacks included)
         self.misses = 0  # fallbacks (empty stack) since the last recycle
         self.depth_cells: list = []  # the users' JitModule._depth_cell
-        self._unshared = _refcounts([make()])[0]
+        self._unshared = _calibrate(make, _refcounts)
         self.stack = [make() for _ in range(initial)]
         self._publish()
         self.seen = len(self.stack)  # stack[seen:] were popped and looked at (before_collect)
@@ -354,7 +375,7 @@ class BufferPool:
     def __init__(self, make):
         """`make(size, memory_types, usage)` -> a new Buffer (Buffer.allocate)."""
         self.make = make
-        self.native = (ctypes.c_uint64 * (_CLASS_WORDS * CLASSES))()
+        self.native = array_type(ctypes.c_uint64, _CLASS_WORDS * CLASSES)()
         self.address = ctypes.addressof(self.native)
         self.words = memoryview(self.native).cast("B").cast("Q")
         self.keys: list[tuple[int, int, int]] = []     # class index -> key
@@ -364,7 +385,7 @@ class BufferPool:
         self.watch: list = []
         self.misses: dict[tuple[int, int, int], int] = {}
         self.depth_cells: list = []
-        self._unshared = _refs_of_all([make(64, 0, 0)])[0]
+        self._unshared = _calibrate(make, _refs_of_all, (64, 0, 0))
 
     def bind(self, module) -> None:
         self.depth_cells.append(module._depth_cell)

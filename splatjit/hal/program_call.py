@@ -51,13 +51,27 @@ def view_of(array: np.ndarray) -> BufferView | None:
     return BufferView(Buffer(raw), array.shape, et)
 
 
+#: value types -> their buffer's struct (`_struct`); structs are immutable, so every
+#: export of that signature shares one
+_STRUCTS: dict[tuple, struct.Struct] = {}
+
+
 def _struct(types) -> struct.Struct:
+    """The struct of an args / results buffer of `types` (calling-convention layout,
+    padded to at least 8 bytes)."""
+    types = tuple(types)
+    found = _STRUCTS.get(types)
+    if found is not None:
+        return found
     offsets, size = abi.cconv_layout(types)
     fmt, pos = "<", 0
     for t, off in zip(types, offsets):
         fmt += "x" * (off - pos) + _CODE[t]
         pos = off + abi.VALUE_SIZE[t]
-    return struct.Struct(fmt + "x" * (max(size, 8) - pos))
+    if len(_STRUCTS) >= 1 << 10:
+        _STRUCTS.clear()
+    found = _STRUCTS[types] = struct.Struct(fmt + "x" * (max(size, 8) - pos))
+    return found
 
 
 def _refs(view: BufferView) -> tuple[int, int, int]:

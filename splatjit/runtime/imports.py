@@ -26,6 +26,7 @@ from ..errors import LinkError
 from ..frontend.cconv import Signature
 from ..frontend.schema import ModuleDef
 from . import abi
+from .ctarrays import array_type
 from .memory import ExecutableMemory
 from .native_arena import import_view
 from .objects import HostObject, ObjectSpace, VmBuffer
@@ -51,7 +52,7 @@ def _buffer_view(address: int, desc: tuple):
         if not length:
             arr = np.zeros(0, np.uint8)
         else:
-            arr = np.ctypeslib.as_array((ctypes.c_uint8 * length).from_address(data))
+            arr = np.ctypeslib.as_array(array_type(ctypes.c_uint8, length).from_address(data))
             arr.flags.writeable = bool(access & abi.ACCESS_MUTABLE)
         if len(_VIEWS) >= _MAX_VIEWS:
             _VIEWS.clear()
@@ -93,28 +94,51 @@ _RESULT_CODE = {"i32": "I", "i64": "Q", "f32": "f", "f64": "d", "ref": "Q"}
 _MASK = {"i32": 0xFFFFFFFF, "i64": (1 << 64) - 1}
 
 
+#: result types -> (pack, the ctypes char array type of the results buffer): one per
+#: signature, shared by every trampoline that returns those types
+_RESULT_LAYOUTS: dict[tuple, tuple] = {}
+
+
+def _result_layout(res_types: tuple) -> tuple:
+    found = _RESULT_LAYOUTS.get(res_types)
+    if found is None:
+        st, size = abi.layout_struct(res_types, codes=_RESULT_CODE)
+        if len(_RESULT_LAYOUTS) >= 1 << 10:
+            _RESULT_LAYOUTS.clear()
+        found = _RESULT_LAYOUTS[res_types] = (st.pack, array_type(ctypes.c_char, size))
+    return found
+
+
 def _result_writer(res_types, space: ObjectSpace):
     """`store(results_ptr, out)` for a callable's return value `out` (one value, or an
     iterable of them for several results), or None when there are no results."""
+    res_types = tuple(res_types)
     n = len(res_types)
     if not n:
         return None
-    st, size = abi.layout_struct(res_types, codes=_RESULT_CODE)
-    raw = ctypes.c_char * size
+    pack, raw = _result_layout(res_types)
+    if n == 1:
+        t = res_types[0]
+        if t == "ref":
+            def store(results_ptr, out):
+                raw.from_address(results_ptr).raw = pack(ref_to_native(out, space))
+        elif t in _MASK:
+            mask = _MASK[t]
+
+            def store(results_ptr, out):
+                raw.from_address(results_ptr).raw = pack(int(out) & mask)
+        else:
+            def store(results_ptr, out):
+                raw.from_address(results_ptr).raw = pack(float(out))
+        return store
     convert = [(lambda v, s=space: ref_to_native(v, s)) if t == "ref" else
                (lambda v, m=_MASK[t]: int(v) & m) if t in _MASK else float for t in res_types]
-    if n == 1:
-        one = convert[0]
-
-        def store(results_ptr, out):
-            raw.from_address(results_ptr).raw = st.pack(one(out))
-        return store
 
     def store(results_ptr, out):
         outs = tuple(out)
         if len(outs) != n:
             raise TypeError(f"import returned {len(outs)} values, expected {n}")
-        raw.from_address(results_ptr).raw = st.pack(*[c(v) for c, v in zip(convert, outs)])
+        raw.from_address(results_ptr).raw = pack(*[c(v) for c, v in zip(convert, outs)])
     return store
 
 
@@ -183,7 +207,7 @@ class ImportTable:
         from ..module import JitModule
         providers = providers or {}
         n = len(defn.imports)
-        self.entries = (abi.ImportEntry * max(n, 1))()
+        self.entries = array_type(abi.ImportEntry, max(n, 1))()
         self.errors: list[BaseException] = []
         self.keep: list = []  # providers and callbacks that must outlive the table
         self.modules: list = []
