@@ -85,6 +85,12 @@ class DispatchRunner:
             frame = self.flex[nconst, nbind] = FlexFrame(self, nconst, nbind)
         return frame
 
+    def forget_frames(self) -> None:
+        """Drops the packed calls (they refer back to this runner); for an executable
+        nothing dispatches to any more (hal/local.Executable.release)."""
+        self._frames.clear()
+        self.flex.clear()
+
     def prepare(self, grid, constants: np.ndarray, bindings: list[tuple]) -> "Dispatch":
         """`constants`: uint32 words; `bindings`: (slot, buffer or None, offset, length)."""
         if not self.native:

@@ -134,6 +134,19 @@ class Executable(HostObject):
         self.table = ExecutableTable(export_names)
         self.describe_natively(self.table.address)
 
+    def release(self) -> None:
+        """Once nothing can dispatch to it: closes its module and drops its runners' frames
+        (a runner and its frames refer to each other), so that the module, its code and
+        its frames are freed by reference counting. A module with a call still running
+        stays open (the cycle collector frees it then)."""
+        from ..errors import SplatJitError
+        for runner in self.runners.values():
+            runner.forget_frames()
+        try:
+            self.module.close()
+        except SplatJitError:
+            pass
+
     def runner(self, ordinal: int):
         runner = self.runners.get(ordinal)
         if runner is None:
@@ -262,6 +275,13 @@ class LocalHal:
         self.native_modes = dict(NATIVE_MODES)
         self.view_pool = ObjectPool(PooledView, PooledView.reset, bind=PooledView.bind)
         self.buffer_pool = BufferPool(_pool_buffer)
+
+    def __del__(self):
+        """The executables go with the HAL that made them (`Executable.release`): each is
+        then freed as soon as its last holder lets it go, not when the cycle collector
+        next runs. Nothing can dispatch to them any more: only this HAL's calls did."""
+        for exe in self._compiled.values():
+            exe.release()
 
     # -- executables -------------------------------------------------------------
     def executable_create(self, device, affinity, format_, data, constants):
