@@ -18,6 +18,7 @@ import fnmatch
 
 import numpy as np
 
+from ..errors import SplatJitError
 from ..runtime import abi
 from ..runtime.objects import HostObject
 from .buffers import Buffer, HalError
@@ -139,7 +140,6 @@ class Executable(HostObject):
         (a runner and its frames refer to each other), so that the module, its code and
         its frames are freed by reference counting. A module with a call still running
         stays open (the cycle collector frees it then)."""
-        from ..errors import SplatJitError
         for runner in self.runners.values():
             runner.forget_frames()
         try:
@@ -280,8 +280,11 @@ class LocalHal:
         """The executables go with the HAL that made them (`Executable.release`): each is
         then freed as soon as its last holder lets it go, not when the cycle collector
         next runs. Nothing can dispatch to them any more: only this HAL's calls did."""
-        for exe in self._compiled.values():
-            exe.release()
+        try:
+            for exe in self._compiled.values():
+                exe.release()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: the process frees them
+            pass
 
     # -- executables -------------------------------------------------------------
     def executable_create(self, device, affinity, format_, data, constants):
