@@ -24,6 +24,7 @@ import struct
 import numpy as np
 
 from ..runtime import abi
+from ..runtime.ctarrays import array_type
 from ..runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
 from ..runtime.lists import NativeList, TypedList
 from ..runtime.objects import array_address
@@ -156,7 +157,7 @@ class Frame:
         self.constants = words.view(np.uint8)
         constants_address = array_address(self.constants)
         self.constants.flags.writeable = False
-        self.descs = (abi.BufferDesc * max(count, 1))()
+        self.descs = array_type(abi.BufferDesc, max(count, 1))()
         first = ctypes.addressof(self.descs)
         self.list = NativeList(abi.ELEM_REF, abi.TYPE_BUFFER, count)
         self.list.resize(count)
@@ -170,22 +171,22 @@ class Frame:
         self.constants_desc = abi.BufferDesc(constants_address, self.constants.nbytes, 0,
                                              abi.TYPE_BUFFER)
         cx, cy, cz = grid
-        self.args = ctypes.create_string_buffer(_ARGS.pack(
+        self.args = array_type(ctypes.c_char, _ARGS.size).from_buffer_copy(_ARGS.pack(
             ctypes.addressof(self.local_desc), ctypes.addressof(self.constants_desc),
-            self.list.address, 0, 0, 0, *WORKGROUP_SIZE, cx, cy, cz), _ARGS.size)
-        self.results = ctypes.create_string_buffer(8)
+            self.list.address, 0, 0, 0, *WORKGROUP_SIZE, cx, cy, cz))
+        self.results = array_type(ctypes.c_char, 8)()
         flags = FLUSH_DENORMALS | (RESET_FUEL if m.fuel is not None else 0)
-        self.params = GridParams((ctypes.c_uint32 * 3)(cx, cy, cz), flags, m.fuel or 0)
+        self.params = GridParams(array_type(ctypes.c_uint32, 3)(cx, cy, cz), flags, m.fuel or 0)
         # the grid loop's arguments, as addresses
         self.call = (m._context_address, ctypes.addressof(self.args),
                      ctypes.addressof(self.results), runner.function.address,
                      ctypes.addressof(self.params), ctypes.addressof(self.args) + _IDS_OFFSET)
         self.descs_address, self.list_address = first, self.list.address
         self.slots_address = array_address(self.slots)
-        self.desc_bytes = ctypes.c_char * (abi.BUF_SIZE * count)
+        self.desc_bytes = array_type(ctypes.c_char, abi.BUF_SIZE * count)
         self.desc_struct = struct.Struct("<" + "QQII" * count)
-        self.list_bytes = ctypes.c_char * len(self.list_template)
-        self.slot_bytes = ctypes.c_char * len(self.slots_template)
+        self.list_bytes = array_type(ctypes.c_char, len(self.list_template))
+        self.slot_bytes = array_type(ctypes.c_char, len(self.slots_template))
         self.empty = not cx * cy * cz
         self.native_templates = None  # list + slot templates for native plans, made once
 
@@ -238,8 +239,9 @@ class Frame:
         replaced: JitModule._pinned, BufferHeap / ListHeap.by_address, ObjectSpace.held)."""
         m = self.runner.module
         if self.native_templates is None:
-            self.native_templates = ctypes.create_string_buffer(
-                self.list_template + self.slots_template)
+            templates = self.list_template + self.slots_template + b"\0"
+            self.native_templates = array_type(ctypes.c_char, len(templates)).from_buffer_copy(
+                templates)
         return [int(self.empty), self.descs_address, self.list_address, self.slots_address,
                 ctypes.addressof(self.native_templates), len(self.slots_template),
                 array_address(self.local), self.runner.local_memory_size,
@@ -263,5 +265,5 @@ class FlexFrame(Frame):
         self.nconst, self.nbind = nconst, nbind
         words = [*self.plan_words(), array_address(self.constants), ctypes.addressof(self.params)]
         assert len(words) == self.FLEX_WORDS
-        self.words = (ctypes.c_uint64 * len(words))(*words)
+        self.words = array_type(ctypes.c_uint64, len(words))(*words)
         self.address = ctypes.addressof(self.words)

@@ -50,6 +50,7 @@ from ..emit_x64.operands import Label, dword, qword
 from ..frontend.cconv import parse_cconv
 from ..intrinsics.native_entry import Entry
 from ..runtime import abi
+from ..runtime.ctarrays import array_type
 from ..runtime.grid import run_grid_function
 from ..runtime.memory import ExecutableMemory
 from ..runtime.patched_code import patched
@@ -149,7 +150,7 @@ class ExecutePlan:
             assert len(head) == _S_HEAD
             records.append((len(words), head, bindings, resolved))
             words += head + bindings + resolved
-        self.native = (ctypes.c_uint64 * len(words))(*words)
+        self.native = array_type(ctypes.c_uint64, len(words))(*words)
         self.address = ctypes.addressof(self.native)
         for at, head, bindings, _ in records:
             self.native[at + _S_RESOLVED] = self.address + 8 * (at + _S_HEAD + len(bindings))

@@ -142,12 +142,8 @@ def _result_writer(res_types, space: ObjectSpace):
     return store
 
 
-def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace):
-    """A native-ABI entry point that calls `fn(*args)` and stores its result(s).
-
-    Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
-    span as a list of tuples (one tuple per element, in the span's types). Integer results
-    wrap to their width; ref results go through `ref_to_native`."""
+def _to_python(space: ObjectSpace):
+    """`ref(address)` for the import arguments of a module with ObjectSpace `space`."""
     held = space.held  # the common case first: an object this module was handed
 
     def to_python(address):
@@ -155,9 +151,32 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
         if obj is None:
             return ref_to_python(address, space)
         return obj.array if isinstance(obj, VmBuffer) else obj
+    return to_python
 
-    read = abi.args_decoder(sig.args).reader(to_python)
-    store = _result_writer(list(sig.results), space)
+
+def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace,
+                      shared: dict | None = None):
+    """A native-ABI entry point that calls `fn(*args)` and stores its result(s).
+
+    Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
+    span as a list of tuples (one tuple per element, in the span's types). Integer results
+    wrap to their width; ref results go through `ref_to_native`. `shared`: a dict the
+    trampolines of one table (one `space`) share their argument readers and result
+    writers in (they depend only on the types and `space`)."""
+    if shared is None:
+        shared = {}
+    args, results = tuple(sig.args), tuple(sig.results)
+    read = shared.get(("args", args))
+    if read is None:
+        to_python = shared.get("to_python")
+        if to_python is None:
+            to_python = shared["to_python"] = _to_python(space)
+        read = shared["args", args] = abi.args_decoder(args).reader(to_python)
+    key = ("results", results)
+    if key in shared:
+        store = shared[key]
+    else:
+        store = shared[key] = _result_writer(results, space)
 
     def entry(ctx, args_ptr, results_ptr):
         try:
@@ -218,6 +237,7 @@ class ImportTable:
         self.hooks: list = []
         self.space = space if space is not None else ObjectSpace()
         pieces: list[tuple[int, bytes, str]] = []
+        shared: dict = {}  # the trampolines' readers and writers (python_trampoline)
         for i, imp in enumerate(defn.imports):
             modname, _, fname = imp.name.partition(".")
             provider = providers.get(modname)
@@ -243,7 +263,8 @@ class ImportTable:
                 fn = provider.get(fname) if hasattr(provider, "get") else None
                 if fn is None or not callable(fn):
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
-                entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space)
+                entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space,
+                                           shared)
                 if hasattr(fn, "after_call") and fn not in self.hooks:
                     self.hooks.append(fn)
                 if native_code:  # machine code first, Python behind it
