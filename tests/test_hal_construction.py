@@ -63,3 +63,31 @@ def test_a_dropped_programs_kernel_modules_are_freed_without_the_cycle_collector
     # the same program again: nothing of the first one is needed
     got = JitModule(data).main(*inputs)
     assert got.tobytes() == want.tobytes()
+
+
+def test_import_trampolines_are_lent_to_a_table_and_given_back_when_it_goes():
+    from splatjit.runtime import abi
+    from splatjit.runtime import imports as I
+    item = corpus.find_item("programs/matmul[scalar]")
+    data = _compiled(item)
+    inputs = random_inputs(item, 0)
+    with _Collector():
+        m = JitModule(data)
+        want = m.main(*inputs)
+        lent = {slot.address for slot in m._imports._slots}
+        assert len(lent) == len(m._imports._slots) > 0
+        m.close()
+        del m
+        free = {slot.address: slot for slot in I._FREE_SLOTS}
+        assert lent <= set(free)  # the table went with its module: its slots are free
+        # a free slot serves no one: a call reports a trap and reaches no Python function
+        slot = free[min(lent)]
+        assert slot.target is None
+        args, results = (ctypes.c_uint64 * 32)(), (ctypes.c_uint64 * 4)()
+        status = I.NATIVE_FN(slot.address)(None, ctypes.addressof(args),
+                                            ctypes.addressof(results))
+        assert status == abi.TRAP_IMPORT
+        m = JitModule(data)  # the next table borrows them again, no new callbacks
+        assert {slot.address for slot in m._imports._slots} <= set(free)
+        assert m.main(*inputs).tobytes() == want.tobytes()
+        m.close()

@@ -154,15 +154,61 @@ def _to_python(space: ObjectSpace):
     return to_python
 
 
+class _Slot:
+    """A native-ABI entry point made once per process and lent to one import at a time:
+    it calls `target` = (fn, read, store, errors) as `python_trampoline`'s entry does; None
+    while no table holds it (a call then reports TRAP_IMPORT)."""
+    __slots__ = ("target", "native", "address")
+
+
+#: slots no import table holds (ImportTable gives its slots back when it goes)
+_FREE_SLOTS: list[_Slot] = []
+MAX_FREE_SLOTS = 1 << 12
+
+
+def _make_slot() -> _Slot:
+    slot = _Slot()
+    slot.target = None
+
+    def entry(ctx, args_ptr, results_ptr):
+        target = slot.target
+        if target is None:
+            return abi.TRAP_IMPORT
+        fn, read, store, errors = target
+        try:
+            out = fn(*read(args_ptr))
+            if store is not None:
+                store(results_ptr, out)
+            return 0
+        except BaseException as e:  # noqa: BLE001 - reported as a trap, re-raised in Python
+            errors.append(e)
+            return abi.TRAP_IMPORT
+
+    slot.native = NATIVE_FN(entry)
+    slot.address = abi.function_address(slot.native)
+    return slot
+
+
+def _give_back(slots: list[_Slot]) -> None:
+    """The slots of a table that is going: free for the next table."""
+    for slot in slots:
+        slot.target = None
+    room = MAX_FREE_SLOTS - len(_FREE_SLOTS)
+    _FREE_SLOTS.extend(slots[:max(room, 0)])
+    slots.clear()
+
+
 def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace,
-                      shared: dict | None = None):
+                      shared: dict | None = None, slots: list | None = None):
     """A native-ABI entry point that calls `fn(*args)` and stores its result(s).
 
     Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
     span as a list of tuples (one tuple per element, in the span's types). Integer results
     wrap to their width; ref results go through `ref_to_native`. `shared`: a dict the
     trampolines of one table (one `space`) share their argument readers and result
-    writers in (they depend only on the types and `space`)."""
+    writers in (they depend only on the types and `space`). `slots`: the entry point is a
+    slot lent from the process's free slots and listed there (the caller gives them back
+    with `_give_back` once no code can call them), instead of a new callback in `keep`."""
     if shared is None:
         shared = {}
     args, results = tuple(sig.args), tuple(sig.results)
@@ -177,6 +223,12 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
         store = shared[key]
     else:
         store = shared[key] = _result_writer(results, space)
+
+    if slots is not None:
+        slot = _FREE_SLOTS.pop() if _FREE_SLOTS else _make_slot()
+        slot.target = (fn, read, store, errors)
+        slots.append(slot)
+        return slot.address
 
     def entry(ctx, args_ptr, results_ptr):
         try:
@@ -236,6 +288,9 @@ class ImportTable:
         #: providers' callables with `bind(module)` / `after_call(live)` hooks (hal/pools.py)
         self.hooks: list = []
         self.space = space if space is not None else ObjectSpace()
+        #: the trampoline slots this table's Python imports use (given back in __del__:
+        #: the module whose code calls them holds this table as long as it can run)
+        self._slots: list[_Slot] = []
         pieces: list[tuple[int, bytes, str]] = []
         shared: dict = {}  # the trampolines' readers and writers (python_trampoline)
         for i, imp in enumerate(defn.imports):
@@ -264,7 +319,7 @@ class ImportTable:
                 if fn is None or not callable(fn):
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space,
-                                           shared)
+                                           shared, self._slots)
                 if hasattr(fn, "after_call") and fn not in self.hooks:
                     self.hooks.append(fn)
                 if native_code:  # machine code first, Python behind it
@@ -281,6 +336,12 @@ class ImportTable:
                 self.entries[i] = abi.ImportEntry(entry, 0)
         if pieces:
             self._map_entries(pieces)
+
+    def __del__(self):
+        try:
+            _give_back(self._slots)
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing calls them any more
+            pass
 
     def _map_entries(self, pieces: list[tuple[int, bytes, str]]) -> None:
         """Maps the native entries given as code (import ordinal, position-independent
