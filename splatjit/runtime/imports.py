@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import types
 
 import numpy as np
 
@@ -245,6 +246,13 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
     return abi.function_address(native)
 
 
+def _attributes_of(fn):
+    """Where `fn`'s own attributes (a provider's hooks and builders: `pure`, `after_call`,
+    `native_code`, `native_entry`) are looked up: a bound method forwards them to its
+    function, so that is asked directly (a miss on the method costs an exception)."""
+    return fn.__func__ if type(fn) is types.MethodType else fn
+
+
 def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
     """Import ordinal -> callable, for each import served by a Python callable that its
     provider marks `pure = True` (deterministic, no side effects, ints in and out: the
@@ -254,7 +262,7 @@ def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
         modname, _, fname = imp.name.partition(".")
         provider = (providers or {}).get(modname)
         fn = provider.get(fname) if isinstance(provider, dict) else None
-        if fn is not None and getattr(fn, "pure", False) is True:
+        if fn is not None and getattr(_attributes_of(fn), "pure", False) is True:
             out[i] = fn
     return out
 
@@ -279,6 +287,8 @@ class ImportTable:
         providers = providers or {}
         n = len(defn.imports)
         self.entries = array_type(abi.ImportEntry, max(n, 1))()
+        #: the entries as u64 words (entry, Context) per import: filled through this
+        words = self._words = memoryview(self.entries).cast("B").cast("Q")
         self.errors: list[BaseException] = []
         self.keep: list = []  # providers and callbacks that must outlive the table
         self.modules: list = []
@@ -309,7 +319,7 @@ class ImportTable:
                                                                         imp.signature.results):
                     raise LinkError(f"import {imp.name}{imp.signature.describe()} does not match "
                                     f"{provider.name}.{fname}{export.signature.describe()}")
-                self.entries[i] = abi.ImportEntry(export.address, ctypes.addressof(provider._context))
+                words[2 * i], words[2 * i + 1] = export.address, provider._context_address
                 self.keep.append(provider)
                 self.modules.append(provider)
                 if "ref" in imp.signature.args or "ref" in imp.signature.results:
@@ -320,20 +330,21 @@ class ImportTable:
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space,
                                            shared, self._slots)
-                if hasattr(fn, "after_call") and fn not in self.hooks:
+                attrs = _attributes_of(fn)
+                if hasattr(attrs, "after_call") and fn not in self.hooks:
                     self.hooks.append(fn)
                 if native_code:  # machine code first, Python behind it
-                    code_of = getattr(fn, "native_code", None)
+                    code_of = getattr(attrs, "native_code", None)
                     code = code_of(entry, imp.signature) if code_of is not None else None
                     if code is not None:  # mapped below, with the table's other entries
                         pieces.append((i, code, imp.name))
                         continue
-                    native = getattr(fn, "native_entry", None)
+                    native = getattr(attrs, "native_entry", None)
                     built = native(entry, imp.signature) if native is not None else None
                     if built is not None:
                         entry, memory = built
                         self.keep.append(memory)
-                self.entries[i] = abi.ImportEntry(entry, 0)
+                words[2 * i] = entry  # (its Context: 0)
         if pieces:
             self._map_entries(pieces)
 
@@ -356,8 +367,9 @@ class ImportTable:
             blob += code
         memory = ExecutableMemory(bytes(blob), symbols)
         self.keep.append(memory)
+        words = self._words
         for (i, _, _), start in zip(pieces, starts):
-            self.entries[i] = abi.ImportEntry(memory.address + start, 0)
+            words[2 * i] = memory.address + start
 
     @property
     def address(self) -> int:
