@@ -91,3 +91,49 @@ def test_import_trampolines_are_lent_to_a_table_and_given_back_when_it_goes():
         assert {slot.address for slot in m._imports._slots} <= set(free)
         assert m.main(*inputs).tobytes() == want.tobytes()
         m.close()
+
+
+def test_mmt4d_entries_after_the_first_are_patched_copies(monkeypatch):
+    """Every kernel of a data-tiled program imports vmvx.mmt4d: its native entry is assembled
+    once per copy of the tile loops it calls, later ones are the template with their own
+    fallback (the same bytes assembling gives)."""
+    import random
+    from splatjit.emit_x64.cpu import host_features
+    from splatjit.intrinsics import native_x64
+    if not native_x64.NEEDS.get("mmt4d", set()) <= host_features():
+        pytest.skip("no native mmt4d entry on this CPU")
+    rng = random.Random(7)
+    op = native_x64.NativeIntrinsic("mmt4d", lambda *args: None)
+    fallbacks = [rng.randrange(1 << 40, 1 << 47) for _ in range(3)]
+    op.native_code(fallbacks[0])
+    assemble = native_x64.ASSEMBLERS["mmt4d"]
+    calls = []
+
+    def counted(name, fallback):
+        calls.append(fallback)
+        return assemble(name, fallback)
+
+    monkeypatch.setitem(native_x64.ASSEMBLERS, "mmt4d", counted)
+    got = [op.native_code(f) for f in fallbacks[1:]]
+    assert calls == []
+    assert got == [assemble("mmt4d", f) for f in fallbacks[1:]]
+
+
+def test_kernel_modules_share_one_vmvx_provider(monkeypatch):
+    """intrinsics/vmvx.provider (which reads /proc/cpuinfo for its target) runs once per
+    process, not once per kernel; the shared provider serves every vmvx import."""
+    from splatjit.intrinsics import vmvx
+    item = corpus.find_item("programs/matmul[datatiled]")
+    data = _compiled(item)
+    made = []
+    real = vmvx.provider
+    monkeypatch.setattr(vmvx, "provider", lambda *a, **k: made.append(1) or real(*a, **k))
+    monkeypatch.setattr(local, "_VMVX", [])
+    inputs = random_inputs(item, 0)
+    first = JitModule(data).main(*inputs)
+    second = JitModule(data).main(*inputs)
+    assert made == [1]
+    assert first.tobytes() == second.tobytes()
+    exe_imports = [imp.name for e in JitModule(data).loaded.executables
+                   for imp in e.module.defn.imports]
+    assert any(name.startswith("vmvx.") for name in exe_imports)

@@ -244,12 +244,25 @@ def intrinsic_providers(kernel_bytes: bytes, defn=None) -> dict:
     `defn`: the kernel's ModuleDef when already parsed."""
     from ..frontend.archive import load_module_def
     defn = load_module_def(kernel_bytes) if defn is None else defn
-    wanted = {imp.name.partition(".")[0] for imp in defn.imports}
-    if "vmvx" not in wanted:
+    if not any(imp.name.partition(".")[0] == "vmvx" for imp in defn.imports):
         return {}
-    from ..intrinsics.native_x64 import native_provider
-    from ..intrinsics.vmvx import provider
-    return {"vmvx": native_provider(provider())}
+    return {"vmvx": vmvx_provider()}
+
+
+#: the `vmvx` provider every kernel module shares (`vmvx_provider`), made on first use
+_VMVX: list = []
+
+
+def vmvx_provider() -> dict:
+    """{vmvx function name: callable} for this host (intrinsics/vmvx.provider for
+    `host_target()`, with native entries where intrinsics/native_x64 has them), made once
+    per process: its callables keep no state (pure microkernels over their arguments),
+    and host_target reads /proc/cpuinfo, which does not change. Callers must not change it."""
+    if not _VMVX:
+        from ..intrinsics.native_x64 import native_provider
+        from ..intrinsics.vmvx import provider
+        _VMVX.append(native_provider(provider()))
+    return _VMVX[0]
 
 
 def _pool_buffer(size: int, memory_types: int, usage: int) -> Buffer:

@@ -20,8 +20,8 @@ still callables (the AArch64 backend and direct callers use the Python function)
 `native_code(fallback_address)` (the entry's position-independent bytes, which the x86-64
 import table maps with its other entries and keeps mapped) and `native_entry` (the same,
 mapped on its own). The fallback address is embedded; entries of one op differ only in
-that address, so each op is assembled once per process (runtime/patched_code.py), except
-those in EMBEDS_MODULE_CODE.
+that address, so each op is assembled once per process (runtime/patched_code.py); those
+in EMBEDS_MODULE_CODE once per copy of the code they call.
 """
 from __future__ import annotations
 
@@ -276,10 +276,25 @@ ASSEMBLERS = {**{n: _assemble for n in (*BINARY, *CHECKED, *UNARY, *LIBM_UNARY)}
 
 
 #: Ops whose entries call code that a module-level cache owns (native_mmt4d's tile loops):
-#: assembled afresh each time, never from a patched template, whose baked-in addresses
-#: would outlive that cache if the module were ever loaded again (the old copy's mappings
-#: are unmapped with it; seen with test harnesses that re-import splatjit).
+#: their patched templates are keyed by that cache object (`_Owner`), which the key keeps
+#: alive with its mappings, so a template's baked-in addresses never outlive the code they
+#: call; a new cache (a harness that loads splatjit again) gets templates of its own.
 EMBEDS_MODULE_CODE = frozenset({"mmt4d"})
+
+
+class _Owner:
+    """Part of a template key: equal only to an _Owner of the same object (identity), and
+    holds that object (the cache owning the code a template calls) alive."""
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return type(other) is _Owner and other.obj is self.obj
 
 
 class NativeIntrinsic:
@@ -297,9 +312,10 @@ class NativeIntrinsic:
         function at `fallback` (the Python trampoline of this op; vmvx imports have the
         signatures of CCONV, so `signature` is not consulted)."""
         name, assemble = self.name, ASSEMBLERS[self.name]
+        key = ("vmvx-native", name)
         if name in EMBEDS_MODULE_CODE:
-            return assemble(name, fallback)
-        return patched(("vmvx-native", name), lambda a: assemble(name, a[0]), (fallback,))
+            key += (_Owner(native_mmt4d._CACHE),)
+        return patched(key, lambda a: assemble(name, a[0]), (fallback,))
 
     def native_entry(self, fallback: int, signature=None) -> tuple[int, object]:
         """(entry address, the mapping to keep alive) of `native_code`."""
