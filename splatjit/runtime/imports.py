@@ -53,7 +53,7 @@ def _buffer_view(address: int, desc: tuple):
         if not length:
             arr = np.zeros(0, np.uint8)
         else:
-            arr = np.ctypeslib.as_array(array_type(ctypes.c_uint8, length).from_address(data))
+            arr = np.frombuffer(array_type(ctypes.c_uint8, length).from_address(data), np.uint8)
             arr.flags.writeable = bool(access & abi.ACCESS_MUTABLE)
         if len(_VIEWS) >= _MAX_VIEWS:
             _VIEWS.clear()
@@ -267,6 +267,17 @@ def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
     return out
 
 
+_JIT_MODULE: list = []
+
+
+def _jit_module_class():
+    """module.JitModule (imported on first use: module.py imports this module)."""
+    if not _JIT_MODULE:
+        from ..module import JitModule
+        _JIT_MODULE.append(JitModule)
+    return _JIT_MODULE[0]
+
+
 #: native entries given as code start at a multiple of this in their shared mapping: their
 #: own alignment directives and constant pools (at most 64 bytes) stay aligned
 ENTRY_ALIGN = 64
@@ -283,7 +294,7 @@ class ImportTable:
                  native_code: bool = False):
         """`native_code`: the importing module runs x86-64 code in this process, so
         providers' `native_entry` builders (intrinsics/native_x64.py) may be used."""
-        from ..module import JitModule
+        JitModule = _jit_module_class()
         providers = providers or {}
         n = len(defn.imports)
         self.entries = array_type(abi.ImportEntry, max(n, 1))()
