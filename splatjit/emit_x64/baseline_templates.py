@@ -168,48 +168,22 @@ def shape_key(ins, block: int = -1, nxt=None):
     (An op's fields are the same names in the same order every time, so the values alone
     describe it.) A successor's shape is whether it is the next block (a lowering may fall
     through into it) and its remap's registers and slot pattern; its target block is an
-    operand like a register. An op of plain fields (no successors) has the short form:
-    each register's (type, move), and when registers share a slot, a final tuple saying
-    per register which is the first one on its slot."""
-    if nxt is None:  # the common case first: plain fields, registers on distinct slots
-        parts, regs = [ins.op.mnemonic], []
-        for v in ins.args.values():
-            t = type(v)
-            if t is Reg:
-                regs.append(v)
-                parts.append((v.type, v.move))
-            elif t is int or t is str or t is bool or v is None:
-                parts.append(v)
-            elif t is float:
-                parts.append(("f", _F64.pack(v)))
-            elif t is list and v and type(v[0]) is int:
-                if not all(type(x) is int for x in v):
-                    break
-                parts.append(("ints", tuple(v)))
-            elif t is list:
-                shapes = []
-                for x in v:
-                    if type(x) is not Reg:
-                        break
-                    shapes.append((x.type, x.move))
-                else:
-                    regs.extend(v)
-                    parts.append(tuple(shapes))
-                    continue
-                break
-            else:
-                break
-        else:
-            if len(regs) < 2 or len({~r.ordinal if r.is_ref else r.ordinal
-                                     for r in regs}) == len(regs):
-                return tuple(parts), regs, _NO_BLOCKS
+    operand like a register. Ops (and pairs) whose successors have no remaps have the
+    short form (`_short_fields`): each register's (type, move), each successor whether it
+    is the next block, and when registers share a slot, a final tuple saying per register
+    which is the first one on its slot."""
+    parts, regs, blocks = [ins.op.mnemonic], [], []
+    if _short_fields(ins, block, parts, regs, blocks) and (
+            nxt is None or _short_fields(nxt, block, parts, regs, blocks, nxt.op.mnemonic)):
+        if len(regs) > 1 and len({~r.ordinal if r.is_ref else r.ordinal
+                                  for r in regs}) != len(regs):
             # registers sharing a slot: per register, the first one on its slot (with the
             # types and move flags, this also says which are the same register; regs keeps
             # the repeats, whose placeholder is the first one's)
             home = {}
             parts.append(tuple([home.setdefault(~r.ordinal if r.is_ref else r.ordinal, k)
                                 for k, r in enumerate(regs)]))
-            return tuple(parts), regs, _NO_BLOCKS
+        return tuple(parts), regs, blocks
     parts, regs, blocks, seen = [ins.op.mnemonic], [], [], {}
     if not _fields(ins, block, parts, regs, blocks, seen):
         return None, None, None
@@ -220,7 +194,42 @@ def shape_key(ins, block: int = -1, nxt=None):
     return tuple(parts), regs, blocks
 
 
-_NO_BLOCKS: list = []  # (never changed)
+def _short_fields(ins, block: int, parts: list, regs: list, blocks: list,
+                  mnemonic=None) -> bool:
+    """`shape_key`'s short form of `ins`'s fields (after `mnemonic`, if given) appended to
+    `parts` (registers to `regs`, successor blocks to `blocks`); False when a field needs
+    the long form (a successor with a remap, a mixed list, another kind of value)."""
+    if mnemonic is not None:
+        parts.append(mnemonic)
+    for v in ins.args.values():
+        t = type(v)
+        if t is Reg:
+            regs.append(v)
+            parts.append((v.type, v.move))
+        elif t is int or t is str or t is bool or v is None:
+            parts.append(v)
+        elif t is Successor:
+            if v.remap or v.block is None:
+                return False
+            blocks.append(v.block)
+            parts.append(("succ", v.block == block + 1))
+        elif t is float:
+            parts.append(("f", _F64.pack(v)))
+        elif t is list and v and type(v[0]) is int:
+            if not all(type(x) is int for x in v):
+                return False
+            parts.append(("ints", tuple(v)))
+        elif t is list:
+            shapes = []
+            for x in v:
+                if type(x) is not Reg:
+                    return False
+                shapes.append((x.type, x.move))
+            regs.extend(v)
+            parts.append(tuple(shapes))
+        else:
+            return False
+    return True
 
 
 def _fields(ins, block: int, parts: list, regs: list, blocks: list, seen: dict) -> bool:
