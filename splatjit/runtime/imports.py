@@ -167,6 +167,21 @@ _FREE_SLOTS: list[_Slot] = []
 MAX_FREE_SLOTS = 1 << 12
 
 
+def _call(target: tuple, args_ptr: int, results_ptr: int) -> int:
+    """A Python import's call from native code: `target` = (fn, read the arguments, store
+    the results or None, the table's error list); 0, or TRAP_IMPORT with the exception
+    kept in the error list (re-raised in Python)."""
+    fn, read, store, errors = target
+    try:
+        out = fn(*read(args_ptr))
+        if store is not None:
+            store(results_ptr, out)
+        return 0
+    except BaseException as e:  # noqa: BLE001 - reported as a trap, re-raised in Python
+        errors.append(e)
+        return abi.TRAP_IMPORT
+
+
 def _make_slot() -> _Slot:
     slot = _Slot()
     slot.target = None
@@ -175,15 +190,7 @@ def _make_slot() -> _Slot:
         target = slot.target
         if target is None:
             return abi.TRAP_IMPORT
-        fn, read, store, errors = target
-        try:
-            out = fn(*read(args_ptr))
-            if store is not None:
-                store(results_ptr, out)
-            return 0
-        except BaseException as e:  # noqa: BLE001 - reported as a trap, re-raised in Python
-            errors.append(e)
-            return abi.TRAP_IMPORT
+        return _call(target, args_ptr, results_ptr)
 
     slot.native = NATIVE_FN(entry)
     slot.address = abi.function_address(slot.native)
@@ -231,15 +238,10 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
         slots.append(slot)
         return slot.address
 
+    target = (fn, read, store, errors)
+
     def entry(ctx, args_ptr, results_ptr):
-        try:
-            out = fn(*read(args_ptr))
-            if store is not None:
-                store(results_ptr, out)
-            return 0
-        except BaseException as e:  # noqa: BLE001 - reported as a trap, re-raised in Python
-            errors.append(e)
-            return abi.TRAP_IMPORT
+        return _call(target, args_ptr, results_ptr)
 
     native = NATIVE_FN(entry)
     keep.append(native)
