@@ -237,6 +237,15 @@ def compile_item(item: CorpusItem) -> bytes:
     return data
 
 
+def compiled(items):
+    """(item, module bytes) for each of `items` that compiles (CompileFailure: left out)."""
+    for item in items:
+        try:
+            yield item, compile_item(item)
+        except CompileFailure:
+            continue
+
+
 # --------------------------------------------------------------------------------------------
 # The oracle: IREE's bytecode interpreter through iree.runtime.
 # --------------------------------------------------------------------------------------------

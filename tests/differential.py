@@ -122,11 +122,7 @@ def dispatch_kernels():
     import corpus
     from splatjit import load_module
     out = []
-    for item in corpus.program_items():
-        try:
-            data = corpus.compile_item(item)
-        except corpus.CompileFailure:
-            continue
+    for item, data in corpus.compiled(corpus.program_items()):
         for exe in load_module(data).executables:
             out.append(pytest.param(item, exe.rodata_ordinal, id=f"{item.id}@rodata{exe.rodata_ordinal}"))
     return out

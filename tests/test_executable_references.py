@@ -13,11 +13,7 @@ from splatjit.frontend.archive import is_archive
 def _programs():
     """(id, loaded module) of every corpus module that holds nested module archives."""
     out = []
-    for item in corpus.all_items():
-        try:
-            data = corpus.compile_item(item)
-        except corpus.CompileFailure:
-            continue
+    for item, data in corpus.compiled(corpus.all_items()):
         try:
             mod = loader.load_module(data)
         except Exception:  # noqa: BLE001 - modules IREE mis-encodes are tested elsewhere

@@ -69,11 +69,7 @@ def _agree(defn, what: str) -> bool:
 
 def _corpus_defs():
     out = []
-    for item in corpus.all_items():
-        try:
-            data = corpus.compile_item(item)
-        except corpus.CompileFailure:
-            continue
+    for item, data in corpus.compiled(corpus.all_items()):
         stack = [(item.id, data)]
         while stack:
             name, data = stack.pop()

@@ -14,13 +14,8 @@ def _functions():
     """(function, its ModuleDef) for every function of every loadable corpus module,
     nested VMVX kernels included."""
     out = []
-    for item in corpus.all_items():
-        if item.expect != "ok":
-            continue
-        try:
-            loaded = load_module(corpus.compile_item(item))
-        except corpus.CompileFailure:
-            continue
+    for _, data in corpus.compiled(i for i in corpus.all_items() if i.expect == "ok"):
+        loaded = load_module(data)
         for m in [loaded] + [e.module for e in loaded.executables]:
             out += [(fn, m.defn) for fn in m.functions]
     return out
