@@ -151,6 +151,24 @@ def _call_layout(sig: Signature, segments) -> CallLayout:
                       tuple(sig.results), tuple(res_offsets), res_size)
 
 
+def module_fields(a, loaded, label_cls, lower_function) -> dict:
+    """The fields of a `CompiledModule` whose functions are those of `loaded`, each lowered in
+    order into assembler `a` by `lower_function(fn, entries)` (its FunctionInfo; `entries`:
+    function ordinal -> entry label, a `label_cls`), then `a` finished. UnsupportedError for
+    a function the verifier did not pass."""
+    entries = {fn.ordinal: label_cls(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
+    infos = {}
+    for fn in loaded.functions:
+        if not fn.verified:
+            raise UnsupportedError(f"function {fn.name} is not verified")
+        infos[fn.ordinal] = lower_function(fn, entries)
+    code = a.finish()
+    return dict(code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()},
+                functions=infos,
+                unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
+                features=a.features, assembler=a)
+
+
 def outgoing_area_size(fn: Function, module: ModuleDef) -> int:
     """Bytes for the args + results buffers of the largest call in `fn`."""
     size = 0

@@ -20,12 +20,11 @@ from ..div_rem_pairs import pair_divisions
 from ..range_folding import fold_ranges
 from ..element_promotion import promote_elements
 from ..regalloc.coalesce import coalesce_remaps
-from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
 from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, constant_slots,
-                        loop_headers, outgoing_area_size)
+                        loop_headers, module_fields, outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify
@@ -439,15 +438,6 @@ def compile_module(loaded: LoadedModule, fuel: bool = False, *, resolve=None, ha
     clobbers = clobbers_caller_saved if clobbers is None else clobbers
     resolve = default_resolve if resolve is None else resolve
     a = Assembler()
-    entries = {fn.ordinal: Label(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
-    infos = {}
-    for fn in loaded.functions:
-        if not fn.verified:
-            raise UnsupportedError(f"function {fn.name} is not verified")
-        infos[fn.ordinal] = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel,
-                                             resolve, pure).lower()
-    code = a.finish()
-    return CompiledModule(
-        code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
-        unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
-        features=a.features, assembler=a)
+    return CompiledModule(**module_fields(
+        a, loaded, Label, lambda fn, entries: FunctionLowering(
+            a, loaded, fn, entries, handlers, clobbers, fuel, resolve, pure).lower()))

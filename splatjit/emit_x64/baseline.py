@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from ..buffer_cache import CachePlan
-from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
-from ..lowering import CompiledModule, FunctionInfo, call_layout, loop_headers
+from ..lowering import (CompiledModule, FunctionInfo, call_layout, loop_headers,
+                        module_fields)
 from ..regalloc.linear_scan import Allocation
 from ..regalloc.variables import SlotMap
 from ..runtime import abi
@@ -332,15 +332,7 @@ def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
     (`fuel` and `imports` as in `lower.compile_module`; `tier_up` as in BaselineLowering).
     Every branch takes its rel32 form (no relaxation: one layout pass)."""
     a = Assembler(features, relax=False)
-    entries = {fn.ordinal: Label(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
-    infos = {}
-    for fn in loaded.functions:
-        if not fn.verified:
-            raise UnsupportedError(f"function {fn.name} is not verified")
-        infos[fn.ordinal] = BaselineLowering(a, loaded, fn, entries, _OP_HANDLERS, fuel, imports,
-                                             tier_up).lower()
-    code = a.finish()
-    return BaselineModule(
-        code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
-        unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
-        features=a.features, assembler=a, tier_up=tier_up)
+    return BaselineModule(**module_fields(
+        a, loaded, Label, lambda fn, entries: BaselineLowering(
+            a, loaded, fn, entries, _OP_HANDLERS, fuel, imports, tier_up).lower()),
+        tier_up=tier_up)

@@ -11,12 +11,11 @@ native ABI of `runtime/abi.py`; functions that use an op without a lowering are 
 """
 from __future__ import annotations
 
-from ..errors import UnsupportedError
 from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
 from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, constant_slots,
-                        immediate_only, loop_headers, outgoing_area_size)
+                        immediate_only, loop_headers, module_fields, outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify, successors, typed_regs
@@ -531,15 +530,6 @@ def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=
     handlers = HANDLERS if handlers is None else handlers
     clobbers = clobbers_caller_saved if clobbers is None else clobbers
     a = Assembler(features)
-    entries = {fn.ordinal: Label(f"fn{fn.ordinal}.{fn.name}") for fn in loaded.functions}
-    infos = {}
-    for fn in loaded.functions:
-        if not fn.verified:
-            raise UnsupportedError(f"function {fn.name} is not verified")
-        infos[fn.ordinal] = FunctionLowering(a, loaded, fn, entries, handlers, clobbers, fuel,
-                                             imports, pure).lower()
-    code = a.finish()
-    return CompiledModule(
-        code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()}, functions=infos,
-        unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
-        features=a.features, assembler=a)
+    return CompiledModule(**module_fields(
+        a, loaded, Label, lambda fn, entries: FunctionLowering(
+            a, loaded, fn, entries, handlers, clobbers, fuel, imports, pure).lower()))
