@@ -52,30 +52,19 @@ def test_forward_and_backward_short_branches_land_on_their_labels() -> None:
     assert (back.mnemonic, back.size, int(back.op_str, 0)) == ("jne", 2, 0)
 
 
-def test_far_branches_become_near() -> None:
-    a = Assembler(ALL_FEATURES)
+@pytest.mark.parametrize("relax, gap", [(True, 300), (False, 3)])
+def test_far_branches_and_unrelaxed_ones_are_near_and_land_on_their_labels(relax, gap) -> None:
+    """Relaxation grows branches whose targets are far to rel32; `relax=False` makes every
+    branch rel32 at once, near targets too."""
+    a = Assembler(ALL_FEATURES, relax=relax)
     top, end = Label(), Label()
     a.label(top)
     a.je(end)
-    a.db(b"\x90" * 300)
+    a.db(b"\x90" * gap)
     a.jmp(top)
     a.label(end)
     code = a.finish()
-    je, jmp = at(code, 0), at(code, 6 + 300)
-    assert je.size == 6 and int(je.op_str, 0) == a.label_offset(end) == len(code)
-    assert jmp.size == 5 and int(jmp.op_str, 0) == 0
-
-
-def test_without_relaxation_every_branch_is_rel32_and_lands_on_its_label() -> None:
-    a = Assembler(ALL_FEATURES, relax=False)
-    top, end = Label(), Label()
-    a.label(top)
-    a.je(end)
-    a.db(b"\x90" * 3)
-    a.jmp(top)
-    a.label(end)
-    code = a.finish()
-    je, jmp = at(code, 0), at(code, 6 + 3)
+    je, jmp = at(code, 0), at(code, 6 + gap)
     assert je.size == 6 and int(je.op_str, 0) == a.label_offset(end) == len(code)
     assert jmp.size == 5 and int(jmp.op_str, 0) == 0
 
