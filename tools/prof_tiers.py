@@ -20,31 +20,17 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
 import speed_support as ss  # noqa: E402
 from splatjit import tiers  # noqa: E402
-from splatjit.emit_x64 import baseline, lower  # noqa: E402
-from splatjit.frontend import loader  # noqa: E402
 from splatjit import module as module_py  # noqa: E402
 from splatjit.module import JitModule  # noqa: E402
 
 TIERS = tiers.TIERS
-if sys.argv[1:2] == ["--first"]:  # (a child of --cold) TIER OPS NAME...
-    modules = dict(ss.corpus_modules()[0])
-    provider = modules.get("vm/native_import_module", modules.get("native_import_module"))
-    imports = {"native_import_module": JitModule(provider, tier=sys.argv[2])}
-    start = time.perf_counter()
-    for name in sys.argv[4:]:
-        JitModule(modules[name], imports=imports, tier=sys.argv[2]).close()
-    print(time.perf_counter() - start)
-    sys.exit(0)
 blobs, imports, excluded, origin = ss.constructible_modules(TIERS)
 ops = ss.compiled_op_count([b for _, b in blobs], imports)
 if sys.argv[1:2] == ["--cold"]:
-    import subprocess
     print(f"{len(blobs)} modules, {ops} ops from {origin}; each tier's first pass in a fresh "
           "process (after building the import provider):")
     for t in TIERS:
-        seconds = float(subprocess.run(
-            [sys.executable, __file__, "--first", t, str(ops)] + [n for n, _ in blobs],
-            capture_output=True, text=True, check=True).stdout)
+        seconds = ss.first_pass_seconds(t, [n for n, _ in blobs])
         print(f"  {t:11s} {seconds:.3f} s  {ops / seconds:9,.0f} ops/s")
     sys.exit(0)
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
