@@ -39,6 +39,7 @@ from dataclasses import replace
 
 from ..ir import Instr, Reg, Successor
 from .operands import Label
+from .ops import HANDLERS
 from .ops_list import ref_type_tag
 
 _BASE_A = 0x40000000
@@ -654,7 +655,6 @@ def emit(L, ins, handler) -> bool:
         if ins.op.mnemonic in _CONTEXTUAL:
             handler(L, ins)
             return False
-        from .ops import HANDLERS
         pair = (nxt, HANDLERS[nxt.op.mnemonic])
         key, regs, blocks = shape_key(ins, L.block.index, nxt)
     else:
@@ -725,7 +725,6 @@ def template(ins, features) -> Template | None:
     """The template of `ins`'s shape for `features` (made now if it is new), or None when
     its ops go through their lowering: for tests and tools."""
     from .baseline import BaselineLowering
-    from .ops import HANDLERS
     key, regs, _ = shape_key(ins)
     handler = HANDLERS.get(ins.op.mnemonic)
     if key is None or handler is None:
