@@ -171,12 +171,20 @@ def module_fields(a, loaded, label_cls, lower_function) -> dict:
 
 def outgoing_area_size(fn: Function, module: ModuleDef) -> int:
     """Bytes for the args + results buffers of the largest call in `fn`."""
-    size = 0
+    return call_area(fn, module)[0]
+
+
+def call_area(fn: Function, module: ModuleDef) -> tuple[int, bool]:
+    """(`outgoing_area_size`, whether any op of `fn` calls) in one pass over its ops."""
+    size, calls = 0, False
     for ins in fn.instrs():
-        if ins.args.get("callee_ordinal") is not None:
-            layout = call_layout(module, ins)
-            size = max(size, layout.arg_size + layout.result_size)
-    return size
+        args = ins.args
+        if "callee_ordinal" in args:
+            calls = True
+            if args["callee_ordinal"] is not None:
+                layout = call_layout(module, ins)
+                size = max(size, layout.arg_size + layout.result_size)
+    return size, calls
 
 
 def loop_headers(fn: Function) -> set[int]:

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 from ..buffer_cache import CachePlan
 from ..frontend.loader import LoadedModule
-from ..lowering import (CompiledModule, FunctionInfo, call_layout, loop_headers,
+from ..lowering import (CompiledModule, FunctionInfo, call_area, loop_headers,
                         module_fields)
 from ..regalloc.linear_scan import Allocation
 from ..regalloc.variables import SlotMap
@@ -79,13 +79,8 @@ class BaselineLowering(FunctionLowering):
         self.import_targets = imports
         self.constants = {}
         self.caches = CachePlan([], fn.i32_count)
-        out_size = 0  # (lowering.outgoing_area_size, and whether any op calls, in one pass)
-        self.leaf = True
-        for ins in fn.instrs():
-            if "callee_ordinal" in ins.args:
-                self.leaf = False
-                layout = call_layout(module.defn, ins)
-                out_size = max(out_size, layout.arg_size + layout.result_size)
+        out_size, calls = call_area(fn, module.defn)
+        self.leaf = not calls
         self.deferred = []
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
