@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import random
 import struct
 
 import capstone
@@ -84,6 +85,60 @@ def test_copied_code_with_fixups_keeps_its_size_and_patches_each_field() -> None
     jmp = at(code, 6)
     # (addend 1: the field is relative to the end of the jmp, one byte before the copy ends)
     assert jmp.size == 5 and int(jmp.op_str, 0) == a.label_offset(target) == 2
+
+
+def _mixed_stream(a: Assembler, seed: int) -> list:
+    """Labels, copies with fixups (forward and backward), branches, alignment and constants
+    in a seeded random order; returns the labels in binding order."""
+    rng = random.Random(seed)
+    labels = [Label(f"x{i}") for i in range(12)]
+    bound = []
+    for k in range(60):
+        a.set_tag(k)
+        choice = rng.randrange(6)
+        if choice == 0 and len(bound) < len(labels):
+            a.label(labels[len(bound)])
+            bound.append(labels[len(bound)])
+        elif choice == 1:
+            target = rng.choice(labels)
+            a.copy_code(b"\x90\xe9\0\0\0\0\xcc", ((2, 4, target, rng.randrange(-3, 4)),))
+        elif choice == 2:
+            a.jne(rng.choice(labels))
+        elif choice == 3:
+            a.db(bytes([0x90]) * rng.randrange(1, 9))
+        elif choice == 4:
+            a.align(16)
+        else:
+            a.mov(rax, a.const_i64(rng.randrange(1 << 40)))
+    for label in labels[len(bound):]:
+        a.label(label)
+        bound.append(label)
+        a.db(b"\xc3")
+    return bound
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_packed_code_is_the_unrelaxed_code(seed: int) -> None:
+    """`packed=True` (labels and copy fixups kept inside runs of code) gives the bytes,
+    label offsets, listing and tag map of `relax=False` for the same stream."""
+    plain, packed = Assembler(ALL_FEATURES, relax=False), Assembler(ALL_FEATURES, relax=False,
+                                                                    packed=True)
+    plain_labels, packed_labels = _mixed_stream(plain, seed), _mixed_stream(packed, seed)
+    assert packed.finish() == plain.finish()
+    assert [packed.label_offset(x) for x in packed_labels] == [
+        plain.label_offset(x) for x in plain_labels]
+    assert packed.listing == plain.listing and packed.tag_map == plain.tag_map
+    assert len(packed._items) < len(plain._items)  # (the point: fewer stream items)
+
+
+def test_packed_code_reports_unbound_labels_and_needs_fixed_sizes() -> None:
+    a = Assembler(ALL_FEATURES, relax=False, packed=True)
+    a.db(b"\x90")
+    a.copy_code(b"\xe9\0\0\0\0", ((1, 4, Label("nowhere"), 0),))
+    with pytest.raises(AsmError, match="nowhere"):
+        a.finish()
+    with pytest.raises(AsmError, match="relax=False"):
+        Assembler(ALL_FEATURES, packed=True)
 
 
 @pytest.mark.parametrize("gap, size", [(127, 2), (128, 5)])

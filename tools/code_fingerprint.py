@@ -1,8 +1,8 @@
 """Fingerprints of the machine code splatjit generates for the test corpus.
 
 For every corpus module (tests/corpus.py `all_items()`, vm modules and programs, with the
-programs' nested VMVX executables), compiled for x86-64 under three feature sets and for
-AArch64, each with and without fuel checks: a sha256 of the code bytes, of the entry
+programs' nested VMVX executables), compiled for x86-64 under three feature sets by the
+optimizing and the baseline tier, and for AArch64, each with and without fuel checks: a sha256 of the code bytes, of the entry
 offsets + tag map, of the assembler listing and of `splatjit disasm`'s text. A change to
 the compiler that must not change the generated code (a speed-up of the compiler itself) is
 checked with::
@@ -43,6 +43,7 @@ def _configs():
         features = cpu.ALL_FEATURES if feats == "all" else cpu.closure(feats)
         for fuel in (False, True):
             yield f"x86_64/{name}{'/fuel' if fuel else ''}", "x86_64", features, fuel
+            yield f"x86_64-baseline/{name}{'/fuel' if fuel else ''}", "baseline", features, fuel
     for fuel in (False, True):
         yield f"aarch64{'/fuel' if fuel else ''}", "aarch64", None, fuel
 
@@ -62,6 +63,9 @@ def _fixed_host_addresses() -> None:
 def _compile(loaded, isa: str, features, fuel: bool):
     if isa == "x86_64":
         from splatjit.emit_x64.lower import compile_module
+        return compile_module(loaded, features, fuel=fuel)
+    if isa == "baseline":
+        from splatjit.emit_x64.baseline import compile_module
         return compile_module(loaded, features, fuel=fuel)
     from splatjit.emit_a64.lower import compile_module
     return compile_module(loaded, fuel=fuel, resolve=lambda name: 0x1000 + 16 * len(name))
@@ -95,7 +99,8 @@ def fingerprints(only: str | None = None) -> dict[str, dict]:
                 except Exception as e:  # noqa: BLE001 - an unsupported module is a record too
                     out[name] = {"input": _sha(blob), "error": f"{type(e).__name__}: {e}"}
                     continue
-                module = SimpleNamespace(compiled=compiled, loaded=loaded, target=isa)
+                module = SimpleNamespace(compiled=compiled, loaded=loaded,
+                                         target="aarch64" if isa == "aarch64" else "x86_64")
                 text = disasm.as_text(disasm.function_records(module))
                 out[name] = {
                     "input": _sha(blob),

@@ -19,7 +19,9 @@ condition-code aliases such as ``jz``/``cmovnc``/``setnae`` included); each buil
 
 Layout: branches to labels start as rel8 and grow to rel32 until no displacement overflows
 (a fixed point: branches only grow, so it terminates); `Assembler(relax=False)` gives every
-branch its rel32 form at once. Constants follow the code, each
+branch its rel32 form at once. `Assembler(relax=False, packed=True)` also binds labels
+inside runs of label-free code and keeps `copy_code` fixups as patch sites of the run
+(nothing changes size, so neither needs an item of its own). Constants follow the code, each
 aligned to its natural alignment (at most 64 bytes) relative to the start of the code, so
 the code must be loaded at a 64-byte-aligned address.
 
@@ -139,11 +141,22 @@ class _Align:
 class Assembler:
     """Collects x86-64 code for one function body or stub; `finish` returns its bytes."""
 
-    def __init__(self, features: Iterable[str] | None = None, relax: bool = True):
+    def __init__(self, features: Iterable[str] | None = None, relax: bool = True,
+                 packed: bool = False):
         """`relax`: branches to labels start short and grow at `finish` (else every branch
-        with a rel32 form takes it at once: larger code, one layout pass)."""
+        with a rel32 form takes it at once: larger code, one layout pass). `packed` (needs
+        relax=False): labels bound and `copy_code` fixups inside a run of label-free code
+        stay in it (fewer stream items; `stream` is then unavailable)."""
+        if packed and relax:
+            raise AsmError("packed code needs relax=False (its runs never change size)")
         self.features = cpu.host_features() if features is None else cpu.closure(features)
         self._long = not relax
+        self._packed = packed
+        #: packed: (index of the run's item, offset in it, label) per label bound in a run
+        self._inner_labels: list[tuple[int, int, Label]] = []
+        #: packed: (run's item index, field offset in it, size, label, addend relative to
+        #: the run's start) per copy_code fixup
+        self._inner_fixups: list[tuple[int, int, int, Label, int]] = []
         self._cache = _ENCODED.setdefault(self.features, {})
         self._branches = _BRANCHES.setdefault(self.features, {})
         # The stream: bytearray (label-free code), Label, _Align, _Ref. `_chunk` collects the
@@ -183,6 +196,10 @@ class Assembler:
         if label in self._bound:
             raise AsmError(f"label {label} is bound twice")
         self._bound.add(label)
+        if self._packed and len(self._recs) > self._mark:
+            # the open run becomes item len(_items) at its flush (nothing else appends first)
+            self._inner_labels.append((len(self._items), len(self._chunk), label))
+            return label
         self._flush()
         self._items.append(label)
         return label
@@ -211,6 +228,14 @@ class Assembler:
             self._chunk += data
             self._recs.append(data)
             return
+        if self._packed:  # patch sites of the open run (item len(_items) once flushed)
+            item, start = len(self._items), len(self._chunk)
+            end = start + len(data)
+            self._inner_fixups.extend((item, start + pos, size, label, addend - end)
+                                      for pos, size, label, addend in fixups)
+            self._chunk += data
+            self._recs.append(data)
+            return
         self._append_ref(_Ref(_FixedCode(data, fixups), (), None), self._tag)
 
     @property
@@ -218,6 +243,8 @@ class Assembler:
         """(items, pool): the recorded stream in order (bytearray runs of label-free code,
         bound Labels, alignments, label-naming instruction records) and constant label ->
         its (data, align) key. For tools that turn a short run of code into a template."""
+        if self._packed:
+            raise AsmError("a packed assembler's labels and fixups are not items of its stream")
         self._flush()
         return self._items, {label: key for key, label in self._pool.items()}
 
@@ -365,8 +392,10 @@ class Assembler:
         branch sizes chosen so far."""
         addrs: dict[Label, int] = {}
         starts: dict[int, int] = {}
+        runs: list[int] = []  # the start of every item (packed code's runs need theirs)
         off = 0
         for it in self._items:
+            runs.append(off)
             kind = type(it)
             if kind is bytearray:
                 off += len(it)
@@ -377,6 +406,8 @@ class Assembler:
                 off += -off % it.boundary
             else:
                 addrs[it] = off
+        for item, at, label in self._inner_labels:
+            addrs[label] = runs[item] + at
         for (data, align), label in self._pool_order():
             off += -off % align
             addrs[label] = off
@@ -411,6 +442,15 @@ class Assembler:
                         break
             elif kind is _Align:
                 out += nop_padding(-len(out) % it.boundary)
+        for item, at, size, target, addend in self._inner_fixups:
+            start = item_starts[item]
+            where = addrs.get(target)
+            if where is None:
+                raise AsmError(f"copied code: label {target} is never bound")
+            value = where + addend - start
+            if size != 4 or not -_IMM32 <= value < _IMM32:
+                raise AsmError(f"copied code: a {size}-byte field cannot reach {target}")
+            _I32.pack_into(out, start + at, value)
         for (data, align), label in self._pool_order():
             out += bytes((_POOL_PAD,)) * (-len(out) % align)
             if isinstance(data, tuple):

@@ -325,8 +325,9 @@ def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
                    imports=None, tier_up=None) -> BaselineModule:
     """Compiles every function of `loaded` with the baseline tier into one code blob
     (`fuel` and `imports` as in `lower.compile_module`; `tier_up` as in BaselineLowering).
-    Every branch takes its rel32 form (no relaxation: one layout pass)."""
-    a = Assembler(features, relax=False)
+    Every branch takes its rel32 form (no relaxation: one layout pass), and labels and
+    template fixups stay inside their runs of code (`Assembler(packed=True)`)."""
+    a = Assembler(features, relax=False, packed=True)
     return BaselineModule(**module_fields(
         a, loaded, Label, lambda fn, entries: BaselineLowering(
             a, loaded, fn, entries, _OP_HANDLERS, fuel, imports, tier_up).lower()),
