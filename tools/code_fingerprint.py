@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -80,6 +81,7 @@ def _modules(item_id: str, loaded, path: str = ""):
 def fingerprints(only: str | None = None) -> dict[str, dict]:
     import corpus
     from splatjit import disasm
+    from splatjit.emit_x64 import operands
     from splatjit.frontend.loader import load_module
     _fixed_host_addresses()
     out: dict[str, dict] = {}
@@ -94,6 +96,9 @@ def fingerprints(only: str | None = None) -> dict[str, dict]:
         for key, loaded in _modules(item.id, top):
             for config, isa, features, fuel in _configs():
                 name = f"{key} {config}"
+                # anonymous labels are named by a process-wide counter: restart it, so one
+                # entry's listing does not depend on how many labels earlier ones made
+                operands._label_ids = itertools.count()
                 try:
                     compiled = _compile(loaded, isa, features, fuel)
                 except Exception as e:  # noqa: BLE001 - an unsupported module is a record too
