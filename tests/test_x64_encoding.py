@@ -8,6 +8,8 @@ width, and branch targets, compared as addresses.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import zlib
 
 import capstone
@@ -177,6 +179,24 @@ def test_table_covers_the_required_mnemonics() -> None:
     required += [f"{k}{c}" for k in ("set", "cmov", "j") for c in cc]
     missing = [m for m in required if m not in TABLE.by_mnemonic]
     assert not missing
+
+
+def test_the_table_parses_a_mnemonic_when_it_is_first_used() -> None:
+    """Importing the assembler parses no ISA row (startup); assembling one instruction
+    parses that mnemonic's rows only; the method docstrings, read from the rows, say what
+    the parsed forms say; an unknown mnemonic is still an AsmError."""
+    script = ("from splatjit.emit_x64 import Assembler, AsmError, rax, rbx\n"
+              "from splatjit.emit_x64.isa import TABLE\n"
+              "before = sorted(TABLE.by_mnemonic.parsed)\n"
+              "a = Assembler(); a.add(rax, rbx); a.finish()\n"
+              "after = sorted(TABLE.by_mnemonic.parsed)\n"
+              "try:\n    TABLE.match('frobnicate', ())\nexcept AsmError as e:\n    err = str(e)\n"
+              "print(before, after, err)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[] ['add'] unknown x86-64 instruction 'frobnicate'"
+    for mnemonic in TABLE.by_mnemonic:
+        assert TABLE.describe(mnemonic) == "; ".join(str(f) for f in TABLE.by_mnemonic[mnemonic])
 
 
 def test_avx512_forms_cover_high_registers_and_all_lengths() -> None:

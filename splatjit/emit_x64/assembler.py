@@ -569,7 +569,7 @@ def _make_method(mnemonic: str):
             self._record(cached, tag)
         return cached.insn
     method.__name__ = method.__qualname__ = mnemonic
-    method.__doc__ = "; ".join(str(f) for f in TABLE.by_mnemonic[TABLE.canonical(mnemonic)])
+    method.__doc__ = TABLE.describe(TABLE.canonical(mnemonic))
     return method
 
 

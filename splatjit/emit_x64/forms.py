@@ -21,6 +21,7 @@ VEX.vvvv) unless given as letters R M V I O D X (X = implicit) per operand.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from splatjit.emit_x64.encoding import MAPS, PP
@@ -271,20 +272,62 @@ def describe(op: Operand) -> str:
     return repr(op)
 
 
+def row_mnemonic(row: str) -> str:
+    """The mnemonic `parse_row(row)` gives its form (lower case), read without parsing."""
+    return row.split("|", 1)[0].strip().partition(" ")[0].lower()
+
+
+def row_text(row: str) -> str:
+    """`str(parse_row(row))` (mnemonic and operand patterns), read without parsing."""
+    mnemonic, _, ops = row.split("|", 1)[0].strip().partition(" ")
+    return f"{mnemonic.lower()} {', '.join(t.strip() for t in ops.split(','))}".rstrip()
+
+
+class _FormsByMnemonic(Mapping):
+    """mnemonic -> its forms in row order, each mnemonic's rows parsed on first access
+    (an import parses none: most processes use a few dozen of ~300 mnemonics)."""
+
+    def __init__(self, rows: list[str]):
+        self.rows: dict[str, list[str]] = {}
+        for row in rows:
+            self.rows.setdefault(row_mnemonic(row), []).append(row)
+        self.parsed: dict[str, list[Form]] = {}
+
+    def __getitem__(self, name: str) -> list[Form]:
+        forms = self.parsed.get(name)
+        if forms is None:
+            forms = [parse_row(row) for row in self.rows[name]]
+            if any(f.mnemonic != name for f in forms):  # pragma: no cover - row_mnemonic's contract
+                raise AssertionError(f"ISA rows of {name!r} parse to another mnemonic")
+            self.parsed[name] = forms
+        return forms
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, name) -> bool:
+        return name in self.rows
+
+
 class FormTable:
-    """All forms by mnemonic, in preference order (shorter encodings first)."""
+    """All forms by mnemonic, in preference order (shorter encodings first); a mnemonic's
+    rows are parsed when it is first used (`by_mnemonic` is a read-only mapping)."""
 
     def __init__(self, rows: list[str], aliases: dict[str, str]):
-        self.by_mnemonic: dict[str, list[Form]] = {}
-        for row in rows:
-            form = parse_row(row)
-            self.by_mnemonic.setdefault(form.mnemonic, []).append(form)
+        self.by_mnemonic = _FormsByMnemonic(rows)
         self.aliases = dict(aliases)
         self._by_kinds: dict[tuple, tuple[Form, ...]] = {}   # (name, sigs) -> forms
 
     @property
     def forms(self) -> list[Form]:
-        return [f for forms in self.by_mnemonic.values() for f in forms]
+        return [f for name in self.by_mnemonic for f in self.by_mnemonic[name]]
+
+    def describe(self, mnemonic: str) -> str:
+        """Every form of `mnemonic` (canonical name) as text, without parsing its rows."""
+        return "; ".join(row_text(row) for row in self.by_mnemonic.rows[mnemonic])
 
     def canonical(self, mnemonic: str) -> str:
         name = mnemonic.lower().rstrip("_")
@@ -293,9 +336,11 @@ class FormTable:
     def match(self, mnemonic: str, operands: tuple[Operand, ...]) -> tuple[Form, ...]:
         """The forms that encode ``mnemonic operands``, best first; AsmError when none does."""
         name = self.canonical(mnemonic)
-        candidates = self.by_mnemonic.get(name)
+        candidates = self.by_mnemonic.parsed.get(name)
         if candidates is None:
-            raise AsmError(f"unknown x86-64 instruction {mnemonic!r}")
+            if name not in self.by_mnemonic:
+                raise AsmError(f"unknown x86-64 instruction {mnemonic!r}")
+            candidates = self.by_mnemonic[name]
         try:
             key = (name, tuple(op.sig for op in operands))
         except AttributeError:
