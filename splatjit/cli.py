@@ -73,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--json", action="store_true", help="machine-readable output")
     x.add_argument("--nested", action="store_true",
                    help="also a program's nested VMVX executables (their dispatch functions)")
-    x.add_argument("--tier", choices=("optimizing", "baseline"),
+    x.add_argument("--tier", choices=("optimizing", "baseline", "mixed"),
                    help="x86-64 compiler whose code is shown (default: $SPLATJIT_TIER, else "
-                        "optimizing; auto's code starts as baseline)")
+                        "mixed: per function; auto's code starts as baseline)")
     x.set_defaults(func=cmd_disasm)
     r = sub.add_parser("run", help="run a function like iree-run-module (same flags and output)")
     r.add_argument("file", nargs="?")
@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per result: - (print), @file.npy (write), +file.npy (append), "
                         "empty (ignore); when given, one per result")
     r.add_argument("--target", default="native", choices=("native", "x86_64", "aarch64"))
-    r.add_argument("--tier", choices=("optimizing", "baseline", "auto"),
-                   help="x86-64 compiler tier (default: $SPLATJIT_TIER, else optimizing)")
+    r.add_argument("--tier", choices=("optimizing", "baseline", "auto", "mixed"),
+                   help="x86-64 compiler tier (default: $SPLATJIT_TIER, else mixed)")
     r.add_argument("--print_max_element_count", type=int, default=1024,
                    help="elements printed per result before '...'")
     r.add_argument("--device", help="accepted for iree-run-module compatibility (local-sync)")

@@ -7,9 +7,12 @@
 - "auto": baseline code that recompiles the module with the optimizing tier once it is hot
   (runtime/tier_up.py: after ~256 calls or ~16k loop iterations; a call already running
   finishes in the baseline code).
+- "mixed" (the default): per function (`emit_x64/mixed.py`): functions with loops and short
+  ones optimizing, longer straight-line ones baseline, the module recompiled by the
+  optimizing tier once those are hot. No call stays long in baseline code (it has no loop).
 
 `JitModule(tier=...)` picks one; None reads the environment variable `SPLATJIT_TIER`, and
-without it the default is "optimizing". AArch64 has only its optimizing compiler: the tier
+without it the default is "mixed". AArch64 has only its optimizing compiler: the tier
 is ignored there.
 """
 from __future__ import annotations
@@ -18,8 +21,8 @@ import os
 
 from .errors import UnsupportedError
 
-TIERS = ("optimizing", "baseline", "auto")
-DEFAULT = "optimizing"
+TIERS = ("optimizing", "baseline", "auto", "mixed")
+DEFAULT = "mixed"
 ENV = "SPLATJIT_TIER"
 
 
@@ -48,19 +51,34 @@ def _compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure, tier
     from .emit_x64.lower import compile_module as optimizing
     if tier == "optimizing":
         return optimizing(loaded, features, fuel=fuel, imports=imports, pure=pure)
+    if tier == "mixed":
+        from .emit_x64 import mixed
+        baseline = mixed.baseline_functions(loaded)
+        if not baseline:  # (every function optimizing: no stubs, no budget)
+            return optimizing(loaded, features, fuel=fuel, imports=imports, pure=pure)
+        tu = tier_up if tier_up is not None else _tier_up(loaded, features, fuel, imports, pure)
+        return mixed.compile_module(loaded, features, fuel=fuel, imports=imports, pure=pure,
+                                    tier_up=tu, baseline=baseline)
     from .emit_x64.baseline import compile_module as baseline
     tu = tier_up
     if tier == "auto" and tu is None:
-        from .runtime.memory import ExecutableMemory
-        from .runtime.tier_up import TierUp
-
-        def recompile():
-            from .runtime.tier_up import direct_entry
-            linked = None if imports is None else [  # providers that tiered up: called directly
-                (direct_entry(entry), context) for entry, context in imports]
-            compiled = optimizing(loaded, features, fuel=fuel, imports=linked, pure=pure)
-            compiled.forget_assembler(lambda: optimizing(loaded, features, fuel=fuel,
-                                                         imports=linked, pure=pure))
-            return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
-        tu = TierUp(len(loaded.functions), recompile)
+        tu = _tier_up(loaded, features, fuel, imports, pure)
     return baseline(loaded, features, fuel=fuel, imports=imports, tier_up=tu)
+
+
+def _tier_up(loaded, features, fuel: bool, imports, pure):
+    """A TierUp whose hot module is recompiled by the optimizing tier (linked imports that
+    have tiered up meanwhile are called at their optimizing entries)."""
+    from .emit_x64.lower import compile_module as optimizing
+    from .runtime.memory import ExecutableMemory
+    from .runtime.tier_up import TierUp
+
+    def recompile():
+        from .runtime.tier_up import direct_entry
+        linked = None if imports is None else [  # providers that tiered up: called directly
+            (direct_entry(entry), context) for entry, context in imports]
+        compiled = optimizing(loaded, features, fuel=fuel, imports=linked, pure=pure)
+        compiled.forget_assembler(lambda: optimizing(loaded, features, fuel=fuel,
+                                                     imports=linked, pure=pure))
+        return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
+    return TierUp(len(loaded.functions), recompile)
