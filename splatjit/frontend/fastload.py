@@ -446,8 +446,11 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
     base = pc = desc.bytecode_offset
     end = base + desc.bytecode_length
     marker = oc.BLOCK_MARKER
+    new = _NEW
     blocks: list[Block] = []
     instrs = None
+    # (Blocks, Instrs, Successors and the Function get the fields their constructors set,
+    # set here without the constructor call: about half the cost)
     while pc < end:
         op_pc = pc
         byte = data[pc]
@@ -455,7 +458,8 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
         if byte == marker:
             if instrs is not None:
                 raise _REJECT
-            block = Block(len(blocks), op_pc - base)
+            block = new(Block)
+            block.index, block.offset, block.instrs = len(blocks), op_pc - base, []
             blocks.append(block)
             instrs = block.instrs
             continue
@@ -474,7 +478,9 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
         if decode is None:
             decode = _decoder_for(op)
         args, pc = decode(data, pc, end, base, S)
-        instrs.append(Instr(op_pc - base, op, args, pc - op_pc))
+        ins = new(Instr)
+        ins.offset, ins.op, ins.args, ins.length, ins.regs = op_pc - base, op, args, pc - op_pc, None
+        instrs.append(ins)
         if ends:
             instrs = None
     if instrs is not None or len(blocks) != desc.block_count:
@@ -488,17 +494,34 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
                     index = block_at.get(t)
                     if index is None:
                         raise _REJECT
-                    cases.append(Successor(t, index, rm))
+                    cases.append(_successor(t, index, rm))
                 args[name] = cases
             else:
                 index = block_at.get(target)
                 if index is None:
                     raise _REJECT
-                args[name] = Successor(target, index, remap)
-    fn = Function(m.name, m.function_name(ordinal), ordinal, signature, n_i32, n_ref,
-                  desc.requirements, blocks, desc.bytecode_offset)
-    fn.verified = True
+                args[name] = _successor(target, index, remap)
+    fn = new(Function)
+    fn.module, fn.name, fn.ordinal, fn.signature = m.name, m.function_name(ordinal), ordinal, signature
+    fn.i32_count, fn.ref_count, fn.requirements, fn.blocks = n_i32, n_ref, desc.requirements, blocks
+    fn.bytecode_offset, fn.verified = desc.bytecode_offset, True
     return fn
+
+
+_NEW = object.__new__
+
+
+_SET_PC, _SET_BLOCK, _SET_REMAP = (Successor.__dict__[f].__set__ for f in ("pc", "block", "remap"))
+
+
+def _successor(pc: int, block: int, remap: tuple) -> Successor:
+    """`Successor(pc, block, remap)`, its slots set directly (the frozen dataclass's
+    constructor goes through `object.__setattr__` per field)."""
+    s = _NEW(Successor)
+    _SET_PC(s, pc)
+    _SET_BLOCK(s, block)
+    _SET_REMAP(s, remap)
+    return s
 
 
 def decode_verified(m: ModuleDef) -> list[Function] | None:
