@@ -30,6 +30,7 @@ import struct
 from ..ir import WIDE, Block, Function, Instr, Successor
 from . import opcodes as oc
 from .decoder import MOVE_BIT, REF_BIT, REF_MASK, _typed_reg, reg_from_raw
+from .records import maker
 from .schema import ModuleDef
 from .verifier import _flat, arg_registers
 
@@ -511,17 +512,7 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
 _NEW = object.__new__
 
 
-_SET_PC, _SET_BLOCK, _SET_REMAP = (Successor.__dict__[f].__set__ for f in ("pc", "block", "remap"))
-
-
-def _successor(pc: int, block: int, remap: tuple) -> Successor:
-    """`Successor(pc, block, remap)`, its slots set directly (the frozen dataclass's
-    constructor goes through `object.__setattr__` per field)."""
-    s = _NEW(Successor)
-    _SET_PC(s, pc)
-    _SET_BLOCK(s, block)
-    _SET_REMAP(s, remap)
-    return s
+_successor = maker(Successor)
 
 
 def decode_verified(m: ModuleDef) -> list[Function] | None:
