@@ -216,24 +216,43 @@ def u16s(data, pc: int, n: int) -> tuple:
     return st(data, pc)
 
 
-def _list_head(lines: list, ind: str, entries: str = "n") -> None:
-    """Aligns pc to 2 (function-relative), reads a u16 count `n` and `raws`: the
-    `entries` (an expression in n) u16s that follow."""
+def _count(lines: list, ind: str) -> None:
+    """Aligns pc to 2 (function-relative) and reads a list's u16 count into `n`."""
     lines += [f"{ind}if (pc - base) & 1: pc += 1",
               f"{ind}if pc + 2 > end: raise REJECT",
               f"{ind}n = data[pc] | data[pc + 1] << 8",
-              f"{ind}pc += 2",
-              f"{ind}if pc + 2 * {entries} > end: raise REJECT",
+              f"{ind}pc += 2"]
+
+
+def _raws(lines: list, ind: str, entries: str = "n") -> None:
+    """`raws`: the `entries` (an expression in n) u16s at pc."""
+    lines += [f"{ind}if pc + 2 * {entries} > end: raise REJECT",
               f"{ind}st = U16S.get({entries})",
               f"{ind}raws = st(data, pc) if st is not None else u16s(data, pc, {entries})",
               f"{ind}pc += 2 * {entries}"]
 
 
+def _reg_list(lines: list, ind: str, out: str, one: str, many: str) -> None:
+    """A register list of `n` entries into `out` (n read by `_count`): `one` is the Reg of
+    the one entry `raw` (most lists hold one), `many` the list of the entries `raws`."""
+    lines += [f"{ind}if n == 1:",
+              f"{ind}    if pc + 2 > end: raise REJECT",
+              f"{ind}    raw = data[pc] | data[pc + 1] << 8",
+              f"{ind}    pc += 2",
+              f"{ind}    {out} = [{one}]",
+              f"{ind}elif n:"]
+    _raws(lines, ind + "    ")
+    lines += [f"{ind}    {out} = {many}",
+              f"{ind}else:",
+              f"{ind}    {out} = []"]
+
+
 def _remap(lines: list, ind: str, out: str) -> None:
     """A remap list into `out`: a tuple of (src, dst) Regs of one bank each."""
-    _list_head(lines, ind, "(2 * n)")
-    lines += [f"{ind}if n:",
-              f"{ind}    R = S.raw",
+    _count(lines, ind)
+    lines += [f"{ind}if n:"]
+    _raws(lines, ind + "    ", "(2 * n)")
+    lines += [f"{ind}    R = S.raw",
               f"{ind}    regs = list(map(R.__getitem__, raws))",
               f"{ind}    {out} = tuple(zip(regs[0::2], regs[1::2]))",
               f"{ind}    for a, b in {out}:",
@@ -242,8 +261,9 @@ def _remap(lines: list, ind: str, out: str) -> None:
               f"{ind}    {out} = ()"]
 
 
-def _fixed_run(lines, env, fields, i, value, reg_bank, ind) -> int:
-    """Code for the run of fixed-size fields starting at `i`; returns where it ends."""
+def _fixed_run(lines, env, fields, i, value, reg_bank, ind, edges) -> int:
+    """Code for the run of fixed-size fields starting at `i`; returns where it ends.
+    Branch targets are added to `edges` (see `_generate`)."""
     j, fmt = i, "<"
     while j < len(fields) and (fields[j].kind in _FIXED or fields[j].kind is oc.CONST):
         f = fields[j]
@@ -279,7 +299,7 @@ def _fixed_run(lines, env, fields, i, value, reg_bank, ind) -> int:
                 w = _GLOBAL_WIDTH[reg_bank]
                 lines.append(f"{ind}if {v} + {w} > S.m.global_bytes or {v} % {w}: raise REJECT")
         elif f.kind is oc.TARGET:
-            lines.append(f"{ind}pend.append(({f.name!r}, {v}, ()))")
+            edges.append([f.name, v, "()"])
         value[f.name] = v
     return j
 
@@ -293,23 +313,21 @@ def _generate(layout: str) -> tuple:
     # (list(map(...)) over the register lists: a list comprehension makes a function per run)
     env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS, "getitem": operator.getitem}
     value: dict[str, str] = {}  # field name -> the local holding its final value
-    edges = any(f.kind in (oc.TARGET, oc.CASES) for f in fields)
-    if edges:
-        lines.append(f"{ind}pend = []")
+    edges: list = []  # [field name, target pc, remap] (locals) of each branch field
     reg_bank = next((f.bank for f in fields if f.kind in (oc.SRC, oc.DST)), None)
     i = 0
     while i < len(fields):
-        j = _fixed_run(lines, env, fields, i, value, reg_bank, ind)
+        j = _fixed_run(lines, env, fields, i, value, reg_bank, ind, edges)
         if j > i:
             i = j
             continue
         f, v = fields[i], f"v{i}"
         kind = f.kind
         if kind in (oc.SRCLIST, oc.DSTLIST):
-            _list_head(lines, ind)
+            _count(lines, ind)
             if f.bank != "any":
                 bank = "S.moved_ref" if f.bank == "ref" else f"S.{f.bank}"
-                lines += [f"{ind}{v} = list(map({bank}.__getitem__, raws))"]
+                _reg_list(lines, ind, v, f"{bank}[raw]", f"list(map({bank}.__getitem__, raws))")
             else:
                 if "callee_ordinal" in value:
                     types = "arg_types" if kind is oc.SRCLIST else "result_types"
@@ -318,14 +336,15 @@ def _generate(layout: str) -> tuple:
                 else:
                     types = None
                 if types is None:
-                    lines += [f"{ind}{v} = list(map(S.raw.__getitem__, raws))"]
+                    _reg_list(lines, ind, v, "S.raw[raw]", "list(map(S.raw.__getitem__, raws))")
                 else:
                     lines += [f"{ind}types = {types}",
-                              f"{ind}if len(types) != n: raise REJECT",
-                              f"{ind}A = S.frame.any_typed",
-                              f"{ind}{v} = list(map(getitem, map(A.__getitem__, types), raws))"]
+                              f"{ind}if len(types) != n: raise REJECT"]
+                    _reg_list(lines, ind, v, "S.frame.any_typed[types[0]][raw]",
+                              "list(map(getitem, map(S.frame.any_typed.__getitem__, types), raws))")
         elif kind is oc.SEGMENTS:
-            _list_head(lines, ind)
+            _count(lines, ind)
+            _raws(lines, ind)
             lines += [f"{ind}{v} = list(raws)",
                       f"{ind}arg_types, result_types = S.m.call_types("
                       f"{value['callee_ordinal']}, raws)"]
@@ -334,7 +353,7 @@ def _generate(layout: str) -> tuple:
             if target.kind is not oc.TARGET:  # pragma: no cover - the table pairs them
                 raise AssertionError(f"{layout}: remap list without a target")
             _remap(lines, ind, v)
-            lines.append(f"{ind}pend[-1] = ({target.name!r}, {value[target.name]}, {v})")
+            edges[-1][2] = v  # (the target's remap)
         elif kind is oc.STRING:
             lines += [f"{ind}if pc + 2 > end: raise REJECT",
                       f"{ind}n = data[pc] | data[pc + 1] << 8",
@@ -350,8 +369,8 @@ def _generate(layout: str) -> tuple:
                       f"data[pc + 3] << 24",
                       f"{ind}    pc += 4"]
             _remap(lines, ind + "    ", "rm")
-            lines += [f"{ind}    cases.append((t, rm))",
-                      f"{ind}pend.append(({f.name!r}, None, cases))"]
+            lines += [f"{ind}    cases.append((t, rm))"]
+            edges.append([f.name, "None", "cases"])
             v = "None"
         else:  # pragma: no cover - the table holds only the kinds above
             raise AssertionError(f"{layout}: unhandled field kind {kind}")
@@ -362,8 +381,10 @@ def _generate(layout: str) -> tuple:
             value[f.name] = "None"
     body = ", ".join(f"{f.name!r}: {value[f.name]}" for f in fields if f.kind is not oc.REMAP)
     lines.append(f"{ind}args = {{{body}}}")
-    if edges:
-        lines.append(f"{ind}for name, target, remap in pend: S.edges.append((args, name, target, remap))")
+    if edges:  # (args, field name, target pc, remap) or (args, field name, None, [(pc, remap)...])
+        tuples = [f"(args, {name!r}, {target}, {remap})" for name, target, remap in edges]
+        lines.append(f"{ind}S.edges.append({tuples[0]})" if len(tuples) == 1 else
+                     f"{ind}S.edges += ({', '.join(tuples)})")
     lines.append(f"{ind}return args, pc")
     src = "\n".join(lines) + "\n"
     exec(compile(src, f"<fastload {layout}>", "exec"), env)  # noqa: S102 - from our own table
