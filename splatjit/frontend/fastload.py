@@ -11,9 +11,12 @@ at the reference speed), but it must never accept a module the reference rejects
 `test_fastload.py`, differential over the corpus and mutated modules).
 
 How it is fast:
-  * one decoding function per operand layout, generated once from the opcode table
+  * one decoding function per opcode, generated on its first use from its operand layout
     (`opcodes.LAYOUTS`): fixed-size field runs are one `struct.unpack_from`, and each register
-    field is one subscript of a per-frame "bank" (below); no per-field dispatch at run time;
+    field is one subscript of a per-frame "bank" (below); no per-field dispatch at run time.
+    It also makes the op's Instr and closes the block after a terminator, so the pass's loop
+    is one table lookup and one call per op (block markers and extension prefixes are entries
+    of the same table);
   * a bank is a dict raw u16 -> Reg holding only the encodings that are valid in a frame of
     (i32 count, ref count) registers for one register type: a hit is the decoder's type
     check and the verifier's range check at once; a miss checks the encoding once
@@ -131,11 +134,12 @@ def _frame(n_i32: int, n_ref: int) -> _Frame:
 
 # ----------------------------------------------------------------------------- per-function state
 class _State:
-    """What a layout's decoding function reads: the frame's banks, the module's limits, and
-    where it leaves branch edges to resolve."""
+    """What an op's decoding function reads and writes: the frame's banks, the module's
+    limits, the function's blocks and open block, and where it leaves branch edges to
+    resolve."""
 
     __slots__ = ("frame", "i32", "i64", "f32", "f64", "ref", "moved_ref", "raw", "results", "m",
-                 "edges")
+                 "edges", "blocks", "instrs", "ext")
 
     def __init__(self, frame: _Frame, m: "_ModuleFacts", own_results: tuple):
         self.frame, self.m = frame, m
@@ -144,8 +148,11 @@ class _State:
             typed["i32"], typed["i64"], typed["f32"], typed["f64"], typed["ref"])
         self.moved_ref, self.raw = frame.moved_ref, frame.raw
         self.results = own_results
-        #: (args, field name, target pc, remap) and (args, field name, [(pc, remap)...])
+        #: (args, field name, target pc, remap) and (args, field name, None, [(pc, remap)...])
         self.edges: list = []
+        self.blocks: list = []  # the function's blocks so far
+        self.instrs: list | None = None  # the open block's instructions (None: no block open)
+        self.ext: dict = {}  # extension prefix byte -> its op table (`_EXT`)
 
 
 class _ModuleFacts:
@@ -304,14 +311,22 @@ def _fixed_run(lines, env, fields, i, value, reg_bank, ind, edges) -> int:
     return j
 
 
-def _generate(layout: str) -> tuple:
-    """(decode, its source) for one layout: `decode(data, pc, end, base, S) -> (args, pc)`
-    raises `_Reject` on anything the decoder or verifier would refuse."""
+def _generate(op: oc.Opcode) -> tuple:
+    """(decode, its source) for one op: `decode(data, pc, end, base, S) -> pc` decodes the
+    op at `pc` (its opcode byte, or its extension prefix) and appends its Instr to the open
+    block (closing the block after a terminator); raises `_Reject` on anything the decoder
+    or verifier would refuse."""
+    layout = op.layout
     fields = oc.LAYOUTS[layout]
     ind = "    "
-    lines = ["def decode(data, pc, end, base, S):"]
+    lines = ["def decode(data, pc, end, base, S):",
+             f"{ind}instrs = S.instrs",
+             f"{ind}if instrs is None: raise REJECT",
+             f"{ind}op_pc = pc",
+             f"{ind}pc += {1 if op.opcode_set == oc.CORE else 2}"]
     # (list(map(...)) over the register lists: a list comprehension makes a function per run)
-    env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS, "getitem": operator.getitem}
+    env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS, "getitem": operator.getitem,
+           "NEW": _NEW, "Instr": Instr, "OP": op}
     value: dict[str, str] = {}  # field name -> the local holding its final value
     edges: list = []  # [field name, target pc, remap] (locals) of each branch field
     reg_bank = next((f.bank for f in fields if f.kind in (oc.SRC, oc.DST)), None)
@@ -385,46 +400,82 @@ def _generate(layout: str) -> tuple:
         tuples = [f"(args, {name!r}, {target}, {remap})" for name, target, remap in edges]
         lines.append(f"{ind}S.edges.append({tuples[0]})" if len(tuples) == 1 else
                      f"{ind}S.edges += ({', '.join(tuples)})")
-    lines.append(f"{ind}return args, pc")
+    lines += [f"{ind}ins = NEW(Instr)",
+              f"{ind}ins.offset, ins.op, ins.args, ins.length, ins.regs = "
+              f"op_pc - base, OP, args, pc - op_pc, None",
+              f"{ind}instrs.append(ins)"]
+    if op.mnemonic in oc.TERMINATORS:
+        lines.append(f"{ind}S.instrs = None")
+    lines.append(f"{ind}return pc")
     src = "\n".join(lines) + "\n"
-    exec(compile(src, f"<fastload {layout}>", "exec"), env)  # noqa: S102 - from our own table
+    exec(compile(src, f"<fastload {op.mnemonic}>", "exec"), env)  # noqa: S102 - our own table
     return env["decode"], src
 
 
-_BY_LAYOUT: dict[str, object] = {}
+_NEW = object.__new__
 
 
-def _decoder_for(op: oc.Opcode):
-    """The decoding function of `op`'s layout, generated on first use and then stored in
-    every table row of that layout."""
-    fn = _BY_LAYOUT.get(op.layout)
-    if fn is None:
-        fn = _BY_LAYOUT[op.layout] = _generate(op.layout)[0]
-        for table in _TABLES.values():
-            for k, row in enumerate(table):
-                if row is not None and row[0].layout == op.layout:
-                    table[k] = (row[0], fn, row[2])
-    return fn
+def _reject(data, pc, end, base, S):
+    """A byte that starts no op here (no such opcode, or an extension not required)."""
+    raise _REJECT
 
 
-def _rows(opset: str) -> list:
-    """256 entries: (op, its layout's decoder or None until first use, is a terminator)."""
-    table = [None] * 256
+def _block_marker(data, pc, end, base, S):
+    """Opens a block (the previous one must have ended in a terminator)."""
+    if S.instrs is not None:
+        raise _REJECT
+    blocks = S.blocks
+    # (the fields `Block(index, offset)` sets, without the constructor call)
+    block = _NEW(Block)
+    block.index, block.offset, block.instrs = len(blocks), pc - base, []
+    blocks.append(block)
+    S.instrs = block.instrs
+    return pc + 1
+
+
+def _prefix(byte: int):
+    """The decoding function of extension prefix `byte`: the op its next byte names in the
+    extension's table, if the function requires the extension (`S.ext`)."""
+    def decode(data, pc, end, base, S):
+        if pc + 1 >= end:
+            raise _REJECT
+        return S.ext[byte][data[pc + 1]](data, pc, end, base, S)
+    return decode
+
+
+def _first_use(table: list, op: oc.Opcode):
+    """Stands for `op`'s decoding function in `table` until first use: generates it, puts it
+    in its place and decodes."""
+    def decode(data, pc, end, base, S):
+        fn = table[op.number] = _generate(op)[0]
+        return fn(data, pc, end, base, S)
+    return decode
+
+
+def _ops(opset: str) -> list:
+    """256 decoding functions, by the byte after any prefix (`_reject` where no op is)."""
+    table = [_reject] * 256
     for op in oc.OPCODES:
         if op.opcode_set == opset and op.layout != "block_marker":
-            table[op.number] = (op, None, op.mnemonic in oc.TERMINATORS)
+            table[op.number] = _first_use(table, op)
     return table
 
 
-_TABLES = {s: _rows(s) for s in (oc.CORE, oc.EXT_F32, oc.EXT_F64)}
-_NONE = [None] * 256
-_CORE = _TABLES[oc.CORE]
 _F32, _F64 = oc.SET_FEATURE[oc.EXT_F32], oc.SET_FEATURE[oc.EXT_F64]
 _EXT_BITS = _F32 | _F64
+_PREFIXES = {0xE0: (oc.EXT_F32, _F32), 0xE1: (oc.EXT_F64, _F64)}
+_TABLES = {s: _ops(s) for s in (oc.CORE, oc.EXT_F32, oc.EXT_F64)}
+_NONE = [_reject] * 256
 #: requirement bits & _EXT_BITS -> {prefix byte: the extension's table, or none if not required}
-_EXT = {bits: {0xE0: _TABLES[oc.EXT_F32] if bits & _F32 else _NONE,
-               0xE1: _TABLES[oc.EXT_F64] if bits & _F64 else _NONE}
+_EXT = {bits: {byte: _TABLES[opset] if bits & bit else _NONE
+               for byte, (opset, bit) in _PREFIXES.items()}
         for bits in range(_EXT_BITS + 1) if not bits & ~_EXT_BITS}
+#: by first byte: a core op, an extension prefix, or the block marker (which no op shares)
+_CORE = _TABLES[oc.CORE]
+for _byte in _PREFIXES:
+    if _CORE[_byte] is _reject:
+        _CORE[_byte] = _prefix(_byte)
+_CORE[oc.BLOCK_MARKER] = _block_marker
 
 
 # ----------------------------------------------------------------------------- the pass
@@ -462,50 +513,16 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
     if S is None:  # one per frame shape in this module; its per-function parts set below
         S = states[(n_i32, n_ref)] = _State(_frame(n_i32, n_ref), facts, ())
     S.results, S.edges = signature.results, []
-    core = _CORE
-    ext = _EXT[desc.requirements & _EXT_BITS]
+    S.blocks = blocks = []
+    S.instrs = None
+    S.ext = _EXT[desc.requirements & _EXT_BITS]
+    table = _CORE
     data = m.bytecode
     base = pc = desc.bytecode_offset
     end = base + desc.bytecode_length
-    marker = oc.BLOCK_MARKER
-    new = _NEW
-    blocks: list[Block] = []
-    instrs = None
-    # (Blocks, Instrs, Successors and the Function get the fields their constructors set,
-    # set here without the constructor call: about half the cost)
     while pc < end:
-        op_pc = pc
-        byte = data[pc]
-        pc += 1
-        if byte == marker:
-            if instrs is not None:
-                raise _REJECT
-            block = new(Block)
-            block.index, block.offset, block.instrs = len(blocks), op_pc - base, []
-            blocks.append(block)
-            instrs = block.instrs
-            continue
-        row = core[byte]
-        if row is None:
-            table = ext.get(byte)
-            if table is None or pc >= end:
-                raise _REJECT
-            row = table[data[pc]]
-            pc += 1
-            if row is None:
-                raise _REJECT
-        if instrs is None:
-            raise _REJECT
-        op, decode, ends = row
-        if decode is None:
-            decode = _decoder_for(op)
-        args, pc = decode(data, pc, end, base, S)
-        ins = new(Instr)
-        ins.offset, ins.op, ins.args, ins.length, ins.regs = op_pc - base, op, args, pc - op_pc, None
-        instrs.append(ins)
-        if ends:
-            instrs = None
-    if instrs is not None or len(blocks) != desc.block_count:
+        pc = table[data[pc]](data, pc, end, base, S)
+    if S.instrs is not None or len(blocks) != desc.block_count:
         raise _REJECT
     if S.edges:
         block_at = {b.offset: b.index for b in blocks}
@@ -523,14 +540,11 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
                 if index is None:
                     raise _REJECT
                 args[name] = _successor(target, index, remap)
-    fn = new(Function)
+    fn = _NEW(Function)  # (the fields `Function(...)` sets, then `verified`)
     fn.module, fn.name, fn.ordinal, fn.signature = m.name, m.function_name(ordinal), ordinal, signature
     fn.i32_count, fn.ref_count, fn.requirements, fn.blocks = n_i32, n_ref, desc.requirements, blocks
     fn.bytecode_offset, fn.verified = desc.bytecode_offset, True
     return fn
-
-
-_NEW = object.__new__
 
 
 _successor = maker(Successor)
