@@ -129,19 +129,40 @@ def _offsets(n: int) -> Callable:
     return st
 
 
+_PROJECTIONS: dict = {}  # (vtable bytes, projection) -> `_project`'s answer, for the process
+MAX_PROJECTIONS = 1 << 12
+
+
 def _vtable(data: bytes, size: int, vt: int, project: Callable, top: int) -> tuple | None:
     """(max(table size, 4), the field offsets `project` picks (0 for a field past the
     vtable's end)...) of the vtable at `vt` (`top`: the highest slot `project` picks), or
-    None if `Table` would refuse it (a bad vtable, or a field outside the table)."""
+    None if `Table` would refuse it (a bad vtable, or a field outside the table).
+    Answered once per process for each (vtable bytes, projection): modules share them."""
     if not 0 <= vt <= size - 4:
         return None
-    vt_size, table_size = _VT_HEAD(data, vt)
-    if vt_size < 4 or vt_size & 1 or vt + vt_size > size:
+    vt_size = data[vt] | data[vt + 1] << 8
+    if vt + vt_size > size:
+        return None
+    key = (data[vt:vt + vt_size], project)
+    got = _PROJECTIONS.get(key, False)
+    if got is False:
+        if len(_PROJECTIONS) >= MAX_PROJECTIONS:
+            _PROJECTIONS.clear()
+        got = _PROJECTIONS[key] = _project(key[0], project, top)
+    return got
+
+
+def _project(vtable: bytes, project: Callable, top: int) -> tuple | None:
+    """`_vtable`'s answer for a vtable of these bytes (its whole length inside the buffer)."""
+    if len(vtable) < 4:
+        return None
+    vt_size, table_size = _VT_HEAD(vtable, 0)
+    if vt_size < 4 or vt_size & 1:
         return None
     st = _FIELDS.get(vt_size)
     if st is None:
         st = _FIELDS[vt_size] = struct.Struct(f"<{(vt_size - 4) // 2}H").unpack_from
-    fields = st(data, vt + 4)
+    fields = st(vtable, 4)
     if fields and max(fields) >= table_size:
         return None
     if len(fields) <= top:
