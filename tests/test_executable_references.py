@@ -130,3 +130,30 @@ def test_a_ref_overwritten_before_the_call_no_longer_names_the_rodata():
     assert pairs(ins("call", callee_ordinal=other, operands=[],              # a result list
                      results=[Reg("ref", 0)])) == []
     assert pairs(ins("const.ref.rodata", rodata=7, value=Reg("ref", 1))) == [(5, 7)]
+
+
+def test_calls_of_every_kind_are_analysed():
+    """`_calls_any` skips ops by kind: each op that names a callee (plain, variadic and
+    yieldable calls) is looked into, and its pair found."""
+    from splatjit.frontend.cconv import parse_cconv
+    from splatjit.frontend.opcodes import OPCODES
+    from splatjit.frontend.schema import ImportDef
+    from splatjit.ir import Block, Function, Instr, Reg, Successor
+
+    class Defn:
+        imports = [ImportDef("hal.executable.create", parse_cconv("0rrrr_r"), {}, False)]
+
+    calls = [op for op in OPCODES if any(f.name == "callee_ordinal" for f in op.fields)]
+    assert {op.mnemonic for op in calls} >= {"call", "call.variadic"}
+    operands = [Reg("ref", 2), Reg("ref", 2), Reg("ref", 0), Reg("ref", 1)]
+    for op in calls:
+        args = {f.name: [] for f in op.fields}
+        args.update({name: [] if is_list else Successor(0, 0, ()) for name, is_list in op.edge_fields})
+        args.update(callee_ordinal=0x80000000, operands=operands)
+        body = [Instr(0, next(o for o in OPCODES if o.mnemonic == "const.ref.rodata"),
+                      {"rodata": 5, "value": Reg("ref", 0)}, 1),
+                Instr(0, next(o for o in OPCODES if o.mnemonic == "const.ref.rodata"),
+                      {"rodata": 6, "value": Reg("ref", 1)}, 1),
+                Instr(0, op, args, 1)]
+        fn = Function("m", "f", 0, parse_cconv("0v_v"), 0, 3, 0, [Block(0, 0, body)], 0)
+        assert loader.executable_references(Defn, [fn]) == [(5, 6)], op.mnemonic

@@ -16,6 +16,7 @@ from ..ir import Function
 from .archive import load_module_def
 from .decoder import decode_module_functions
 from .fastload import decode_verified
+from .opcodes import OPCODES
 from .schema import ModuleDef
 from .verifier import verify_function
 
@@ -146,11 +147,16 @@ def _rodata_flow(fn: Function, calls: dict, visit) -> None:
 
 
 def _calls_any(fn: Function, callees) -> bool:
+    calls = _CALLS
     for block in fn.blocks:
         for ins in block.instrs:
-            if ins.args.get("callee_ordinal") in callees:
+            if ins.op in calls and ins.args["callee_ordinal"] in callees:
                 return True
     return False
+
+
+#: The ops that name a callee (`callee_ordinal`): the only ones `_calls_any` looks into.
+_CALLS = frozenset(op for op in OPCODES if any(f.name == "callee_ordinal" for f in op.fields))
 
 
 def executable_references(module: ModuleDef, functions: list[Function]) -> list[tuple[int, int]]:
