@@ -315,18 +315,33 @@ def _generate(op: oc.Opcode) -> tuple:
     """(decode, its source) for one op: `decode(data, pc, end, base, S) -> pc` decodes the
     op at `pc` (its opcode byte, or its extension prefix) and appends its Instr to the open
     block (closing the block after a terminator); raises `_Reject` on anything the decoder
-    or verifier would refuse."""
-    layout = op.layout
+    or verifier would refuse. The code is compiled once per (layout, is a terminator); each
+    op's function runs it with its own `OP` and `WIDTH` (opcode bytes) globals."""
+    key = (op.layout, op.mnemonic in oc.TERMINATORS)
+    got = _CODE.get(key)
+    if got is None:
+        got = _CODE[key] = _compile(*key)
+    code, env, src = got
+    env = dict(env, OP=op, WIDTH=1 if op.opcode_set == oc.CORE else 2)
+    exec(code, env)  # noqa: S102 - defines `decode`, from our own table
+    return env["decode"], src
+
+
+_CODE: dict[tuple[str, bool], tuple] = {}  # (layout, terminator) -> (code, globals, source)
+
+
+def _compile(layout: str, terminator: bool) -> tuple:
+    """`_generate`'s code for the ops of one layout (which end their block or not)."""
     fields = oc.LAYOUTS[layout]
     ind = "    "
     lines = ["def decode(data, pc, end, base, S):",
              f"{ind}instrs = S.instrs",
              f"{ind}if instrs is None: raise REJECT",
              f"{ind}op_pc = pc",
-             f"{ind}pc += {1 if op.opcode_set == oc.CORE else 2}"]
+             f"{ind}pc += WIDTH"]
     # (list(map(...)) over the register lists: a list comprehension makes a function per run)
     env = {"REJECT": _REJECT, "u16s": u16s, "U16S": _U16_LISTS, "getitem": operator.getitem,
-           "NEW": _NEW, "Instr": Instr, "OP": op}
+           "NEW": _NEW, "Instr": Instr}
     value: dict[str, str] = {}  # field name -> the local holding its final value
     edges: list = []  # [field name, target pc, remap] (locals) of each branch field
     reg_bank = next((f.bank for f in fields if f.kind in (oc.SRC, oc.DST)), None)
@@ -404,12 +419,11 @@ def _generate(op: oc.Opcode) -> tuple:
               f"{ind}ins.offset, ins.op, ins.args, ins.length, ins.regs = "
               f"op_pc - base, OP, args, pc - op_pc, None",
               f"{ind}instrs.append(ins)"]
-    if op.mnemonic in oc.TERMINATORS:
+    if terminator:
         lines.append(f"{ind}S.instrs = None")
     lines.append(f"{ind}return pc")
     src = "\n".join(lines) + "\n"
-    exec(compile(src, f"<fastload {op.mnemonic}>", "exec"), env)  # noqa: S102 - our own table
-    return env["decode"], src
+    return compile(src, f"<fastload {layout}>", "exec"), env, src
 
 
 _NEW = object.__new__
