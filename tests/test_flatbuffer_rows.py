@@ -295,3 +295,17 @@ def test_specs_reading_the_same_tables_keep_their_own_vtable_projections():
     assert fast_rows(root, 0, "v", text) == [("abc",)]
     assert fast_rows(root, 0, "v", both) == [(42, "abc")]
     assert buf.vtables  # (the cache was used)
+
+
+def test_a_check_only_field_is_none_both_ways_and_its_errors_come_first():
+    """A `check_only` field (an import's first read of its signature) gives None either
+    way; the checked way still reads it, so its error is the one raised, and the fast way
+    declines (the later field reading the same bytes fails there)."""
+    spec = TableSpec("K", Field(0, "first", STRING, check_only=True), Field(1, "n", "i", 0),
+                     Field(0, "again", STRING))
+    root = Buffer(_synthetic()).root(b"IREE")
+    assert fast_rows(root, 0, "v", spec) == _checked(root, 0, spec) == [(None, 42, "abc")]
+    root = Buffer(_synthetic(strlen=200)).root(b"IREE")
+    assert fast_rows(root, 0, "v", spec) is None
+    with pytest.raises(FormatError, match=r"\.first"):
+        rows_mod.read_rows(root, 0, "v", spec)

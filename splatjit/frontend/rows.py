@@ -50,12 +50,16 @@ class Child(NamedTuple):
 class Field(NamedTuple):
     """One field of a table: its vtable slot (0-based, schema order; a union takes two),
     its schema name (used in error messages), its kind (`STRING`, a struct scalar format,
-    `Vector` or `Child`), the value when absent, and an optional conversion of the value."""
+    `Vector` or `Child`), the value when absent, and an optional conversion of the value.
+    A `check_only` field is read for the order its errors come in alone: its value is None
+    either way, and the fast way skips it (a later field must read the same bytes, so the
+    fast way declines where the checked way would fail on it)."""
     slot: int
     name: str
     kind: object
     default: object = None
     convert: Callable | None = None
+    check_only: bool = False
 
 
 class TableSpec:
@@ -98,7 +102,7 @@ def _checked_row(t: Table, spec: TableSpec) -> tuple:
         else:
             sub = t.table(f.slot, f.name)
             value = kind.spec.default_row() if sub is None else _checked_row(sub, kind.spec)
-        row.append(_convert(f, value))
+        row.append(None if f.check_only else _convert(f, value))
     return tuple(row)
 
 
@@ -181,6 +185,9 @@ def _field_code(lines: list, env: dict, p: str, k: int, f: Field, ind: str) -> N
     """Code that sets `{p}v{k}` from field `f` of the table at `{p}pos` (offset `{p}o{k}`);
     the table sits at `{p}depth`."""
     v, o, pos, depth = f"{p}v{k}", f"{p}o{k}", f"{p}pos", f"{p}depth"
+    if f.check_only:
+        lines.append(f"{ind}{v} = None")
+        return
     env[f"{p}D{k}"] = f.default
     kind = f.kind
     lines += [f"{ind}if {o}:", f"{ind}    a = {pos} + {o}"]

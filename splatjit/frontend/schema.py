@@ -109,11 +109,11 @@ SIGNATURE = TableSpec("FunctionSignatureDef",
                       Field(0, "calling_convention", STRING, "", parse_cconv),
                       Field(1, "attrs", Vector(ATTR), convert=dict))
 #: An import reads its signature's calling convention before its name, and parses it and
-#: reads the signature's attrs after (the order errors are found in): the signature table
-#: is read twice, once for the string alone.
+#: reads the signature's attrs after (the order errors are found in): the checked way reads
+#: the signature table twice, once for the string alone (the fast way once).
 SIGNATURE_TEXT = TableSpec("FunctionSignatureDef", Field(0, "calling_convention", STRING, ""))
 IMPORT = TableSpec("ImportFunctionDef",
-                   Field(1, "signature", Child(SIGNATURE_TEXT)),
+                   Field(1, "signature", Child(SIGNATURE_TEXT), check_only=True),
                    Field(0, "full_name", STRING, ""),
                    Field(1, "signature", Child(SIGNATURE)),
                    Field(2, "flags", "I", 1))
