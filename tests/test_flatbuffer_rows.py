@@ -37,6 +37,7 @@ VECTORS = [
     (((_MODULE["imported_functions"], True), (1, False)), 1, schema.ATTR),
     ((), _MODULE["function_signatures"], schema.SIGNATURE),
     ((), _MODULE["imported_functions"], schema.IMPORT),
+    ((), _MODULE["rodata_segments"], schema.RODATA),
 ]
 
 

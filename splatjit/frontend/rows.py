@@ -7,6 +7,7 @@ tables in field `slot` of `table` ([] when absent), one tuple per table with one
 `Field` of `spec`, in field order; only the first `limit` rows when `limit` is given (every
 element table is still checked, as `Table.tables` does). Values:
   * `STRING`: the UTF-8 string, `default` when the field is absent;
+  * `BYTES`: a `[ubyte]` vector as bytes, `default` when the field is absent;
   * a `struct` scalar format ("I", "i", "Q", ...): the value, `default` when absent;
   * `Vector(spec)`: the list of rows of that vector of tables ([] when absent);
   * `Child(spec)`: the row of that one table (an absent table reads as an empty one: the
@@ -35,6 +36,7 @@ from ..errors import FormatError
 from .flatbuffer import MAX_DEPTH, Table
 
 STRING = "string"
+BYTES = "bytes"
 
 
 class Vector(NamedTuple):
@@ -49,7 +51,7 @@ class Child(NamedTuple):
 
 class Field(NamedTuple):
     """One field of a table: its vtable slot (0-based, schema order; a union takes two),
-    its schema name (used in error messages), its kind (`STRING`, a struct scalar format,
+    its schema name (used in error messages), its kind (`STRING`, `BYTES`, a struct scalar format,
     `Vector` or `Child`), the value when absent, and an optional conversion of the value.
     A `check_only` field is read for the order its errors come in alone: its value is None
     either way, and the fast way skips it (a later field must read the same bytes, so the
@@ -95,6 +97,9 @@ def _checked_row(t: Table, spec: TableSpec) -> tuple:
         kind = f.kind
         if kind is STRING:
             value = t.string(f.slot, f.name, f.default)
+        elif kind is BYTES:
+            value = t.bytes_(f.slot, f.name)
+            value = f.default if value is None else value
         elif isinstance(kind, str):
             value = t.scalar(f.slot, kind, f.default, f.name)
         elif isinstance(kind, Vector):
@@ -191,7 +196,7 @@ def _field_code(lines: list, env: dict, p: str, k: int, f: Field, ind: str) -> N
     env[f"{p}D{k}"] = f.default
     kind = f.kind
     lines += [f"{ind}if {o}:", f"{ind}    a = {pos} + {o}"]
-    if isinstance(kind, str) and kind is not STRING:
+    if isinstance(kind, str) and kind is not STRING and kind is not BYTES:
         st = struct.Struct("<" + kind)
         env[f"{p}S{k}"] = st.unpack_from
         lines += [f"{ind}    if a + {st.size} > size: raise DECLINE",
@@ -201,11 +206,11 @@ def _field_code(lines: list, env: dict, p: str, k: int, f: Field, ind: str) -> N
     else:
         lines += [f"{ind}    if a + 4 > size: raise DECLINE",
                   f"{ind}    a += U32(data, a)[0]"]
-        if kind is STRING:
+        if kind is STRING or kind is BYTES:
             lines += [f"{ind}    if a + 4 > size: raise DECLINE",
                       f"{ind}    e = a + 4 + U32(data, a)[0]",
                       f"{ind}    if e > size: raise DECLINE",
-                      f"{ind}    {v} = data[a + 4:e].decode()",
+                      f"{ind}    {v} = data[a + 4:e]{'.decode()' if kind is STRING else ''}",
                       f"{ind}else:",
                       f"{ind}    {v} = {p}D{k}"]
         elif isinstance(kind, Vector):

@@ -13,7 +13,8 @@ from ..errors import FormatError, UnsupportedError
 from .cconv import Signature, parse_cconv
 from .flatbuffer import Buffer
 from .records import maker
-from .rows import STRING, Child, Field, TableSpec, Vector, read_rows
+from . import rows as _rows
+from .rows import BYTES, STRING, Child, Field, TableSpec, Vector, read_rows
 
 # Vtable slots of each table, in schema order (a union takes two slots: tag, value).
 _MODULE = dict(name=0, version=1, requirements=2, attrs=3, types=4, dependencies=5,
@@ -124,7 +125,51 @@ DEPENDENCY = TableSpec("ModuleDependencyDef", Field(0, "name", STRING, ""),
                        Field(1, "minimum_version", "I", 0), Field(2, "flags", "I", 1))
 RWDATA = TableSpec("RwdataSegmentDef", Field(0, "byte_size", "i", 0))
 DEBUG_FUNCTION = TableSpec("FunctionSourceMapDef", Field(0, "local_name", STRING))
+#: (the fast read of the rodata segments; its checked way is `_checked_rodata`, which reads
+#: only the fields a segment uses, in this order)
+RODATA = TableSpec("RodataSegmentDef", Field(2, "embedded_data", BYTES),
+                   Field(3, "external_data_offset", "Q", 0), Field(4, "external_data_length", "Q"))
 IMPORT_OPTIONAL, DEPENDENCY_REQUIRED = 2, 1  # flag bits
+
+
+def _rodata(root, archive: bytes, rodata_base: int) -> list[RodataSegment]:
+    """The rodata segments: read as rows (`RODATA`) or, where that declines, table by table
+    (which raises the error)."""
+    rows = _rows.fast_rows(root, _MODULE["rodata_segments"], "rodata_segments", RODATA)
+    if rows is None:
+        return _checked_rodata(root, archive, rodata_base)
+    out = []
+    for i, (embedded, offset, length) in enumerate(rows):
+        if embedded is not None:
+            out.append(_segment(embedded, False, None))
+        elif length is None:
+            out.append(_segment(b"", False, None))
+        else:
+            out.append(_external(i, archive, rodata_base + offset, length))
+    return out
+
+
+def _checked_rodata(root, archive: bytes, rodata_base: int) -> list[RodataSegment]:
+    rodata = []
+    for i, seg in enumerate(root.tables(_MODULE["rodata_segments"], "rodata_segments")):
+        embedded = seg.bytes_(2, f"rodata[{i}].embedded_data")
+        if embedded is not None:
+            rodata.append(_segment(embedded, False, None))
+            continue
+        if not seg.has(4):
+            rodata.append(_segment(b"", False, None))
+            continue
+        offset = seg.scalar(3, "Q", 0, "external_data_offset")
+        length = seg.scalar(4, "Q", 0, "external_data_length")
+        rodata.append(_external(i, archive, rodata_base + offset, length))
+    return rodata
+
+
+def _external(i: int, archive: bytes, start: int, length: int) -> RodataSegment:
+    if start + length > len(archive):
+        raise FormatError(f"rodata[{i}] external data [{start}, {start + length}) outside the "
+                          f"{len(archive)}-byte archive")
+    return _segment(archive[start:start + length], True, start)
 
 
 def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
@@ -145,22 +190,7 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
     exports = [_export_def(n, o) for n, o
                in read_rows(root, s["exported_functions"], "exported_functions", EXPORT)]
 
-    rodata = []
-    for i, seg in enumerate(root.tables(s["rodata_segments"], "rodata_segments")):
-        embedded = seg.bytes_(2, f"rodata[{i}].embedded_data")
-        if embedded is not None:
-            rodata.append(_segment(embedded, False, None))
-            continue
-        if not seg.has(4):
-            rodata.append(_segment(b"", False, None))
-            continue
-        offset = seg.scalar(3, "Q", 0, "external_data_offset")
-        length = seg.scalar(4, "Q", 0, "external_data_length")
-        start = rodata_base + offset
-        if start + length > len(archive):
-            raise FormatError(f"rodata[{i}] external data [{start}, {start + length}) outside the "
-                              f"{len(archive)}-byte archive")
-        rodata.append(_segment(archive[start:start + length], True, start))
+    rodata = _rodata(root, archive, rodata_base)
 
     rwdata_sizes = [n for n, in read_rows(root, s["rwdata_segments"], "rwdata_segments", RWDATA)]
     state = root.table(s["module_state"], "module_state")
