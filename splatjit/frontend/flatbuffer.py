@@ -205,7 +205,9 @@ class Table:
             return []
         n = self.buf.u32(start, f"{self.what}.{name} length")
         self.buf.need(start + 4, st.size * n, f"{self.what}.{name}")
-        return [st.unpack_from(self.buf.data, start + 4 + st.size * i) for i in range(n)]
+        if not n or not st.size:
+            return [st.unpack_from(self.buf.data, start + 4) for _ in range(n)]
+        return list(st.iter_unpack(self.buf.data[start + 4:start + 4 + st.size * n]))
 
     def union(self, type_slot: int, name: str) -> tuple[int, "Table | None"]:
         """(union type tag, value table) of a union whose tag sits in `type_slot`."""

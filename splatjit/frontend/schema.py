@@ -205,11 +205,12 @@ def read_module(buf: Buffer, archive: bytes, rodata_base: int) -> ModuleDef:
 
     bytecode = root.bytes_(s["bytecode_data"], "bytecode_data") or b""
     functions = []
+    size = len(bytecode)
     for i, (off, length, req, _rsv, blocks, n_i32, n_ref) in enumerate(
             root.structs(s["function_descriptors"], "function_descriptors", _FUNCTION_DESCRIPTOR)):
-        if off < 0 or length < 0 or off + length > len(bytecode):
+        if off < 0 or length < 0 or off + length > size:
             raise FormatError(f"function {i} bytecode [{off}, {off + length}) outside the "
-                              f"{len(bytecode)}-byte bytecode section")
+                              f"{size}-byte bytecode section")
         if blocks < 0 or n_i32 < 0 or n_ref < 0:
             raise FormatError(f"function {i} has negative block or register counts")
         functions.append(_descriptor(off, length, req, blocks, n_i32, n_ref))
