@@ -89,10 +89,6 @@ def _entry_dicts(heap: BufferHeap) -> tuple[dict, dict]:
     return heap.by_address, heap.lists.by_address
 
 
-#: how many `_entry_dicts` returns
-_ENTRY_DICT_COUNT = 2
-
-
 def _bytes_data_offset() -> int:
     """Bytes from a `bytes` object's address (id) to its data (CPython: the header)."""
     probe = b"rodata probe"
@@ -111,6 +107,26 @@ def _closed_call(where: str):
     return call
 
 
+class _Lazy:
+    """An attribute computed by `make(instance)` on its first read and then stored in the
+    instance's `__dict__` (which later reads find first: this is a non-data descriptor);
+    assigning it simply stores the value."""
+
+    __slots__ = ("make", "name")
+
+    def __init__(self, make):
+        self.make = make
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.make(instance)
+        return value
+
+
 class ExportedFunction:
     """A callable export: `fn(*args) -> result | tuple | None`.
 
@@ -122,48 +138,56 @@ class ExportedFunction:
 
     def __init__(self, module: "JitModule", name: str, ordinal: int):
         self.module, self.name, self.ordinal = module, name, ordinal
-        self.signature = module.loaded.defn.signatures[ordinal]
+        self.signature = signature = module.loaded.defn.signatures[ordinal]
         if module._backend is None:  # native x86-64 code in this process
             self.address = module._memory.address + module.compiled.entries[ordinal]
-            self._native = _NATIVE_FN(self.address)
-            self._scalar_native = _SCALAR_FN(self.address)
         self._where = f"{module.name}.{name}"
-        self._scalar = ScalarMarshaller.of(self.signature)
-        self._missing = module.compiled.unsupported.get(ordinal)
+        self._scalar = scalar = ScalarMarshaller.of(signature)
+        self._missing = missing = module.compiled.unsupported.get(ordinal)
         self._busy = 0
         self._raw = False  # call_raw: keep buffer views
-        self._program_args = hal.ProgramArgs(self.signature) if module._program else None
-        self._program_results = hal.ProgramResults(self.signature) if module._program else None
+        program = module._program
+        self._program_args = hal.ProgramArgs(signature) if program else None
+        self._program_results = hal.ProgramResults(signature) if program else None
         #: the results buffer of program calls, None while one runs (a re-entrant call
         #: makes its own)
         self._program_resbuf = (ctypes.create_string_buffer(self._program_results.struct.size)
-                                if module._program else None)
+                                if program else None)
         #: the program exports' packer when _python_call may take the program path at once
         #: (native x86-64 code, nothing missing; None after close)
-        self._program_fast = (self._program_args if module._program and module._backend is None
-                              and not self._missing else None)
-        if self._scalar is not None:
-            self._resbuf = ctypes.create_string_buffer(self._scalar.result_size)
-        fast = module._fast_entries and self._scalar is not None and not self._missing
-        #: everything the fast path of __call__ touches, gathered once (the heap's dicts are
-        #: only ever changed in place)
-        self._fastpath = (self._scalar.pack, self._scalar_native, module._context_address,
-                          self._resbuf, self._scalar.unpack, module._heap.by_address,
-                          module._heap.lists.by_address, module) if fast else None
+        self._program_fast = (self._program_args if program and module._backend is None
+                              and not missing else None)
         self._entry = None
         self._closed = False
         self._call_target = types.MethodType(ExportedFunction._python_call, self)
-        #: called as a CPython builtin (no ctypes on the way in or out): the options of its
-        #: native entry, which JitModule builds with the other exports' (`_use_entry`)
-        self._entry_options = dict(
-            context=module._context_address, entry=self.address, fallback=self._call_target,
-            finish=self._finish_native, depth_cell=module._depth_cell,
-            dicts=_entry_dicts(module._heap)) if fast else None
+        #: whether the scalar fast paths apply (`_fastpath`, a native entry)
+        self._fast = module._fast_entries and scalar is not None and not missing
+
+    # Made on first use (_Lazy): most exports are called through their native entry,
+    # whose stub never needs these.
+    _native = _Lazy(lambda self: _NATIVE_FN(self.address))
+    _scalar_native = _Lazy(lambda self: _SCALAR_FN(self.address))
+    _resbuf = _Lazy(lambda self: ctypes.create_string_buffer(self._scalar.result_size))
+    #: everything the fast path of _python_call touches, gathered once (the heap's dicts
+    #: are only ever changed in place); None: not a fast export, or no more (close, group)
+    _fastpath = _Lazy(lambda self: (
+        (self._scalar.pack, self._scalar_native, self.module._context_address,
+         self._resbuf, self._scalar.unpack, self.module._heap.by_address,
+         self.module._heap.lists.by_address, self.module) if self._fast else None))
+
+    def _entry_spec(self) -> tuple | None:
+        """(name, signature, options) of the native entry JitModule builds with the other
+        exports' (pyentry.build_many), or None: calls stay on the Python path."""
+        if not self._fast:
+            return None
+        m = self.module
+        return (self._where, self.signature, dict(
+            context=m._context_address, entry=self.address, fallback=self._call_target,
+            finish=self._finish_native, depth_cell=m._depth_cell, dicts=_entry_dicts(m._heap)))
 
     def _use_entry(self, entry) -> None:
-        """Calls go to `entry` (a pyentry.NativeEntry built from `_entry_options`, or None:
+        """Calls go to `entry` (a pyentry.NativeEntry built from `_entry_spec`, or None:
         they stay on the Python path)."""
-        self._entry_options = None
         if entry is not None:
             self._entry = entry
             self._call_target = entry.function
@@ -486,11 +510,8 @@ class JitModule:
                                                       imports=self._imports.targets(), pure=pure)
                 self._build_context()
                 self._fast_entries = self._entries_allowed()
-                # one mapping for the code and the scalar exports' native entries (written
-                # after it by pyentry.build_many below), executable once sealed
                 self._memory = ExecutableMemory(
-                    self.compiled.code, lambda: self.compiled.symbols(self.loaded),
-                    reserve=pyentry.reserve(self._entry_signatures(), _ENTRY_DICT_COUNT))
+                    self.compiled.code, lambda: self.compiled.symbols(self.loaded))
             elif self.target == "aarch64":
                 # AArch64 code on another host runs under Unicorn (runtime/a64_backend.py);
                 # providers must be aarch64 JitModules or dicts of callables.
@@ -504,15 +525,11 @@ class JitModule:
                 raise UnsupportedError(f"{self.target} code cannot run on a {platform.machine()} host")
         self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                          for e in self.loaded.defn.exports}
-        fast = [f for f in self._exports.values() if f._entry_options is not None]
-        memory = self._memory
-        if fast:  # the scalar exports' native entries, after the code in its mapping
-            built = pyentry.build_many([(f._where, f.signature, f._entry_options) for f in fast],
-                                       into=memory)
+        fast = [f for f in self._exports.values() if f._fast]
+        if fast:  # the scalar exports' native entries (records for shared stubs)
+            built = pyentry.build_many([f._entry_spec() for f in fast])
             for f, entry in zip(fast, built):
                 f._use_entry(entry)
-        if memory is not None and not memory.sealed:
-            memory.seal()
         for name, export in self._exports.items():  # m.name: a plain attribute lookup
             if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
                     and name not in self.__dict__:
@@ -529,17 +546,6 @@ class JitModule:
         entry): native x86-64 code in this process, no fuel, no program, no ref globals."""
         return (self._backend is None and not self._program and self.fuel is None
                 and not self._ref_globals_used)
-
-    def _entry_signatures(self) -> list:
-        """The signatures of the exports that will get a native entry (ExportedFunction:
-        `_entry_options`), known before the exports exist: the code's mapping reserves
-        room for their stubs."""
-        if not self._fast_entries:
-            return []
-        d, missing = self.loaded.defn, self.compiled.unsupported
-        return [sig for sig in (d.signatures[e.ordinal] for e in d.exports
-                                if not missing.get(e.ordinal))
-                if ScalarMarshaller.of(sig) is not None]
 
     def _build_context(self) -> None:
         d = self.loaded.defn

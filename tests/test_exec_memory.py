@@ -1,5 +1,5 @@
 """Executable memory (runtime/memory.py): two-step filling, leases, the pool of released
-mappings, and a JitModule's one mapping for its code and its native entry stubs."""
+mappings; a JitModule's mapping and the native entries' shared stubs (runtime/pyentry.py)."""
 from __future__ import annotations
 
 import ctypes
@@ -7,6 +7,7 @@ import gc
 import platform
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import corpus
@@ -90,35 +91,49 @@ def test_a_lease_defers_the_release_of_closed_memory():
     assert m.released
 
 
-@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
-def test_native_entries_share_the_code_mapping():
-    m = _loop_sum()
-    mem = m._memory
-    builtin = m.loop_sum.__call__  # the native entry (a builtin function)
-    stub = _stub_address(builtin)
-    code_end = mem.address + len(m.compiled.code)
-    assert code_end <= stub < mem.address + mem.size, (hex(stub), hex(mem.address))
-    assert mem.sealed and _perms(stub).startswith("r-x")
-    assert builtin(10) == 45
-    m.close()
+NATIVE = pytest.mark.skipif(not X86 or not pyentry.layout_ok(),
+                            reason="native entries: x86-64 CPython")
 
 
-@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
-def test_a_builtin_held_past_close_keeps_the_shared_mapping():
+def _arith() -> JitModule:
+    return JitModule(corpus.compile_item(corpus.find_item("vm/arith_i32")))
+
+
+@NATIVE
+def test_native_entries_of_one_shape_share_one_stub_and_keep_their_own_records():
+    a, b = _arith(), _arith()
+    add, sub = a.add_i32.__call__, b.sub_i32.__call__  # builtins of the shape (i32, i32) -> i32
+    stub = _stub_address(add)
+    assert _stub_address(sub) == stub and _stub_address(b.add_i32.__call__) == stub
+    for m in (a, b):  # the stub lies in none of the modules' mappings, and runs
+        assert not m._memory.address <= stub < m._memory.address + m._memory.size
+    assert _perms(stub).startswith("r-x")
+    assert (add(7, 5), sub(7, 5), a.mul_i32(7, 5)) == (12, 2, 35)  # each export its own code
+    a.close()
+    with pytest.raises(SplatJitError, match="closed"):
+        add(7, 5)
+    assert sub(7, 5) == 2  # b's records are untouched
+    b.close()
+
+
+@NATIVE
+def test_a_builtin_held_past_close_runs_no_code_and_keeps_no_mapping():
     m = _loop_sum()
     mem = m._memory
     builtin = m.loop_sum.__call__
-    m.close()
-    assert mem.closed and not mem.released  # the stub lies in it: still mapped
-    assert _perms(mem.address).startswith("r-x")
+    assert builtin(10) == 45
+    gc.disable()  # released by close(), not by a collection
+    try:
+        m.close()
+        assert mem.released  # the stub is not in it: nothing needs the module's code now
+    finally:
+        gc.enable()
     with pytest.raises(SplatJitError, match="closed"):
         builtin(10)  # the off switch: the Python path, which raises
-    del builtin
-    gc.collect()
-    assert mem.released
+    assert _perms(_stub_address(builtin)).startswith("r-x")
 
 
-@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
+@NATIVE
 def test_close_without_a_held_builtin_releases_the_mapping_at_once():
     m = _loop_sum()
     mem = m._memory
@@ -131,22 +146,31 @@ def test_close_without_a_held_builtin_releases_the_mapping_at_once():
         gc.enable()
 
 
-@pytest.mark.skipif(not X86 or not pyentry.layout_ok(), reason="native entries: x86-64 CPython")
-def test_stubs_that_do_not_fit_get_a_mapping_of_their_own():
+@NATIVE
+def test_shapes_past_the_stub_limit_get_no_native_entry(monkeypatch):
     m = _loop_sum()
     f = m.loop_sum
-    into = ExecutableMemory(b"\x90" * (PAGE - 8), reserve=8)  # no room for a stub
-    options = dict(context=m._context_address, entry=f.address, fallback=f._python_call,
-                   finish=f._finish_native, depth_cell=m._depth_cell,
-                   dicts=(m._heap.by_address, m._heap.lists.by_address))
-    (entry,) = pyentry.build_many([("x.loop_sum", f.signature, options)], into=into)
-    into.seal()
-    assert into.length == PAGE - 8  # nothing written into it
-    stub = _stub_address(entry.function)
-    assert stub % PAGE == 0 and _perms(stub).startswith("r-x")  # the start of its own mapping
-    assert entry.function(10) == 45
+    third = {}
+    options = dict(context=m._context_address, entry=f.address,
+                   fallback=lambda *a: ("fallback", f._python_call(*a)),
+                   finish=lambda status, at: ("finish", f._finish_native(status, at)),
+                   depth_cell=m._depth_cell,
+                   dicts=(m._heap.by_address, m._heap.lists.by_address, third))
+    shape = pyentry._shape(f.signature, 3)  # a third dict: a shape no module makes
+    assert shape not in pyentry._STUBS
+    monkeypatch.setattr(pyentry, "_STUB_LIMIT", len(pyentry._STUBS))
+    assert pyentry.build_many([("x.loop_sum", f.signature, options)]) == [None]
+    assert shape not in pyentry._STUBS
+    monkeypatch.setattr(pyentry, "_STUB_LIMIT", len(pyentry._STUBS) + 1)
+    (entry,) = pyentry.build_many([("x.loop_sum", f.signature, options)])
+    assert _stub_address(entry.function) == pyentry._STUBS[shape]
+    assert entry.function(10) == 45  # native all the way
+    assert entry.function(np.int32(10)) == ("fallback", 45)  # not an exact int: Python path
+    third[1] = 1  # the stub reads the record's third dict: non-empty sends it to finish
+    assert entry.function(10) == ("finish", 45)
     entry.close()
-    into.close()
+    assert entry.function(10) == ("fallback", 45)
+    m.close()
 
 
 def test_shared_helper_callbacks_serve_the_heap_of_the_calling_context():

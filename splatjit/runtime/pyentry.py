@@ -19,13 +19,16 @@ else is handed back to Python, so behaviour is exactly that of the Python call p
     When nothing is left to release, the module's native arena is rewound first (as the
     Python path does, runtime/native_arena.py).
 
-Stubs of one shape (argument and result types, number of dicts) differ only in the addresses
-they embed: the shape is assembled once and copied with each stub's addresses
-(runtime/patched_code.py).
+Stubs of one shape (argument and result types, number of dicts) are identical: everything
+that differs between exports is in the export's *record* (`record_type`), which is also the
+builtin's `self`, so the stub reads it from its first argument. A shape's stub is assembled
+once per process into a mapping that is never released (`_STUBS`); an export's entry is its
+record plus one `PyCFunction_NewEx`.
 
 Contract: `build(...)` returns a `NativeEntry` (the builtin and its off switch), or None when
 this interpreter's object layout is not the one assumed (`ob_type` at 8,
-`PyFloatObject.ob_fval` at 16: checked at run time) or it is not CPython. The builtin keeps
+`PyFloatObject.ob_fval` at 16, a ctypes object's buffer pointer at 16: checked at run time)
+or it is not CPython. The builtin keeps
 alive everything its code points at. `depth_cell` (a ctypes int64) is incremented for the
 duration of the native call, like the Python path's `JitModule._depth`.
 """
@@ -34,6 +37,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
+import threading
 
 from ..emit_x64 import operands as R
 from ..emit_x64.assembler import Assembler
@@ -41,10 +45,10 @@ from ..emit_x64.operands import Label, dword, qword
 from . import abi
 from .call_claim import PTHREAD_SELF, emit_claim, emit_release
 from .memory import ExecutableMemory
-from .patched_code import patched
 
 OB_TYPE = 8       # offsetof(PyObject, ob_type)
 FLOAT_VALUE = 16  # offsetof(PyFloatObject, ob_fval)
+CDATA_POINTER = 16  # offsetof(CDataObject, b_ptr): a ctypes object's buffer
 METH_FASTCALL = 0x80
 #: Frame of the stub, above its five pushed callee-saved registers (keeps rsp 16-aligned).
 OVERFLOW, ARGS = 0, 8
@@ -72,12 +76,13 @@ def layout_ok() -> bool:
     return (ctypes.c_void_p.from_address(id(x) + OB_TYPE).value == id(float)
             and ctypes.c_double.from_address(id(x) + FLOAT_VALUE).value == x
             and ctypes.c_void_p.from_address(id(7) + OB_TYPE).value == id(int)
-            and _symbol("PyLong_Type") == id(int) and _symbol("PyFloat_Type") == id(float))
+            and _symbol("PyLong_Type") == id(int) and _symbol("PyFloat_Type") == id(float)
+            and _buffer_pointer_ok())
 
 
-class _MethodDef(ctypes.Structure):
-    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p),
-                ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_char_p)]
+def _buffer_pointer_ok() -> bool:
+    probe = ctypes.c_uint64(7)
+    return ctypes.c_void_p.from_address(id(probe) + CDATA_POINTER).value == ctypes.addressof(probe)
 
 
 _NEW_CFUNCTION = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object,
@@ -153,26 +158,26 @@ def _box_result(a: Assembler, results, results_off: int, finish: Label) -> None:
         _call(a, "PyFloat_FromDouble")
 
 
-def _rewind_arena(a: Assembler, context: int) -> None:
+def _rewind_arena(a: Assembler) -> None:
     """Nothing left to release (the dicts are empty): unless an outer call of the module is
     running (depth cell at r14), its native arena's cursor goes back to the chunk start
     (runtime/native_arena.py). Uses rax, rcx."""
     busy = Label("module_busy")
     a.cmp(qword[R.r14], 0)
     a.jne(busy)
-    a.mov(R.rax, context)
+    a.mov(R.rax, qword[R.r15 + CONTEXT])
     a.mov(R.rax, qword[R.rax + abi.CTX_HELPERS])
     a.mov(R.rcx, qword[R.rax + abi.ARENA_START])
     a.mov(qword[R.rax + abi.ARENA_CURSOR], R.rcx)
     a.label(busy)
 
 
-def assemble(signature, *, context: int, entry: int, fallback: int, finish: int, fmt: int,
-             depth_cell: int, dicts: tuple[int, ...], closed: int) -> bytes:
-    """The stub's code. Addresses: `context` (Context*), `entry` (the export's native
-    code), `fallback` / `finish` (callables), `fmt` (the C string "iK"), `depth_cell`
-    (int64), `dicts` (dicts whose non-emptiness sends the result to `finish`), `closed`
-    (a byte: non-zero sends every call to `fallback`)."""
+def assemble(signature, ndicts: int) -> bytes:
+    """The stub of every export with `signature` whose record has `ndicts` dicts. Its
+    `self` (rdi) is the export's `Record`: everything that differs between exports
+    (Context, native code, fallback, finish, depth cell, off switch, dicts) is read from it
+    through r15; the stub embeds only process-wide addresses (the C API, `_FORMAT`, the
+    call claim)."""
     args, results = list(signature.args), list(signature.results)
     arg_offsets, arg_size = abi.cconv_layout(args)
     _, result_size = abi.cconv_layout(results)
@@ -187,10 +192,10 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     for reg in (R.rbx, R.r12, R.r13, R.r14, R.r15):
         a.push(reg)
     a.sub(R.rsp, frame)
+    a.mov(R.r15, qword[R.rdi + CDATA_POINTER])  # the record (self's buffer)
     a.mov(R.rbx, R.rsi)
     a.mov(R.r12, R.rdx)
-    a.mov(R.rax, closed)
-    a.cmp(R.byte[R.rax], 0)
+    a.cmp(R.byte[R.r15 + CLOSED], 0)
     a.jne(slow)
     a.cmp(R.r12, len(args))
     a.jne(slow)
@@ -199,23 +204,23 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     a.call(R.rax)               # until the result is made: another thread's call -> slow
     a.mov(R.rdi, R.rax)
     emit_claim(a, slow)
-    a.mov(R.r14, depth_cell)
+    a.mov(R.r14, qword[R.r15 + DEPTH_CELL])
     a.inc(qword[R.r14])
-    a.mov(R.rdi, context)
+    a.mov(R.rdi, qword[R.r15 + CONTEXT])
     a.lea(R.rsi, qword[R.rsp + ARGS])
     a.lea(R.rdx, qword[R.rsp + results_off])
-    a.mov(R.rax, entry)
+    a.mov(R.rax, qword[R.r15 + ENTRY])
     a.call(R.rax)
     a.mov(R.r13d, R.eax)
     a.dec(qword[R.r14])
     a.test(R.r13d, R.r13d)
     a.jnz(finish_label)
-    for d in dicts:
-        a.mov(R.rdi, d)
+    for k in range(ndicts):
+        a.mov(R.rdi, qword[R.r15 + DICTS + 8 * k])
         _call(a, "PyDict_Size")
         a.test(R.rax, R.rax)
         a.jnz(finish_label)
-    _rewind_arena(a, context)
+    _rewind_arena(a)
     _box_result(a, results, results_off, finish_label)
     a.label(claimed_out)
     emit_release(a)
@@ -226,15 +231,15 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     a.pop(R.rbp)
     a.ret()
     a.label(finish_label)  # finish(status, results address)
-    a.mov(R.rdi, finish)
-    a.mov(R.rsi, fmt)
+    a.mov(R.rdi, qword[R.r15 + FINISH])
+    a.mov(R.rsi, ctypes.addressof(_FORMAT))
     a.mov(R.edx, R.r13d)
     a.lea(R.rcx, qword[R.rsp + results_off])
     a.xor(R.eax, R.eax)  # variadic call: no vector registers
     _call(a, "PyObject_CallFunction")
     a.jmp(claimed_out)
     a.label(slow)  # fallback(*args)
-    a.mov(R.rdi, fallback)
+    a.mov(R.rdi, qword[R.r15 + FALLBACK])
     a.mov(R.rsi, R.rbx)
     a.mov(R.rdx, R.r12)
     a.xor(R.ecx, R.ecx)
@@ -243,66 +248,97 @@ def assemble(signature, *, context: int, entry: int, fallback: int, finish: int,
     return a.finish()
 
 
-class NativeEntry:
-    """A native Python entry: `function` is the builtin, `closed` its off switch.
+#: the format `finish` is called with: (int status, unsigned long long results address)
+_FORMAT = ctypes.create_string_buffer(b"iK")
 
-    Lifetime: the builtin's `self` is its own method record (a ctypes structure), which
-    holds the code mapping (`memory`: the mapping itself when the stubs have their own, a
-    lease on it when they share the module's code mapping, see `build_many`) and every
-    object the stub addresses by pointer (`keep`). So the record outlives the builtin
-    (CPython reads it while freeing the builtin), the code and the objects outlive any
-    call, and no Python reference to this class is needed.
+#: Byte offsets in a Record (a PyMethodDef, then the export's own fields).
+CONTEXT, ENTRY, FALLBACK, FINISH, DEPTH_CELL, CLOSED, DICTS = 32, 40, 48, 56, 64, 72, 80
+_RECORDS: dict[int, type] = {}
+
+
+def record_type(ndicts: int) -> type:
+    """The Record structure with `ndicts` dict pointers: a PyMethodDef (what
+    PyCFunction_NewEx takes, `ml_meth` the shape's shared stub) followed by the fields the
+    stub reads: `context` (Context*), `entry` (the export's native code), `fallback` /
+    `finish` (ids of the callables), `depth_cell` (int64 address), `closed` (non-zero sends
+    every call to `fallback`), `d0`... (ids of dicts whose non-emptiness sends the result
+    to `finish`)."""
+    cls = _RECORDS.get(ndicts)
+    if cls is None:
+        fields = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p),
+                  ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_char_p)]
+        fields += [(n, ctypes.c_uint64) for n in
+                   ("context", "entry", "fallback", "finish", "depth_cell", "closed")]
+        fields += [(f"d{k}", ctypes.c_uint64) for k in range(ndicts)]
+        cls = _RECORDS[ndicts] = type(f"Record{ndicts}", (ctypes.Structure,), {"_fields_": fields})
+        assert (cls.context.offset, cls.closed.offset, cls.depth_cell.offset) == (
+            CONTEXT, CLOSED, DEPTH_CELL) and (not ndicts or cls.d0.offset == DICTS)
+    return cls
+
+
+class NativeEntry:
+    """A native Python entry: `function` is the builtin; `record` its Record.
+
+    Lifetime: the builtin's `self` is its record (a ctypes structure), which holds every
+    object the record addresses by id (`record.keep`); so the record outlives the builtin
+    (CPython reads its PyMethodDef while freeing the builtin) and those objects outlive
+    any call. The stub is shared by every export of the shape and never unmapped. The
+    export's own code is only entered while `closed` is 0: its owner closes the entry
+    before it unmaps that code (JitModule.close), and a builtin held past that only calls
+    `fallback`.
     """
 
-    __slots__ = ("closed", "function")
+    __slots__ = ("function", "record")
 
-    def __init__(self, name: str, memory, address: int, closed, keep: tuple):
-        method = _MethodDef(name.encode(), address, METH_FASTCALL, None)
-        method.keep = (memory, closed) + keep
-        self.closed = closed
-        self.function = _NEW_CFUNCTION(ctypes.addressof(method), method, None)
+    def __init__(self, record):
+        self.record = record
+        self.function = _NEW_CFUNCTION(ctypes.addressof(record), record, None)
 
     def close(self) -> None:
         """From now on every call goes to `fallback` (which must raise: the code is gone)."""
-        self.closed.value = 1
+        self.record.closed = 1
 
     def divert(self) -> None:
         """From now on every call goes to `fallback` (the Python call path), e.g. because
         every call of the module must now end in a collection (runtime/ref_group.py)."""
-        self.closed.value = 1
+        self.record.closed = 1
 
 
-_FORMAT = ctypes.create_string_buffer(b"iK")
+#: (argument types, result types, number of dicts) -> address of the shape's stub; the
+#: stubs' mappings are never released (bounded: at most _STUB_LIMIT shapes, later shapes
+#: get no native entry)
+_STUBS: dict[tuple, int] = {}
+_STUB_LIMIT = 1 << 10
+_STUB_MAPPINGS: list[ExecutableMemory] = []
 #: stubs built together share one mapping, each starting at a multiple of this
 _STUB_ALIGN = 16
-#: shape -> bytes of its stub on the template path (runtime/patched_code.py)
-_SIZES: dict[tuple, int] = {}
+_LOCK = threading.Lock()
 
 
 def _shape(signature, ndicts: int) -> tuple:
-    return ("pyentry", tuple(signature.args), tuple(signature.results), ndicts)
+    return (tuple(signature.args), tuple(signature.results), ndicts)
 
 
-def _code(shape: tuple, signature, addresses: tuple) -> bytes:
-    return patched(shape, lambda a, sig=signature: assemble(
-        sig, context=a[0], entry=a[1], fallback=a[2], finish=a[3], fmt=a[4], depth_cell=a[5],
-        closed=a[6], dicts=a[7:]), addresses)
-
-
-def reserve(signatures, ndicts: int) -> int:
-    """Bytes `build_many` needs after a code of any length for the stubs of `signatures`
-    (each with `ndicts` dicts), alignment included: exact for stubs made from templates
-    (all addresses wide, as on Linux x86-64); 0 where no stubs are made."""
-    if not signatures or not layout_ok():
-        return 0
-    total = _STUB_ALIGN
-    for signature in signatures:
-        shape = _shape(signature, ndicts)
-        size = _SIZES.get(shape)
-        if size is None:
-            size = _SIZES[shape] = len(_code(shape, signature, (1 << 40,) * (7 + ndicts)))
-        total += size + _STUB_ALIGN
-    return total
+def _make_stubs(wanted: dict) -> None:
+    """Assembles the stubs of `wanted` (shape -> signature) into one new mapping, sealed
+    read-execute before any is used, and records their addresses in `_STUBS`."""
+    with _LOCK:
+        todo = [(shape, sig) for shape, sig in wanted.items()
+                if shape not in _STUBS][:max(0, _STUB_LIMIT - len(_STUBS))]
+        if not todo:
+            return
+        blob, at, symbols = bytearray(), [], []
+        for shape, sig in todo:
+            blob += b"\xcc" * (-len(blob) % _STUB_ALIGN)  # int3 between stubs
+            code = assemble(sig, shape[2])
+            at.append(len(blob))
+            symbols.append((len(blob), len(code), "splatjit:pyentry(" + ",".join(shape[0])
+                            + ")->(" + ",".join(shape[1]) + f")/{shape[2]}"))
+            blob += code
+        memory = ExecutableMemory(bytes(blob), symbols)
+        _STUB_MAPPINGS.append(memory)
+        for (shape, _), offset in zip(todo, at):
+            _STUBS[shape] = memory.address + offset
 
 
 def build(name: str, signature, *, context: int, entry: int, fallback, finish, depth_cell,
@@ -313,45 +349,26 @@ def build(name: str, signature, *, context: int, entry: int, fallback, finish, d
                                               dicts=dicts))])[0]
 
 
-def build_many(specs, into: ExecutableMemory | None = None) -> list[NativeEntry | None]:
-    """`build(name, signature, **options)` for each (name, signature, options) of `specs`,
-    with the stubs in one executable mapping: after the code of `into` (an unsealed
-    ExecutableMemory, which the caller seals) when they fit in it, else a mapping of
-    their own. Stubs in `into` hold a lease on it (ExecutableMemory.lease): its owner may
-    close it while a builtin is still held somewhere."""
+def build_many(specs) -> list[NativeEntry | None]:
+    """`build(name, signature, **options)` for each (name, signature, options) of `specs`:
+    each a Record for its shape's shared stub (assembled the first time the process needs
+    the shape) and the builtin over it. None for an entry past `_STUB_LIMIT` shapes."""
     if not specs or not layout_ok():
         return [None] * len(specs)
-    parts, made = [], []
-    size = 0
-    fmt = ctypes.addressof(_FORMAT)
-    for name, signature, o in specs:
-        closed = ctypes.c_int8(0)
-        fallback, finish = o["fallback"], o["finish"]
-        depth_cell, dicts = o["depth_cell"], o["dicts"]
-        addresses = (o["context"], o["entry"], id(fallback), id(finish), fmt,
-                     ctypes.addressof(depth_cell), ctypes.addressof(closed)) + tuple(map(id, dicts))
-        code = _code(_shape(signature, len(dicts)), signature, addresses)
-        size += -size % _STUB_ALIGN
-        parts.append((size, code))
-        size += len(code)
-        made.append((name, size - len(code), closed,
-                     (fallback, finish, depth_cell, _FORMAT) + tuple(dicts)))
-    base = 0  # where the stubs start in their mapping
-    if into is not None and not into.sealed:
-        base = into.length + -into.length % _STUB_ALIGN
-        if base + size > into.size:  # no room: a mapping of their own
-            into, base = None, 0
-    else:
-        into = None
-    blob = bytearray(b"\xcc" * size)  # int3 between stubs
-    for at, code in parts:
-        blob[at:at + len(code)] = code
-    if into is None:
-        memory = holder = ExecutableMemory(bytes(blob))
-    else:
-        into.write(into.length, b"\xcc" * (base - into.length))  # int3 after the code
-        into.write(base, bytes(blob))
-        memory, holder = into, None
-    address = memory.address + base
-    return [NativeEntry(name, holder or memory.lease(), address + at, closed, keep)
-            for name, at, closed, keep in made]
+    stubs = _STUBS
+    shapes = [_shape(signature, len(o["dicts"])) for _, signature, o in specs]
+    if not all(shape in stubs for shape in shapes):
+        _make_stubs({shape: signature for shape, (_, signature, _) in zip(shapes, specs)})
+    out = []
+    for (name, _, o), shape in zip(specs, shapes):
+        stub = stubs.get(shape)
+        if stub is None:
+            out.append(None)
+            continue
+        fallback, finish, depth_cell, dicts = o["fallback"], o["finish"], o["depth_cell"], o["dicts"]
+        record = record_type(len(dicts))(
+            name.encode(), stub, METH_FASTCALL, None, o["context"], o["entry"], id(fallback),
+            id(finish), ctypes.addressof(depth_cell), 0, *map(id, dicts))
+        record.keep = (fallback, finish, depth_cell, dicts)
+        out.append(NativeEntry(record))
+    return out
