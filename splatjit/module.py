@@ -30,6 +30,7 @@ from .frontend.loader import LoadedModule, load_module
 from .runtime import abi
 from .runtime.grid import FLUSH_DENORMALS, RESET_FUEL, GridParams, run_grid_function
 from .runtime.helpers import BufferHeap
+from .runtime.lean_loaded import LeanLoaded
 from .runtime.lists import is_list, reachable
 from .runtime.imports import ImportTable, pure_imports
 from .runtime.memory import ExecutableMemory
@@ -466,8 +467,9 @@ class JitModule:
         # Loading and compiling make ~10^5 short-lived, acyclic objects: with the cycle
         # collector running, its passes over the older heap cost a third of the time.
         with gc_paused():
+            #: a module loaded here drops its functions' IR once built (runtime/lean_loaded.py)
             self.loaded: LoadedModule = (vmfb_bytes if isinstance(vmfb_bytes, LoadedModule)
-                                         else load_module(vmfb_bytes))
+                                         else LeanLoaded(load_module(vmfb_bytes)))
             self.name = self.loaded.name
             self._program = hal.is_program(self.loaded.defn)
             if self._program:  # a whole program: serve its HAL imports, take numpy arrays
@@ -537,6 +539,8 @@ class JitModule:
         if self._backend is None and self._memory is not None:
             for provider in self._imports.ref_modules:
                 RefGroup.join(self, provider)
+        if self._backend is None and isinstance(self.loaded, LeanLoaded):
+            self.loaded.forget()  # before the collector runs again
         init = self._exports.get("__init")
         if init is not None and not init.signature.args:
             init()
