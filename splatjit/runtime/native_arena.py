@@ -136,7 +136,13 @@ class NativeArena:
         self.fallback = fallback
         self.chunks: list[Chunk] = []
         self._bases: list[int] = []  # registered chunk bases (unregistered when it dies)
-        weakref.finalize(self, _unregister_all, self._bases)
+
+    def __del__(self):
+        # (not a weakref.finalize: that costs a few microseconds per module)
+        try:
+            _unregister_all(self._bases)
+        except Exception:  # noqa: BLE001 - a failed __init__, interpreter shutdown
+            pass
 
     # ------------------------------------------------------------ the refill callback
     def refill(self, ctx, length: int, alignment: int) -> int:
