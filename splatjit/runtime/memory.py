@@ -5,8 +5,8 @@ owns one anonymous mapping; `address` is its 64-byte-aligned start (page aligned
 hosts the instruction cache is flushed (`__clear_cache`) after the copy, before the first call.
 
 Two-step filling: `ExecutableMemory(code, reserve=n)` leaves `n` more bytes after the code
-writable (`write`) and the mapping not executable until `seal()`; so a module's code and
-the stubs that need its address share one mapping (runtime/pyentry.py).
+writable (`write`) and the mapping not executable until `seal()`; so code and stubs that
+need its address can share one mapping.
 
 Lifetime: the mapping is released by `close()` or when the object is collected (`__del__`;
 not at interpreter exit, when the process's mappings go anyway). Holders that
@@ -178,7 +178,7 @@ class ExecutableMemory:
     def lease(self) -> _Lease:
         """A token that keeps the mapping while it lives, even past `close()`: for code that
         may still be entered after the owner closed the memory (a builtin whose stub lies
-        here, runtime/pyentry.py)."""
+        here)."""
         return _Lease(self)
 
     def close(self) -> None:
