@@ -68,3 +68,18 @@ def result_count(stdout: str) -> int:
 def module_path(item) -> Path:
     corpus.compile_item(item)
     return corpus.compiled_path(item)
+
+
+def record_local_hals(monkeypatch) -> tuple[list, type]:
+    """Patches `hal.local.LocalHal` with a subclass that appends every instance it makes to
+    the returned list; returns (that list, the subclass)."""
+    from splatjit.hal import local
+    made: list = []
+
+    class Recorded(local.LocalHal):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append(self)
+
+    monkeypatch.setattr(local, "LocalHal", Recorded)
+    return made, Recorded

@@ -7,11 +7,10 @@ import ctypes
 import gc
 import weakref
 
-import numpy as np
 import pytest
 
 import corpus
-from program_runs import random_inputs
+from program_runs import random_inputs, record_local_hals
 from splatjit.hal import local
 from splatjit.module import JitModule
 
@@ -41,14 +40,7 @@ def test_a_dropped_programs_kernel_modules_are_freed_without_the_cycle_collector
         given, monkeypatch):
     item = corpus.find_item("programs/matmul[scalar]")
     data = _compiled(item)
-    made = []
-
-    class Recorded(local.LocalHal):
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            made.append(self)
-
-    monkeypatch.setattr(local, "LocalHal", Recorded)
+    made, Recorded = record_local_hals(monkeypatch)
     inputs = random_inputs(item, 0)
     with _Collector():
         imports = {"hal": Recorded().provider()} if given else None

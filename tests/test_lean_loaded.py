@@ -10,9 +10,9 @@ import platform
 import pytest
 
 import corpus
+from program_runs import record_local_hals
 from splatjit import TrapError, ir
 from splatjit.frontend.loader import load_module
-from splatjit.hal import local
 from splatjit.module import JitModule
 from splatjit.runtime.lean_loaded import LeanLoaded
 
@@ -89,14 +89,7 @@ def test_tier_up_compiles_the_decoded_ir():
 def test_a_programs_kernel_modules_drop_their_ir_too(monkeypatch):
     item = corpus.find_item("programs/matmul[scalar]")
     data = _data(item.id)
-    made = []
-
-    class Recorded(local.LocalHal):
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            made.append(self)
-
-    monkeypatch.setattr(local, "LocalHal", Recorded)
+    made, _ = record_local_hals(monkeypatch)
     before = _live_instrs()
     m = JitModule(data)
     (hal,) = made
