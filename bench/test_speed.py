@@ -299,12 +299,14 @@ def test_compile_speed(benchmark, tier):
 @pytest.mark.parametrize("tier", sorted(COMPILE_ROWS, reverse=True))
 def test_first_compile_speed(tier):
     """The same corpus pass as test_compile_speed, but the first one of a fresh process
-    (what a program compiling its first modules sees): reported, not gated (one sample)."""
+    (what a program compiling its first modules sees): reported, not gated (best of two
+    processes)."""
     modules, imports, _, _ = ss.constructible_modules((tier,))
     if not modules:
         pytest.skip("no corpus module can be constructed as a JitModule")
     ops = ss.compiled_op_count([blob for _, blob in modules], imports)
-    seconds = ss.first_pass_seconds(tier, [name for name, _ in modules])
+    # best of 2 fresh processes: one sample read 0.6-1.3x of another on this shared machine
+    seconds = min(ss.first_pass_seconds(tier, [name for name, _ in modules]) for _ in range(2))
     assert seconds > 0
     row = {"mixed": "1st compile (new process, default tier=mixed)",
            "optimizing": "1st compile (tier=optimizing)",
