@@ -1,4 +1,4 @@
-"""Executable memory (runtime/memory.py): two-step filling, leases, the pool of released
+"""Executable memory (runtime/memory.py): W^X mappings, the pool of released
 mappings; a JitModule's mapping and the native entries' shared stubs (runtime/pyentry.py)."""
 from __future__ import annotations
 
@@ -38,26 +38,12 @@ def _loop_sum() -> JitModule:
     return JitModule(corpus.compile_item(corpus.find_item("vm/loop_sum")))
 
 
-def test_unsealed_memory_is_writable_not_executable_until_sealed():
-    m = ExecutableMemory(b"\x90" * 10, reserve=100)
-    assert _perms(m.address).startswith("rw-") and not m.sealed
-    m.write(10, b"\xc3")
-    with pytest.raises(SplatJitError):
-        m.write(m.size - 1, b"\x90\x90")  # past the mapping
-    m.seal()
-    assert _perms(m.address).startswith("r-x") and m.sealed and m.length == 11
-    with pytest.raises(SplatJitError):
-        m.write(11, b"\x90")
-    assert ctypes.string_at(m.address, 12) == b"\x90" * 10 + b"\xc3\xcc"
-    m.close()
-
-
 def test_released_mappings_are_inaccessible_and_reused_without_stale_bytes():
     size = 3 * PAGE  # a size no other mapping of this test run is likely to share
     first = ExecutableMemory(b"\xab" * (size - 1))
     address = first.address
     first.close()
-    assert first.closed and first.released
+    assert first.closed
     assert _perms(address) == "rw-p"  # kept for reuse, but nothing there runs any more
     second = ExecutableMemory(b"\x90" * (2 * PAGE + 5))
     assert second.address == address  # the pooled mapping, not a fresh one
@@ -80,15 +66,6 @@ def test_the_pool_keeps_at_most_its_limit_and_unmaps_the_rest(monkeypatch):
         assert _perms(a) == ("rw-p" if a in kept else None)
     pool.drain()
     assert pool.held == 0 and all(_perms(a) is None for a in addresses)
-
-
-def test_a_lease_defers_the_release_of_closed_memory():
-    m = ExecutableMemory(b"\xc3")
-    lease = m.lease()
-    m.close()
-    assert m.closed and not m.released and _perms(m.address).startswith("r-x")
-    del lease
-    assert m.released
 
 
 NATIVE = pytest.mark.skipif(not X86 or not pyentry.layout_ok(),
@@ -125,7 +102,7 @@ def test_a_builtin_held_past_close_runs_no_code_and_keeps_no_mapping():
     gc.disable()  # released by close(), not by a collection
     try:
         m.close()
-        assert mem.released  # the stub is not in it: nothing needs the module's code now
+        assert mem.closed  # the stub is not in it: nothing needs the module's code now
     finally:
         gc.enable()
     with pytest.raises(SplatJitError, match="closed"):
@@ -141,7 +118,7 @@ def test_close_without_a_held_builtin_releases_the_mapping_at_once():
     gc.disable()  # released by close(), not by a collection
     try:
         m.close()
-        assert mem.released
+        assert mem.closed
     finally:
         gc.enable()
 
@@ -221,7 +198,7 @@ def test_a_module_makes_no_holder_set_until_linked():
     m = _loop_sum()
     assert m._holders is None  # made by link() only
     m.close()
-    assert m._memory.released
+    assert m._memory.closed
 
 
 def test_memory_dropped_without_close_is_released():

@@ -4,14 +4,8 @@ Contract (W^X): a page is never writable and executable at once. `ExecutableMemo
 owns one anonymous mapping; `address` is its 64-byte-aligned start (page aligned). On AArch64
 hosts the instruction cache is flushed (`__clear_cache`) after the copy, before the first call.
 
-Two-step filling: `ExecutableMemory(code, reserve=n)` leaves `n` more bytes after the code
-writable (`write`) and the mapping not executable until `seal()`; so code and stubs that
-need its address can share one mapping.
-
 Lifetime: the mapping is released by `close()` or when the object is collected (`__del__`;
-not at interpreter exit, when the process's mappings go anyway). Holders that
-run code from it after its owner may have closed it take a `lease()`: while a lease lives,
-`close()` only marks the memory closed, and the last lease to go releases it.
+not at interpreter exit, when the process's mappings go anyway).
 
 Released mappings are kept for reuse (`_Pool`): made read-write (not executable) at once, so
 no stale code stays executable, and handed out as they are to the next mapping of the same
@@ -107,85 +101,40 @@ class _Pool:
 POOL = _Pool(_POOL_PAGES)
 
 
-class _Lease:
-    """Keeps an ExecutableMemory mapped while it lives (see `ExecutableMemory.lease`)."""
-
-    __slots__ = ("memory",)
-
-    def __init__(self, memory: "ExecutableMemory"):
-        self.memory = memory
-        memory._leases += 1
-
-    def __del__(self):
-        memory = self.memory
-        memory._leases -= 1
-        if not memory._leases and memory._closing:
-            memory._release()
-
-
 class ExecutableMemory:
-    """One read-execute mapping holding `code` (bytes), plus `reserve` bytes written later."""
+    """One read-execute mapping holding `code` (bytes)."""
 
-    def __init__(self, code: bytes, symbols=(), reserve: int = 0):
+    def __init__(self, code: bytes, symbols=()):
         """`symbols`: (offset, size, name) of the code's functions, in bytes from its start,
         one name for the whole code, or a callable returning the former (called only when
         the map is written); written to the Linux perf map when `SPLATJIT_PERF_MAP` is set
-        (see `write_perf_map`). `reserve`: bytes after the code that `write` may fill; then
-        the mapping is read-write, not executable, until `seal()` (else sealed at once)."""
+        (see `write_perf_map`)."""
         n = len(code)
-        self.size = size = max(PAGE, (n + reserve + PAGE - 1) // PAGE * PAGE)
+        self.size = size = max(PAGE, (n + PAGE - 1) // PAGE * PAGE)
         self.address = addr = POOL.take(size)
         #: (address, size) while mapped; popped (atomically) by `_release`
         self._mapping = (addr, size)
         _memmove(addr, code, n)
         self.length = n
-        self.sealed = False
-        self._symbols = symbols
-        self._leases = 0
-        self._closing = False
-        if not reserve:
-            self.seal()
-
-    def write(self, offset: int, data: bytes) -> None:
-        """Copies `data` to `offset` (before `seal`; within the mapping)."""
-        if self.sealed or offset < 0 or offset + len(data) > self.size:
-            raise SplatJitError(f"write of {len(data)} bytes at {offset} into a sealed or "
-                                f"{self.size}-byte mapping")
-        _memmove(self.address + offset, data, len(data))
-        self.length = max(self.length, offset + len(data))
-
-    def seal(self) -> None:
-        """Fills the rest of the mapping with int3 (a reused mapping holds older bytes), makes
-        it read-execute and writes the perf map entries; from now on `write` raises."""
-        addr, size, length = self.address, self.size, self.length
-        if length < size:
-            _memset(addr + length, _FILL, size - length)
+        # The rest of the mapping gets int3 (a reused mapping holds older bytes); then it
+        # turns read-execute and the perf map entries are written.
+        if n < size:
+            _memset(addr + n, _FILL, size - n)
         if _mprotect(addr, size, _PROT_READ | _PROT_EXEC) != 0:
             del self._mapping
             _libc.munmap(addr, size)
             raise SplatJitError(f"mprotect to read-execute failed (errno {ctypes.get_errno()})")
-        self.sealed = True
-        _clear_icache(addr, length)
-        symbols = self._symbols
-        self._symbols = None
+        _clear_icache(addr, n)
         if symbols and os.environ.get("SPLATJIT_PERF_MAP"):
             if isinstance(symbols, str):
-                symbols = [(0, length, symbols)]
+                symbols = [(0, n, symbols)]
             elif callable(symbols):
                 symbols = symbols()
             write_perf_map(addr, symbols)
 
-    def lease(self) -> _Lease:
-        """A token that keeps the mapping while it lives, even past `close()`: for code that
-        may still be entered after the owner closed the memory (a builtin whose stub lies
-        here)."""
-        return _Lease(self)
-
     def close(self) -> None:
-        """Releases the mapping now, or when the last lease goes. Idempotent."""
-        self._closing = True
-        if not self._leases:
-            self._release()
+        """Releases the mapping (to the pool). Idempotent."""
+        self._release()
 
     def _release(self) -> None:
         mapping = self.__dict__.pop("_mapping", None)  # once, whichever thread comes first
@@ -200,12 +149,7 @@ class ExecutableMemory:
 
     @property
     def closed(self) -> bool:
-        """Whether `close()` was called (or the mapping is gone)."""
-        return self._closing or "_mapping" not in self.__dict__
-
-    @property
-    def released(self) -> bool:
-        """Whether the mapping is gone (closed and no lease left)."""
+        """Whether the mapping is gone (`close()`, or a failed protection change)."""
         return "_mapping" not in self.__dict__
 
 
