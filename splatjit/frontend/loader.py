@@ -182,14 +182,21 @@ def executable_references(module: ModuleDef, functions: list[Function]) -> list[
     return found
 
 
-def load_module(data, *, nested: bool = True, _depth: int = 0) -> LoadedModule:
-    """Parses, decodes and verifies a module (and, if `nested`, its nested executables)."""
-    defn = load_module_def(data)
+def decode_functions(defn) -> list:
+    """`defn`'s functions, decoded and verified: the fused pass, or where it does not accept
+    the module the reference pair, which raises the error."""
     functions = decode_verified(defn)
     if functions is None:  # not plainly valid: the reference pass decides (and names the error)
         functions = decode_module_functions(defn)
         for fn in functions:
             verify_function(fn, defn)
+    return functions
+
+
+def load_module(data, *, nested: bool = True, _depth: int = 0) -> LoadedModule:
+    """Parses, decodes and verifies a module (and, if `nested`, its nested executables)."""
+    defn = load_module_def(data)
+    functions = decode_functions(defn)
     loaded = LoadedModule(defn, functions)
     if nested:
         if _depth >= MAX_NESTING:

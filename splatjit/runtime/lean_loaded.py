@@ -17,20 +17,7 @@ definitions are never dropped (rodata refs and descriptors point into `defn`'s b
 """
 from __future__ import annotations
 
-from ..frontend.decoder import decode_module_functions
-from ..frontend.fastload import decode_verified
-from ..frontend.loader import LoadedModule, NestedExecutable
-from ..frontend.verifier import verify_function
-
-
-def decode_functions(defn) -> list:
-    """`defn`'s functions decoded and verified, as `load_module` makes them."""
-    functions = decode_verified(defn)
-    if functions is None:  # not plainly valid: the reference pass decides
-        functions = decode_module_functions(defn)
-        for fn in functions:
-            verify_function(fn, defn)
-    return functions
+from ..frontend.loader import LoadedModule, NestedExecutable, decode_functions
 
 
 class LeanLoaded(LoadedModule):
