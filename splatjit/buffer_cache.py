@@ -114,13 +114,14 @@ ENTERING = ("br", "cond_br", "jit.copy.nest")
 
 def natural_loops(fn) -> list[tuple[int, set[int]]]:
     """The loops of `loop_bodies` that this module (and element_promotion.py) can work on:
-    header not block 0, every other block entered from inside the loop, and entered from
-    outside by `ENTERING` terminators only."""
+    header not block 0, every other block entered from inside the loop (block 0, which the
+    function's entry enters, is never among them), and entered from outside by `ENTERING`
+    terminators only."""
     preds = predecessors(fn)
     loops = loop_bodies(fn, preds)
     out = []
     for h, body in loops.items():
-        entered_inside = all(preds[x] <= body for x in body if x != h)
+        entered_inside = 0 not in body and all(preds[x] <= body for x in body if x != h)
         outside = preds[h] - body
         simple = all(fn.blocks[p].instrs[-1].op.mnemonic in ENTERING for p in outside)
         if h != 0 and entered_inside and simple and outside:

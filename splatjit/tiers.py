@@ -67,18 +67,21 @@ def _compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure, tier
 
 
 def _tier_up(loaded, features, fuel: bool, imports, pure):
-    """A TierUp whose hot module is recompiled by the optimizing tier (linked imports that
-    have tiered up meanwhile are called at their optimizing entries)."""
+    """A TierUp whose hot module is recompiled by the optimizing tier, with the OSR variants
+    of its baseline loop headers (linked imports that have tiered up meanwhile are called
+    at their optimizing entries)."""
     from .emit_x64.lower import compile_module as optimizing
     from .runtime.memory import ExecutableMemory
     from .runtime.tier_up import TierUp
 
-    def recompile():
+    def recompile(sites):
+        from .osr import OsrModule
         from .runtime.tier_up import direct_entry
         linked = None if imports is None else [  # providers that tiered up: called directly
             (direct_entry(entry), context) for entry, context in imports]
-        compiled = optimizing(loaded, features, fuel=fuel, imports=linked, pure=pure)
-        compiled.forget_assembler(lambda: optimizing(loaded, features, fuel=fuel,
+        module = OsrModule(loaded, sites) if sites else loaded  # (+ the OSR variants)
+        compiled = optimizing(module, features, fuel=fuel, imports=linked, pure=pure)
+        compiled.forget_assembler(lambda: optimizing(module, features, fuel=fuel,
                                                      imports=linked, pure=pure))
-        return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
+        return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(module, "+opt"))
     return TierUp(len(loaded.functions), recompile)

@@ -13,6 +13,8 @@ import struct
 
 import numpy as np
 
+from splatjit import tiers
+
 EDGE = {
     "i32": [0, 1, -1, 2, 7, -7, 31, 32, 33, 100, 0x7FFFFFFF, -0x80000000, 0x12345678, -255],
     "i64": [0, 1, -1, 2, 63, 64, 65, 2**32, -(2**32), 2**63 - 1, -(2**63), 0x123456789ABCDEF, -1000],
@@ -145,3 +147,19 @@ def run_or_trap(module, name: str, args: list):
         return module[name](*args), None, args
     except TrapError as e:
         return None, e, args
+
+
+#: The tiers differential tests run: every tier of `splatjit.tiers`, and "auto+osr": auto
+#: with `tier_up.OSR_EVERY_CALL` set, so each call of a function with a loop finishes in
+#: the on-stack-replacement variant of its first loop header (splatjit/osr.py).
+TEST_TIERS = tiers.TIERS + ("auto+osr",)
+
+
+def use_tier(tier: str, monkeypatch) -> str:
+    """The `JitModule(tier=...)` name for TEST_TIERS' `tier`, with the knob it needs set
+    for the rest of the test (`monkeypatch`, pytest's fixture)."""
+    if tier != "auto+osr":
+        return tier
+    from splatjit.runtime import tier_up
+    monkeypatch.setattr(tier_up, "OSR_EVERY_CALL", True)
+    return "auto"

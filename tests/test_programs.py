@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import corpus
+from differential import TEST_TIERS, use_tier
 from program_runs import (iree_run, iree_run_module_path, module_path, random_inputs,
                           result_count, save_inputs, splatjit_run)
 from splatjit import tiers
@@ -83,9 +84,9 @@ def _assert_same_up_to_nan_sign(got: np.ndarray, want: np.ndarray):
 HAL_ITEMS = [i for i in corpus.program_items() if i.variant != "inline"]
 
 
-@pytest.mark.parametrize("tier", tiers.TIERS)
+@pytest.mark.parametrize("tier", TEST_TIERS)
 @pytest.mark.parametrize("item", HAL_ITEMS, ids=[i.id for i in HAL_ITEMS])
-def test_main_matches_iree_runtime_local_sync(item, tier):
+def test_main_matches_iree_runtime_local_sync(item, tier, monkeypatch):
     """`JitModule(program).main(*arrays)` == iree.runtime's `load_vm_flatbuffer(...).main`,
     bit for bit, microkernel and data-tiled forms included (splatjit's vmvx intrinsics
     reproduce IREE's C ukernels, fused multiply-adds and denormal flushing included); and
@@ -93,7 +94,7 @@ def test_main_matches_iree_runtime_local_sync(item, tier):
     import iree.runtime as rt
     data = _compiled(item)
     oracle = rt.load_vm_flatbuffer(data, driver="local-sync").main
-    m = JitModule(data, tier=tier)
+    m = JitModule(data, tier=use_tier(tier, monkeypatch))
     for seed in (7, 8, 9):
         inputs = random_inputs(item, seed)
         want = oracle(*[a.copy() for a in inputs])

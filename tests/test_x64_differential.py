@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import corpus
-from differential import Oracle, edge_inputs, normalise, same
+from differential import TEST_TIERS, Oracle, edge_inputs, normalise, same, use_tier
 from splatjit import TrapError, UnsupportedError, tiers
 from splatjit.module import JitModule
 
@@ -61,13 +61,14 @@ BASELINE = [i for i in ITEMS if i.name in ("arith_i32", "arith_i64", "arith_f32"
 
 @pytest.mark.parametrize("tier", tiers.TIERS)
 @pytest.mark.parametrize("item", BASELINE, ids=[i.id for i in BASELINE])
-def test_baseline_sse2_code_matches_interpreter(item, tier):
-    test_module_matches_interpreter(item, tier, features={"sse2"})
+def test_baseline_sse2_code_matches_interpreter(item, tier, monkeypatch):
+    test_module_matches_interpreter(item, tier, monkeypatch, features={"sse2"})
 
 
-@pytest.mark.parametrize("tier", tiers.TIERS)  # the compiler of the module under test
+@pytest.mark.parametrize("tier", TEST_TIERS)  # the compiler of the module under test
 @pytest.mark.parametrize("item", ITEMS, ids=[i.id for i in ITEMS])
-def test_module_matches_interpreter(item, tier, features=None):
+def test_module_matches_interpreter(item, tier, monkeypatch, features=None):
+    tier = use_tier(tier, monkeypatch)
     try:
         data = corpus.compile_item(item)
     except corpus.CompileFailure as e:

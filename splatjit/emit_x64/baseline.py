@@ -31,7 +31,7 @@ from ..runtime import tier_up as tiering
 from . import baseline_templates
 from . import operands as R
 from .assembler import Assembler
-from .frame import SIZE, Frame
+from .frame import CTX_OFF, SIZE, Frame
 from .lower import FunctionLowering
 from .operands import Label, qword, rbp
 from .ops import HANDLERS as _OP_HANDLERS
@@ -218,7 +218,9 @@ class BaselineLowering(FunctionLowering):
     def _burn_fuel(self) -> None:
         """Fuel (when asked for) and the tier-up budget: CALL_COST per call (the prologue),
         1 per loop header; out of budget, the module's `on_hot` runs, then this code goes on
-        (nothing lives in registers at a block start; the prologue keeps rdi and rsi)."""
+        (nothing lives in registers at a block start; the prologue keeps rdi and rsi).
+        At a loop header the hot path first and last looks at the header's OSR cell: once
+        set, the rest of the call runs in optimizing code (`_enter_osr`)."""
         if self.fuel_checks:
             super()._burn_fuel()
         tu = self.tier_up
@@ -229,9 +231,15 @@ class BaselineLowering(FunctionLowering):
         a.sub(qword[R.rax], tiering.CALL_COST if self._in_prologue else 1)
         a.jle(hot)
         a.label(back)
+        osr_cell = None if self._in_prologue else tu.osr_cell_address(self.fn.ordinal,
+                                                                       self.block.index)
 
         def call_on_hot():
             a.label(hot)
+            if osr_cell is not None:
+                osr = Label()
+                self._load_osr_entry(osr_cell)
+                a.jnz(osr)
             a.push(R.rsi)
             a.push(R.rdi)  # two pushes: rsp stays 16-byte aligned for the call
             a.mov(R.rdi, tu.key)
@@ -239,8 +247,33 @@ class BaselineLowering(FunctionLowering):
             a.call(R.rax)
             a.pop(R.rdi)
             a.pop(R.rsi)
-            a.jmp(back)
+            if osr_cell is None:
+                a.jmp(back)
+                return
+            self._load_osr_entry(osr_cell)
+            a.jz(back)
+            a.label(osr)
+            self._enter_osr()
         self.deferred.append(call_on_hot)
+
+    def _load_osr_entry(self, cell: int) -> None:
+        """rax = the OSR cell at `cell`, flags set by `test rax, rax` (ZF: not compiled)."""
+        a = self.a
+        a.mov(R.rax, cell)
+        a.mov(R.rax, qword[R.rax])
+        a.test(R.rax, R.rax)
+
+    def _enter_osr(self) -> None:
+        """Finish this call in the OSR variant at rax (`splatjit/osr.py`): its args buffer
+        is this frame's register file (the ref bank, then the i32 bank right above it), its
+        results buffer this call's; its status is this call's."""
+        a, f = self.a, self.frame
+        assert f.ref_base + 8 * self.fn.ref_count == f.i32_base
+        a.mov(R.rdi, qword[rbp + CTX_OFF])
+        a.lea(R.rsi, qword[rbp + f.ref_base])
+        a.mov(R.rdx, self.results_mem())
+        a.call(R.rax)
+        a.jmp(self.epilogue)
 
     def lower(self) -> BaselineInfo:
         """FunctionLowering.lower's order of code (entry, prologue, blocks, epilogue,

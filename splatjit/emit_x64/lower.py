@@ -26,6 +26,7 @@ from ..div_rem_pairs import pair_divisions
 from ..range_folding import fold_ranges
 from ..element_promotion import promote_elements
 from ..copy_nests import plan_copy_nests
+from ..osr import origin
 from ..regalloc.coalesce import coalesce_remaps
 from ..runtime import abi
 from . import operands as R
@@ -501,7 +502,7 @@ class FunctionLowering:
             a.mov(_TRAP_STATUS, R.rax)
         a.mov(_TRAP_CODE, code)
         a.mov(_TRAP_OFFSET, offset)
-        a.mov(_TRAP_FUNCTION, self.fn.ordinal)
+        a.mov(_TRAP_FUNCTION, origin(self.fn))  # (an OSR variant reports its function)
         a.mov(R.eax, code)
 
     def _trap_stubs(self) -> None:

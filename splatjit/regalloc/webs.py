@@ -16,6 +16,7 @@ the same web by construction, so the VM's aliasing is kept where it is observabl
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from heapq import heappop, heappush
 
 from ..frontend import opcodes as oc
@@ -330,8 +331,7 @@ def rename_webs(fn: Function) -> Function:
                         args[fname][case] = new
             instrs.append(Instr(ins.offset, ins.op, args, ins.length))
         blocks.append(Block(b.index, b.offset, instrs))
-    return Function(fn.module, fn.name, fn.ordinal, fn.signature, fresh, fn.ref_count,
-                    fn.requirements, blocks, fn.bytecode_offset, fn.verified)
+    return replace(fn, i32_count=fresh, blocks=blocks)  # (a subclass's fields kept)
 
 
 def _rewrite_remap(succ: Successor, groups: list, first: int, moved) -> Successor:

@@ -12,14 +12,22 @@ Mechanism (x86-64, `emit_x64/baseline.py` emits the machine-code side):
 - A per-module budget (`TierUp.budget`, an int64) is decremented by `CALL_COST` in every
   baseline prologue and by 1 at every loop header; when it drops to 0 or below, the code
   calls `on_hot(key)` (a ctypes callback) and then carries on in the baseline code.
-- `on_hot` sets the budget out of reach, compiles the whole module with the optimizing tier
-  into a new read-execute mapping (W^X: written while read-write, then made read-execute)
-  and stores each function's optimizing entry in its cell. Calls already running, e.g. a
-  single call that loops 10^6 times, finish in the baseline code; later calls (and the
-  optimizing code's own calls) run the optimizing code.
+- `on_hot` compiles the whole module with the optimizing tier into a new read-execute
+  mapping (W^X: written while read-write, then made read-execute) and stores each
+  function's optimizing entry in its cell. Later calls (and the optimizing code's own
+  calls) run the optimizing code.
+- On-stack replacement (`splatjit/osr.py`) moves calls already running, e.g. a single call
+  that loops 10^9 times: each baseline loop header has an *OSR cell*
+  (`osr_cell_address(function, header)`, registered while the baseline code is emitted).
+  The optimizing compile also compiles the OSR variant of every registered header and
+  stores its entry in the header's cell, then leaves the budget at 0: the next loop header
+  each running baseline frame reaches takes the hot path, finds its OSR cell set and calls
+  the variant with its own register file as the args buffer (`emit_x64/baseline.py`),
+  whose status and results are the frame's own.
 
-A failure of the optimizing compile leaves the module in the baseline tier (`error` says why).
-The old baseline code stays mapped as long as the module: a frame may still return into it.
+A failure of the optimizing compile leaves the module in the baseline tier (`error` says
+why; the budget is then out of reach). The old baseline code stays mapped as long as the
+module: a frame may still return into it.
 """
 from __future__ import annotations
 
@@ -33,17 +41,35 @@ CALL_COST = 64
 INITIAL_BUDGET = 1 << 14
 _NEVER = 1 << 62
 
+#: A testing knob (the differential tests' "auto+osr"): TierUps made while it is set start
+#: out of budget and, once compiled, switch only their OSR cells, never the functions' own
+#: cells; every call's prologue then sets the budget to the next of OSR_DELAYS. So each
+#: call of a function with a loop runs baseline code for that many loop-header visits and
+#: the rest in the OSR variant of the header it is at: outer and inner headers, first and
+#: later iterations, as the calls go.
+OSR_EVERY_CALL = False
+OSR_DELAYS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89)
+
 HOT_FN = ctypes.CFUNCTYPE(None, ctypes.c_int64)
 _registry: dict[int, weakref.ref] = {}
 _keys = itertools.count(1)
 
 
 class TierUp:
-    """The tier-up state of one baseline-compiled module: cells, budget, and what the
-    optimizing compile needs (`recompile(tierup)` returns (CompiledModule, mapping))."""
+    """The tier-up state of one baseline-compiled module: cells, OSR cells, budget, and what
+    the optimizing compile needs: `recompile(sites)` returns (CompiledModule, mapping) for
+    the module's functions followed by the OSR variants of `sites` (a list of (function
+    ordinal, header block) pairs), the variant of `sites[k]` at function ordinal
+    `n_functions + k`."""
 
-    def __init__(self, n_functions: int, recompile, budget: int = INITIAL_BUDGET):
+    def __init__(self, n_functions: int, recompile, budget: int | None = None):
+        self.n_functions = n_functions
         self.cells = (ctypes.c_uint64 * max(n_functions, 1))()
+        self.osr_cells: dict[tuple[int, int], ctypes.c_uint64] = {}
+        self.osr_only = OSR_EVERY_CALL
+        self._delays = itertools.cycle(OSR_DELAYS)
+        if budget is None:
+            budget = 0 if self.osr_only else INITIAL_BUDGET
         self.budget = ctypes.c_int64(budget)
         self.key = next(_keys)
         self.recompile = recompile
@@ -59,22 +85,42 @@ class TierUp:
     def budget_address(self) -> int:
         return ctypes.addressof(self.budget)
 
+    def osr_cell_address(self, function: int, header: int) -> int:
+        """The address of the OSR cell of loop header block `header` of function ordinal
+        `function` (made on first request; the same cell for the same site afterwards)."""
+        cell = self.osr_cells.get((function, header))
+        if cell is None:
+            cell = self.osr_cells[(function, header)] = ctypes.c_uint64(0)
+        return ctypes.addressof(cell)
+
     def tier_up(self) -> bool:
         """Compile the optimizing code now and switch every function to it (once); True when
         the module runs optimizing code from now on."""
         if self.optimized is not None:
+            if self.osr_only:  # (a call's prologue: when this call switches)
+                self.budget.value = next(self._delays)
             return True
-        self.budget.value = _NEVER
+        self.budget.value = _NEVER  # (no hot path while compiling; stays so on failure)
         if self.error is not None:
             return False
+        sites = list(self.osr_cells)
         try:
-            compiled, memory = self.recompile()
+            compiled, memory = self.recompile(sites)
         except Exception as e:  # noqa: BLE001 - the baseline code keeps running
             self.error = e
             return False
         self.optimized = (compiled, memory)
-        for ordinal, offset in compiled.entries.items():
-            self.cells[ordinal] = memory.address + offset
+        entries, n = compiled.entries, self.n_functions
+        if not self.osr_only:
+            for ordinal in range(n):
+                self.cells[ordinal] = memory.address + entries[ordinal]
+        for k, site in enumerate(sites):
+            self.osr_cells[site].value = memory.address + entries[n + k]
+        # running baseline frames take the hot path at their next loop header, and switch
+        if self.osr_only:
+            self.budget.value = next(self._delays)
+        elif sites:
+            self.budget.value = 0
         return True
 
     def __del__(self):

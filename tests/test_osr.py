@@ -1,0 +1,132 @@
+"""On-stack replacement (splatjit/osr.py, emit_x64/baseline.py's hot path, runtime/tier_up.py):
+a long call that starts in baseline code finishes in optimizing code.
+
+The whole corpus also runs with every call of a looping function switched at its first loop
+header: the "auto+osr" tier of tests/test_x64_differential.py and tests/test_programs.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import corpus
+from splatjit import TrapError, load_module
+from splatjit.buffer_cache import natural_loops
+from splatjit.frontend.cconv import parse_cconv
+from splatjit.frontend.opcodes import BY_NAME
+from splatjit.lowering import loop_headers
+from splatjit.module import JitModule
+from splatjit.osr import OsrModule, origin, osr_variant, slot_types
+from splatjit.runtime import tier_up
+from test_x64_differential import _module_bytes
+
+pytestmark = pytest.mark.usefixtures("memory_cap")
+
+
+def _wrapped_sum(n: int) -> int:
+    return (n * (n - 1) // 2 + 2**31) % 2**32 - 2**31
+
+
+def test_a_long_first_call_switches_to_optimizing_code_at_its_loop_header():
+    m = JitModule(_module_bytes("loop_sum"), tier="auto")
+    tu = m.compiled.tier_up
+    n = 3 * tier_up.INITIAL_BUDGET
+    assert m.loop_sum(n) == _wrapped_sum(n)  # one call
+    assert tu.optimized is not None and len(tu.osr_cells) == 1
+    assert all(cell.value for cell in tu.osr_cells.values())
+    # The budget ran out at a loop header, whose hot path compiled the module (leaving the
+    # budget at 0) and switched right away: had the call stayed in baseline code, every
+    # later iteration would have spent one more unit.
+    assert tu.budget.value == 0
+
+
+def test_running_frames_switch_after_another_function_tiers_the_module_up(monkeypatch):
+    """OSR_EVERY_CALL: the module tiers up at the first prologue, its function cells stay
+    0, so every call runs baseline code to the loop header and the variant from there."""
+    monkeypatch.setattr(tier_up, "OSR_EVERY_CALL", True)
+    m = JitModule(_module_bytes("loop_sum"), tier="auto")
+    tu = m.compiled.tier_up
+    for n in (0, 1, 7, 1000):
+        assert m.loop_sum(n) == _wrapped_sum(n)
+    assert tu.optimized is not None and all(c == 0 for c in tu.cells)
+    (cell,) = tu.osr_cells.values()
+    assert cell.value
+
+
+def test_a_trap_in_osr_code_names_the_function_and_op_of_the_baseline_one():
+    data = _module_bytes("buffer_loops")
+    n = 3 * tier_up.INITIAL_BUDGET
+    words = np.arange(n, dtype=np.int32)
+    reference = JitModule(data, tier="optimizing")
+    with pytest.raises(TrapError) as want:
+        reference.sum_prefix(words.copy(), n + 1)
+    m = JitModule(data, tier="auto")
+    assert m.sum_prefix(words.copy(), n) == int(words.sum(dtype=np.int64) % 2**32) - (
+        2**32 if words.sum() % 2**32 >= 2**31 else 0)
+    m = JitModule(data, tier="auto")
+    with pytest.raises(TrapError) as got:
+        m.sum_prefix(words.copy(), n + 1)  # out of bounds at element n, in the OSR variant
+    assert m.compiled.tier_up.budget.value == 0  # (it was the variant that trapped)
+    assert (got.value.function, got.value.offset, got.value.message) == (
+        want.value.function, want.value.offset, want.value.message)
+    assert "sum_prefix" in got.value.function
+
+
+def test_the_variant_is_the_loop_entered_at_its_header():
+    loaded = load_module(_module_bytes("buffer_loops"))
+    fn = loaded.function("accumulate_f64")
+    (header,) = loop_headers(fn)
+    v = osr_variant(fn, header, 99)
+    assert (v.name, v.ordinal, origin(v), origin(fn)) == (fn.name, 99, fn.ordinal, fn.ordinal)
+    entry = v.blocks[0].instrs
+    assert [i.op for i in entry] == [BY_NAME["vm.br"]] and entry[0].args["dest_pc"].block == 1
+    assert v.blocks[1].offset == fn.blocks[header].offset
+    # the blocks only the original entry reaches are gone; the others keep their ops
+    assert len(v.blocks) == len(fn.blocks)
+    kept = [i.offset for b in v.blocks[1:] for i in b.instrs]
+    assert kept == [i.offset for b in fn.blocks[1:] for i in b.instrs]
+    assert v.signature.results == fn.signature.results
+    assert parse_cconv(v.signature.text) == v.signature
+    # args: the ref bank, then the i32 bank with its wide values at their even slots
+    types = v.signature.args
+    assert types[:fn.ref_count] == ("ref",) * fn.ref_count
+    assert sum(2 if t in ("i64", "f64") else 1 for t in types[fn.ref_count:]) == fn.i32_count
+    assert "i64" in types and "f64" in types  # %k and %last / %next keep their widths
+
+
+def test_slot_types_fall_back_to_i32_where_a_slot_is_used_with_two_widths():
+    loaded = load_module(_module_bytes("loop_sum"))
+    fn = loaded.functions[0]
+    assert slot_types(fn, fn.blocks) == ["i32"] * fn.i32_count
+    mixed = load_module(_module_bytes("buffer_loops")).function("sum_prefix")
+    kinds = slot_types(mixed, mixed.blocks)
+    assert sum(2 if t in ("i64", "f64") else 1 for t in kinds) == mixed.i32_count
+
+
+def test_osr_module_appends_one_variant_per_site():
+    loaded = load_module(_module_bytes("buffer_loops"))
+    sites = [(fn.ordinal, h) for fn in loaded.functions for h in sorted(loop_headers(fn))]
+    assert len(sites) >= 5
+    module = OsrModule(loaded, sites)
+    n = len(loaded.functions)
+    assert module.functions[:n] == loaded.functions
+    for k, (f, h) in enumerate(sites):
+        v = module.functions[n + k]
+        assert v.ordinal == n + k and origin(v) == f
+        entered = v.blocks[v.blocks[0].instrs[0].args["dest_pc"].block]
+        assert entered.offset == loaded.functions[f].blocks[h].offset
+        assert [i.offset for i in entered.instrs] == [
+            i.offset for i in loaded.functions[f].blocks[h].instrs]
+
+
+def test_loops_the_entry_jumps_into_get_no_loop_invariant_caches():
+    """A variant entered at an inner loop header jumps into the middle of the outer loops
+    (a side entry, as crafted bytecode may have): their caches, filled only on edges into
+    their headers, would be read unfilled on that path. Only the inner loop keeps its own."""
+    program = load_module(corpus.compile_item(corpus.find_item("programs/matmul[ukernel]")))
+    kernel = program.executables[0].module.functions[0]
+    headers = sorted(loop_headers(kernel))
+    assert len(headers) == 3 and {h for h, _ in natural_loops(kernel)} == set(headers)
+    inner = osr_variant(kernel, headers[-1], 9)
+    entered = inner.blocks[0].instrs[0].args["dest_pc"].block
+    assert {h for h, _ in natural_loops(inner)} == {entered}
