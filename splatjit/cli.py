@@ -73,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--json", action="store_true", help="machine-readable output")
     x.add_argument("--nested", action="store_true",
                    help="also a program's nested VMVX executables (their dispatch functions)")
-    x.add_argument("--tier", choices=("optimizing", "baseline", "mixed"),
-                   help="x86-64 compiler whose code is shown (default: $SPLATJIT_TIER, else "
-                        "mixed: per function; auto's code starts as baseline)")
+    x.add_argument("--tier", choices=("optimizing", "baseline", "mixed", "auto"),
+                   default="optimizing",
+                   help="x86-64 compiler whose code is shown (default: optimizing, the code "
+                        "a hot module runs; auto's code starts as baseline)")
     x.set_defaults(func=cmd_disasm)
     r = sub.add_parser("run", help="run a function like iree-run-module (same flags and output)")
     r.add_argument("file", nargs="?")
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "empty (ignore); when given, one per result")
     r.add_argument("--target", default="native", choices=("native", "x86_64", "aarch64"))
     r.add_argument("--tier", choices=("optimizing", "baseline", "auto", "mixed"),
-                   help="x86-64 compiler tier (default: $SPLATJIT_TIER, else mixed)")
+                   help="x86-64 compiler tier (default: $SPLATJIT_TIER, else auto)")
     r.add_argument("--print_max_element_count", type=int, default=1024,
                    help="elements printed per result before '...'")
     r.add_argument("--device", help="accepted for iree-run-module compatibility (local-sync)")

@@ -4,15 +4,15 @@
   ~10k bytecode ops/s of compile time.
 - "baseline": `emit_x64/baseline.py` (one pass, every VM register in its frame slot):
   slower code, compiled several times faster.
-- "auto": baseline code that recompiles the module with the optimizing tier once it is hot
-  (runtime/tier_up.py: after ~256 calls or ~16k loop iterations; a call already running
-  finishes in the baseline code).
-- "mixed" (the default): per function (`emit_x64/mixed.py`): functions with loops and short
-  ones optimizing, longer straight-line ones baseline, the module recompiled by the
-  optimizing tier once those are hot. No call stays long in baseline code (it has no loop).
+- "auto" (the default): baseline code that recompiles the module with the optimizing tier
+  once it is hot (runtime/tier_up.py: after ~256 calls or ~16k loop iterations); a call
+  already running switches at its next loop header (on-stack replacement, splatjit/osr.py).
+- "mixed": per function (`emit_x64/mixed.py`): functions with loops and short ones
+  optimizing, longer straight-line ones baseline, the module recompiled by the
+  optimizing tier once those are hot.
 
 `JitModule(tier=...)` picks one; None reads the environment variable `SPLATJIT_TIER`, and
-without it the default is "mixed". AArch64 has only its optimizing compiler: the tier
+without it the default is "auto". AArch64 has only its optimizing compiler: the tier
 is ignored there.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 from .errors import UnsupportedError
 
 TIERS = ("optimizing", "baseline", "auto", "mixed")
-DEFAULT = "mixed"
+DEFAULT = "auto"
 ENV = "SPLATJIT_TIER"
 
 

@@ -136,7 +136,7 @@ def test_compares_and_the_branches_or_selects_reading_them_are_copied_as_pairs()
 def test_tier_switch(monkeypatch):
     data = _module_bytes("loop_sum")
     monkeypatch.delenv(tiers.ENV, raising=False)
-    assert JitModule(data).tier == tiers.DEFAULT == "mixed"
+    assert JitModule(data).tier == tiers.DEFAULT == "auto"
     monkeypatch.setenv(tiers.ENV, "baseline")
     m = JitModule(data)
     assert m.tier == "baseline" and isinstance(m.compiled.functions[0], baseline.BaselineInfo)

@@ -1,4 +1,4 @@
-"""The mixed tier (emit_x64/mixed.py, the default): which function gets which compiler, and
+"""The mixed tier (emit_x64/mixed.py): which function gets which compiler, and
 modules whose functions come from both running, calling each other and tiering up.
 
 (Results against iree.runtime: test_x64_differential.py runs every corpus module with every
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from splatjit import tiers
 from splatjit.emit_x64 import baseline, mixed
 from splatjit.lowering import FunctionInfo, loop_headers
 from splatjit.module import JitModule
@@ -71,8 +70,3 @@ def test_optimizing_and_baseline_functions_call_each_other():
             assert mixed_m[name](*args) == opt_m[name](*args), name
             checked += 1
     assert checked >= 3
-
-
-def test_the_mixed_tier_is_the_default(monkeypatch):
-    monkeypatch.delenv(tiers.ENV, raising=False)
-    assert tiers.resolve(None) == "mixed"
