@@ -267,18 +267,20 @@ def test_an_importer_tiering_up_after_its_provider_calls_the_providers_optimizin
     assert importer[name](*args) == want[name](*args)
 
 
-def test_every_copy_fits_a_template_made_from_its_own_op(monkeypatch):
+@pytest.mark.parametrize("tier", ["baseline", "auto"])
+def test_every_copy_fits_a_template_made_from_its_own_op(monkeypatch, tier):
     """With `baseline_templates.VERIFY`, each copy of a template is compared with a template
     made from the op being compiled (same bytes at the same placeholders, same labels, traps
     and constants): the shape key holds everything the lowerings decide on. So is each
-    prologue taken from the prologue cache with one recorded for its own function. Every
-    corpus vm module and program (with its VMVX kernels) is compiled this way."""
+    prologue taken from the prologue cache (auto: with the tier-up stub and budget charge)
+    with one recorded for its own function. Every corpus vm module and program (with its
+    VMVX kernels) is compiled this way."""
     monkeypatch.setattr(baseline_templates, "VERIFY", True)
-    provider = JitModule(_module_bytes("native_import_module"), tier="baseline")
+    provider = JitModule(_module_bytes("native_import_module"), tier=tier)
     copies = 0
     for _, data in corpus.compiled(corpus.vm_items() + corpus.program_items()):
         try:
-            m = JitModule(data, tier="baseline", imports={"native_import_module": provider})
+            m = JitModule(data, tier=tier, imports={"native_import_module": provider})
         except (UnsupportedError, TrapError) as e:
             assert "does not fit" not in str(e)
             continue

@@ -1,10 +1,13 @@
 """On-stack replacement (splatjit/osr.py, emit_x64/baseline.py's hot path, runtime/tier_up.py):
 a long call that starts in baseline code finishes in optimizing code.
 
-The whole corpus also runs with every call of a looping function switched at its first loop
-header: the "auto+osr" tier of tests/test_x64_differential.py and tests/test_programs.py.
+The whole corpus also runs with every call of a looping function switched after 1, 2, 3, 5,
+... loop header visits: the "auto+osr" tier of tests/test_x64_differential.py and
+tests/test_programs.py.
 """
 from __future__ import annotations
+
+import ctypes
 
 import numpy as np
 import pytest
@@ -130,3 +133,32 @@ def test_loops_the_entry_jumps_into_get_no_loop_invariant_caches():
     inner = osr_variant(kernel, headers[-1], 9)
     entered = inner.blocks[0].instrs[0].args["dest_pc"].block
     assert {h for h, _ in natural_loops(inner)} == {entered}
+
+
+def test_tier_up_code_copies_carry_their_own_cells_budget_and_key():
+    """The tier-up prologue and a loop header's hot path are copied from templates with
+    their module's cell, budget and on_hot key patched in (emit_x64/baseline.py): two
+    modules' copies of the same function differ exactly there."""
+    import struct
+    data = _module_bytes("loop_sum")
+    a, b = JitModule(data, tier="auto"), JitModule(data, tier="auto")
+    fields = []
+    for m in (a, b):
+        tu = m.compiled.tier_up
+        (osr_cell,) = tu.osr_cells.values()
+        fields.append([struct.pack("<Q", v) for v in (
+            tu.cells_address, tu.budget_address, tu.key, ctypes.addressof(osr_cell))])
+        code = m.compiled.code
+        assert code[m.compiled.entries[0]:][:10] == b"\x48\xb8" + fields[-1][0]  # the stub
+        assert all(code.count(f) >= 1 for f in fields[-1])
+    code_a, code_b = a.compiled.code, b.compiled.code
+    assert len(code_a) == len(code_b)
+    covered = set()  # bytes of code_a inside one of its fields (the key: as movabs rdi's)
+    for k, field in enumerate(fields[0]):
+        at = -1
+        while (at := code_a.find(field, at + 1)) >= 0:
+            if k != 2 or code_a[at - 2:at] == b"\x48\xbf":
+                covered.update(range(at, at + 8))
+    differ = {i for i in range(len(code_a)) if code_a[i] != code_b[i]}
+    assert differ and differ <= covered
+    assert a.loop_sum(3 * tier_up.INITIAL_BUDGET) == b.loop_sum(3 * tier_up.INITIAL_BUDGET)

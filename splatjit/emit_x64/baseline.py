@@ -72,7 +72,7 @@ class BaselineLowering(FunctionLowering):
         self.tier_up = tier_up
         # FunctionLowering burns fuel per call and loop entry: tier-up counts there too
         self.fuel = fuel or tier_up is not None
-        self._in_prologue = False
+        self._in_prologue = None  # (budget, on_hot key) while emitting a tier-up prologue
         # no range-check elimination: an op copied from a template checks every access, so
         # it could not keep the facts of the ops lowered around it up to date
         self.checked = baseline_templates.NO_FACTS
@@ -167,44 +167,63 @@ class BaselineLowering(FunctionLowering):
         return label
 
     def _prologue(self) -> None:
-        if not self.fuel:  # (no fuel, no tier-up: the code depends on the key alone)
-            fn, f = self.fn, self.frame
-            key = (self.a.features, self.leaf, fn.ref_count, tuple(fn.signature.args),
-                   f.size, f.i32_base, f.ref_base)
-            prologue = _PROLOGUES.get(key)
-            if prologue is None:
-                if len(_PROLOGUES) >= _PROLOGUES_LIMIT:
-                    _PROLOGUES.clear()
-                prologue = _PROLOGUES[key] = self._record_prologue()
-            elif baseline_templates.VERIFY and self._record_prologue() != prologue:
-                raise AssertionError(f"the prologue of {key} does not fit {fn.name}")
-            data, fixups = prologue
-            if fixups:  # the jump to the stack-overflow trap in the epilogue
-                self._stack_trap = Label()
-                fixups = tuple((pos, size, self._stack_trap, addend)
-                               for pos, size, _, addend in fixups)
-            self.a.copy_code(data, fixups)
-            return
+        """The prologue (with tier-up, the entry stub and the budget's charge first), copied
+        from a template per key unless fuel is burnt (a fuel trap names the first op)."""
         tu = self.tier_up
-        if tu is not None:  # the entry stub: the cell's code if set, else this body
+        if self.fuel_checks:
+            if tu is not None:
+                self._emit_prologue(tu.cells_address + 8 * self.fn.ordinal,
+                                    tu.budget_address, tu.key)
+            else:
+                self._emit_prologue()
+            return
+        fn, f = self.fn, self.frame
+        key = (self.a.features, self.leaf, fn.ref_count, tuple(fn.signature.args),
+               f.size, f.i32_base, f.ref_base, tu is not None)
+        prologue = _PROLOGUES.get(key)
+        if prologue is None:
+            if len(_PROLOGUES) >= _PROLOGUES_LIMIT:
+                _PROLOGUES.clear()
+            prologue = _PROLOGUES[key] = self._record_prologue()
+        elif baseline_templates.VERIFY and self._record_prologue() != prologue:
+            raise AssertionError(f"the prologue of {key} does not fit {fn.name}")
+        data, fixups, marks = prologue
+        if fixups:  # the jump to the stack-overflow trap in the epilogue
+            self._stack_trap = Label()
+            fixups = tuple((pos, size, self._stack_trap, addend)
+                           for pos, size, _, addend in fixups)
+        if marks:
+            data = _patched(data, marks, (tu.cells_address + 8 * fn.ordinal,
+                                          tu.budget_address, tu.key))
+        self.a.copy_code(data, fixups)
+
+    def _emit_prologue(self, cell=None, budget=None, hot_key=None) -> None:
+        """FunctionLowering's prologue; with tier-up (`cell` given) the entry stub first
+        (the code at `cell`'s address if set, else this body) and the budget's charge at
+        `budget` with its call of on_hot(`hot_key`) inline (no label leaves the prologue)."""
+        if cell is not None:
             a, body = self.a, Label()
-            a.mov(R.rax, tu.cells_address + 8 * self.fn.ordinal)
+            a.mov(R.rax, cell)
             a.mov(R.rax, qword[R.rax])
             a.test(R.rax, R.rax)
             a.jz(body)
             a.jmp(R.rax)
             a.label(body)
-        self._in_prologue = True
+        self._in_prologue = (budget, hot_key) if cell is not None else None
         super()._prologue()
-        self._in_prologue = False
+        self._in_prologue = None
 
     def _record_prologue(self) -> tuple:
-        """FunctionLowering's prologue for this function as (code, fixups naming the
-        stack-overflow trap label): recorded on a scratch assembler, laid out once."""
+        """This function's prologue as (code, fixups naming the stack-overflow trap label,
+        positions of the tier-up fields (cell, budget, key) or ()): recorded on a scratch
+        assembler with marker values in those fields, laid out once."""
         a = self.a
         self.a = scratch = Assembler(a.features, relax=False)
         try:
-            super()._prologue()
+            if self.tier_up is not None:
+                self._emit_prologue(*_MARKS)
+            else:
+                self._emit_prologue()
         finally:
             self.a = a
         stack_trap = getattr(self, "_stack_trap", None)  # (set when not a leaf)
@@ -213,67 +232,49 @@ class BaselineLowering(FunctionLowering):
         if flat is None:
             raise AssertionError("a baseline prologue names a label other than its stack trap")
         data, _, _, fixups = flat
-        return data, fixups
+        return data, fixups, (_mark_sites(data, _MARKS) if self.tier_up is not None else ())
 
     def _burn_fuel(self) -> None:
         """Fuel (when asked for) and the tier-up budget: CALL_COST per call (the prologue),
         1 per loop header; out of budget, the module's `on_hot` runs, then this code goes on
         (nothing lives in registers at a block start; the prologue keeps rdi and rsi).
-        At a loop header the hot path first and last looks at the header's OSR cell: once
-        set, the rest of the call runs in optimizing code (`_enter_osr`)."""
+        At a loop header the hot path (out of line, `_header_hot_path`) first and last looks
+        at the header's OSR cell: once set, the rest of the call runs in optimizing code."""
         if self.fuel_checks:
             super()._burn_fuel()
         tu = self.tier_up
         if tu is None:
             return
-        a, hot, back = self.a, Label(), Label()
-        a.mov(R.rax, tu.budget_address)
-        a.sub(qword[R.rax], tiering.CALL_COST if self._in_prologue else 1)
-        a.jle(hot)
-        a.label(back)
-        osr_cell = None if self._in_prologue else tu.osr_cell_address(self.fn.ordinal,
-                                                                       self.block.index)
-
-        def call_on_hot():
-            a.label(hot)
-            if osr_cell is not None:
-                osr = Label()
-                self._load_osr_entry(osr_cell)
-                a.jnz(osr)
-            a.push(R.rsi)
-            a.push(R.rdi)  # two pushes: rsp stays 16-byte aligned for the call
-            a.mov(R.rdi, tu.key)
-            a.mov(R.rax, tiering.ON_HOT_ADDRESS)
-            a.call(R.rax)
-            a.pop(R.rdi)
-            a.pop(R.rsi)
-            if osr_cell is None:
-                a.jmp(back)
-                return
-            self._load_osr_entry(osr_cell)
-            a.jz(back)
-            a.label(osr)
-            self._enter_osr()
-        self.deferred.append(call_on_hot)
-
-    def _load_osr_entry(self, cell: int) -> None:
-        """rax = the OSR cell at `cell`, flags set by `test rax, rax` (ZF: not compiled)."""
         a = self.a
-        a.mov(R.rax, cell)
-        a.mov(R.rax, qword[R.rax])
-        a.test(R.rax, R.rax)
+        if self._in_prologue is not None:
+            budget, hot_key = self._in_prologue
+            back = Label()
+            a.mov(R.rax, budget)
+            a.sub(qword[R.rax], tiering.CALL_COST)
+            a.jg(back)
+            _call_on_hot(a, hot_key)
+            a.label(back)
+            return
+        hot, back = Label(), Label()
+        data, fixups, sites = _header_check(a.features)
+        ((pos, size, _, addend),) = fixups
+        a.copy_code(_patched(data, sites, (tu.budget_address,)), ((pos, size, hot, addend),))
+        a.label(back)
+        osr_cell = tu.osr_cell_address(self.fn.ordinal, self.block.index)
+        self.deferred.append(lambda: self._header_hot_path(hot, back, osr_cell))
 
-    def _enter_osr(self) -> None:
-        """Finish this call in the OSR variant at rax (`splatjit/osr.py`): its args buffer
-        is this frame's register file (the ref bank, then the i32 bank right above it), its
-        results buffer this call's; its status is this call's."""
-        a, f = self.a, self.frame
+    def _header_hot_path(self, hot: Label, back: Label, osr_cell: int) -> None:
+        """The out-of-line code a loop header's budget check jumps to (at `hot`), copied
+        from a template: enter the OSR variant if its cell (at `osr_cell`) is set; else
+        call on_hot, and enter it if that set the cell; else go `back`."""
+        tu, a, f = self.tier_up, self.a, self.frame
         assert f.ref_base + 8 * self.fn.ref_count == f.i32_base
-        a.mov(R.rdi, qword[rbp + CTX_OFF])
-        a.lea(R.rsi, qword[rbp + f.ref_base])
-        a.mov(R.rdx, self.results_mem())
-        a.call(R.rax)
-        a.jmp(self.epilogue)
+        data, fixups, marks = _hot_path(a.features, f.ref_base, self.results_mem())
+        labels = {"back": back, "epilogue": self.epilogue}
+        a.label(hot)
+        a.copy_code(_patched(data, marks, (osr_cell, tu.key)),
+                    tuple((pos, size, labels[target[0]], addend)
+                          for pos, size, target, addend in fixups))
 
     def lower(self) -> BaselineInfo:
         """FunctionLowering.lower's order of code (entry, prologue, blocks, epilogue,
@@ -321,11 +322,102 @@ class BaselineLowering(FunctionLowering):
         return False  # one copy of each op: a back edge jumps to its header
 
 
-#: (features, leaf, ref count, argument types, frame size, i32 base, ref base) -> the
-#: prologue's (code, fixups) (`_record_prologue`); bounded: cleared when full
+#: (features, leaf, ref count, argument types, frame size, i32 base, ref base, tier-up) ->
+#: the prologue's (code, fixups, tier-up field sites) (`_record_prologue`); bounded: cleared
+#: when full
 _PROLOGUES: dict = {}
 _PROLOGUES_LIMIT = 1 << 12
 _U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+#: marker values recorded in the imm64 fields of tier-up code (entry stub's cell or a
+#: header's OSR cell, budget address, on_hot key), found in the template and patched per
+#: copy: 64-bit values, so the recording takes the `mov r64, imm64` form any value fits
+_MARKS = (0x6C1A_2B3C_4D5E_6F70, 0x6B2A_3B4C_5D6E_7F80, 0x6A3A_4B5C_6D7E_8F90)
+_HEADER_CHECKS: dict = {}  # features -> (code, fixups, sites)
+_HOT_PATHS: dict = {}  # (features, ref base) -> (code, fixups, sites)
+
+
+def _mark_sites(data: bytes, marks) -> tuple:
+    """(position, k) of every occurrence of marks[k] as 8 little-endian bytes in `data`."""
+    sites = []
+    for k, mark in enumerate(marks):
+        raw, at = _U64.pack(mark), -1
+        while (at := data.find(raw, at + 1)) >= 0:
+            sites.append((at, k))
+    return tuple(sites)
+
+
+def _patched(data: bytes, sites, values) -> bytes:
+    """`data` with values[k] written at each (position, k) of `sites`."""
+    out = bytearray(data)
+    for pos, k in sites:
+        _U64.pack_into(out, pos, values[k])
+    return bytes(out)
+
+
+def _call_on_hot(a: Assembler, hot_key: int) -> None:
+    """Call on_hot(hot_key) from a block start or the prologue (rsi, rdi kept; two pushes
+    keep rsp 16-byte aligned)."""
+    a.push(R.rsi)
+    a.push(R.rdi)
+    a.mov(R.rdi, hot_key)
+    a.mov(R.rax, tiering.ON_HOT_ADDRESS)
+    a.call(R.rax)
+    a.pop(R.rdi)
+    a.pop(R.rsi)
+
+
+def _flat(a: Assembler, outside: dict, marks) -> tuple:
+    flat = baseline_templates.flat_code(a, outside)
+    if flat is None:
+        raise AssertionError("tier-up code names a label it should not")
+    data, _, _, fixups = flat
+    return data, fixups, _mark_sites(data, marks)
+
+
+def _header_check(features) -> tuple:
+    """A loop header's budget charge as (code, fixups, sites): `mov rax, budget; sub qword
+    [rax], 1; jle hot` (the fixup names ("hot", None); the site is the budget's, k = 0)."""
+    t = _HEADER_CHECKS.get(features)
+    if t is None:
+        a, hot = Assembler(features, relax=False), Label()
+        a.mov(R.rax, _MARKS[1])
+        a.sub(qword[R.rax], 1)
+        a.jle(hot)
+        t = _HEADER_CHECKS[features] = _flat(a, {hot: ("hot", None)}, _MARKS[1:2])
+    return t
+
+
+def _hot_path(features, ref_base: int, results) -> tuple:
+    """A loop header's out-of-line hot path as (code, fixups naming ("back", None) and
+    ("epilogue", None), sites of the OSR cell (k = 0, twice) and on_hot key (k = 1)):
+    with rax = the OSR cell, if set enter the variant; else call on_hot and look again;
+    still 0: jump back. Entering: rdi = the Context, rsi = rbp + `ref_base` (this frame's
+    ref bank, then its i32 bank: the variant's args buffer), rdx = this call's results
+    pointer (`results`), call, return its status through the epilogue."""
+    key = (features, ref_base)
+    t = _HOT_PATHS.get(key)
+    if t is None:
+        a, osr, back, epilogue = Assembler(features, relax=False), Label(), Label(), Label()
+        cell, hot_key = _MARKS[0], _MARKS[2]
+        for last in (False, True):
+            a.mov(R.rax, cell)
+            a.mov(R.rax, qword[R.rax])
+            a.test(R.rax, R.rax)
+            if last:
+                a.jz(back)
+            else:
+                a.jnz(osr)
+                _call_on_hot(a, hot_key)
+        a.label(osr)
+        a.mov(R.rdi, qword[rbp + CTX_OFF])
+        a.lea(R.rsi, qword[rbp + ref_base])
+        a.mov(R.rdx, results)
+        a.call(R.rax)
+        a.jmp(epilogue)
+        t = _HOT_PATHS[key] = _flat(a, {back: ("back", None), epilogue: ("epilogue", None)},
+                                    (cell, hot_key))
+    return t
 _OFFSET_MARK, _FUNCTION_MARK = 0x5A6B7C8D, 0x4D3C2B1A
 _TRAP_TEMPLATES: dict = {}  # (features, code) -> (bytes, offset field, function field)
 
