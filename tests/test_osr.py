@@ -162,3 +162,25 @@ def test_tier_up_code_copies_carry_their_own_cells_budget_and_key():
     differ = {i for i in range(len(code_a)) if code_a[i] != code_b[i]}
     assert differ and differ <= covered
     assert a.loop_sum(3 * tier_up.INITIAL_BUDGET) == b.loop_sum(3 * tier_up.INITIAL_BUDGET)
+
+
+def test_the_variant_takes_over_its_frames_call_depth():
+    """import_loop calls a Python import every iteration; the call depth the import sees
+    (Context.depth_left) is the same before and after the loop switches to its variant."""
+    from pathlib import Path
+    from splatjit.runtime.abi import MAX_DEPTH
+    source = Path(__file__).resolve().parent.parent / "bench" / "bench_calls.mlir"
+    data = corpus.compile_item(corpus.CorpusItem("bench_calls", source, "vm", "vm",
+                                                 corpus.VM_FLAGS))
+    seen = []
+
+    def add_1(x):
+        seen.append(m._context.depth_left)
+        return x + 1
+    m = JitModule(data, tier="auto",
+                  imports={"native_import_module": {"add_1": add_1}})
+    n = 3 * tier_up.INITIAL_BUDGET
+    assert m.import_loop(5, n) == 5 + n
+    assert m.compiled.tier_up.budget.value == 0  # (switched)
+    assert len(seen) == n and set(seen) == {MAX_DEPTH - 1}
+    assert m._context.depth_left == MAX_DEPTH

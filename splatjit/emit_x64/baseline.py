@@ -33,7 +33,7 @@ from . import operands as R
 from .assembler import Assembler
 from .frame import CTX_OFF, SIZE, Frame
 from .lower import FunctionLowering
-from .operands import Label, qword, rbp
+from .operands import Label, dword, qword, rbp
 from .ops import HANDLERS as _OP_HANDLERS
 
 #: The allocation of a baseline function: no variable has a register.
@@ -269,8 +269,8 @@ class BaselineLowering(FunctionLowering):
         call on_hot, and enter it if that set the cell; else go `back`."""
         tu, a, f = self.tier_up, self.a, self.frame
         assert f.ref_base + 8 * self.fn.ref_count == f.i32_base
-        data, fixups, marks = _hot_path(a.features, f.ref_base, self.results_mem())
-        labels = {"back": back, "epilogue": self.epilogue}
+        data, fixups, marks = _hot_path(a.features, f.ref_base, self.results_mem(), self.leaf)
+        labels = {"back": back, "exit": self.exit_no_depth}
         a.label(hot)
         a.copy_code(_patched(data, marks, (osr_cell, tu.key)),
                     tuple((pos, size, labels[target[0]], addend)
@@ -334,7 +334,7 @@ _U64 = struct.Struct("<Q")
 #: copy: 64-bit values, so the recording takes the `mov r64, imm64` form any value fits
 _MARKS = (0x6C1A_2B3C_4D5E_6F70, 0x6B2A_3B4C_5D6E_7F80, 0x6A3A_4B5C_6D7E_8F90)
 _HEADER_CHECKS: dict = {}  # features -> (code, fixups, sites)
-_HOT_PATHS: dict = {}  # (features, ref base) -> (code, fixups, sites)
+_HOT_PATHS: dict = {}  # (features, ref base, leaf) -> (code, fixups, sites)
 
 
 def _mark_sites(data: bytes, marks) -> tuple:
@@ -388,17 +388,19 @@ def _header_check(features) -> tuple:
     return t
 
 
-def _hot_path(features, ref_base: int, results) -> tuple:
+def _hot_path(features, ref_base: int, results, leaf: bool) -> tuple:
     """A loop header's out-of-line hot path as (code, fixups naming ("back", None) and
-    ("epilogue", None), sites of the OSR cell (k = 0, twice) and on_hot key (k = 1)):
+    ("exit", None), sites of the OSR cell (k = 0, twice) and on_hot key (k = 1)):
     with rax = the OSR cell, if set enter the variant; else call on_hot and look again;
     still 0: jump back. Entering: rdi = the Context, rsi = rbp + `ref_base` (this frame's
     ref bank, then its i32 bank: the variant's args buffer), rdx = this call's results
-    pointer (`results`), call, return its status through the epilogue."""
-    key = (features, ref_base)
+    pointer (`results`), call, return its status through the epilogue's exit. The variant
+    takes over this frame's unit of the call depth (a function that is not a `leaf` gives
+    it back first and exits without taking it back), so a switch never counts twice."""
+    key = (features, ref_base, leaf)
     t = _HOT_PATHS.get(key)
     if t is None:
-        a, osr, back, epilogue = Assembler(features, relax=False), Label(), Label(), Label()
+        a, osr, back, exit_ = Assembler(features, relax=False), Label(), Label(), Label()
         cell, hot_key = _MARKS[0], _MARKS[2]
         for last in (False, True):
             a.mov(R.rax, cell)
@@ -411,11 +413,13 @@ def _hot_path(features, ref_base: int, results) -> tuple:
                 _call_on_hot(a, hot_key)
         a.label(osr)
         a.mov(R.rdi, qword[rbp + CTX_OFF])
+        if not leaf:
+            a.inc(dword[R.rdi + abi.CTX_DEPTH_LEFT])
         a.lea(R.rsi, qword[rbp + ref_base])
         a.mov(R.rdx, results)
         a.call(R.rax)
-        a.jmp(epilogue)
-        t = _HOT_PATHS[key] = _flat(a, {back: ("back", None), epilogue: ("epilogue", None)},
+        a.jmp(exit_)
+        t = _HOT_PATHS[key] = _flat(a, {back: ("back", None), exit_: ("exit", None)},
                                     (cell, hot_key))
     return t
 _OFFSET_MARK, _FUNCTION_MARK = 0x5A6B7C8D, 0x4D3C2B1A
