@@ -36,12 +36,12 @@ def _build(data, providers, tier, monkeypatch, templates=True):
 
 
 def _outcome(module, name, args):
-    """(values, trap message, argument buffers after the call)."""
+    """(values, trap "function+offset: message", argument buffers after the call)."""
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     try:
         got, trap = module[name](*args), None
     except TrapError as e:
-        got, trap = None, e.message
+        got, trap = None, f"{e.function}+{e.offset}: {e.message}"
     return got, trap, [a.tobytes() for a in args if isinstance(a, np.ndarray)]
 
 

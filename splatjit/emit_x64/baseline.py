@@ -99,6 +99,8 @@ class BaselineLowering(FunctionLowering):
         self.epilogue = Label()
         self.exit_no_depth = Label()
         self.traps = []
+        self.trap_block = None  # Label of the trap block, once a copy asks for a stub in it
+        self.block_traps = []  # (trap code, bytecode offset) of its stubs, in order
         self._homes = {}
         self.unsupported = []
         self.ins = None
@@ -142,10 +144,38 @@ class BaselineLowering(FunctionLowering):
         self.a.mov(self.slot_mem(reg.ordinal, bits), src.view(bits))
 
     # ------------------------------------------------------------------ traps
+    def block_trap(self, code: int) -> tuple[Label, int]:
+        """A trap of the current op in the function's trap block (for template copies):
+        (the block's label, the stub's byte offset in it). Every stub of the block has the
+        same size (`_trap_block_stubs`), the k-th requested at k * size."""
+        stubs = _trap_block_stubs(self.a.features)
+        if stubs is None:
+            return self.trap_label(code), 0
+        if self.trap_block is None:
+            self.trap_block = Label()
+        k = len(self.block_traps)
+        self.block_traps.append((code, self.ins.offset))
+        return self.trap_block, k * stubs[0]
+
     def _trap_stubs(self) -> None:
-        """FunctionLowering's stubs; those without a status operand copied from one
-        template per (trap code, features) with the offset and function patched in."""
+        """The trap block (one run of equal-size stubs, copied from `_trap_block_stubs`),
+        then FunctionLowering's stubs for the other traps; those without a status operand
+        copied from one template per (trap code, features) with the offset and function
+        patched in."""
         a, ordinal = self.a, self.fn.ordinal
+        if self.block_traps:
+            size, stubs = _trap_block_stubs(a.features)
+            n, data, fixups = len(self.block_traps), bytearray(), []
+            for k, (code, offset) in enumerate(self.block_traps):
+                stub, at_offset, at_function = stubs[code]
+                at = len(data)
+                data += stub
+                _U32.pack_into(data, at + at_offset, offset)
+                _U32.pack_into(data, at + at_function, ordinal)
+                fixups.append((at + size - 4, 4, self.epilogue, (n - 1 - k) * size))
+            a.set_tag((ordinal, -1))
+            a.label(self.trap_block)
+            a.copy_code(bytes(data), tuple(fixups))
         for label, code, offset, status in self.traps:
             a.set_tag((ordinal, offset))
             a.label(label)
@@ -424,6 +454,24 @@ def _hot_path(features, ref_base: int, results, leaf: bool) -> tuple:
     return t
 _OFFSET_MARK, _FUNCTION_MARK = 0x5A6B7C8D, 0x4D3C2B1A
 _TRAP_TEMPLATES: dict = {}  # (features, code) -> (bytes, offset field, function field)
+
+
+_TRAP_BLOCK_STUBS: dict = {}  # features -> _trap_block_stubs' answer
+
+
+def _trap_block_stubs(features):
+    """(size, {trap code: `_trap_template(features, code)`}) for every status-less trap
+    code when all those stubs have one size (so stub k of a trap block starts at k *
+    size), else None (each trap then gets its own stub)."""
+    t = _TRAP_BLOCK_STUBS.get(features, _MISSING)
+    if t is _MISSING:
+        stubs = {code: _trap_template(features, code) for code in abi.TRAP_MESSAGES}
+        sizes = {len(data) for data, _, _ in stubs.values()}
+        t = _TRAP_BLOCK_STUBS[features] = (sizes.pop(), stubs) if len(sizes) == 1 else None
+    return t
+
+
+_MISSING = object()
 
 
 def _trap_template(features, code: int) -> tuple:

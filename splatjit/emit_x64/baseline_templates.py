@@ -701,11 +701,12 @@ def emit(L, ins, handler) -> bool:
     if not t.fixups:
         a.copy_code(data)
         return True
-    traps = [L.trap_label(code) for code in t.traps] if t.traps else ()
+    traps = [L.block_trap(code) for code in t.traps] if t.traps else ()
     fixups = []
     for pos, size, (where, what), addend in t.fixups:
         if where == "trap":
-            label = traps[what]
+            label, at = traps[what]
+            addend += at
         elif where == "block":
             label = L.block_labels[blocks[what]]
         elif where == "epilogue":
