@@ -452,11 +452,12 @@ def _hot_path(features, ref_base: int, results, leaf: bool) -> tuple:
         t = _HOT_PATHS[key] = _flat(a, {back: ("back", None), exit_: ("exit", None)},
                                     (cell, hot_key))
     return t
+
+
 _OFFSET_MARK, _FUNCTION_MARK = 0x5A6B7C8D, 0x4D3C2B1A
 _TRAP_TEMPLATES: dict = {}  # (features, code) -> (bytes, offset field, function field)
-
-
 _TRAP_BLOCK_STUBS: dict = {}  # features -> _trap_block_stubs' answer
+_MISSING = object()
 
 
 def _trap_block_stubs(features):
@@ -469,9 +470,6 @@ def _trap_block_stubs(features):
         sizes = {len(data) for data, _, _ in stubs.values()}
         t = _TRAP_BLOCK_STUBS[features] = (sizes.pop(), stubs) if len(sizes) == 1 else None
     return t
-
-
-_MISSING = object()
 
 
 def _trap_template(features, code: int) -> tuple:
