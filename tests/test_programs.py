@@ -280,3 +280,8 @@ def test_a_view_bigger_than_its_buffer_is_a_hal_error():
         np.zeros(1, np.float32)).element_type)
     with pytest.raises(HalError, match="needs 73786976294838206464 bytes"):
         view.to_array()
+    # two negative dims have a positive product (another fuzzer find: a mutated program)
+    view = BufferView(Buffer(np.zeros(64, np.uint8)), (-2, -2), BufferView.from_array(
+        np.zeros(1, np.float32)).element_type)
+    with pytest.raises(HalError, match="negative dimension"):
+        view.to_array()

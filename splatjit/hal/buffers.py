@@ -279,10 +279,13 @@ class BufferView(HostObject):
 def _array_of(raw: np.ndarray, shape: tuple, element_type: int, view) -> np.ndarray:
     """The numpy view of the first bytes of `raw` (a buffer's uint8 bytes) as `shape` x
     `element_type` (zero-copy: it refers to `raw`'s memory owner, so it keeps the bytes
-    alive and a pool sees them in use); HalError if `raw` is too short for `view`."""
+    alive and a pool sees them in use); HalError if `raw` is too short for `view` or a
+    dimension is negative (as a dimension IREE reads unsigned, it would be huge)."""
     dtype = ELEMENT_DTYPE.get(element_type)
     if dtype is None:
         dtype = dtype_of(element_type)  # raises
+    if shape and min(shape) < 0:
+        raise HalError(f"buffer view {view.describe()} has a negative dimension")
     need = math.prod(shape) * dtype.itemsize  # exact: a product of huge dims must not wrap
     if raw.nbytes < need:
         raise HalError(f"buffer view {view.describe()} needs {need} bytes, its buffer has "
