@@ -370,7 +370,7 @@ class SpeedTable:
                 return f"{'skip' if impl in g.skipped else '-':>{width}}"
             ns = row[0]
             text = f"{ns:.3g}" if ns < 1000 else f"{ns:,.0f}"
-            return f"{text:>{width}}"
+            return f"{text:>{width}}" if len(text) < width else " " + text  # (a space left)
 
         for g in self.groups.values():
             r = g.ratios()

@@ -131,6 +131,34 @@ def test_loop_sum(benchmark, subjects, impl):
     assert measure(benchmark, g, impl, fn, (n,), units=n) == loop_sum_expected(n)
 
 
+@pytest.mark.benchmark(group="loop_sum_first_call")
+@pytest.mark.parametrize("impl", ss.IMPLS)
+def test_loop_sum_first_call(benchmark, subjects, impl):
+    """A fresh module's first call, what a one-shot run sees: `JitModule(loop_sum)` and
+    loop_sum(10^7) under the default tier (auto: baseline code, tier-up after ~16k
+    iterations, the rest of the call in its on-stack-replacement variant); iree.runtime: a
+    new context and its first invoke; C: the call alone (nothing to load or compile)."""
+    from splatjit.module import JitModule
+    g = ss.TABLE.group("loop_sum 1st call", "run", "(module made + first call)")
+    if not g.notes:
+        g.notes.append("loop_sum 1st call: a new module (splatjit: JitModule, default tier; "
+                       "iree: VmContext) and its first loop_sum(10^7), per round")
+    n = 10_000_000
+    data = subjects.vmfb("loop_sum")
+    if impl == "splatjit":
+        def fn():
+            return JitModule(data).loop_sum(n)
+    elif impl == "iree":
+        def fn():
+            return ss.Interpreter([data]).function("loop_sum")(n)
+    else:
+        c_loop_sum = subjects.c(g).loop_sum
+
+        def fn():
+            return c_loop_sum(n)
+    assert measure(benchmark, g, impl, fn, rounds=5) == loop_sum_expected(n)
+
+
 @pytest.mark.benchmark(group="buffer_reduce")
 @pytest.mark.parametrize("impl", ss.IMPLS)
 def test_buffer_reduce(benchmark, subjects, impl):
