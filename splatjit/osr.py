@@ -21,9 +21,9 @@ exact: it takes the memory route of the optimizing tier.
 
 Contract: `osr_variant(fn, header, ordinal)` returns a verified `Function` named as `fn`
 (trap messages and listings name f) whose `ordinal` is `ordinal` and whose ops keep their
-bytecode offsets; `origin(variant)` is f's ordinal, which its traps report.
-`OsrModule(loaded, sites)`: `loaded` with one variant per (function ordinal, header) site
-appended, ordinals `len(loaded.functions) + k`.
+bytecode offsets; `origin(variant)` is f's ordinal, which its traps report. Variants are
+made one at a time, for the headers running frames reach after a tier-up
+(`runtime/tier_up.py`), and compiled alone (`emit_x64/lower.compile_osr_variant`).
 """
 from __future__ import annotations
 
@@ -138,23 +138,3 @@ def osr_variant(fn: Function, header: int, ordinal: int) -> OsrFunction:
     return OsrFunction(fn.module, fn.name, ordinal, signature, fn.i32_count, fn.ref_count,
                        fn.requirements, blocks, fn.bytecode_offset, verified=fn.verified,
                        origin=fn.ordinal)
-
-
-class OsrModule:
-    """`loaded` (a LoadedModule) with the OSR variants of `sites` ((function ordinal,
-    header block) pairs, in order) appended as functions `n`, `n + 1`, ... where
-    n = len(loaded.functions). `defn`, `executables` and `name` are `loaded`'s: the
-    variants are never called by ordinal from bytecode, so the module's signatures table
-    does not list them."""
-
-    def __init__(self, loaded, sites):
-        self.defn = loaded.defn
-        self.executables = loaded.executables
-        base = loaded.functions
-        n = len(base)
-        self.functions = list(base) + [osr_variant(base[f], h, n + k)
-                                       for k, (f, h) in enumerate(sites)]
-
-    @property
-    def name(self) -> str:
-        return self.defn.name

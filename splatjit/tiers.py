@@ -67,21 +67,37 @@ def _compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure, tier
 
 
 def _tier_up(loaded, features, fuel: bool, imports, pure):
-    """A TierUp whose hot module is recompiled by the optimizing tier, with the OSR variants
-    of its baseline loop headers (linked imports that have tiered up meanwhile are called
-    at their optimizing entries)."""
+    """A TierUp whose hot module is recompiled by the optimizing tier, and whose running
+    loops get their OSR variants from it one header at a time (linked imports that have
+    tiered up meanwhile are called at their optimizing entries)."""
     from .emit_x64.lower import compile_module as optimizing
     from .runtime.memory import ExecutableMemory
     from .runtime.tier_up import TierUp
 
-    def recompile(sites):
-        from .osr import OsrModule
+    def linked():
         from .runtime.tier_up import direct_entry
-        linked = None if imports is None else [  # providers that tiered up: called directly
+        return None if imports is None else [  # providers that tiered up: called directly
             (direct_entry(entry), context) for entry, context in imports]
-        module = OsrModule(loaded, sites) if sites else loaded  # (+ the OSR variants)
-        compiled = optimizing(module, features, fuel=fuel, imports=linked, pure=pure)
-        compiled.forget_assembler(lambda: optimizing(module, features, fuel=fuel,
-                                                     imports=linked, pure=pure))
-        return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(module, "+opt"))
-    return TierUp(len(loaded.functions), recompile)
+
+    def recompile():
+        targets = linked()
+        compiled = optimizing(loaded, features, fuel=fuel, imports=targets, pure=pure)
+        compiled.forget_assembler(lambda: optimizing(loaded, features, fuel=fuel,
+                                                     imports=targets, pure=pure))
+        return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
+
+    def compile_osr(site, functions):
+        from .emit_x64.lower import compile_osr_variant
+        from .osr import osr_variant
+        ordinal, header = site
+        n = len(loaded.functions)
+        variant, targets = osr_variant(loaded.functions[ordinal], header, n), linked()
+
+        def compile_variant():
+            return compile_osr_variant(loaded, variant, functions, features, fuel=fuel,
+                                       imports=targets, pure=pure)
+        compiled = compile_variant()
+        compiled.forget_assembler(compile_variant)
+        return compiled, ExecutableMemory(
+            compiled.code, f"splatjit:{loaded.defn.name}.{variant.name}+osr{header}")
+    return TierUp(len(loaded.functions), recompile, compile_osr)

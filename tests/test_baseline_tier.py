@@ -229,7 +229,7 @@ def test_a_failed_optimizing_compile_leaves_the_module_in_baseline(monkeypatch):
     m = JitModule(_module_bytes("loop_sum"), tier="auto")
     tu = m.compiled.tier_up
 
-    def broken(sites):
+    def broken():
         raise UnsupportedError("no optimizing compile today")
     tu.recompile = broken
     for _ in range(3):

@@ -19,7 +19,7 @@ from splatjit.frontend.cconv import parse_cconv
 from splatjit.frontend.opcodes import BY_NAME
 from splatjit.lowering import loop_headers
 from splatjit.module import JitModule
-from splatjit.osr import OsrModule, origin, osr_variant, slot_types
+from splatjit.osr import origin, osr_variant, slot_types
 from splatjit.runtime import tier_up
 from test_x64_differential import _module_bytes
 
@@ -106,20 +106,34 @@ def test_slot_types_fall_back_to_i32_where_a_slot_is_used_with_two_widths():
     assert sum(2 if t in ("i64", "f64") else 1 for t in kinds) == mixed.i32_count
 
 
-def test_osr_module_appends_one_variant_per_site():
+def test_every_header_has_a_variant_entered_there():
     loaded = load_module(_module_bytes("buffer_loops"))
     sites = [(fn.ordinal, h) for fn in loaded.functions for h in sorted(loop_headers(fn))]
     assert len(sites) >= 5
-    module = OsrModule(loaded, sites)
-    n = len(loaded.functions)
-    assert module.functions[:n] == loaded.functions
-    for k, (f, h) in enumerate(sites):
-        v = module.functions[n + k]
-        assert v.ordinal == n + k and origin(v) == f
+    for f, h in sites:
+        v = osr_variant(loaded.functions[f], h, 99)
+        assert v.ordinal == 99 and origin(v) == f
         entered = v.blocks[v.blocks[0].instrs[0].args["dest_pc"].block]
         assert entered.offset == loaded.functions[f].blocks[h].offset
         assert [i.offset for i in entered.instrs] == [
             i.offset for i in loaded.functions[f].blocks[h].instrs]
+
+
+def test_only_the_headers_running_frames_reach_get_a_variant_compiled():
+    """Tier-up compiles the module's functions; a variant is compiled when a running
+    baseline frame reaches its header afterwards, one header at a time."""
+    data = _module_bytes("buffer_loops")
+    m = JitModule(data, tier="auto")
+    tu = m.compiled.tier_up
+    assert len(tu.osr_sites) >= 5 and not any(c.value for c in tu.osr_cells.values())
+    n = 3 * tier_up.INITIAL_BUDGET
+    words = np.ones(n, dtype=np.int32)
+    assert m.sum_prefix(words, n) == n  # one long call: tier-up, then its header switches
+    ordinal = m.loaded.function("sum_prefix").ordinal
+    compiled = [site for site, cell in tu.osr_cells.items() if cell.value]
+    assert len(compiled) == len(tu.osr_code) == 1 and compiled[0][0] == ordinal
+    assert m.sum_prefix(words, 10) == 10  # later calls: the optimizing function itself
+    assert len(tu.osr_code) == 1
 
 
 def test_loops_the_entry_jumps_into_get_no_loop_invariant_caches():
@@ -146,18 +160,20 @@ def test_tier_up_code_copies_carry_their_own_cells_budget_and_key():
     for m in (a, b):
         tu = m.compiled.tier_up
         (osr_cell,) = tu.osr_cells.values()
+        (site,) = range(len(tu.osr_sites))
         fields.append([struct.pack("<Q", v) for v in (
-            tu.cells_address, tu.budget_address, tu.key, ctypes.addressof(osr_cell))])
+            tu.cells_address, tu.budget_address, tu.hot_key(), tu.hot_key(site),
+            ctypes.addressof(osr_cell))])
         code = m.compiled.code
         assert code[m.compiled.entries[0]:][:10] == b"\x48\xb8" + fields[-1][0]  # the stub
         assert all(code.count(f) >= 1 for f in fields[-1])
     code_a, code_b = a.compiled.code, b.compiled.code
     assert len(code_a) == len(code_b)
-    covered = set()  # bytes of code_a inside one of its fields (the key: as movabs rdi's)
+    covered = set()  # bytes of code_a inside one of its fields (the keys: as movabs rdi's)
     for k, field in enumerate(fields[0]):
         at = -1
         while (at := code_a.find(field, at + 1)) >= 0:
-            if k != 2 or code_a[at - 2:at] == b"\x48\xbf":
+            if k not in (2, 3) or code_a[at - 2:at] == b"\x48\xbf":
                 covered.update(range(at, at + 8))
     differ = {i for i in range(len(code_a)) if code_a[i] != code_b[i]}
     assert differ and differ <= covered
@@ -184,3 +200,18 @@ def test_the_variant_takes_over_its_frames_call_depth():
     assert m.compiled.tier_up.budget.value == 0  # (switched)
     assert len(seen) == n and set(seen) == {MAX_DEPTH - 1}
     assert m._context.depth_left == MAX_DEPTH
+
+
+def test_a_failed_variant_compile_leaves_the_call_in_baseline_code():
+    m = JitModule(_module_bytes("loop_sum"), tier="auto")
+    tu = m.compiled.tier_up
+
+    def broken(site, targets):
+        raise RuntimeError("no variant today")
+    tu.compile_osr = broken
+    n = 3 * tier_up.INITIAL_BUDGET
+    assert m.loop_sum(n) == _wrapped_sum(n)
+    assert tu.optimized is not None and list(tu.osr_errors) == tu.osr_sites
+    assert not any(c.value for c in tu.osr_cells.values())
+    assert tu.budget.value > 1 << 40  # (out of reach: no hot path on every iteration)
+    assert m.loop_sum(100) == 4950  # later calls: the optimizing function

@@ -203,7 +203,7 @@ class BaselineLowering(FunctionLowering):
         if self.fuel_checks:
             if tu is not None:
                 self._emit_prologue(tu.cells_address + 8 * self.fn.ordinal,
-                                    tu.budget_address, tu.key)
+                                    tu.budget_address, tu.hot_key())
             else:
                 self._emit_prologue()
             return
@@ -224,7 +224,7 @@ class BaselineLowering(FunctionLowering):
                            for pos, size, _, addend in fixups)
         if marks:
             data = _patched(data, marks, (tu.cells_address + 8 * fn.ordinal,
-                                          tu.budget_address, tu.key))
+                                          tu.budget_address, tu.hot_key()))
         self.a.copy_code(data, fixups)
 
     def _emit_prologue(self, cell=None, budget=None, hot_key=None) -> None:
@@ -290,19 +290,20 @@ class BaselineLowering(FunctionLowering):
         ((pos, size, _, addend),) = fixups
         a.copy_code(_patched(data, sites, (tu.budget_address,)), ((pos, size, hot, addend),))
         a.label(back)
-        osr_cell = tu.osr_cell_address(self.fn.ordinal, self.block.index)
-        self.deferred.append(lambda: self._header_hot_path(hot, back, osr_cell))
+        site, osr_cell = tu.osr_site(self.fn.ordinal, self.block.index)
+        self.deferred.append(lambda: self._header_hot_path(hot, back, site, osr_cell))
 
-    def _header_hot_path(self, hot: Label, back: Label, osr_cell: int) -> None:
+    def _header_hot_path(self, hot: Label, back: Label, site: int, osr_cell: int) -> None:
         """The out-of-line code a loop header's budget check jumps to (at `hot`), copied
         from a template: enter the OSR variant if its cell (at `osr_cell`) is set; else
-        call on_hot, and enter it if that set the cell; else go `back`."""
+        call on_hot with the header's `site` (which tiers the module up, then compiles the
+        variant), and enter it if that set the cell; else go `back`."""
         tu, a, f = self.tier_up, self.a, self.frame
         assert f.ref_base + 8 * self.fn.ref_count == f.i32_base
         data, fixups, marks = _hot_path(a.features, f.ref_base, self.results_mem(), self.leaf)
         labels = {"back": back, "exit": self.exit_no_depth}
         a.label(hot)
-        a.copy_code(_patched(data, marks, (osr_cell, tu.key)),
+        a.copy_code(_patched(data, marks, (osr_cell, tu.hot_key(site))),
                     tuple((pos, size, labels[target[0]], addend)
                           for pos, size, target, addend in fixups))
 

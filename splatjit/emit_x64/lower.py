@@ -514,6 +514,25 @@ class FunctionLowering:
         self.a.set_tag((self.fn.ordinal, -1))
 
 
+def compile_osr_variant(loaded: LoadedModule, variant: Function, targets: dict[int, int],
+                        features=None, fuel: bool = False, imports=None,
+                        pure=None) -> CompiledModule:
+    """An OSR variant (`splatjit/osr.py`) of a function of `loaded`, alone in one code blob;
+    its calls of the module's functions call `targets` (function ordinal -> the address of
+    that function's code, compiled before). `fuel`, `imports`, `pure` as in compile_module."""
+    from .ops import HANDLERS, clobbers_caller_saved
+    a = Assembler(features)
+    entries: dict = dict(targets)
+    entries[variant.ordinal] = Label(f"{variant.name}.osr")
+    info = FunctionLowering(a, loaded, variant, entries, HANDLERS, clobbers_caller_saved, fuel,
+                            imports, pure).lower()
+    code = a.finish()
+    return CompiledModule(code=code, entries={variant.ordinal: a.label_offset(info.entry)},
+                          functions={variant.ordinal: info},
+                          unsupported={variant.ordinal: info.unsupported} if info.unsupported
+                          else {}, features=a.features, assembler=a)
+
+
 def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=None,
                    fuel: bool = False, imports=None, pure=None) -> CompiledModule:
     """Compiles every function of `loaded` (not its nested executables) into one code blob.

@@ -272,7 +272,12 @@ def call(L, ins):
         a.jnz(L.trap_label(abi.TRAP_IMPORT))
     else:
         a.mov(R.rdi, qword[rbp + CTX_OFF])
-        a.call(L.entries[callee])
+        target = L.entries[callee]
+        if type(target) is int:  # code compiled before this (an OSR variant's callees)
+            a.mov(R.rax, target)
+            a.call(R.rax)
+        else:
+            a.call(target)
         a.test(R.eax, R.eax)
         a.jnz(L.epilogue)  # the callee trapped: its report stands, unwind with its code
     if args["results"]:

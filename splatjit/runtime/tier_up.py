@@ -17,17 +17,19 @@ Mechanism (x86-64, `emit_x64/baseline.py` emits the machine-code side):
   function's optimizing entry in its cell. Later calls (and the optimizing code's own
   calls) run the optimizing code.
 - On-stack replacement (`splatjit/osr.py`) moves calls already running, e.g. a single call
-  that loops 10^9 times: each baseline loop header has an *OSR cell*
-  (`osr_cell_address(function, header)`, registered while the baseline code is emitted).
-  The optimizing compile also compiles the OSR variant of every registered header and
-  stores its entry in the header's cell, then leaves the budget at 0: the next loop header
-  each running baseline frame reaches takes the hot path, finds its OSR cell set and calls
-  the variant with its own register file as the args buffer (`emit_x64/baseline.py`),
-  whose status and results are the frame's own.
+  that loops 10^9 times: each baseline loop header is an *OSR site* with a cell
+  (`osr_site(function, header)`, registered while the baseline code is emitted). After the
+  tier-up compile the budget stays at 0, so the next loop header each running baseline
+  frame reaches takes the hot path: its cell still 0, it calls on_hot with its site
+  (`hot_key(site)`), which compiles that header's OSR variant alone (its calls go to the
+  optimizing functions) and stores its entry in the cell; the frame then calls the variant
+  with its own register file as the args buffer (`emit_x64/baseline.py`), whose status and
+  results are the frame's own. Only headers a running frame reaches get a variant.
 
 A failure of the optimizing compile leaves the module in the baseline tier (`error` says
-why; the budget is then out of reach). The old baseline code stays mapped as long as the
-module: a frame may still return into it.
+why; the budget is then out of reach); a failed variant leaves its frames in baseline code
+(`osr_errors`; the budget out of reach too). The old baseline code stays mapped as long as
+the module: a frame may still return into it.
 """
 from __future__ import annotations
 
@@ -50,22 +52,33 @@ _NEVER = 1 << 62
 OSR_EVERY_CALL = False
 OSR_DELAYS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89)
 
+#: on_hot's argument: the module's key, and a loop header's site index + 1 above it
+_SITE_SHIFT = 32
+_MODULE_MASK = (1 << _SITE_SHIFT) - 1
+
 HOT_FN = ctypes.CFUNCTYPE(None, ctypes.c_int64)
 _registry: dict[int, weakref.ref] = {}
 _keys = itertools.count(1)
 
 
 class TierUp:
-    """The tier-up state of one baseline-compiled module: cells, OSR cells, budget, and what
-    the optimizing compile needs: `recompile(sites)` returns (CompiledModule, mapping) for
-    the module's functions followed by the OSR variants of `sites` (a list of (function
-    ordinal, header block) pairs), the variant of `sites[k]` at function ordinal
-    `n_functions + k`."""
+    """The tier-up state of one baseline-compiled module: cells, OSR sites and cells, budget,
+    and what the optimizing compiles need: `recompile()` returns (CompiledModule, mapping)
+    of the module's functions; `compile_osr(site, targets)` returns (CompiledModule,
+    mapping) of the OSR variant of `site` (function ordinal, header block) alone, entered at
+    its `entries[n_functions]`, calling the functions at `targets` (ordinal -> address)."""
 
-    def __init__(self, n_functions: int, recompile, budget: int | None = None):
+    def __init__(self, n_functions: int, recompile, compile_osr=None,
+                 budget: int | None = None):
         self.n_functions = n_functions
         self.cells = (ctypes.c_uint64 * max(n_functions, 1))()
+        self.compile_osr = compile_osr
+        self.osr_sites: list[tuple[int, int]] = []  # site index -> (function, header)
         self.osr_cells: dict[tuple[int, int], ctypes.c_uint64] = {}
+        self._site_index: dict[tuple[int, int], int] = {}
+        self.osr_code: list = []  # (CompiledModule, mapping) of each variant compiled
+        self.osr_errors: dict[tuple[int, int], BaseException] = {}
+        self.targets: dict[int, int] = {}  # function ordinal -> its optimizing code
         self.osr_only = OSR_EVERY_CALL
         self._delays = itertools.cycle(OSR_DELAYS)
         if budget is None:
@@ -85,13 +98,39 @@ class TierUp:
     def budget_address(self) -> int:
         return ctypes.addressof(self.budget)
 
-    def osr_cell_address(self, function: int, header: int) -> int:
-        """The address of the OSR cell of loop header block `header` of function ordinal
-        `function` (made on first request; the same cell for the same site afterwards)."""
-        cell = self.osr_cells.get((function, header))
+    def osr_site(self, function: int, header: int) -> tuple[int, int]:
+        """(site index, address of its OSR cell) of loop header block `header` of function
+        ordinal `function` (registered on first request; the same afterwards)."""
+        site = (function, header)
+        cell = self.osr_cells.get(site)
         if cell is None:
-            cell = self.osr_cells[(function, header)] = ctypes.c_uint64(0)
-        return ctypes.addressof(cell)
+            cell = self.osr_cells[site] = ctypes.c_uint64(0)
+            self._site_index[site] = len(self.osr_sites)
+            self.osr_sites.append(site)
+        return self._site_index[site], ctypes.addressof(cell)
+
+    def hot_key(self, site: int | None = None) -> int:
+        """The on_hot argument for this module (from a loop header: with its site index)."""
+        return self.key if site is None else self.key | (site + 1) << _SITE_SHIFT
+
+    def enter_osr(self, index: int) -> bool:
+        """Compile the OSR variant of site `index` (once; the module has tiered up) and set
+        its cell; True when the cell is set."""
+        site = self.osr_sites[index]
+        cell = self.osr_cells[site]
+        if cell.value:
+            return True
+        if site in self.osr_errors or self.compile_osr is None:
+            return False
+        try:
+            compiled, memory = self.compile_osr(site, self.targets)
+        except Exception as e:  # noqa: BLE001 - the frame goes on in baseline code
+            self.osr_errors[site] = e
+            self.budget.value = _NEVER  # (its frames would take the hot path every time)
+            return False
+        self.osr_code.append((compiled, memory))
+        cell.value = memory.address + compiled.entries[self.n_functions]
+        return True
 
     def tier_up(self) -> bool:
         """Compile the optimizing code now and switch every function to it (once); True when
@@ -103,23 +142,20 @@ class TierUp:
         self.budget.value = _NEVER  # (no hot path while compiling; stays so on failure)
         if self.error is not None:
             return False
-        sites = list(self.osr_cells)
         try:
-            compiled, memory = self.recompile(sites)
+            compiled, memory = self.recompile()
         except Exception as e:  # noqa: BLE001 - the baseline code keeps running
             self.error = e
             return False
         self.optimized = (compiled, memory)
-        entries, n = compiled.entries, self.n_functions
+        self.targets = {o: memory.address + off for o, off in compiled.entries.items()}
         if not self.osr_only:
-            for ordinal in range(n):
-                self.cells[ordinal] = memory.address + entries[ordinal]
-        for k, site in enumerate(sites):
-            self.osr_cells[site].value = memory.address + entries[n + k]
+            for ordinal, address in self.targets.items():
+                self.cells[ordinal] = address
         # running baseline frames take the hot path at their next loop header, and switch
         if self.osr_only:
             self.budget.value = next(self._delays)
-        elif sites:
+        elif self.osr_sites:
             self.budget.value = 0
         return True
 
@@ -151,10 +187,10 @@ def direct_entry(entry: int) -> int:
 
 
 def _on_hot(key: int) -> None:
-    ref = _registry.get(key)
+    ref = _registry.get(key & _MODULE_MASK)
     tu = ref() if ref is not None else None
-    if tu is not None:
-        tu.tier_up()
+    if tu is not None and tu.tier_up() and key >> _SITE_SHIFT:
+        tu.enter_osr((key >> _SITE_SHIFT) - 1)
 
 
 #: the one callback every baseline module's code calls (kept alive for the process)
