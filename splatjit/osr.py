@@ -11,7 +11,8 @@ order: an inner loop's variant also holds the outer loop, from its header on). C
 a running baseline frame's register file as its args buffer (and that frame's results
 pointer), it finishes f's call from the top of H: same results, same traps, since it runs
 f's own ops. The optimizing tier compiles it like any function, so its analyses are sound
-for it by construction.
+for it as for any bytecode (a variant entered at an inner header jumps into the middle of
+the outer loops, a side entry crafted bytecode may have too: `buffer_cache.natural_loops`).
 
 Slot types: each i32-bank slot is declared as the function's ops use it from H on (an even
 pair read and written only as one 64-bit value is one i64 / f64 argument; a slot used only
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from .frontend.cconv import Signature
 from .frontend.opcodes import BY_NAME
 from .ir import WIDE, Block, Function, Instr, Successor
-from .regalloc.variables import typed_regs
+from .regalloc.variables import successors, typed_regs
 
 _BR = BY_NAME["vm.br"]
 _CODES = {"ref": "r", "i32": "i", "f32": "f", "i64": "I", "f64": "F"}
@@ -55,19 +56,11 @@ def _reachable(fn: Function, start: int) -> list[int]:
     seen, work = {start}, [start]
     while work:
         for ins in fn.blocks[work.pop()].instrs[-1:]:
-            for succ in _edges(ins):
+            for succ in successors(ins):
                 if succ.block is not None and succ.block not in seen:
                     seen.add(succ.block)
                     work.append(succ.block)
     return sorted(seen)
-
-
-def _edges(ins: Instr):
-    for name, cases in ins.op.edge_fields:
-        if cases:
-            yield from ins.args[name]
-        else:
-            yield ins.args[name]
 
 
 def slot_types(fn: Function, blocks: list[Block]) -> list[str]:
