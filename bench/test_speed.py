@@ -220,6 +220,49 @@ def test_internal_call_loop(benchmark, subjects, impl):
     assert measure(benchmark, g, impl, fn, (7, n), units=n) == _wrap_i32(7 + n)
 
 
+#: workload -> (module, export, arguments, units per call, C function, unit, target): the
+#: rows with a target against C, measured again with splatjit and C interleaved
+INTERLEAVED = {
+    "loop_sum": ("loop_sum", "loop_sum", (4_000_000,), 4_000_000, "loop_sum", "iter",
+                 "JIT/C <= 1.2"),
+    "buffer_reduce": ("buffer_reduce", "buffer_reduce", (1_000_000,), 1_000_000,
+                      "buffer_reduce", "element", "JIT/C <= 1.5"),
+    "import_call_loop": ("bench_calls", "import_loop", (7, 500_000), 500_000, "call_loop",
+                         "call", "")}
+INTERLEAVED_BLOCKS, INTERLEAVED_CALLS = 20, 5
+
+
+@pytest.mark.benchmark(group="interleaved")
+@pytest.mark.parametrize("workload", sorted(INTERLEAVED))
+def test_interleaved_with_c(benchmark, subjects, workload):
+    """A row with a target against C, measured the robust way (as bench/test_programs_bench
+    does for matmul128[datatiled]): splatjit and C alternate in blocks of INTERLEAVED_CALLS
+    calls, INTERLEAVED_BLOCKS times, best call of each. The host switches between a fast and
+    a ~2x slower phase for seconds at a time (C code too), and the per-implementation rows
+    time one implementation after the other, so their ratio can mix phases."""
+    if benchmark.disabled:
+        pytest.skip("timing disabled")
+    module, export, args, units, c_name, unit, target = INTERLEAVED[workload]
+    g = ss.TABLE.group(f"{workload} alt", unit, target)
+    if not g.notes:
+        g.notes.append(f"splatjit and C interleaved in blocks of {INTERLEAVED_CALLS} calls "
+                       f"({INTERLEAVED_BLOCKS} blocks each), best call")
+    fns = {"splatjit": getattr(subjects.jit(g, module), export),
+           "c": getattr(subjects.c(g), c_name)}
+    results = {impl: [fn(*args) for _ in range(3)][-1] for impl, fn in fns.items()}  # warm
+    assert results["splatjit"] == results["c"]
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(INTERLEAVED_BLOCKS):
+        for impl, fn in fns.items():
+            for _ in range(INTERLEAVED_CALLS):
+                start = time.perf_counter()
+                fn(*args)
+                best[impl] = min(best[impl], time.perf_counter() - start)
+    for impl, seconds in best.items():
+        ss.TABLE.record(g, impl, seconds, units, {})
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def matmul_inputs():
     rng = np.random.default_rng(1234)
