@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -395,6 +396,20 @@ class SpeedTable:
 
 
 TABLE = SpeedTable()
+
+
+def interleaved_best(fns: dict, args, blocks: int, calls: int) -> dict[str, float]:
+    """Best seconds of one call `fn(*args)` per implementation of `fns` (name -> callable)
+    when they alternate in blocks of `calls` calls, `blocks` times: every implementation sees
+    the same phases of a shared host."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(blocks):
+        for impl, fn in fns.items():
+            for _ in range(calls):
+                start = time.perf_counter()
+                fn(*args)
+                best[impl] = min(best[impl], time.perf_counter() - start)
+    return best
 
 
 def compiled_op_count(blobs, imports) -> int:

@@ -205,7 +205,6 @@ def test_datatiled_matmul_interleaved_with_llvm_cpu(benchmark):
     moves in phases of seconds (an SMT sibling's load: both columns of a row swing by ~40%
     between runs), and the per-implementation rows time their implementations one after
     the other, so their ratio can land in different phases; here both see the same ones."""
-    import time
     if benchmark.disabled:
         pytest.skip("timing disabled")
     src = BENCH_PROGRAMS / "matmul_f32.mlir"
@@ -218,16 +217,9 @@ def test_datatiled_matmul_interleaved_with_llvm_cpu(benchmark):
     fns = {"splatjit": JitModule(data).main,
            "c": rt.load_vm_flatbuffer(llvm_data, driver="local-sync").main}
     args = [a.copy() for a in inputs]
-    best = {}
-    for impl, fn in fns.items():
+    for fn in fns.values():
         _warm_up(fn, args)
-        best[impl] = float("inf")
-    for _ in range(INTERLEAVED_BLOCKS):
-        for impl, fn in fns.items():
-            for _ in range(INTERLEAVED_CALLS):
-                start = time.perf_counter()
-                fn(*args)
-                best[impl] = min(best[impl], time.perf_counter() - start)
+    best = ss.interleaved_best(fns, args, INTERLEAVED_BLOCKS, INTERLEAVED_CALLS)
     got = np.asarray(fns["splatjit"](*args))
     _, want = _iree_outputs(data, inputs)
     np.testing.assert_allclose(got, np.asarray(want[0]), rtol=1e-4, atol=1e-4)

@@ -251,13 +251,7 @@ def test_interleaved_with_c(benchmark, subjects, workload):
            "c": getattr(subjects.c(g), c_name)}
     results = {impl: [fn(*args) for _ in range(3)][-1] for impl, fn in fns.items()}  # warm
     assert results["splatjit"] == results["c"]
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(INTERLEAVED_BLOCKS):
-        for impl, fn in fns.items():
-            for _ in range(INTERLEAVED_CALLS):
-                start = time.perf_counter()
-                fn(*args)
-                best[impl] = min(best[impl], time.perf_counter() - start)
+    best = ss.interleaved_best(fns, args, INTERLEAVED_BLOCKS, INTERLEAVED_CALLS)
     for impl, seconds in best.items():
         ss.TABLE.record(g, impl, seconds, units, {})
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
