@@ -162,8 +162,14 @@ def module_fields(a, loaded, label_cls, lower_function) -> dict:
         if not fn.verified:
             raise UnsupportedError(f"function {fn.name} is not verified")
         infos[fn.ordinal] = lower_function(fn, entries)
+    return finished_fields(a, infos)
+
+
+def finished_fields(a, infos: dict) -> dict:
+    """The fields of a `CompiledModule` of the functions `infos` (ordinal -> FunctionInfo,
+    each entered at its `entry` label) lowered into assembler `a`, which is finished here."""
     code = a.finish()
-    return dict(code=code, entries={o: a.label_offset(lbl) for o, lbl in entries.items()},
+    return dict(code=code, entries={o: a.label_offset(i.entry) for o, i in infos.items()},
                 functions=infos,
                 unsupported={o: i.unsupported for o, i in infos.items() if i.unsupported},
                 features=a.features, assembler=a)

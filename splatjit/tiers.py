@@ -80,10 +80,10 @@ def _tier_up(loaded, features, fuel: bool, imports, pure):
             (direct_entry(entry), context) for entry, context in imports]
 
     def recompile():
-        targets = linked()
-        compiled = optimizing(loaded, features, fuel=fuel, imports=targets, pure=pure)
+        linked_imports = linked()
+        compiled = optimizing(loaded, features, fuel=fuel, imports=linked_imports, pure=pure)
         compiled.forget_assembler(lambda: optimizing(loaded, features, fuel=fuel,
-                                                     imports=targets, pure=pure))
+                                                     imports=linked_imports, pure=pure))
         return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
 
     def compile_osr(site, functions):
@@ -91,11 +91,11 @@ def _tier_up(loaded, features, fuel: bool, imports, pure):
         from .osr import osr_variant
         ordinal, header = site
         n = len(loaded.functions)
-        variant, targets = osr_variant(loaded.functions[ordinal], header, n), linked()
+        variant, linked_imports = osr_variant(loaded.functions[ordinal], header, n), linked()
 
-        def compile_variant():
+        def compile_variant():  # (`functions`: ordinal -> address of its optimizing code)
             return compile_osr_variant(loaded, variant, functions, features, fuel=fuel,
-                                       imports=targets, pure=pure)
+                                       imports=linked_imports, pure=pure)
         compiled = compile_variant()
         compiled.forget_assembler(compile_variant)
         return compiled, ExecutableMemory(

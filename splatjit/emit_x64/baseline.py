@@ -31,7 +31,7 @@ from ..runtime import tier_up as tiering
 from . import baseline_templates
 from . import operands as R
 from .assembler import Assembler
-from .frame import CTX_OFF, SIZE, Frame
+from .frame import CTX_OFF, RESULTS_OFF, SIZE, Frame
 from .lower import FunctionLowering
 from .operands import Label, dword, qword, rbp
 from .ops import HANDLERS as _OP_HANDLERS
@@ -164,15 +164,11 @@ class BaselineLowering(FunctionLowering):
         patched in."""
         a, ordinal = self.a, self.fn.ordinal
         if self.block_traps:
-            size, stubs = _trap_block_stubs(a.features)
+            size, _ = _trap_block_stubs(a.features)
             n, data, fixups = len(self.block_traps), bytearray(), []
             for k, (code, offset) in enumerate(self.block_traps):
-                stub, at_offset, at_function = stubs[code]
-                at = len(data)
-                data += stub
-                _U32.pack_into(data, at + at_offset, offset)
-                _U32.pack_into(data, at + at_function, ordinal)
-                fixups.append((at + size - 4, 4, self.epilogue, (n - 1 - k) * size))
+                data += _trap_stub(a.features, code, offset, ordinal)
+                fixups.append((len(data) - 4, 4, self.epilogue, (n - 1 - k) * size))
             a.set_tag((ordinal, -1))
             a.label(self.trap_block)
             a.copy_code(bytes(data), tuple(fixups))
@@ -180,11 +176,8 @@ class BaselineLowering(FunctionLowering):
             a.set_tag((ordinal, offset))
             a.label(label)
             if status is None:
-                data, at_offset, at_function = _trap_template(a.features, code)
-                data = bytearray(data)
-                _U32.pack_into(data, at_offset, offset)
-                _U32.pack_into(data, at_function, ordinal)
-                a.copy_code(bytes(data), ((len(data) - 4, 4, self.epilogue, 0),))
+                data = _trap_stub(a.features, code, offset, ordinal)
+                a.copy_code(data, ((len(data) - 4, 4, self.epilogue, 0),))
             else:
                 self._emit_trap_store(code, offset, status)
                 a.jmp(self.epilogue)
@@ -300,7 +293,7 @@ class BaselineLowering(FunctionLowering):
         variant), and enter it if that set the cell; else go `back`."""
         tu, a, f = self.tier_up, self.a, self.frame
         assert f.ref_base + 8 * self.fn.ref_count == f.i32_base
-        data, fixups, marks = _hot_path(a.features, f.ref_base, self.results_mem(), self.leaf)
+        data, fixups, marks = _hot_path(a.features, f.ref_base, self.leaf)
         labels = {"back": back, "exit": self.exit_no_depth}
         a.label(hot)
         a.copy_code(_patched(data, marks, (osr_cell, tu.hot_key(site))),
@@ -419,13 +412,13 @@ def _header_check(features) -> tuple:
     return t
 
 
-def _hot_path(features, ref_base: int, results, leaf: bool) -> tuple:
+def _hot_path(features, ref_base: int, leaf: bool) -> tuple:
     """A loop header's out-of-line hot path as (code, fixups naming ("back", None) and
     ("exit", None), sites of the OSR cell (k = 0, twice) and on_hot key (k = 1)):
     with rax = the OSR cell, if set enter the variant; else call on_hot and look again;
     still 0: jump back. Entering: rdi = the Context, rsi = rbp + `ref_base` (this frame's
     ref bank, then its i32 bank: the variant's args buffer), rdx = this call's results
-    pointer (`results`), call, return its status through the epilogue's exit. The variant
+    pointer (where the prologue keeps it), call, return its status through the epilogue's exit. The variant
     takes over this frame's unit of the call depth (a function that is not a `leaf` gives
     it back first and exits without taking it back), so a switch never counts twice."""
     key = (features, ref_base, leaf)
@@ -447,7 +440,7 @@ def _hot_path(features, ref_base: int, results, leaf: bool) -> tuple:
         if not leaf:
             a.inc(dword[R.rdi + abi.CTX_DEPTH_LEFT])
         a.lea(R.rsi, qword[rbp + ref_base])
-        a.mov(R.rdx, results)
+        a.mov(R.rdx, qword[rbp + RESULTS_OFF])
         a.call(R.rax)
         a.jmp(exit_)
         t = _HOT_PATHS[key] = _flat(a, {back: ("back", None), exit_: ("exit", None)},
@@ -471,6 +464,16 @@ def _trap_block_stubs(features):
         sizes = {len(data) for data, _, _ in stubs.values()}
         t = _TRAP_BLOCK_STUBS[features] = (sizes.pop(), stubs) if len(sizes) == 1 else None
     return t
+
+
+def _trap_stub(features, code: int, offset: int, ordinal: int) -> bytes:
+    """`_trap_template(features, code)` reporting bytecode `offset` of function `ordinal`
+    (its last 4 bytes: the jump's displacement to the epilogue, still to be fixed up)."""
+    data, at_offset, at_function = _trap_template(features, code)
+    data = bytearray(data)
+    _U32.pack_into(data, at_offset, offset)
+    _U32.pack_into(data, at_function, ordinal)
+    return bytes(data)
 
 
 def _trap_template(features, code: int) -> tuple:

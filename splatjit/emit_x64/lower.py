@@ -15,7 +15,8 @@ from ..frontend.loader import LoadedModule
 from ..frontend.verifier import arg_registers
 from ..ir import Function, Instr, Reg
 from ..lowering import (CheckedAccesses, CompiledModule, FunctionInfo, constant_slots,
-                        immediate_only, loop_headers, module_fields, outgoing_area_size)
+                        finished_fields, immediate_only, loop_headers, module_fields,
+                        outgoing_area_size)
 from ..regalloc.linear_scan import allocate
 from ..regalloc.liveness import live_intervals
 from ..regalloc.variables import Var, classify, successors, typed_regs
@@ -81,7 +82,7 @@ def immediate(value: int, type_: str) -> int | None:
 
 
 class FunctionLowering:
-    def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label],
+    def __init__(self, asm: Assembler, module: LoadedModule, fn: Function, entries: dict[int, Label | int],
                  handlers: dict, clobbers, fuel: bool = False, imports=None, pure=None):
         """`imports` / `pure`: see compile_module."""
         self.fuel = fuel
@@ -526,11 +527,7 @@ def compile_osr_variant(loaded: LoadedModule, variant: Function, targets: dict[i
     entries[variant.ordinal] = Label(f"{variant.name}.osr")
     info = FunctionLowering(a, loaded, variant, entries, HANDLERS, clobbers_caller_saved, fuel,
                             imports, pure).lower()
-    code = a.finish()
-    return CompiledModule(code=code, entries={variant.ordinal: a.label_offset(info.entry)},
-                          functions={variant.ordinal: info},
-                          unsupported={variant.ordinal: info.unsupported} if info.unsupported
-                          else {}, features=a.features, assembler=a)
+    return CompiledModule(**finished_fields(a, {variant.ordinal: info}))
 
 
 def compile_module(loaded: LoadedModule, features=None, handlers=None, clobbers=None,
