@@ -525,22 +525,22 @@ class JitModule:
                 self._backend = A64Backend(self.loaded, self.compiled, fuel=fuel, imports=providers)
             else:
                 raise UnsupportedError(f"{self.target} code cannot run on a {platform.machine()} host")
-        self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
-                         for e in self.loaded.defn.exports}
-        fast = [f for f in self._exports.values() if f._fast]
-        if fast:  # the scalar exports' native entries (records for shared stubs)
-            built = pyentry.build_many([f._entry_spec() for f in fast])
-            for f, entry in zip(fast, built):
-                f._use_entry(entry)
-        for name, export in self._exports.items():  # m.name: a plain attribute lookup
-            if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
-                    and name not in self.__dict__:
-                self.__dict__[name] = export
-        if self._backend is None and self._memory is not None:
-            for provider in self._imports.ref_modules:
-                RefGroup.join(self, provider)
-        if self._backend is None and isinstance(self.loaded, LeanLoaded):
-            self.loaded.forget()  # before the collector runs again
+            self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
+                             for e in self.loaded.defn.exports}
+            fast = [f for f in self._exports.values() if f._fast]
+            if fast:  # the scalar exports' native entries (records for shared stubs)
+                built = pyentry.build_many([f._entry_spec() for f in fast])
+                for f, entry in zip(fast, built):
+                    f._use_entry(entry)
+            for name, export in self._exports.items():  # m.name: a plain attribute lookup
+                if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
+                        and name not in self.__dict__:
+                    self.__dict__[name] = export
+            if self._backend is None and self._memory is not None:
+                for provider in self._imports.ref_modules:
+                    RefGroup.join(self, provider)
+            if self._backend is None and isinstance(self.loaded, LeanLoaded):
+                self.loaded.forget()  # before the collector runs again
         init = self._exports.get("__init")
         if init is not None and not init.signature.args:
             init()
