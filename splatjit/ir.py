@@ -11,6 +11,8 @@ listings and profilers can name `function+offset`. No machine registers appear h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import count
+from operator import attrgetter
 
 from .frontend.cconv import Signature
 from .frontend.opcodes import Opcode
@@ -25,15 +27,20 @@ class Reg:
 
     `ordinal` indexes the i32 bank (the even slot for wide types) or the ref bank.
     `is_ref` and `slots` (the i32-bank slots it covers, empty for refs) are kept as plain
-    attributes: the allocator reads them ~10^5 times per module. Immutable (nothing
-    assigns to a Reg after construction) and hashable by (type, ordinal, move).
+    attributes: the allocator reads them ~10^5 times per module; `part` is (type, move),
+    what an op's shape says of the register (`Instr.shape`), and `home` its ref-bank
+    ordinal bit-inverted (a ref) or its first i32-bank slot (two registers with one home
+    share storage). Immutable (nothing assigns to
+    a Reg after construction) and hashable by (type, ordinal, move).
     """
 
-    __slots__ = ("type", "ordinal", "move", "is_ref", "slots")
+    __slots__ = ("type", "ordinal", "move", "is_ref", "slots", "part", "home")
 
     def __init__(self, type: str, ordinal: int, move: bool = False):
         self.type, self.ordinal, self.move = type, ordinal, move
+        self.part = (type, move)
         self.is_ref = type == "ref"
+        self.home = ~ordinal if self.is_ref else ordinal
         self.slots: tuple[int, ...] = (() if type == "ref" else (ordinal, ordinal + 1)
                                        if type in WIDE else (ordinal,))
 
@@ -55,6 +62,18 @@ class Reg:
         return f"%i{self.ordinal}"
 
 
+def shared_homes(regs) -> tuple | None:
+    """None when the registers `regs` (in order) all have different homes (`Reg.home`);
+    else, per register, the index of the first register with its home."""
+    homes = list(map(_HOME, regs))
+    if len(set(homes)) == len(homes):
+        return None
+    return tuple(map({}.setdefault, homes, count()))
+
+
+_HOME = attrgetter("home")
+
+
 @dataclass(frozen=True, slots=True)
 class Successor:
     """A branch edge: target block (index, marker offset) and its register remap list.
@@ -74,13 +93,22 @@ class Instr:
     relative to the start of the function's bytecode. `args` is never changed once the
     Instr exists (stages that rewrite operands make new Instrs), so facts derived from it
     may be kept on the Instr: `regs` is `regalloc.variables.typed_regs`' answer once asked.
+
+    `shape`, when not None, is (key, registers): the op with its registers abstracted, as
+    the fast decoder (frontend/fastload.py) sets it for ops without successors. `key` is
+    the mnemonic, then per field of `args` in order: a register's `part`, a register
+    list's tuple of parts, an int or str as is, a float as ("f", its f64 bytes), a
+    non-empty int list as ("ints", tuple), an empty list as (); then, only when two
+    registers share a home (`shared_homes`), that tuple. `registers` are the register
+    operands in the same order (list entries in place). Code generators key code
+    templates on it (emit_x64/baseline_templates.py); None: not known, work it out.
     """
 
-    __slots__ = ("offset", "op", "args", "length", "regs")
+    __slots__ = ("offset", "op", "args", "length", "regs", "shape")
 
     def __init__(self, offset: int, op: Opcode, args: dict, length: int):
         self.offset, self.op, self.args, self.length = offset, op, args, length
-        self.regs = None
+        self.regs = self.shape = None
 
     @property
     def name(self) -> str:

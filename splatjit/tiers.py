@@ -38,8 +38,10 @@ def resolve(tier: str | None) -> str:
 
 def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
     """`loaded` compiled for x86-64 by `tier`'s compiler: a `CompiledModule` without its
-    assembler (recompiled when a tool asks for the listing or tag map)."""
-    compiled = _compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure=pure)
+    assembler (recompiled, with each op's code tagged, when a tool asks for the listing
+    or tag map)."""
+    compiled = _compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure=pure,
+                            tags=False)
     tu = getattr(compiled, "tier_up", None)  # (the same cells: the same code; no cycle)
     compiled.forget_assembler(
         lambda: _compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure=pure,
@@ -47,7 +49,8 @@ def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
     return compiled
 
 
-def _compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure, tier_up=None):
+def _compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure, tier_up=None,
+                 tags: bool = True):
     from .emit_x64.lower import compile_module as optimizing
     if tier == "optimizing":
         return optimizing(loaded, features, fuel=fuel, imports=imports, pure=pure)
@@ -63,7 +66,7 @@ def _compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure, tier
     tu = tier_up
     if tier == "auto" and tu is None:
         tu = _tier_up(loaded, features, fuel, imports, pure)
-    return baseline(loaded, features, fuel=fuel, imports=imports, tier_up=tu)
+    return baseline(loaded, features, fuel=fuel, imports=imports, tier_up=tu, tags=tags)
 
 
 def _tier_up(loaded, features, fuel: bool, imports, pure):

@@ -28,10 +28,7 @@ pytestmark = pytest.mark.usefixtures("memory_cap")
 def _build(data, providers, tier, monkeypatch, templates=True):
     with monkeypatch.context() as m:
         if not templates:
-            def lowering_only(L, ins, handler):
-                handler(L, ins)
-                return False
-            m.setattr(baseline_templates, "emit", lowering_only)
+            m.setattr(baseline_templates, "ENABLED", False)
         return JitModule(data, fuel=FUEL, imports=providers, tier=tier)
 
 

@@ -91,6 +91,29 @@ def test_every_corpus_module_gives_the_reference_functions():
     assert accepted >= 90  # the programs' nested kernels included
 
 
+def test_instr_shapes_are_the_template_keys():
+    """The shape the fused pass leaves on an op (`Instr.shape`) is exactly the template key
+    and register order `baseline_templates.shape_key` works out from its fields, on every
+    corpus op that has one; only ops with successors (or none of those) lack it."""
+    from splatjit.emit_x64.baseline_templates import shape_key
+    shaped = 0
+    for name, defn in _corpus_defs():
+        functions = fastload.decode_verified(defn)
+        for fn in functions or ():
+            for block in fn.blocks:
+                for ins in block.instrs:
+                    has_successor = any(f.kind in ("target", "cases") for f in ins.op.fields)
+                    if ins.shape is None:
+                        assert has_successor, f"{name} {ins}: no shape"
+                        continue
+                    assert not has_successor
+                    key, regs, blocks = shape_key(ins, block.index)
+                    assert (ins.shape[0], list(ins.shape[1])) == (key, regs), f"{name} {ins}"
+                    assert blocks == []
+                    shaped += 1
+    assert shaped > 5000
+
+
 def test_load_module_builds_the_reference_functions():
     data = (EXAMPLES / "matmul.vmfb").read_bytes()
     loaded = load_module(data)

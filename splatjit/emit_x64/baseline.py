@@ -65,9 +65,12 @@ class BaselineLowering(FunctionLowering):
     lowerings read are computed (slot kinds for branch remaps, the outgoing call area)."""
 
     def __init__(self, asm: Assembler, module: LoadedModule, fn, entries: dict, handlers: dict,
-                 fuel: bool = False, imports=None, tier_up=None):
+                 fuel: bool = False, imports=None, tier_up=None, tags: bool = True):
         """`tier_up`: the module's `runtime.tier_up.TierUp` (entry stubs through its cells,
-        budget counting), or None for plain baseline code."""
+        budget counting), or None for plain baseline code. `tags`: whether each op's code
+        is tagged with its (function, bytecode offset) (only listings and the tag map need
+        them; traps carry their offsets in their code)."""
+        self.tags = tags
         self.fuel_checks = fuel
         self.tier_up = tier_up
         # FunctionLowering burns fuel per call and loop entry: tier-up counts there too
@@ -165,13 +168,21 @@ class BaselineLowering(FunctionLowering):
         a, ordinal = self.a, self.fn.ordinal
         if self.block_traps:
             size, _ = _trap_block_stubs(a.features)
-            n, data, fixups = len(self.block_traps), bytearray(), []
-            for k, (code, offset) in enumerate(self.block_traps):
-                data += _trap_stub(a.features, code, offset, ordinal)
-                fixups.append((len(data) - 4, 4, self.epilogue, (n - 1 - k) * size))
+            pieces, features, function = _TRAP_PIECES, a.features, _U32.pack(ordinal)
+            parts = []
+            for code, offset in self.block_traps:  # (as _trap_stub makes each)
+                split = pieces.get((features, code))
+                if split is None:
+                    split = pieces[features, code] = _trap_pieces(features, code)
+                head, middle, tail, offset_first = split
+                first, second = ((_U32.pack(offset), function) if offset_first
+                                 else (function, _U32.pack(offset)))
+                parts += (head, first, middle, second, tail)
+            n, epilogue = len(self.block_traps), self.epilogue
             a.set_tag((ordinal, -1))
             a.label(self.trap_block)
-            a.copy_code(bytes(data), tuple(fixups))
+            a.copy_code(b"".join(parts), tuple([((k + 1) * size - 4, 4, epilogue,
+                                                 (n - 1 - k) * size) for k in range(n)]))
         for label, code, offset, status in self.traps:
             a.set_tag((ordinal, offset))
             a.label(label)
@@ -235,6 +246,42 @@ class BaselineLowering(FunctionLowering):
         self._in_prologue = (budget, hot_key) if cell is not None else None
         super()._prologue()
         self._in_prologue = None
+
+    def _epilogue(self) -> None:
+        """FunctionLowering's epilogue, copied: its code before and after `exit_no_depth`
+        is the same for every baseline function of a kind (`_epilogue_parts`); a non-leaf's
+        stack-overflow trap after it is `_trap_stub` jumping to `exit_no_depth`."""
+        a = self.a
+        head, tail = _epilogue_parts(self)
+        a.label(self.epilogue)
+        if head:
+            a.copy_code(head)
+        a.label(self.exit_no_depth)
+        a.copy_code(tail)
+        if not self.leaf:
+            a.label(self._stack_trap)
+            stub = _trap_stub(a.features, abi.TRAP_STACK, 0, self.fn.ordinal)
+            a.copy_code(stub, ((len(stub) - 4, 4, self.exit_no_depth, 0),))
+
+    def _record_epilogue(self) -> tuple[bytes, bytes]:
+        """`FunctionLowering._epilogue`'s code for this function, recorded on a scratch
+        assembler: (the part before `exit_no_depth`, the part from it up to the stack trap);
+        checks that the stack trap is `_trap_stub`'s."""
+        a, labels = self.a, (self.epilogue, self.exit_no_depth, getattr(self, "_stack_trap", None))
+        self.a = scratch = Assembler(a.features, relax=False)
+        self.epilogue, self.exit_no_depth, self._stack_trap = Label(), Label(), Label()
+        try:
+            FunctionLowering._epilogue(self)
+            code = scratch.finish()
+            exit_at = scratch.label_offset(self.exit_no_depth)
+            end = len(code) if self.leaf else scratch.label_offset(self._stack_trap)
+        finally:
+            self.a = a
+            self.epilogue, self.exit_no_depth, self._stack_trap = labels
+        stub = _trap_stub(a.features, abi.TRAP_STACK, 0, self.fn.ordinal)
+        if not self.leaf and code[end:-4] != stub[:-4]:
+            raise AssertionError("a baseline epilogue's stack trap is not its trap stub")
+        return code[:exit_at], code[exit_at:end]
 
     def _record_prologue(self) -> tuple:
         """This function's prologue as (code, fixups naming the stack-overflow trap label,
@@ -312,6 +359,11 @@ class BaselineLowering(FunctionLowering):
         self._prologue()
         headers = loop_headers(fn) if self.fuel else ()
         emit, handlers, block_labels = baseline_templates.emit, _OP_HANDLERS, self.block_labels
+        # the fast path: an op with the decoder's shape, alone, whose template exists
+        table = baseline_templates.quick_table(a.features)
+        copy, template = baseline_templates.copy, baseline_templates.Template
+        contextual, fusing = baseline_templates.CONTEXTUAL, baseline_templates.FUSING
+        set_tag = a.set_tag if self.tags else None
         templated = 0
         for block in fn.blocks:
             self.block = block
@@ -323,8 +375,18 @@ class BaselineLowering(FunctionLowering):
             last = len(instrs) - 1
             for k, ins in enumerate(instrs):
                 self.ins = ins
-                self.next_ins = instrs[k + 1] if k < last else None
-                a.set_tag((ordinal, ins.offset))
+                nxt = self.next_ins = instrs[k + 1] if k < last else None
+                if set_tag is not None:
+                    set_tag((ordinal, ins.offset))
+                shape = ins.shape
+                if (shape is not None and table is not None and self.fused is None
+                        and self.flags is None and ins.op.mnemonic not in contextual
+                        and (nxt is None or nxt.op.mnemonic not in fusing)):
+                    t = table.get(shape[0])
+                    if type(t) is template:
+                        copy(self, ins, t, shape[1], ())
+                        templated += 1
+                        continue
                 handler = handlers.get(ins.op.mnemonic)
                 if handler is None:
                     self.unsupported.append(ins.op.name)
@@ -358,6 +420,20 @@ _U64 = struct.Struct("<Q")
 #: copy: 64-bit values, so the recording takes the `mov r64, imm64` form any value fits
 _MARKS = (0x6C1A_2B3C_4D5E_6F70, 0x6B2A_3B4C_5D6E_7F80, 0x6A3A_4B5C_6D7E_8F90)
 _HEADER_CHECKS: dict = {}  # features -> (code, fixups, sites)
+#: (features, leaf, saved registers, red zone, frameless) -> `_record_epilogue`'s parts
+_EPILOGUES: dict = {}
+
+
+def _epilogue_parts(L: BaselineLowering) -> tuple[bytes, bytes]:
+    """The epilogue code of `L`'s kind of function (made the first time it is asked for)."""
+    key = (L.a.features, L.leaf, L.frame.saved, L.red_zone, L.frameless)
+    parts = _EPILOGUES.get(key)
+    if parts is None or baseline_templates.VERIFY:
+        fresh = L._record_epilogue()
+        if parts is not None and fresh != parts:
+            raise AssertionError(f"the epilogue of {key} does not fit {L.fn.name}")
+        parts = _EPILOGUES[key] = fresh
+    return parts
 _HOT_PATHS: dict = {}  # (features, ref base, leaf) -> (code, fixups, sites)
 
 
@@ -476,6 +552,18 @@ def _trap_stub(features, code: int, offset: int, ordinal: int) -> bytes:
     return bytes(data)
 
 
+#: (features, trap code) -> `_trap_pieces`' answer
+_TRAP_PIECES: dict = {}
+
+
+def _trap_pieces(features, code: int) -> tuple:
+    """`_trap_template(features, code)` cut around its two fields: (bytes before the first,
+    between them, after the second, whether the offset's field comes first)."""
+    data, at_offset, at_function = _trap_template(features, code)
+    a, b = sorted((at_offset, at_function))
+    return data[:a], data[a + 4:b], data[b + 4:], at_offset < at_function
+
+
 def _trap_template(features, code: int) -> tuple:
     """The bytes `FunctionLowering._emit_trap_store(code, offset, None)` emits and then
     `jmp rel32` (its last 4 bytes: the displacement to the epilogue), with where the offset
@@ -501,13 +589,14 @@ class BaselineModule(CompiledModule):
 
 
 def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
-                   imports=None, tier_up=None) -> BaselineModule:
+                   imports=None, tier_up=None, tags: bool = True) -> BaselineModule:
     """Compiles every function of `loaded` with the baseline tier into one code blob
-    (`fuel` and `imports` as in `lower.compile_module`; `tier_up` as in BaselineLowering).
+    (`fuel` and `imports` as in `lower.compile_module`; `tier_up` and `tags` as in
+    BaselineLowering: untagged code has no tag map and a coarser listing).
     Every branch takes its rel32 form (no relaxation: one layout pass), and labels and
     template fixups stay inside their runs of code (`Assembler(packed=True)`)."""
     a = Assembler(features, relax=False, packed=True)
     return BaselineModule(**module_fields(
         a, loaded, Label, lambda fn, entries: BaselineLowering(
-            a, loaded, fn, entries, _OP_HANDLERS, fuel, imports, tier_up).lower()),
+            a, loaded, fn, entries, _OP_HANDLERS, fuel, imports, tier_up, tags).lower()),
         tier_up=tier_up)

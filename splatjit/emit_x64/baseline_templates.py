@@ -26,6 +26,9 @@ Contract: `emit(L, ins, handler)` emits exactly the code `handler(L, ins)` would
 that every slot displacement is a disp32 and range checks are not elided against earlier ops
 (more checks, never fewer). A compare whose condition the next op (`cond_br`, `select`)
 reads from EFLAGS is copied together with it from one pair template.
+A lowering's own fast path may do what `emit` does for an op with the decoder's shape
+(`Instr.shape`) that is neither contextual nor followed by an op it fuses with: look the
+shape up in `quick_table(features)` and `copy` the Template found there.
 Templates are per CPU feature set; the table is bounded (cleared when full).
 """
 from __future__ import annotations
@@ -37,7 +40,7 @@ from ..buffer_cache import CachePlan
 from .assembler import Assembler, _Align, _Ref
 from dataclasses import replace
 
-from ..ir import Instr, Reg, Successor
+from ..ir import Instr, Reg, Successor, shared_homes
 from .operands import Label
 from .ops import HANDLERS
 from .ops_list import ref_type_tag
@@ -176,14 +179,11 @@ def shape_key(ins, block: int = -1, nxt=None):
     parts, regs, blocks = [ins.op.mnemonic], [], []
     if _short_fields(ins, block, parts, regs, blocks) and (
             nxt is None or _short_fields(nxt, block, parts, regs, blocks, nxt.op.mnemonic)):
-        if len(regs) > 1 and len({~r.ordinal if r.is_ref else r.ordinal
-                                  for r in regs}) != len(regs):
-            # registers sharing a slot: per register, the first one on its slot (with the
-            # types and move flags, this also says which are the same register; regs keeps
-            # the repeats, whose placeholder is the first one's)
-            home = {}
-            parts.append(tuple([home.setdefault(~r.ordinal if r.is_ref else r.ordinal, k)
-                                for k, r in enumerate(regs)]))
+        # registers sharing a slot: per register, the first one on its slot (with the
+        # types and move flags, this also says which are the same register; regs keeps
+        # the repeats, whose placeholder is the first one's)
+        if len(regs) > 1 and len({r.home for r in regs}) != len(regs):
+            parts.append(shared_homes(regs))
         return tuple(parts), regs, blocks
     parts, regs, blocks, seen = [ins.op.mnemonic], [], [], {}
     if not _fields(ins, block, parts, regs, blocks, seen):
@@ -206,7 +206,7 @@ def _short_fields(ins, block: int, parts: list, regs: list, blocks: list,
         t = type(v)
         if t is Reg:
             regs.append(v)
-            parts.append((v.type, v.move))
+            parts.append(v.part)
         elif t is int or t is str or t is bool or v is None:
             parts.append(v)
         elif t is Successor:
@@ -225,7 +225,7 @@ def _short_fields(ins, block: int, parts: list, regs: list, blocks: list,
             for x in v:
                 if type(x) is not Reg:
                     return False
-                shapes.append((x.type, x.move))
+                shapes.append(x.part)
             regs.extend(v)
             parts.append(tuple(shapes))
         else:
@@ -608,6 +608,8 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
 #: Tests set this: each copy is checked against a template made from that very op (so a
 #: shape that misses something its lowering depends on shows up as a mismatch).
 VERIFY = False
+#: Tests clear this: every op then runs its lowering (no template is made or copied).
+ENABLED = True
 
 
 def _normal(t: Template, regs: list) -> tuple:
@@ -631,6 +633,7 @@ def _normal(t: Template, regs: list) -> tuple:
 
 
 _CONTEXTUAL = frozenset(("return", "list.get.ref") + _CALLS)
+CONTEXTUAL, FUSING = _CONTEXTUAL, _FUSING  # (what a fast path must leave to `emit`)
 _MISS = object()
 #: features -> {shape: Template | _MISS}
 _TABLES: dict[frozenset, dict] = {}
@@ -643,13 +646,12 @@ def emit(L, ins, handler) -> bool:
         L.fused = None
         return True
     nxt = L.next_ins
-    if L.flags is not None:  # the compare before left this op's condition in EFLAGS
+    if L.flags is not None or not ENABLED:  # (flags: the compare before left this op's
+        # condition in EFLAGS)
         handler(L, ins)
         return False
     a = L.a
-    table = _TABLES.get(a.features)
-    if table is None:
-        table = _TABLES[a.features] = {}
+    table = _table(a.features)
     pair = None
     if nxt is not None and nxt.op.mnemonic in _FUSING:  # a compare and the op reading it
         if ins.op.mnemonic in _CONTEXTUAL:
@@ -657,6 +659,8 @@ def emit(L, ins, handler) -> bool:
             return False
         pair = (nxt, HANDLERS[nxt.op.mnemonic])
         key, regs, blocks = shape_key(ins, L.block.index, nxt)
+    elif ins.shape is not None:  # the decoder's (no successors)
+        (key, regs), blocks = ins.shape, ()
     else:
         key, regs, blocks = shape_key(ins, L.block.index)
     if key is None:
@@ -684,10 +688,19 @@ def emit(L, ins, handler) -> bool:
             raise AssertionError(f"template of {key} does not fit {ins}")
     if pair is not None:
         L.fused = nxt
-    frame = L.frame
-    i32_base, ref_base = frame.i32_base, frame.ref_base
+    copy(L, ins, t, regs, blocks)
+    return True
+
+
+def copy(L, ins, t: Template, regs, blocks) -> None:
+    """Appends template `t` instantiated for `ins` in lowering `L`: `regs` (the shape's
+    register operands, in order) give its slot displacements, `blocks` (the shape's
+    successor blocks) its branch targets."""
+    a = L.a
     data = t.data
     if t.sites or t.addresses:
+        frame = L.frame
+        i32_base, ref_base = frame.i32_base, frame.ref_base
         buf = bytearray(data)
         for pos, k, addend in t.sites:
             r = regs[k]
@@ -700,7 +713,7 @@ def emit(L, ins, handler) -> bool:
         data = bytes(buf)
     if not t.fixups:
         a.copy_code(data)
-        return True
+        return
     traps = [L.block_trap(code) for code in t.traps] if t.traps else ()
     fixups = []
     for pos, size, (where, what), addend in t.fixups:
@@ -719,7 +732,21 @@ def emit(L, ins, handler) -> bool:
                 raise AssertionError("jump tables are never templated")
         fixups.append((pos, size, label, addend))
     a.copy_code(data, tuple(fixups))
-    return True
+
+
+def quick_table(features) -> dict | None:
+    """The shape -> Template table of `features` for a lowering's fast path: a shape the
+    decoder gave (`Instr.shape`) of an op that is neither contextual nor fused with the
+    next one finds its Template here (anything else: `emit`). None when templates are
+    off or each copy is to be verified (everything goes through `emit`)."""
+    return None if VERIFY or not ENABLED else _table(features)
+
+
+def _table(features) -> dict:
+    table = _TABLES.get(features)
+    if table is None:
+        table = _TABLES[features] = {}
+    return table
 
 
 def template(ins, features) -> Template | None:

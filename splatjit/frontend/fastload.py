@@ -30,7 +30,7 @@ from __future__ import annotations
 import operator
 import struct
 
-from ..ir import WIDE, Block, Function, Instr, Successor
+from ..ir import WIDE, Block, Function, Instr, Successor, shared_homes
 from . import opcodes as oc
 from .decoder import MOVE_BIT, REF_BIT, REF_MASK, _typed_reg, reg_from_raw
 from .records import maker
@@ -322,7 +322,7 @@ def _generate(op: oc.Opcode) -> tuple:
     if got is None:
         got = _CODE[key] = _compile(*key)
     code, env, src = got
-    env = dict(env, OP=op, WIDTH=1 if op.opcode_set == oc.CORE else 2)
+    env = dict(env, OP=op, MN=op.mnemonic, WIDTH=1 if op.opcode_set == oc.CORE else 2)
     exec(code, env)  # noqa: S102 - defines `decode`, from our own table
     return env["decode"], src
 
@@ -411,19 +411,62 @@ def _compile(layout: str, terminator: bool) -> tuple:
             value[f.name] = "None"
     body = ", ".join(f"{f.name!r}: {value[f.name]}" for f in fields if f.kind is not oc.REMAP)
     lines.append(f"{ind}args = {{{body}}}")
+    shape = _shape_code(lines, ind, fields, value)
     if edges:  # (args, field name, target pc, remap) or (args, field name, None, [(pc, remap)...])
         tuples = [f"(args, {name!r}, {target}, {remap})" for name, target, remap in edges]
         lines.append(f"{ind}S.edges.append({tuples[0]})" if len(tuples) == 1 else
                      f"{ind}S.edges += ({', '.join(tuples)})")
     lines += [f"{ind}ins = NEW(Instr)",
-              f"{ind}ins.offset, ins.op, ins.args, ins.length, ins.regs = "
-              f"op_pc - base, OP, args, pc - op_pc, None",
+              f"{ind}ins.offset, ins.op, ins.args, ins.length, ins.regs, ins.shape = "
+              f"op_pc - base, OP, args, pc - op_pc, None, {shape}",
               f"{ind}instrs.append(ins)"]
     if terminator:
         lines.append(f"{ind}S.instrs = None")
     lines.append(f"{ind}return pc")
     src = "\n".join(lines) + "\n"
+    env.update(PART=operator.attrgetter("part"), HOME=operator.attrgetter("home"), F64=_F64_BYTES.pack, SHARED=shared_homes)
     return compile(src, f"<fastload {layout}>", "exec"), env, src
+
+
+_F64_BYTES = struct.Struct("<d")
+#: field kinds an op's shape (`Instr.shape`) has a part for; ops with others get None
+_SHAPED = frozenset((oc.SRC, oc.DST, oc.CONST, oc.GLOBAL, oc.FUNC, oc.RODATA, oc.TYPE, oc.U16,
+                     oc.STRING, oc.SRCLIST, oc.DSTLIST, oc.SEGMENTS))
+
+
+def _shape_code(lines: list, ind: str, fields, value: dict) -> str:
+    """Code computing the op's `Instr.shape` into `shape` (appended to `lines`); returns
+    the expression the Instr takes ("shape", or "None" for a layout with successors)."""
+    if not all(f.kind in _SHAPED for f in fields):
+        return "None"
+    parts, regs, lists, ref_fields, slot_fields = ["MN"], [], False, [], []
+    for f in fields:
+        v, kind = value[f.name], f.kind
+        if kind in (oc.SRC, oc.DST):
+            parts.append(f"{v}.part")
+            regs.append(v)
+            (ref_fields if f.bank == "ref" else slot_fields).append(v)
+        elif kind in (oc.SRCLIST, oc.DSTLIST):
+            parts.append(f"tuple(map(PART, {v}))")
+            regs.append(f"*{v}")
+            lists = True
+        elif kind is oc.SEGMENTS:
+            parts.append(f"(('ints', tuple({v})) if {v} else ())")
+        elif kind is oc.CONST and f.bank in ("f32", "f64"):
+            parts.append(f"('f', F64({v}))")
+        else:  # ints (attributes, ordinals, constants) and strings, as they are
+            parts.append(v)
+    lines.append(f"{ind}key = ({', '.join(parts)},)")
+    lines.append(f"{ind}regs = ({', '.join(regs)}{',' if regs else ''})")
+    if lists:
+        lines.append(f"{ind}if len(regs) > 1 and len(set(map(HOME, regs))) != len(regs): "
+                     f"key += (SHARED(regs),)")
+    else:
+        same = [f"{x}.ordinal == {y}.ordinal" for group in (ref_fields, slot_fields)
+                for i, x in enumerate(group) for y in group[i + 1:]]
+        if same:
+            lines.append(f"{ind}if {' or '.join(same)}: key += (SHARED(regs),)")
+    return "(key, regs)"
 
 
 _NEW = object.__new__
