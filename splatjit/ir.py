@@ -11,7 +11,6 @@ listings and profilers can name `function+offset`. No machine registers appear h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import count
 from operator import attrgetter
 
 from .frontend.cconv import Signature
@@ -68,7 +67,7 @@ def shared_homes(regs) -> tuple | None:
     homes = list(map(_HOME, regs))
     if len(set(homes)) == len(homes):
         return None
-    return tuple(map({}.setdefault, homes, count()))
+    return tuple(map(homes.index, homes))  # (index: the first position of its home)
 
 
 _HOME = attrgetter("home")
