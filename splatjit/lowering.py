@@ -183,13 +183,14 @@ def outgoing_area_size(fn: Function, module: ModuleDef) -> int:
 def call_area(fn: Function, module: ModuleDef) -> tuple[int, bool]:
     """(`outgoing_area_size`, whether any op of `fn` calls) in one pass over its ops."""
     size, calls = 0, False
-    for ins in fn.instrs():
-        args = ins.args
-        if "callee_ordinal" in args:
-            calls = True
-            if args["callee_ordinal"] is not None:
-                layout = call_layout(module, ins)
-                size = max(size, layout.arg_size + layout.result_size)
+    for block in fn.blocks:
+        for ins in block.instrs:
+            args = ins.args
+            if "callee_ordinal" in args:
+                calls = True
+                if args["callee_ordinal"] is not None:
+                    layout = call_layout(module, ins)
+                    size = max(size, layout.arg_size + layout.result_size)
     return size, calls
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 
 from ..buffer_cache import CachePlan
 from ..frontend.loader import LoadedModule
@@ -64,6 +64,19 @@ class BaselineLowering(FunctionLowering):
     """A `FunctionLowering` with every value in memory: only the per-function facts the op
     lowerings read are computed (slot kinds for branch remaps, the outgoing call area)."""
 
+    # the same for every baseline function (read-only; the mappings cannot be changed)
+    slots = SLOTS
+    imm_only = frozenset()
+    alloc = _NO_REGISTERS
+    interval_end = MappingProxyType({})
+    point = MappingProxyType({})
+    constants = MappingProxyType({})
+    red_zone = False
+    frameless = False
+    # (no range-check elimination: an op copied from a template checks every access, so
+    # it could not keep the facts of the ops lowered around it up to date)
+    checked = baseline_templates.NO_FACTS
+
     def __init__(self, asm: Assembler, module: LoadedModule, fn, entries: dict, handlers: dict,
                  fuel: bool = False, imports=None, tier_up=None, tags: bool = True):
         """`tier_up`: the module's `runtime.tier_up.TierUp` (entry stubs through its cells,
@@ -76,11 +89,7 @@ class BaselineLowering(FunctionLowering):
         # FunctionLowering burns fuel per call and loop entry: tier-up counts there too
         self.fuel = fuel or tier_up is not None
         self._in_prologue = None  # (budget, on_hot key) while emitting a tier-up prologue
-        # no range-check elimination: an op copied from a template checks every access, so
-        # it could not keep the facts of the ops lowered around it up to date
-        self.checked = baseline_templates.NO_FACTS
         self.import_targets = imports
-        self.constants = {}
         self.caches = CachePlan([], fn.i32_count)
         out_size, calls = call_area(fn, module.defn)
         self.leaf = not calls
@@ -88,16 +97,9 @@ class BaselineLowering(FunctionLowering):
         self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
         self.entries = entries
         self.handlers = handlers
-        self.slots = SLOTS
-        self.imm_only = frozenset()
-        self.alloc = _NO_REGISTERS
-        self.interval_end = {}
-        self.point = {}
         self.next_ins = None
         self.flags = None
         self.frame = Frame.layout((), fn.i32_count, fn.ref_count, out_size)
-        self.red_zone = False
-        self.frameless = False
         self.block_labels = [Label() for _ in fn.blocks]
         self.epilogue = Label()
         self.exit_no_depth = Label()

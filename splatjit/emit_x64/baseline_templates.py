@@ -52,7 +52,7 @@ _MAX_ADDEND = 0x4000
 _LIMIT = 1 << 13
 #: ops that may read a compare's condition from EFLAGS: the compare and such an op are one
 #: pair template
-_FUSING = ("cond_br", "select.i32", "select.i64")
+_FUSING = frozenset(("cond_br", "select.i32", "select.i64"))
 _F64 = struct.Struct("<d")
 _DISP = struct.Struct("<i")
 _ADDRESS = struct.Struct("<Q")
@@ -363,11 +363,14 @@ class Template:
     and `addresses` as above, and `fixups` (position, size, (target kind, which), addend)
     for every label outside it (rel32 fields, patched at Assembler.finish); its own
     labels' jumps are resolved in `data`."""
-    __slots__ = ("items", "traps", "locals", "data", "sites", "addresses", "fixups")
+    __slots__ = ("items", "traps", "locals", "data", "sites", "addresses", "fixups", "inst")
 
     def __init__(self, items, traps, n_locals, flat):
         self.items, self.traps, self.locals = items, traps, n_locals
         self.data, self.sites, self.addresses, self.fixups = flat
+        #: (regs, i32 base, ref base) -> the patched code, made at the first copy of a
+        #: template with slot sites and no address sites (`_instantiator`)
+        self.inst = None
 
 
 def flat_code(a: Assembler, outside: dict) -> tuple | None:
@@ -697,8 +700,14 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
     register operands, in order) give its slot displacements, `blocks` (the shape's
     successor blocks) its branch targets."""
     a = L.a
-    data = t.data
-    if t.sites or t.addresses:
+    inst = t.inst
+    if inst is None and t.sites and not t.addresses:
+        inst = t.inst = _instantiator(t, regs)
+    if inst is not None:
+        frame = L.frame
+        data = inst(regs, frame.i32_base, frame.ref_base)
+    elif t.sites or t.addresses:
+        data = t.data
         frame = L.frame
         i32_base, ref_base = frame.i32_base, frame.ref_base
         buf = bytearray(data)
@@ -711,6 +720,8 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
             for pos, j in t.addresses:
                 _ADDRESS.pack_into(buf, pos, linked[j])
         data = bytes(buf)
+    else:
+        data = t.data
     if not t.fixups:
         a.copy_code(data)
         return
@@ -732,6 +743,44 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
                 raise AssertionError("jump tables are never templated")
         fixups.append((pos, size, label, addend))
     a.copy_code(data, tuple(fixups))
+
+
+#: ((operand, whether a ref) per slot site) -> a factory of `_instantiator` functions
+_INSTANTIATORS: dict[tuple, object] = {}
+
+
+def _instantiator(t: Template, regs) -> object:
+    """`inst(regs, i32 base, ref base)`: `t.data` with each slot site's displacement (the
+    operand's frame slot + addend) written in, as one `struct` pack of the constant runs
+    and the displacements. The code of a site pattern (each site's operand and bank: a
+    shape's registers always have the same banks) is generated once per process."""
+    pattern = tuple((k, regs[k].is_ref) for _, k, _ in t.sites)
+    make = _INSTANTIATORS.get(pattern)
+    if make is None:
+        n = len(pattern)
+        fields = []
+        for i, (k, is_ref) in enumerate(pattern):
+            base, scale = ("rb", 8) if is_ref else ("ib", 4)
+            fields += [f"C{i}", f"{base} + {scale} * regs[{k}].ordinal + A{i}"]
+        params = [f"C{i}" for i in range(n + 1)] + [f"A{i}" for i in range(n)]
+        src = (f"def make(PACK, {', '.join(params)}):\n"
+               f"    def inst(regs, ib, rb):\n"
+               f"        return PACK({', '.join(fields)}, C{n})\n"
+               f"    return inst\n")
+        env: dict = {}
+        exec(compile(src, "<baseline template copy>", "exec"), env)  # noqa: S102 - our own
+        if len(_INSTANTIATORS) >= _LIMIT:
+            _INSTANTIATORS.clear()
+        make = _INSTANTIATORS[pattern] = env["make"]
+    data, chunks, addends, fmt, prev = t.data, [], [], "<", 0
+    for pos, _, addend in t.sites:  # (in order, never overlapping)
+        chunks.append(data[prev:pos])
+        addends.append(addend)
+        fmt += f"{pos - prev}si"
+        prev = pos + 4
+    chunks.append(data[prev:])
+    fmt += f"{len(data) - prev}s"
+    return make(struct.Struct(fmt).pack, *chunks, *addends)
 
 
 def quick_table(features) -> dict | None:
