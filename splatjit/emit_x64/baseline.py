@@ -170,21 +170,24 @@ class BaselineLowering(FunctionLowering):
         a, ordinal = self.a, self.fn.ordinal
         if self.block_traps:
             size, _ = _trap_block_stubs(a.features)
-            pieces, features, function = _TRAP_PIECES, a.features, _U32.pack(ordinal)
-            parts = []
-            for code, offset in self.block_traps:  # (as _trap_stub makes each)
-                split = pieces.get((features, code))
-                if split is None:
-                    split = pieces[features, code] = _trap_pieces(features, code)
-                head, middle, tail, offset_first = split
-                first, second = ((_U32.pack(offset), function) if offset_first
-                                 else (function, _U32.pack(offset)))
-                parts += (head, first, middle, second, tail)
-            n, epilogue = len(self.block_traps), self.epilogue
+            n, features = len(self.block_traps), a.features
+            block, stubs = bytearray(n * size), {}  # trap code -> (its stub, offset field)
+            at = 0
+            for code, offset in self.block_traps:  # (each as _trap_stub makes it)
+                stub = stubs.get(code)
+                if stub is None:
+                    data, at_offset, at_function = _trap_template(features, code)
+                    data = bytearray(data)
+                    _U32.pack_into(data, at_function, ordinal)
+                    stub = stubs[code] = (data, at_offset)
+                block[at:at + size] = stub[0]
+                _U32.pack_into(block, at + stub[1], offset)
+                at += size
+            epilogue = self.epilogue
             a.set_tag((ordinal, -1))
             a.label(self.trap_block)
-            a.copy_code(b"".join(parts), tuple([((k + 1) * size - 4, 4, epilogue,
-                                                 (n - 1 - k) * size) for k in range(n)]))
+            a.copy_code(bytes(block), tuple([((k + 1) * size - 4, 4, epilogue,
+                                              (n - 1 - k) * size) for k in range(n)]))
         for label, code, offset, status in self.traps:
             a.set_tag((ordinal, offset))
             a.label(label)
@@ -229,8 +232,7 @@ class BaselineLowering(FunctionLowering):
             fixups = tuple((pos, size, self._stack_trap, addend)
                            for pos, size, _, addend in fixups)
         if marks:
-            data = _patched(data, marks, (tu.cells_address + 8 * fn.ordinal,
-                                          tu.budget_address, tu.hot_key()))
+            data = marks((tu.cells_address + 8 * fn.ordinal, tu.budget_address, tu.hot_key()))
         self.a.copy_code(data, fixups)
 
     def _emit_prologue(self, cell=None, budget=None, hot_key=None) -> None:
@@ -330,7 +332,7 @@ class BaselineLowering(FunctionLowering):
         hot, back = Label(), Label()
         data, fixups, sites = _header_check(a.features)
         ((pos, size, _, addend),) = fixups
-        a.copy_code(_patched(data, sites, (tu.budget_address,)), ((pos, size, hot, addend),))
+        a.copy_code(sites((tu.budget_address,)), ((pos, size, hot, addend),))
         a.label(back)
         site, osr_cell = tu.osr_site(self.fn.ordinal, self.block.index)
         self.deferred.append(lambda: self._header_hot_path(hot, back, site, osr_cell))
@@ -345,7 +347,7 @@ class BaselineLowering(FunctionLowering):
         data, fixups, marks = _hot_path(a.features, f.ref_base, self.leaf)
         labels = {"back": back, "exit": self.exit_no_depth}
         a.label(hot)
-        a.copy_code(_patched(data, marks, (osr_cell, tu.hot_key(site))),
+        a.copy_code(marks((osr_cell, tu.hot_key(site))),
                     tuple((pos, size, labels[target[0]], addend)
                           for pos, size, target, addend in fixups))
 
@@ -439,22 +441,52 @@ def _epilogue_parts(L: BaselineLowering) -> tuple[bytes, bytes]:
 _HOT_PATHS: dict = {}  # (features, ref base, leaf) -> (code, fixups, sites)
 
 
-def _mark_sites(data: bytes, marks) -> tuple:
-    """(position, k) of every occurrence of marks[k] as 8 little-endian bytes in `data`."""
+def _mark_sites(data: bytes, marks) -> "_Patcher":
+    """The sites (position, k) of every occurrence of marks[k] as 8 little-endian bytes in
+    `data`, as a `_Patcher` of `data`."""
     sites = []
     for k, mark in enumerate(marks):
         raw, at = _U64.pack(mark), -1
         while (at := data.find(raw, at + 1)) >= 0:
             sites.append((at, k))
-    return tuple(sites)
+    return _Patcher(data, tuple(sorted(sites)))
 
 
-def _patched(data: bytes, sites, values) -> bytes:
-    """`data` with values[k] written at each (position, k) of `sites`."""
-    out = bytearray(data)
-    for pos, k in sites:
-        _U64.pack_into(out, pos, values[k])
-    return bytes(out)
+class _Patcher:
+    """`data` with values[k] written as a u64 at each (position, k) of `sites`: calling it
+    with `values` returns those bytes (one struct pack of the constant runs and the
+    values). Equal when the sites are; false when there are none."""
+
+    __slots__ = ("sites", "_pack")
+
+    def __init__(self, data: bytes, sites: tuple):
+        self.sites = sites
+        fmt, args, prev = "<", [], 0
+        for pos, k in sites:  # (sorted, never overlapping)
+            fmt += f"{pos - prev}sQ"
+            args.append(data[prev:pos])
+            prev = pos + 8
+        fmt += f"{len(data) - prev}s"
+        pack, tail, ks = struct.Struct(fmt).pack, data[prev:], [k for _, k in sites]
+        if len(sites) == 1:
+            (c0,), (k0,) = args, ks
+            self._pack = lambda v: pack(c0, v[k0], tail)
+        elif len(sites) == 3:
+            (c0, c1, c2), (k0, k1, k2) = args, ks
+            self._pack = lambda v: pack(c0, v[k0], c1, v[k1], c2, v[k2], tail)
+        else:
+            self._pack = lambda v: pack(*[x for c, k in zip(args, ks) for x in (c, v[k])], tail)
+
+    def __call__(self, values) -> bytes:
+        return self._pack(values)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is _Patcher and self.sites == other.sites
+
+    __hash__ = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sites)
 
 
 def _call_on_hot(a: Assembler, hot_key: int) -> None:
@@ -552,18 +584,6 @@ def _trap_stub(features, code: int, offset: int, ordinal: int) -> bytes:
     _U32.pack_into(data, at_offset, offset)
     _U32.pack_into(data, at_function, ordinal)
     return bytes(data)
-
-
-#: (features, trap code) -> `_trap_pieces`' answer
-_TRAP_PIECES: dict = {}
-
-
-def _trap_pieces(features, code: int) -> tuple:
-    """`_trap_template(features, code)` cut around its two fields: (bytes before the first,
-    between them, after the second, whether the offset's field comes first)."""
-    data, at_offset, at_function = _trap_template(features, code)
-    a, b = sorted((at_offset, at_function))
-    return data[:a], data[a + 4:b], data[b + 4:], at_offset < at_function
 
 
 def _trap_template(features, code: int) -> tuple:

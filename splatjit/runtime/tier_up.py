@@ -84,19 +84,15 @@ class TierUp:
         if budget is None:
             budget = 0 if self.osr_only else INITIAL_BUDGET
         self.budget = ctypes.c_int64(budget)
+        #: where code finds the cells (8 bytes per function ordinal) and the budget
+        self.cells_address = ctypes.addressof(self.cells)
+        self.budget_address = ctypes.addressof(self.budget)
         self.key = next(_keys)
         self.recompile = recompile
         self.optimized = None  # (CompiledModule, ExecutableMemory) once tiered up
         self.error: BaseException | None = None
         _registry[self.key] = weakref.ref(self)
 
-    @property
-    def cells_address(self) -> int:
-        return ctypes.addressof(self.cells)
-
-    @property
-    def budget_address(self) -> int:
-        return ctypes.addressof(self.budget)
 
     def osr_site(self, function: int, header: int) -> tuple[int, int]:
         """(site index, address of its OSR cell) of loop header block `header` of function
