@@ -29,8 +29,8 @@ class Reg:
     attributes: the allocator reads them ~10^5 times per module; `part` is (type, move),
     what an op's shape says of the register (`Instr.shape`), and `home` its ref-bank
     ordinal bit-inverted (a ref) or its first i32-bank slot (two registers with one home
-    share storage). Immutable (nothing assigns to
-    a Reg after construction) and hashable by (type, ordinal, move).
+    share storage). Immutable (nothing assigns to a Reg after construction) and hashable
+    by (type, ordinal, move).
     """
 
     __slots__ = ("type", "ordinal", "move", "is_ref", "slots", "part", "home")

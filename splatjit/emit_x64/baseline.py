@@ -367,6 +367,7 @@ class BaselineLowering(FunctionLowering):
         table = baseline_templates.quick_table(a.features)
         copy, template = baseline_templates.copy, baseline_templates.Template
         contextual, fusing = baseline_templates.CONTEXTUAL, baseline_templates.FUSING
+        copy_code, i32_base, ref_base = a.copy_code, self.frame.i32_base, self.frame.ref_base
         set_tag = a.set_tag if self.tags else None
         templated = 0
         for block in fn.blocks:
@@ -388,7 +389,11 @@ class BaselineLowering(FunctionLowering):
                         and (nxt is None or nxt.op.mnemonic not in fusing)):
                     t = table.get(shape[0])
                     if type(t) is template:
-                        copy(self, ins, t, shape[1], ())
+                        inst = t.inst
+                        if inst is not None and not t.fixups:  # (copy's commonest case)
+                            copy_code(inst(shape[1], i32_base, ref_base))
+                        else:
+                            copy(self, ins, t, shape[1], ())
                         templated += 1
                         continue
                 handler = handlers.get(ins.op.mnemonic)
@@ -423,7 +428,8 @@ _U64 = struct.Struct("<Q")
 #: header's OSR cell, budget address, on_hot key), found in the template and patched per
 #: copy: 64-bit values, so the recording takes the `mov r64, imm64` form any value fits
 _MARKS = (0x6C1A_2B3C_4D5E_6F70, 0x6B2A_3B4C_5D6E_7F80, 0x6A3A_4B5C_6D7E_8F90)
-_HEADER_CHECKS: dict = {}  # features -> (code, fixups, sites)
+_HEADER_CHECKS: dict = {}  # features -> (code, fixups, _Patcher)
+_HOT_PATHS: dict = {}  # (features, ref base, leaf) -> (code, fixups, _Patcher)
 #: (features, leaf, saved registers, red zone, frameless) -> `_record_epilogue`'s parts
 _EPILOGUES: dict = {}
 
@@ -438,7 +444,6 @@ def _epilogue_parts(L: BaselineLowering) -> tuple[bytes, bytes]:
             raise AssertionError(f"the epilogue of {key} does not fit {L.fn.name}")
         parts = _EPILOGUES[key] = fresh
     return parts
-_HOT_PATHS: dict = {}  # (features, ref base, leaf) -> (code, fixups, sites)
 
 
 def _mark_sites(data: bytes, marks) -> "_Patcher":

@@ -649,8 +649,8 @@ def emit(L, ins, handler) -> bool:
         L.fused = None
         return True
     nxt = L.next_ins
-    if L.flags is not None or not ENABLED:  # (flags: the compare before left this op's
-        # condition in EFLAGS)
+    # (flags: the compare before left this op's condition in EFLAGS)
+    if L.flags is not None or not ENABLED:
         handler(L, ins)
         return False
     a = L.a

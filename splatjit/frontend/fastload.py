@@ -14,9 +14,10 @@ How it is fast:
   * one decoding function per opcode, generated on its first use from its operand layout
     (`opcodes.LAYOUTS`): fixed-size field runs are one `struct.unpack_from`, and each register
     field is one subscript of a per-frame "bank" (below); no per-field dispatch at run time.
-    It also makes the op's Instr and closes the block after a terminator, so the pass's loop
-    is one table lookup and one call per op (block markers and extension prefixes are entries
-    of the same table);
+    It also makes the op's Instr (with its `shape` where the layout has no successors:
+    which fields are registers is known when the function is generated) and closes the
+    block after a terminator, so the pass's loop is one table lookup and one call per op
+    (block markers and extension prefixes are entries of the same table);
   * a bank is a dict raw u16 -> Reg holding only the encodings that are valid in a frame of
     (i32 count, ref count) registers for one register type: a hit is the decoder's type
     check and the verifier's range check at once; a miss checks the encoding once
@@ -424,7 +425,8 @@ def _compile(layout: str, terminator: bool) -> tuple:
         lines.append(f"{ind}S.instrs = None")
     lines.append(f"{ind}return pc")
     src = "\n".join(lines) + "\n"
-    env.update(PART=operator.attrgetter("part"), HOME=operator.attrgetter("home"), F64=_F64_BYTES.pack, SHARED=shared_homes)
+    env.update(PART=operator.attrgetter("part"), HOME=operator.attrgetter("home"),
+               F64=_F64_BYTES.pack, SHARED=shared_homes)
     return compile(src, f"<fastload {layout}>", "exec"), env, src
 
 
@@ -435,8 +437,10 @@ _SHAPED = frozenset((oc.SRC, oc.DST, oc.CONST, oc.GLOBAL, oc.FUNC, oc.RODATA, oc
 
 
 def _shape_code(lines: list, ind: str, fields, value: dict) -> str:
-    """Code computing the op's `Instr.shape` into `shape` (appended to `lines`); returns
-    the expression the Instr takes ("shape", or "None" for a layout with successors)."""
+    """Code computing the op's `Instr.shape` (appended to `lines`: its key into `key`,
+    its registers into `regs`); returns the expression the Instr's `shape` takes
+    ("(key, regs)", or "None" for a layout with successors, whose shape needs the block
+    it is in)."""
     if not all(f.kind in _SHAPED for f in fields):
         return "None"
     parts, regs, lists, ref_fields, slot_fields = ["MN"], [], False, [], []
