@@ -412,42 +412,44 @@ def interleaved_best(fns: dict, args, blocks: int, calls: int) -> dict[str, floa
     return best
 
 
-def pipeline_seconds(blobs, imports, tier: str, passes: int = 3) -> float:
-    """The compiler pipeline's share of a corpus pass of `JitModule(b, imports=imports,
-    tier=tier)` constructions (best of `passes`): seconds spent in `load_module` (parse,
-    decode, verify; a program's nested executables included) and in `tiers.compile_x64`
-    (every module's and nested executable's machine code), measured inside those very
-    constructions. The rest of a construction (linking imports, the HAL, the globals and
-    rodata context, mapping, export entries, running `__init`) is left out."""
-    from splatjit import module as module_py
-    from splatjit import tiers as tiers_py
-    from splatjit.module import JitModule
-    spent, depth = [0.0], [0]
+class CompilerClock:
+    """While entered, adds to `spent` the seconds spent in `load_module` (parse, decode,
+    verify; a program's nested executables included) and in `tiers.compile_x64` (every
+    module's and nested executable's machine code), outermost calls only: the compiler's
+    part of `JitModule` constructions, measured inside those very constructions. The
+    rest of a construction (linking imports, the HAL, the globals and rodata context,
+    mapping, export entries, running `__init`) is not counted. The two wrappers cost
+    ~1 us per module."""
 
-    def timed(fn):
+    def __init__(self):
+        self.spent = 0.0
+        self._depth = 0
+        self._saved = None
+
+    def _timed(self, fn):
         def wrapper(*args, **kwargs):
-            depth[0] += 1
+            self._depth += 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                depth[0] -= 1
-                if not depth[0]:  # (outermost only: a program's load loads its kernels)
-                    spent[0] += time.perf_counter() - start
+                self._depth -= 1
+                if not self._depth:  # (a program's load loads its kernels inside)
+                    self.spent += time.perf_counter() - start
         return wrapper
 
-    load, compile_x64 = module_py.load_module, tiers_py.compile_x64
-    module_py.load_module, tiers_py.compile_x64 = timed(load), timed(compile_x64)
-    try:
-        best = None
-        for _ in range(passes):
-            spent[0] = 0.0
-            for b in blobs:
-                JitModule(b, imports=imports, tier=tier).close()
-            best = spent[0] if best is None else min(best, spent[0])
-    finally:
-        module_py.load_module, tiers_py.compile_x64 = load, compile_x64
-    return best
+    def __enter__(self) -> "CompilerClock":
+        from splatjit import module as module_py
+        from splatjit import tiers as tiers_py
+        self._saved = (module_py.load_module, tiers_py.compile_x64)
+        module_py.load_module = self._timed(module_py.load_module)
+        tiers_py.compile_x64 = self._timed(tiers_py.compile_x64)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from splatjit import module as module_py
+        from splatjit import tiers as tiers_py
+        module_py.load_module, tiers_py.compile_x64 = self._saved
 
 
 def compiled_op_count(blobs, imports) -> int:
