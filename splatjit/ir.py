@@ -93,14 +93,16 @@ class Instr:
     Instr exists (stages that rewrite operands make new Instrs), so facts derived from it
     may be kept on the Instr: `regs` is `regalloc.variables.typed_regs`' answer once asked.
 
-    `shape`, when not None, is (key, registers): the op with its registers abstracted, as
-    the fast decoder (frontend/fastload.py) sets it for ops without successors. `key` is
-    the mnemonic, then per field of `args` in order: a register's `part`, a register
-    list's tuple of parts, an int or str as is, a float as ("f", its f64 bytes), a
-    non-empty int list as ("ints", tuple), an empty list as (); then, only when two
-    registers share a home (`shared_homes`), that tuple. `registers` are the register
-    operands in the same order (list entries in place). Code generators key code
-    templates on it (emit_x64/baseline_templates.py); None: not known, work it out.
+    `shape`, when not None, is (key, registers, blocks): the op with its registers and
+    successor blocks abstracted, as the fast decoder (frontend/fastload.py) sets it for
+    ops whose successors have no remaps. `key` is the mnemonic, then per field of `args`
+    in order: a register's `part`, a register list's tuple of parts, a successor's
+    ("succ", whether its block is the next one), an int or str as is, a float as ("f",
+    its f64 bytes), a non-empty int list as ("ints", tuple), an empty list as (); then,
+    only when two registers share a home (`shared_homes`), that tuple. `registers` are
+    the register operands in the same order (list entries in place), `blocks` the
+    successors' block indices in order. Code generators key code templates on it
+    (emit_x64/baseline_templates.py); None: not known, work it out.
     """
 
     __slots__ = ("offset", "op", "args", "length", "regs", "shape")

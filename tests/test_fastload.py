@@ -92,26 +92,34 @@ def test_every_corpus_module_gives_the_reference_functions():
 
 
 def test_instr_shapes_are_the_template_keys():
-    """The shape the fused pass leaves on an op (`Instr.shape`) is exactly the template key
-    and register order `baseline_templates.shape_key` works out from its fields, on every
-    corpus op that has one; only ops with successors (or none of those) lack it."""
-    from splatjit.emit_x64.baseline_templates import shape_key
-    shaped = 0
+    """The shape the fused pass leaves on an op (`Instr.shape`) is exactly the template key,
+    register order and successor blocks `baseline_templates.shape_key` works out from its
+    fields, on every corpus op that has one, and so is the pair key made from a compare's
+    and the next op's shapes; only branch tables and ops with a remap lack one."""
+    from splatjit.emit_x64.baseline_templates import FUSING, pair_shape, shape_key
+    from splatjit.ir import Successor
+    shaped = paired = successors = 0
     for name, defn in _corpus_defs():
         functions = fastload.decode_verified(defn)
         for fn in functions or ():
             for block in fn.blocks:
-                for ins in block.instrs:
-                    has_successor = any(f.kind in ("target", "cases") for f in ins.op.fields)
+                for k, ins in enumerate(block.instrs):
+                    succ = [v for v in ins.args.values() if type(v) is Successor
+                            or type(v) is list and v and type(v[0]) is Successor]
                     if ins.shape is None:
-                        assert has_successor, f"{name} {ins}: no shape"
+                        assert ins.op.layout == "branch_table" or any(
+                            s.remap for s in succ), f"{name} {ins}: no shape"
                         continue
-                    assert not has_successor
                     key, regs, blocks = shape_key(ins, block.index)
-                    assert (ins.shape[0], list(ins.shape[1])) == (key, regs), f"{name} {ins}"
-                    assert blocks == []
+                    assert ins.shape == (key, tuple(regs), tuple(blocks)), f"{name} {ins}"
                     shaped += 1
-    assert shaped > 5000
+                    successors += bool(succ)
+                    nxt = block.instrs[k + 1] if k + 1 < len(block.instrs) else None
+                    if nxt is not None and nxt.op.mnemonic in FUSING and nxt.shape:
+                        key, regs, blocks = shape_key(ins, block.index, nxt)
+                        assert pair_shape(ins, nxt) == (key, tuple(regs), tuple(blocks)), f"{name} {ins}"
+                        paired += 1
+    assert shaped > 5000 and successors > 500 and paired > 300
 
 
 def test_load_module_builds_the_reference_functions():

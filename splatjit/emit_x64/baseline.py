@@ -393,7 +393,7 @@ class BaselineLowering(FunctionLowering):
                         if inst is not None and not t.fixups:  # (copy's commonest case)
                             copy_code(inst(shape[1], i32_base, ref_base))
                         else:
-                            copy(self, ins, t, shape[1], ())
+                            copy(self, ins, t, shape[1], shape[2])
                         templated += 1
                         continue
                 handler = handlers.get(ins.op.mnemonic)

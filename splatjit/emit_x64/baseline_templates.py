@@ -195,6 +195,23 @@ def shape_key(ins, block: int = -1, nxt=None):
     return tuple(parts), regs, blocks
 
 
+def pair_shape(ins, nxt) -> tuple | None:
+    """`shape_key(ins, block, nxt)` from the two ops' decoder shapes (`Instr.shape`), or
+    None when either has none: their keys without their own shared-homes tuples, one
+    after the other, then the pair's."""
+    first, second = ins.shape, nxt.shape
+    if first is None or second is None:
+        return None
+    (k1, r1, _), (k2, r2, blocks) = first, second
+    if len(k1) > len(ins.args) + 1:  # (mnemonic, one part per field, its homes tuple)
+        k1 = k1[:-1]
+    if len(k2) > len(nxt.args) + 1:
+        k2 = k2[:-1]
+    regs = r1 + r2
+    homes = shared_homes(regs) if len(regs) > 1 else None
+    return (k1 + k2 if homes is None else k1 + k2 + (homes,)), regs, blocks
+
+
 def _short_fields(ins, block: int, parts: list, regs: list, blocks: list,
                   mnemonic=None) -> bool:
     """`shape_key`'s short form of `ins`'s fields (after `mnemonic`, if given) appended to
@@ -661,9 +678,9 @@ def emit(L, ins, handler) -> bool:
             handler(L, ins)
             return False
         pair = (nxt, HANDLERS[nxt.op.mnemonic])
-        key, regs, blocks = shape_key(ins, L.block.index, nxt)
-    elif ins.shape is not None:  # the decoder's (no successors)
-        (key, regs), blocks = ins.shape, ()
+        key, regs, blocks = pair_shape(ins, nxt) or shape_key(ins, L.block.index, nxt)
+    elif ins.shape is not None:  # the decoder's
+        key, regs, blocks = ins.shape
     else:
         key, regs, blocks = shape_key(ins, L.block.index)
     if key is None:

@@ -140,7 +140,7 @@ class _State:
     resolve."""
 
     __slots__ = ("frame", "i32", "i64", "f32", "f64", "ref", "moved_ref", "raw", "results", "m",
-                 "edges", "blocks", "instrs", "ext")
+                 "edges", "shaping", "blocks", "instrs", "ext")
 
     def __init__(self, frame: _Frame, m: "_ModuleFacts", own_results: tuple):
         self.frame, self.m = frame, m
@@ -151,6 +151,8 @@ class _State:
         self.results = own_results
         #: (args, field name, target pc, remap) and (args, field name, None, [(pc, remap)...])
         self.edges: list = []
+        #: (finish, Instr, block index) of ops whose shape needs their successors' blocks
+        self.shaping: list = []
         self.blocks: list = []  # the function's blocks so far
         self.instrs: list | None = None  # the open block's instructions (None: no block open)
         self.ext: dict = {}  # extension prefix byte -> its op table (`_EXT`)
@@ -413,6 +415,7 @@ def _compile(layout: str, terminator: bool) -> tuple:
     body = ", ".join(f"{f.name!r}: {value[f.name]}" for f in fields if f.kind is not oc.REMAP)
     lines.append(f"{ind}args = {{{body}}}")
     shape = _shape_code(lines, ind, fields, value)
+    finish = _finish_code(fields) if shape == "None" else None
     if edges:  # (args, field name, target pc, remap) or (args, field name, None, [(pc, remap)...])
         tuples = [f"(args, {name!r}, {target}, {remap})" for name, target, remap in edges]
         lines.append(f"{ind}S.edges.append({tuples[0]})" if len(tuples) == 1 else
@@ -421,9 +424,13 @@ def _compile(layout: str, terminator: bool) -> tuple:
               f"{ind}ins.offset, ins.op, ins.args, ins.length, ins.regs, ins.shape = "
               f"op_pc - base, OP, args, pc - op_pc, None, {shape}",
               f"{ind}instrs.append(ins)"]
+    if finish is not None:  # (the shape once the successors' blocks are known)
+        lines.append(f"{ind}S.shaping.append((finish, ins, len(S.blocks) - 1))")
     if terminator:
         lines.append(f"{ind}S.instrs = None")
     lines.append(f"{ind}return pc")
+    if finish is not None:
+        lines += [""] + finish
     src = "\n".join(lines) + "\n"
     env.update(PART=operator.attrgetter("part"), HOME=operator.attrgetter("home"),
                F64=_F64_BYTES.pack, SHARED=shared_homes)
@@ -439,14 +446,45 @@ _SHAPED = frozenset((oc.SRC, oc.DST, oc.CONST, oc.GLOBAL, oc.FUNC, oc.RODATA, oc
 def _shape_code(lines: list, ind: str, fields, value: dict) -> str:
     """Code computing the op's `Instr.shape` (appended to `lines`: its key into `key`,
     its registers into `regs`); returns the expression the Instr's `shape` takes
-    ("(key, regs)", or "None" for a layout with successors, whose shape needs the block
-    it is in)."""
+    ("(key, regs, ())", or "None" for a layout with successors, whose shape needs the
+    blocks: `_finish_code`)."""
     if not all(f.kind in _SHAPED for f in fields):
         return "None"
+    _key_code(lines, ind, fields, value)
+    return "(key, regs, ())"
+
+
+def _finish_code(fields) -> list[str] | None:
+    """Lines defining `finish(ins, block) -> Instr.shape` for a layout with successors
+    (none for a branch table): run once the function's blocks are known, None when a
+    successor has a remap (the op's key then has the long form)."""
+    if any(f.kind is oc.CASES for f in fields):
+        return None
+    ind = "    "
+    lines = ["def finish(ins, block):", f"{ind}a = ins.args"]
+    value, targets = {}, []
+    for i, f in enumerate(fields):
+        if f.kind is oc.REMAP:
+            continue
+        value[f.name] = f"v{i}"
+        lines.append(f"{ind}v{i} = a[{f.name!r}]")
+        if f.kind is oc.TARGET:
+            targets.append(f"v{i}")
+    lines.append(f"{ind}if {' or '.join(f'{t}.remap' for t in targets)}: return None")
+    _key_code(lines, ind, [f for f in fields if f.kind is not oc.REMAP], value)
+    lines.append(f"{ind}return key, regs, ({', '.join(f'{t}.block' for t in targets)},)")
+    return lines
+
+
+def _key_code(lines: list, ind: str, fields, value: dict) -> None:
+    """Lines putting the op's shape key into `key` and its registers into `regs`, its
+    fields' values being the locals `value` names (a successor's: its Successor)."""
     parts, regs, lists, ref_fields, slot_fields = ["MN"], [], False, [], []
     for f in fields:
         v, kind = value[f.name], f.kind
-        if kind in (oc.SRC, oc.DST):
+        if kind is oc.TARGET:  # (no remap: `finish` checked)
+            parts.append(f"('succ', {v}.block == block + 1)")
+        elif kind in (oc.SRC, oc.DST):
             parts.append(f"{v}.part")
             regs.append(v)
             (ref_fields if f.bank == "ref" else slot_fields).append(v)
@@ -470,7 +508,6 @@ def _shape_code(lines: list, ind: str, fields, value: dict) -> str:
                 for i, x in enumerate(group) for y in group[i + 1:]]
         if same:
             lines.append(f"{ind}if {' or '.join(same)}: key += (SHARED(regs),)")
-    return "(key, regs)"
 
 
 _NEW = object.__new__
@@ -573,7 +610,7 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
     S = states.get((n_i32, n_ref))
     if S is None:  # one per frame shape in this module; its per-function parts set below
         S = states[(n_i32, n_ref)] = _State(_frame(n_i32, n_ref), facts, ())
-    S.results, S.edges = signature.results, []
+    S.results, S.edges, S.shaping = signature.results, [], []
     S.blocks = blocks = []
     S.instrs = None
     S.ext = _EXT[desc.requirements & _EXT_BITS]
@@ -601,6 +638,8 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
                 if index is None:
                     raise _REJECT
                 args[name] = _successor(target, index, remap)
+        for finish, ins, block in S.shaping:
+            ins.shape = finish(ins, block)
     fn = _NEW(Function)  # (the fields `Function(...)` sets, then `verified`)
     fn.module, fn.name, fn.ordinal, fn.signature = m.name, m.function_name(ordinal), ordinal, signature
     fn.i32_count, fn.ref_count, fn.requirements, fn.blocks = n_i32, n_ref, desc.requirements, blocks
