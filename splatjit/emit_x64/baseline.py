@@ -379,8 +379,7 @@ class BaselineLowering(FunctionLowering):
                 self._burn_fuel()
             last = len(instrs) - 1
             for k, ins in enumerate(instrs):
-                self.ins = ins
-                nxt = self.next_ins = instrs[k + 1] if k < last else None
+                nxt = instrs[k + 1] if k < last else None
                 if set_tag is not None:
                     set_tag((ordinal, ins.offset))
                 shape = ins.shape
@@ -390,12 +389,14 @@ class BaselineLowering(FunctionLowering):
                     t = table.get(shape[0])
                     if type(t) is template:
                         inst = t.inst
-                        if inst is not None and not t.fixups:  # (copy's commonest case)
-                            copy_code(inst(shape[1], i32_base, ref_base))
+                        if inst is not None and not t.fixups:  # (copy's commonest case:
+                            copy_code(inst(shape[1], i32_base, ref_base))  # no traps)
                         else:
+                            self.ins, self.next_ins = ins, nxt
                             copy(self, ins, t, shape[1], shape[2])
                         templated += 1
                         continue
+                self.ins, self.next_ins = ins, nxt
                 handler = handlers.get(ins.op.mnemonic)
                 if handler is None:
                     self.unsupported.append(ins.op.name)

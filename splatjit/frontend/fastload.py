@@ -506,8 +506,16 @@ def _key_code(lines: list, ind: str, fields, value: dict) -> None:
     else:
         same = [f"{x}.ordinal == {y}.ordinal" for group in (ref_fields, slot_fields)
                 for i, x in enumerate(group) for y in group[i + 1:]]
-        if same:
-            lines.append(f"{ind}if {' or '.join(same)}: key += (SHARED(regs),)")
+        if same:  # shared_homes(regs), worked out here: per register the first with its home
+            first = []
+            for i, r in enumerate(regs):
+                group = ref_fields if r in ref_fields else slot_fields
+                earlier = [(j, q) for j, q in enumerate(regs[:i]) if q in group]
+                expr = str(i)
+                for j, q in reversed(earlier):
+                    expr = f"{j} if {r}.ordinal == {q}.ordinal else {expr}"
+                first.append(f"({expr})" if earlier else expr)
+            lines.append(f"{ind}if {' or '.join(same)}: key += (({', '.join(first)},),)")
 
 
 _NEW = object.__new__
