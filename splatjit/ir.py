@@ -102,7 +102,9 @@ class Instr:
     only when two registers share a home (`shared_homes`), that tuple. `registers` are
     the register operands in the same order (list entries in place), `blocks` the
     successors' block indices in order. Code generators key code templates on it
-    (emit_x64/baseline_templates.py); None: not known, work it out.
+    (emit_x64/baseline_templates.py); None: not known, work it out. Only the successor
+    parts depend on where the op is: a stage that renumbers blocks gives such an op a new
+    Successor, hence a new Instr, as for any changed field.
     """
 
     __slots__ = ("offset", "op", "args", "length", "regs", "shape")

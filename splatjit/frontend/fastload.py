@@ -14,10 +14,11 @@ How it is fast:
   * one decoding function per opcode, generated on its first use from its operand layout
     (`opcodes.LAYOUTS`): fixed-size field runs are one `struct.unpack_from`, and each register
     field is one subscript of a per-frame "bank" (below); no per-field dispatch at run time.
-    It also makes the op's Instr (with its `shape` where the layout has no successors:
-    which fields are registers is known when the function is generated) and closes the
-    block after a terminator, so the pass's loop is one table lookup and one call per op
-    (block markers and extension prefixes are entries of the same table);
+    It also makes the op's Instr with its `shape` (which fields are registers is known
+    when the function is generated; an op with successors gets its shape from a generated
+    `finish` once the function's blocks are known) and closes the block after a
+    terminator, so the pass's loop is one table lookup and one call per op (block markers
+    and extension prefixes are entries of the same table);
   * a bank is a dict raw u16 -> Reg holding only the encodings that are valid in a frame of
     (i32 count, ref count) registers for one register type: a hit is the decoder's type
     check and the verifier's range check at once; a miss checks the encoding once
