@@ -152,42 +152,30 @@ class BaselineLowering(FunctionLowering):
     def block_trap(self, code: int) -> tuple[Label, int]:
         """A trap of the current op in the function's trap block (for template copies):
         (the block's label, the stub's byte offset in it). Every stub of the block has the
-        same size (`_trap_block_stubs`), the k-th requested at k * size."""
-        stubs = _trap_block_stubs(self.a.features)
-        if stubs is None:
+        same size (`_trap_block_size`), the k-th requested at k * size."""
+        size = _trap_block_size(self.a.features)
+        if size is None:
             return self.trap_label(code), 0
         if self.trap_block is None:
             self.trap_block = Label()
         k = len(self.block_traps)
         self.block_traps.append((code, self.ins.offset))
-        return self.trap_block, k * stubs[0]
+        return self.trap_block, k * size
 
     def _trap_stubs(self) -> None:
-        """The trap block (one run of equal-size stubs, copied from `_trap_block_stubs`),
-        then FunctionLowering's stubs for the other traps; those without a status operand
-        copied from one template per (trap code, features) with the offset and function
-        patched in."""
+        """The trap block (one run of equal-size `_trap_stub`s, `_trap_block_size` bytes
+        each), then FunctionLowering's stubs for the other traps; those without a status
+        operand copied from one template per (trap code, features) with the offset and
+        function patched in."""
         a, ordinal = self.a, self.fn.ordinal
         if self.block_traps:
-            size, _ = _trap_block_stubs(a.features)
-            n, features = len(self.block_traps), a.features
-            block, stubs = bytearray(n * size), {}  # trap code -> (its stub, offset field)
-            at = 0
-            for code, offset in self.block_traps:  # (each as _trap_stub makes it)
-                stub = stubs.get(code)
-                if stub is None:
-                    data, at_offset, at_function = _trap_template(features, code)
-                    data = bytearray(data)
-                    _U32.pack_into(data, at_function, ordinal)
-                    stub = stubs[code] = (data, at_offset)
-                block[at:at + size] = stub[0]
-                _U32.pack_into(block, at + stub[1], offset)
-                at += size
-            epilogue = self.epilogue
+            n, size, epilogue = len(self.block_traps), _trap_block_size(a.features), self.epilogue
+            block = b"".join([_trap_stub(a.features, code, offset, ordinal)
+                              for code, offset in self.block_traps])
             a.set_tag((ordinal, -1))
             a.label(self.trap_block)
-            a.copy_code(bytes(block), tuple([((k + 1) * size - 4, 4, epilogue,
-                                              (n - 1 - k) * size) for k in range(n)]))
+            a.copy_code(block, tuple([((k + 1) * size - 4, 4, epilogue, (n - 1 - k) * size)
+                                      for k in range(n)]))
         for label, code, offset, status in self.traps:
             a.set_tag((ordinal, offset))
             a.label(label)
@@ -534,9 +522,10 @@ def _hot_path(features, ref_base: int, leaf: bool) -> tuple:
     with rax = the OSR cell, if set enter the variant; else call on_hot and look again;
     still 0: jump back. Entering: rdi = the Context, rsi = rbp + `ref_base` (this frame's
     ref bank, then its i32 bank: the variant's args buffer), rdx = this call's results
-    pointer (where the prologue keeps it), call, return its status through the epilogue's exit. The variant
-    takes over this frame's unit of the call depth (a function that is not a `leaf` gives
-    it back first and exits without taking it back), so a switch never counts twice."""
+    pointer (where the prologue keeps it), call, return its status through the epilogue's
+    exit. The variant takes over this frame's unit of the call depth (a function that is
+    not a `leaf` gives it back first and exits without taking it back), so a switch never
+    counts twice."""
     key = (features, ref_base, leaf)
     t = _HOT_PATHS.get(key)
     if t is None:
@@ -566,20 +555,19 @@ def _hot_path(features, ref_base: int, leaf: bool) -> tuple:
 
 _OFFSET_MARK, _FUNCTION_MARK = 0x5A6B7C8D, 0x4D3C2B1A
 _TRAP_TEMPLATES: dict = {}  # (features, code) -> (bytes, offset field, function field)
-_TRAP_BLOCK_STUBS: dict = {}  # features -> _trap_block_stubs' answer
+_TRAP_BLOCK_SIZES: dict = {}  # features -> _trap_block_size's answer
 _MISSING = object()
 
 
-def _trap_block_stubs(features):
-    """(size, {trap code: `_trap_template(features, code)`}) for every status-less trap
-    code when all those stubs have one size (so stub k of a trap block starts at k *
-    size), else None (each trap then gets its own stub)."""
-    t = _TRAP_BLOCK_STUBS.get(features, _MISSING)
-    if t is _MISSING:
-        stubs = {code: _trap_template(features, code) for code in abi.TRAP_MESSAGES}
-        sizes = {len(data) for data, _, _ in stubs.values()}
-        t = _TRAP_BLOCK_STUBS[features] = (sizes.pop(), stubs) if len(sizes) == 1 else None
-    return t
+def _trap_block_size(features) -> int | None:
+    """The size of every status-less trap code's `_trap_stub` when they all have one size
+    (so stub k of a trap block starts at k * size), else None (each trap then gets its own
+    stub)."""
+    size = _TRAP_BLOCK_SIZES.get(features, _MISSING)
+    if size is _MISSING:
+        sizes = {len(_trap_template(features, code)[0]) for code in abi.TRAP_MESSAGES}
+        size = _TRAP_BLOCK_SIZES[features] = sizes.pop() if len(sizes) == 1 else None
+    return size
 
 
 def _trap_stub(features, code: int, offset: int, ordinal: int) -> bytes:
