@@ -413,37 +413,41 @@ def interleaved_best(fns: dict, args, blocks: int, calls: int) -> dict[str, floa
 
 
 class CompilerClock:
-    """While entered, adds to `spent` the seconds spent in `load_module` (parse, decode,
-    verify; a program's nested executables included) and in `tiers.compile_x64` (every
-    module's and nested executable's machine code), outermost calls only: the compiler's
-    part of `JitModule` constructions, measured inside those very constructions. The
-    rest of a construction (linking imports, the HAL, the globals and rodata context,
-    mapping, export entries, running `__init`) is not counted. The two wrappers cost
-    ~1 us per module."""
+    """While entered, `spent` adds up the seconds spent in `load_module` (parse, decode,
+    verify; a program's nested executables are loaded inside its own call) and in
+    `tiers.compile_x64` (each module's machine code; a program's kernels are compiled in
+    their own constructions, inside its `__init`, so neither call nests in another): the
+    compiler's part of `JitModule` constructions, measured inside those very
+    constructions, split in `load` and `compile`. The rest of a construction (linking
+    imports, the HAL, the globals and rodata context, mapping, export entries, running
+    `__init`) is not counted. The two wrappers cost ~1 us per module."""
 
     def __init__(self):
-        self.spent = 0.0
-        self._depth = 0
+        self.load = self.compile = 0.0
         self._saved = None
 
-    def _timed(self, fn):
+    @property
+    def spent(self) -> float:
+        return self.load + self.compile
+
+    def reset(self) -> None:
+        self.load = self.compile = 0.0
+
+    def _timed(self, fn, phase: str):
         def wrapper(*args, **kwargs):
-            self._depth += 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self._depth -= 1
-                if not self._depth:  # (a program's load loads its kernels inside)
-                    self.spent += time.perf_counter() - start
+                setattr(self, phase, getattr(self, phase) + time.perf_counter() - start)
         return wrapper
 
     def __enter__(self) -> "CompilerClock":
         from splatjit import module as module_py
         from splatjit import tiers as tiers_py
         self._saved = (module_py.load_module, tiers_py.compile_x64)
-        module_py.load_module = self._timed(module_py.load_module)
-        tiers_py.compile_x64 = self._timed(tiers_py.compile_x64)
+        module_py.load_module = self._timed(module_py.load_module, "load")
+        tiers_py.compile_x64 = self._timed(tiers_py.compile_x64, "compile")
         return self
 
     def __exit__(self, *exc) -> None:

@@ -20,7 +20,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
 import speed_support as ss  # noqa: E402
 from splatjit import tiers  # noqa: E402
-from splatjit import module as module_py  # noqa: E402
 from splatjit.module import JitModule  # noqa: E402
 
 TIERS = tiers.TIERS
@@ -37,24 +36,8 @@ rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 for name, e in excluded:
     print("excluded", name, type(e).__name__, e)
 
-#: seconds spent in each phase during one timed pass (wrapped functions, nested calls
-#: counted once: a program's nested kernels are loaded and compiled inside its __init__)
-spent = {"load": 0.0, "compile": 0.0}
-
-
-def _timed(fn, key):
-    def wrapper(*a, **k):
-        t = time.perf_counter()
-        try:
-            return fn(*a, **k)
-        finally:
-            spent[key] += time.perf_counter() - t
-    return wrapper
-
-
-module_py.load_module = _timed(module_py.load_module, "load")
-tiers_compile = tiers.compile_x64
-tiers.compile_x64 = _timed(tiers_compile, "compile")
+#: seconds spent loading and compiling during one timed pass (speed_support.CompilerClock)
+clock = ss.CompilerClock().__enter__()
 
 
 def one_pass(tier):
@@ -74,11 +57,11 @@ best = {t: None for t in TIERS}
 split = {}
 for _ in range(rounds):
     for t in TIERS:
-        spent.update(load=0.0, compile=0.0)
+        clock.reset()
         d = one_pass(t)
         if best[t] is None or d < best[t]:
             best[t] = d
-            split[t] = dict(spent)
+            split[t] = {"load": clock.load, "compile": clock.compile}
 print(f"{len(blobs)} modules, {ops} ops from {origin}, best of {rounds} interleaved rounds")
 for t in TIERS:
     s = split[t]
