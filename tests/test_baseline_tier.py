@@ -130,6 +130,50 @@ def test_compares_and_the_branches_or_selects_reading_them_are_copied_as_pairs()
             assert m.compiled.functions[fn.ordinal].templated == fn.op_count, (name, fn.name)
 
 
+
+def _with_kernels(loaded):
+    yield loaded
+    for exe in loaded.executables:
+        yield from _with_kernels(exe.module)
+
+
+@pytest.mark.parametrize("tier", ["baseline", "auto"])
+def test_the_lowerings_fast_path_copies_what_emit_would(monkeypatch, tier):
+    """`BaselineLowering.lower` looks most ops' templates up itself (contextual ops with
+    their context keys, compare + branch pairs by their decoder shapes); without that fast
+    path (`quick_table` answering None: every op through `baseline_templates.emit`) every
+    corpus module and nested kernel compiles to the same code (imports linked at fixed fake
+    addresses; auto: one TierUp for both), with and without fuel, copying as many ops."""
+    from splatjit.frontend.loader import load_module
+    from splatjit.emit_x64 import cpu
+    features = cpu.host_features()
+    modules = []
+    for _, data in corpus.compiled(corpus.vm_items() + corpus.program_items()):
+        try:
+            modules += _with_kernels(load_module(data))
+        except Exception:  # noqa: BLE001 - modules the loader rejects
+            continue
+
+    def compiled(loaded, fuel, tier_up) -> tuple:
+        imports = [(0x7000_0000 + 64 * i, 0x7100_0000 + 64 * i)
+                   for i in range(len(loaded.defn.imports))]
+        try:
+            c = tiers._compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure={},
+                                   tier_up=tier_up, tags=False)
+        except UnsupportedError as e:
+            return str(e)
+        return c.code, sorted((o, f.templated) for o, f in c.functions.items())
+
+    tier_ups = [None if tier == "baseline" else tiers._tier_up(m, features, False, None, {})
+                for m in modules]
+    cases = [(m, fuel, tu) for m, tu in zip(modules, tier_ups) for fuel in (False, True)]
+    fast = [compiled(*case) for case in cases]
+    monkeypatch.setattr(baseline_templates, "quick_table", lambda features: None)
+    assert [compiled(*case) for case in cases] == fast
+    assert len(modules) > 80
+    assert sum(n for got in fast if type(got) is tuple for _, n in got[1]) > 10000
+
+
 def test_tier_switch(monkeypatch):
     data = _module_bytes("loop_sum")
     monkeypatch.delenv(tiers.ENV, raising=False)

@@ -363,10 +363,12 @@ class BaselineLowering(FunctionLowering):
         self._prologue()
         headers = loop_headers(fn) if self.fuel else ()
         emit, handlers, block_labels = baseline_templates.emit, _OP_HANDLERS, self.block_labels
-        # the fast path: an op with the decoder's shape, alone, whose template exists
+        # the fast path: an op with the decoder's shape whose template exists (the module
+        # docstring of baseline_templates says which key to look up)
         table = baseline_templates.quick_table(a.features)
         copy, template = baseline_templates.copy, baseline_templates.Template
-        contextual, fusing = baseline_templates.CONTEXTUAL, baseline_templates.FUSING
+        context_keys, fusing = baseline_templates.CONTEXT_KEYS, baseline_templates.FUSING
+        pair_shape = baseline_templates.pair_shape
         copy_code, i32_base, ref_base = a.copy_code, self.frame.i32_base, self.frame.ref_base
         set_tag = a.set_tag if self.tags else None
         templated = 0
@@ -382,12 +384,24 @@ class BaselineLowering(FunctionLowering):
                 nxt = instrs[k + 1] if k < last else None
                 if set_tag is not None:
                     set_tag((ordinal, ins.offset))
+                if self.fused is ins:  # copied with the op before it
+                    self.fused = None
+                    templated += 1
+                    continue
                 shape = ins.shape
-                if (shape is not None and table is not None and self.fused is None
-                        and self.flags is None and ins.op.mnemonic not in contextual
-                        and (nxt is None or nxt.op.mnemonic not in fusing)):
-                    t = table.get(shape[0])
+                if shape is not None and table is not None and self.flags is None:
+                    key_of = context_keys.get(ins.op.mnemonic)
+                    fused = None
+                    if nxt is not None and nxt.op.mnemonic in fusing:
+                        if key_of is None:
+                            shape, fused = pair_shape(ins, nxt), nxt
+                        else:
+                            shape = None
+                    elif key_of is not None:
+                        shape = (shape[0] + (key_of(self, ins),), shape[1], shape[2])
+                    t = table.get(shape[0]) if shape is not None else None
                     if type(t) is template:
+                        self.fused = fused
                         inst = t.inst
                         if inst is not None and not t.fixups:  # (copy's commonest case:
                             copy_code(inst(shape[1], i32_base, ref_base))  # no traps)

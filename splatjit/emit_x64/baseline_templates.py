@@ -27,8 +27,10 @@ that every slot displacement is a disp32 and range checks are not elided against
 (more checks, never fewer). A compare whose condition the next op (`cond_br`, `select`)
 reads from EFLAGS is copied together with it from one pair template.
 A lowering's own fast path may do what `emit` does for an op with the decoder's shape
-(`Instr.shape`) that is neither contextual nor followed by an op it fuses with: look the
-shape up in `quick_table(features)` and `copy` the Template found there.
+(`Instr.shape`) when that shape's Template exists in `quick_table(features)`: `copy` it.
+The key looked up is the decoder's, with `(CONTEXT_KEYS[mnemonic](L, ins),)` appended
+for a contextual op; for an op followed by one it fuses with (`FUSING`, unless the first
+is contextual) it is `pair_shape(ins, nxt)`'s, and the next op is then already copied.
 Templates are per CPU feature set; the table is bounded (cleared when full).
 """
 from __future__ import annotations
@@ -287,38 +289,64 @@ class _View:
         raise _NotLocal(name)
 
 
+def _list_get_ref_key(L, ins):
+    return (ref_type_tag(L.m.types[ins.args["type_def"]]),)
+
+
+def _return_key(L, ins):
+    fn = L.fn
+    return tuple(fn.signature.results), fn.blocks[-1].instrs[-1] is ins
+
+
+def _call_key(L, ins):
+    callee = ins.args["callee_ordinal"]
+    if callee & _IMPORT_BIT:  # linked: its entry and Context are address operands
+        ordinal = callee & ~_IMPORT_BIT
+        sig = L.m.imports[ordinal].signature
+        targets = L.import_targets
+        return sig.args, sig.results, bool(targets and targets[ordinal][0])
+    sig = L.m.signatures[callee]
+    return sig.args, sig.results
+
+
+#: mnemonic -> `key(L, ins)`: the facts of the function or module the op's lowering reads,
+#: as more of its shape (hashable): `return` its function's result types and whether it is
+#: the last op; an internal call its callee's signature (its entry is a fixup), an import
+#: call its signature and whether it is linked (the linked table's entry and Context are
+#: address operands); `list.get.ref` the runtime type tag of its element type. A lowering's
+#: fast path appends `(key(L, ins),)` to the decoder's shape key (`CONTEXT_KEYS`).
+_CONTEXT_KEYS = {"return": _return_key, "list.get.ref": _list_get_ref_key,
+                 **{m: _call_key for m in _CALLS}}
+
+
 def _context(L, ins):
     """For ops whose lowering reads a fact of the function or module: (the facts, as
-    more of the shape; the scratch lowering's attributes that answer them), else None.
-    `return` reads the function's result types and whether it is the last op; an internal
-    call its callee's signature and entry (imports embed the linked table: no template);
-    `list.get.ref` the runtime type tag of its element type."""
+    more of the shape (`_CONTEXT_KEYS`); the scratch lowering's attributes that answer
+    them), else None."""
     mnemonic = ins.op.mnemonic
+    key_of = _CONTEXT_KEYS.get(mnemonic)
+    if key_of is None:
+        return None
+    key = key_of(L, ins)
     if mnemonic == "list.get.ref":  # the element type it keeps (else the result is null)
         type_def = ins.args["type_def"]
         t = L.m.types[type_def]
-        return (ref_type_tag(t),), lambda scratch_ins, run: {"m": _View(types={type_def: t})}
+        return key, lambda scratch_ins, run: {"m": _View(types={type_def: t})}
     if mnemonic == "return":
-        fn = L.fn
-        last = fn.blocks[-1].instrs[-1] is ins
-        results = tuple(fn.signature.results)
-        return (results, last), lambda scratch_ins, run: {"fn": _View(
+        results, last = key
+        return key, lambda scratch_ins, run: {"fn": _View(
             signature=_View(results=results),
             blocks=[_View(instrs=[scratch_ins if last else None])])}
-    if mnemonic in _CALLS:
-        callee = ins.args["callee_ordinal"]
-        if callee & _IMPORT_BIT:  # linked: its entry and Context are address operands
-            ordinal = callee & ~_IMPORT_BIT
-            sig = L.m.imports[ordinal].signature
-            targets = L.import_targets
-            linked = bool(targets and targets[ordinal][0])
-            return (sig.args, sig.results, linked), lambda scratch_ins, run: {
-                "m": _View(imports={ordinal: _View(signature=sig)}),
-                "import_targets": {ordinal: run} if linked else None}
-        sig = L.m.signatures[callee]
-        return (sig.args, sig.results), lambda scratch_ins, run: {
-            "m": _View(signatures={callee: sig}), "entries": {callee: Label("callee")}}
-    return None
+    callee = ins.args["callee_ordinal"]
+    if callee & _IMPORT_BIT:
+        ordinal, (_, _, linked) = callee & ~_IMPORT_BIT, key
+        sig = L.m.imports[ordinal].signature
+        return key, lambda scratch_ins, run: {
+            "m": _View(imports={ordinal: _View(signature=sig)}),
+            "import_targets": {ordinal: run} if linked else None}
+    sig = L.m.signatures[callee]
+    return key, lambda scratch_ins, run: {
+        "m": _View(signatures={callee: sig}), "entries": {callee: Label("callee")}}
 
 
 def _addresses(L, ins) -> tuple:
@@ -652,8 +680,10 @@ def _normal(t: Template, regs: list) -> tuple:
     return tuple(out), t.traps, t.locals
 
 
-_CONTEXTUAL = frozenset(("return", "list.get.ref") + _CALLS)
-CONTEXTUAL, FUSING = _CONTEXTUAL, _FUSING  # (what a fast path must leave to `emit`)
+_CONTEXTUAL = frozenset(_CONTEXT_KEYS)
+#: (what a lowering's fast path must treat as `emit` does: see the module docstring;
+#: read-only)
+CONTEXT_KEYS, FUSING = _CONTEXT_KEYS, _FUSING
 _MISS = object()
 #: features -> {shape: Template | _MISS}
 _TABLES: dict[frozenset, dict] = {}
