@@ -231,8 +231,9 @@ class Assembler:
         if self._packed:  # patch sites of the open run (item len(_items) once flushed)
             item, start = len(self._items), len(self._chunk)
             end = start + len(data)
-            self._inner_fixups.extend((item, start + pos, size, label, addend - end)
-                                      for pos, size, label, addend in fixups)
+            inner = self._inner_fixups
+            for pos, size, label, addend in fixups:
+                inner.append((item, start + pos, size, label, addend - end))
             self._chunk += data
             self._recs.append(data)
             return

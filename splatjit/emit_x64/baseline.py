@@ -149,18 +149,22 @@ class BaselineLowering(FunctionLowering):
         self.a.mov(self.slot_mem(reg.ordinal, bits), src.view(bits))
 
     # ------------------------------------------------------------------ traps
-    def block_trap(self, code: int) -> tuple[Label, int]:
-        """A trap of the current op in the function's trap block (for template copies):
-        (the block's label, the stub's byte offset in it). Every stub of the block has the
-        same size (`_trap_block_size`), the k-th requested at k * size."""
+    def trap_block_stubs(self, codes) -> list[tuple[Label, int]]:
+        """Traps of the current op, one per trap code of `codes`, in the function's trap
+        block (for template copies): per code (the block's label, its stub's byte offset
+        in it). Every stub of the block has the same size (`_trap_block_size`), the k-th
+        requested at k * size; without one size each trap gets its own label."""
         size = _trap_block_size(self.a.features)
         if size is None:
-            return self.trap_label(code), 0
+            return [(self.trap_label(code), 0) for code in codes]
         if self.trap_block is None:
             self.trap_block = Label()
-        k = len(self.block_traps)
-        self.block_traps.append((code, self.ins.offset))
-        return self.trap_block, k * size
+        label, k, offset = self.trap_block, len(self.block_traps), self.ins.offset
+        if len(codes) == 1:
+            self.block_traps.append((codes[0], offset))
+            return [(label, k * size)]
+        self.block_traps += [(code, offset) for code in codes]
+        return [(label, (k + j) * size) for j in range(len(codes))]
 
     def _trap_stubs(self) -> None:
         """The trap block (one run of equal-size `_trap_stub`s, `_trap_block_size` bytes

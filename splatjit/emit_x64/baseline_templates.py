@@ -772,7 +772,7 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
     if not t.fixups:
         a.copy_code(data)
         return
-    traps = list(map(L.block_trap, t.traps)) if t.traps else ()
+    traps = L.trap_block_stubs(t.traps) if t.traps else ()
     fixups = []
     for pos, size, (where, what), addend in t.fixups:
         if where == "trap":
