@@ -10,6 +10,7 @@ listings and profilers can name `function+offset`. No machine registers appear h
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -26,10 +27,11 @@ class Reg:
 
     `ordinal` indexes the i32 bank (the even slot for wide types) or the ref bank.
     `is_ref` and `slots` (the i32-bank slots it covers, empty for refs) are kept as plain
-    attributes: the allocator reads them ~10^5 times per module; `part` is (type, move),
-    what an op's shape says of the register (`Instr.shape`), and `home` its ref-bank
-    ordinal bit-inverted (a ref) or its first i32-bank slot (two registers with one home
-    share storage). Immutable (nothing assigns to a Reg after construction) and hashable
+    attributes: the allocator reads them ~10^5 times per module; `part` is what an op's
+    shape says of the register (`Instr.shape`): its type, with "!" after it if it moves,
+    as one interned string (a template key is hashed and compared per op); `home` is its
+    ref-bank ordinal bit-inverted (a ref) or its first i32-bank slot (two registers with
+    one home share storage). Immutable (nothing assigns to a Reg after construction) and hashable
     by (type, ordinal, move).
     """
 
@@ -37,7 +39,7 @@ class Reg:
 
     def __init__(self, type: str, ordinal: int, move: bool = False):
         self.type, self.ordinal, self.move = type, ordinal, move
-        self.part = (type, move)
+        self.part = _PARTS[type, move]
         self.is_ref = type == "ref"
         self.home = ~ordinal if self.is_ref else ordinal
         self.slots: tuple[int, ...] = (() if type == "ref" else (ordinal, ordinal + 1)
@@ -59,6 +61,11 @@ class Reg:
         if self.type in WIDE:
             return f"%i{self.ordinal}:{self.ordinal + 1}"
         return f"%i{self.ordinal}"
+
+
+#: (type, move) -> Reg.part
+_PARTS = {(t, move): sys.intern(t + "!" if move else t) for t in VALUE_TYPES
+          for move in (False, True)}
 
 
 def shared_homes(regs) -> tuple | None:
