@@ -149,6 +149,13 @@ class Function:
     blocks: list[Block]
     bytecode_offset: int  # where this function starts in the module's bytecode section
     verified: bool = False
+    #: What the fast decoder (frontend/fastload.py) noted while making this Function, else
+    #: None (a Function made from another by `dataclasses.replace` starts without them):
+    #: its ops with a callee ordinal field, in order (`lowering.call_area`), and its loop
+    #: headers (`lowering.loop_headers`).
+    call_ops: list[Instr] | None = field(default=None, init=False, compare=False, repr=False)
+    loop_heads: frozenset[int] | None = field(default=None, init=False, compare=False,
+                                              repr=False)
 
     def where(self, offset: int | None = None) -> str:
         base = f"{self.module}.{self.name}"

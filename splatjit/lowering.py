@@ -183,19 +183,20 @@ def outgoing_area_size(fn: Function, module: ModuleDef) -> int:
 def call_area(fn: Function, module: ModuleDef) -> tuple[int, bool]:
     """(`outgoing_area_size`, whether any op of `fn` calls) in one pass over its ops."""
     size, calls = 0, False
-    for block in fn.blocks:
-        for ins in block.instrs:
-            args = ins.args
-            if "callee_ordinal" in args:
-                calls = True
-                if args["callee_ordinal"] is not None:
-                    layout = call_layout(module, ins)
-                    size = max(size, layout.arg_size + layout.result_size)
+    for ins in fn.instrs() if fn.call_ops is None else fn.call_ops:
+        args = ins.args
+        if "callee_ordinal" in args:
+            calls = True
+            if args["callee_ordinal"] is not None:
+                layout = call_layout(module, ins)
+                size = max(size, layout.arg_size + layout.result_size)
     return size, calls
 
 
 def loop_headers(fn: Function) -> set[int]:
     """Blocks entered by a backward branch (a branch from the same or a later block)."""
+    if fn.loop_heads is not None:  # (the fast decoder's answer)
+        return fn.loop_heads
     return {s.block for b in fn.blocks for ins in b.instrs[-1:] for s in successors(ins)
             if s.block is not None and s.block <= b.index}
 

@@ -122,6 +122,31 @@ def test_instr_shapes_are_the_template_keys():
     assert shaped > 5000 and successors > 500 and paired > 300
 
 
+def test_the_decoders_call_ops_and_loop_headers_are_what_the_ir_says():
+    """`Function.call_ops` and `Function.loop_heads`, which the fused pass notes while
+    decoding, equal what `lowering.call_area` and `lowering.loop_headers` work out from
+    the blocks of a Function without them (the reference decoder's) on every corpus
+    function; a Function rewritten by `dataclasses.replace` starts without them."""
+    import dataclasses
+    from splatjit.lowering import call_area, loop_headers
+    functions = calls = headers = 0
+    for name, defn in _corpus_defs():
+        fast = fastload.decode_verified(defn)
+        if fast is None:
+            continue
+        for fn, ref in zip(fast, _reference(defn)):
+            assert ref.call_ops is None and ref.loop_heads is None
+            assert fn.call_ops == [ins for ins in fn.instrs() if "callee_ordinal" in ins.args]
+            assert fn.loop_heads == loop_headers(ref), f"{name} {fn.name}"
+            assert call_area(fn, defn) == call_area(ref, defn), f"{name} {fn.name}"
+            functions += 1
+            calls += len(fn.call_ops)
+            headers += len(fn.loop_heads)
+    assert functions > 500 and calls > 300 and headers > 50
+    copy = dataclasses.replace(fn, blocks=fn.blocks[:1])
+    assert copy.call_ops is None and copy.loop_heads is None
+
+
 def test_load_module_builds_the_reference_functions():
     data = (EXAMPLES / "matmul.vmfb").read_bytes()
     loaded = load_module(data)

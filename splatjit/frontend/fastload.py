@@ -141,7 +141,7 @@ class _State:
     resolve."""
 
     __slots__ = ("frame", "i32", "i64", "f32", "f64", "ref", "moved_ref", "raw", "results", "m",
-                 "edges", "shaping", "blocks", "instrs", "ext")
+                 "edges", "shaping", "blocks", "instrs", "ext", "calls")
 
     def __init__(self, frame: _Frame, m: "_ModuleFacts", own_results: tuple):
         self.frame, self.m = frame, m
@@ -150,8 +150,10 @@ class _State:
             typed["i32"], typed["i64"], typed["f32"], typed["f64"], typed["ref"])
         self.moved_ref, self.raw = frame.moved_ref, frame.raw
         self.results = own_results
-        #: (args, field name, target pc, remap) and (args, field name, None, [(pc, remap)...])
+        #: (args, field name, target pc, remap, source block index) and (args, field name,
+        #: None, [(pc, remap)...], source block index)
         self.edges: list = []
+        self.calls: list = []  # the function's ops with a callee ordinal field
         #: (finish, Instr, block index) of ops whose shape needs their successors' blocks
         self.shaping: list = []
         self.blocks: list = []  # the function's blocks so far
@@ -417,14 +419,18 @@ def _compile(layout: str, terminator: bool) -> tuple:
     lines.append(f"{ind}args = {{{body}}}")
     shape = _shape_code(lines, ind, fields, value)
     finish = _finish_code(fields) if shape == "None" else None
-    if edges:  # (args, field name, target pc, remap) or (args, field name, None, [(pc, remap)...])
-        tuples = [f"(args, {name!r}, {target}, {remap})" for name, target, remap in edges]
+    if edges:  # (args, field name, target pc, remap, source block) or (args, field name,
+        # None, [(pc, remap)...], source block)
+        tuples = [f"(args, {name!r}, {target}, {remap}, src)" for name, target, remap in edges]
+        lines.append(f"{ind}src = len(S.blocks) - 1")
         lines.append(f"{ind}S.edges.append({tuples[0]})" if len(tuples) == 1 else
                      f"{ind}S.edges += ({', '.join(tuples)})")
     lines += [f"{ind}ins = NEW(Instr)",
               f"{ind}ins.offset, ins.op, ins.args, ins.length, ins.regs, ins.shape = "
               f"op_pc - base, OP, args, pc - op_pc, None, {shape}",
               f"{ind}instrs.append(ins)"]
+    if "callee_ordinal" in value:
+        lines.append(f"{ind}S.calls.append(ins)")
     if finish is not None:  # (the shape once the successors' blocks are known)
         lines.append(f"{ind}S.shaping.append((finish, ins, len(S.blocks) - 1))")
     if terminator:
@@ -619,7 +625,7 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
     S = states.get((n_i32, n_ref))
     if S is None:  # one per frame shape in this module; its per-function parts set below
         S = states[(n_i32, n_ref)] = _State(_frame(n_i32, n_ref), facts, ())
-    S.results, S.edges, S.shaping = signature.results, [], []
+    S.results, S.edges, S.shaping, S.calls = signature.results, [], [], []
     S.blocks = blocks = []
     S.instrs = None
     S.ext = _EXT[desc.requirements & _EXT_BITS]
@@ -631,29 +637,41 @@ def _function(m: ModuleDef, facts: _ModuleFacts, states: dict, ordinal: int) -> 
         pc = table[data[pc]](data, pc, end, base, S)
     if S.instrs is not None or len(blocks) != desc.block_count:
         raise _REJECT
+    heads = _NO_HEADS
     if S.edges:
         block_at = {b.offset: b.index for b in blocks}
-        for args, name, target, remap in S.edges:
+        back = []  # blocks entered from the same or a later block: loop headers
+        for args, name, target, remap, src in S.edges:
             if target is None:  # a branch table's cases
                 cases = []
                 for t, rm in remap:
                     index = block_at.get(t)
                     if index is None:
                         raise _REJECT
+                    if index <= src:
+                        back.append(index)
                     cases.append(_successor(t, index, rm))
                 args[name] = cases
             else:
                 index = block_at.get(target)
                 if index is None:
                     raise _REJECT
+                if index <= src:
+                    back.append(index)
                 args[name] = _successor(target, index, remap)
         for finish, ins, block in S.shaping:
             ins.shape = finish(ins, block)
+        if back:
+            heads = frozenset(back)
     fn = _NEW(Function)  # (the fields `Function(...)` sets, then `verified`)
     fn.module, fn.name, fn.ordinal, fn.signature = m.name, m.function_name(ordinal), ordinal, signature
     fn.i32_count, fn.ref_count, fn.requirements, fn.blocks = n_i32, n_ref, desc.requirements, blocks
     fn.bytecode_offset, fn.verified = desc.bytecode_offset, True
+    fn.call_ops, fn.loop_heads = S.calls, heads
     return fn
+
+
+_NO_HEADS: frozenset = frozenset()
 
 
 _successor = maker(Successor)
