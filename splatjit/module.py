@@ -36,6 +36,7 @@ from .runtime.imports import ImportTable, pure_imports
 from .runtime.memory import ExecutableMemory
 from .runtime import pyentry
 from .runtime.call_claim import CallLock
+from .runtime.ctarrays import array_type
 from .runtime.ref_group import RefGroup
 from .runtime.objects import ObjectSpace, VmBuffer
 from .runtime.values import Arena, ScalarMarshaller, pack_args, results_buffer, unpack_results
@@ -553,8 +554,8 @@ class JitModule:
 
     def _build_context(self) -> None:
         d = self.loaded.defn
-        self._globals = (ctypes.c_uint8 * max(d.global_bytes, 8))()
-        self._ref_globals = (ctypes.c_uint64 * max(d.global_refs, 1))()
+        self._globals = array_type(ctypes.c_uint8, max(d.global_bytes, 8))()
+        self._ref_globals = array_type(ctypes.c_uint64, max(d.global_refs, 1))()
         self._ref_globals_values = np.frombuffer(self._ref_globals, np.uint64)
         #: x86-64 hosts: vm.buffer.alloc / clone served natively (runtime/native_arena.py);
         #: without ref globals no one else can keep a returned buffer: results are copies
@@ -583,7 +584,7 @@ class JitModule:
         a copy held in `_rodata_copies`; `_rodata_objects`: descriptor address -> the
         segment's data (what a returned rodata ref becomes)."""
         n = len(segments)
-        self._rodata = descs = (abi.BufferDesc * max(n, 1))()
+        self._rodata = descs = array_type(abi.BufferDesc, max(n, 1))()
         base, size = ctypes.addressof(descs), abi.BUF_SIZE
         self._rodata_objects = objects = {}
         copies = []

@@ -37,6 +37,8 @@ import ctypes
 import itertools
 import weakref
 
+from .ctarrays import array_type
+
 #: budget units a call costs (a loop iteration costs 1): tier-up after about
 #: INITIAL_BUDGET / CALL_COST calls or INITIAL_BUDGET loop iterations, whichever comes first
 CALL_COST = 64
@@ -71,7 +73,7 @@ class TierUp:
     def __init__(self, n_functions: int, recompile, compile_osr=None,
                  budget: int | None = None):
         self.n_functions = n_functions
-        self.cells = (ctypes.c_uint64 * max(n_functions, 1))()
+        self.cells = array_type(ctypes.c_uint64, max(n_functions, 1))()
         self.compile_osr = compile_osr
         self.osr_sites: list[tuple[int, int]] = []  # site index -> (function, header)
         self.osr_cells: dict[tuple[int, int], ctypes.c_uint64] = {}
