@@ -171,7 +171,7 @@ class BaselineLowering(FunctionLowering):
         each), then FunctionLowering's stubs for the other traps; those without a status
         operand copied from one template per (trap code, features) with the offset and
         function patched in."""
-        a, ordinal = self.a, self.fn.ordinal
+        a, ordinal, tags = self.a, self.fn.ordinal, self.tags
         if self.block_traps:
             n, size, epilogue = len(self.block_traps), _trap_block_size(a.features), self.epilogue
             # (what _trap_stub makes, written in place: ~1% of a warm corpus pass's
@@ -188,12 +188,14 @@ class BaselineLowering(FunctionLowering):
                 block[at:at + size] = stub[0]
                 _U32.pack_into(block, at + stub[1], offset)
                 at += size
-            a.set_tag((ordinal, -1))
+            if tags:
+                a.set_tag((ordinal, -1))
             a.label(self.trap_block)
             a.copy_code(bytes(block), tuple([((k + 1) * size - 4, 4, epilogue,
                                               (n - 1 - k) * size) for k in range(n)]))
         for label, code, offset, status in self.traps:
-            a.set_tag((ordinal, offset))
+            if tags:
+                a.set_tag((ordinal, offset))
             a.label(label)
             if status is None:
                 data = _trap_stub(a.features, code, offset, ordinal)
@@ -201,7 +203,8 @@ class BaselineLowering(FunctionLowering):
             else:
                 self._emit_trap_store(code, offset, status)
                 a.jmp(self.epilogue)
-        a.set_tag((ordinal, -1))
+        if tags:
+            a.set_tag((ordinal, -1))
 
     def trap_label(self, code: int, status=None) -> Label:
         """As FunctionLowering's, with an anonymous label (templates ask for these too)."""
@@ -362,7 +365,8 @@ class BaselineLowering(FunctionLowering):
         a, fn = self.a, self.fn
         ordinal = fn.ordinal
         a.align(16)
-        a.set_tag((ordinal, -1))
+        if self.tags:
+            a.set_tag((ordinal, -1))
         a.label(self.entries[ordinal])
         self._prologue()
         headers = loop_headers(fn) if self.fuel else ()
@@ -422,7 +426,8 @@ class BaselineLowering(FunctionLowering):
                 elif emit(self, ins, handler):
                     templated += 1
         self.ins = None
-        a.set_tag((ordinal, -1))
+        if set_tag is not None:
+            set_tag((ordinal, -1))
         self._epilogue()  # right after the last block: a final return falls into it
         for out_of_line in self.deferred:
             out_of_line()

@@ -34,7 +34,8 @@ def fmt_num(value: int) -> str:
 
 
 class Operand:
-    """Base of every operand; instances are immutable and hashable.
+    """Base of every operand; instances are immutable (a Label's slots may be assigned) and
+    hashable.
 
     ``sig`` is the operand's kind without its value (``("r", 64)``, ``("v", 128, False)``,
     ``("m", 32)``, ``("i",)``, ``("l",)``): forms are looked up by it, then immediates and
@@ -224,19 +225,21 @@ class ZMM(VecReg):
 # --------------------------------------------------------------------------- labels, immediates
 
 _label_ids = itertools.count()
-_set = object.__setattr__
 
 
 class Label(Operand):
     """A code position bound later with ``Assembler.label``; compares by identity. An
-    anonymous label is named ``L<uid>`` when its name is first read."""
+    anonymous label is named ``L<uid>`` when its name is first read. The one operand
+    whose attributes may be assigned (nothing does after __init__): a compiler makes
+    ~10 per function, and plain slot stores halve the cost of making one."""
     __slots__ = ("_name", "uid")
     sig = ("l",)
     uid: int
+    __setattr__ = object.__setattr__
 
     def __init__(self, name: str | None = None):
-        _set(self, "_name", name)  # (not _init: hot)
-        _set(self, "uid", next(_label_ids))
+        self._name = name
+        self.uid = next(_label_ids)
 
     @property
     def name(self) -> str:
