@@ -416,8 +416,8 @@ class CompilerClock:
     """While entered, `spent` adds up the seconds spent in `load_module` (parse, decode,
     verify; a program's nested executables are loaded inside its own call) and in
     `tiers.compile_x64` (each module's machine code; a program's kernels are compiled in
-    their own constructions, inside its `__init`, so neither call nests in another): the
-    compiler's part of `JitModule` constructions, measured inside those very
+    their own constructions, while its HAL provider is made, so neither call nests in
+    another): the compiler's part of `JitModule` constructions, measured inside those very
     constructions, split in `load` and `compile`. The rest of a construction (linking
     imports, the HAL, the globals and rodata context, mapping, export entries, running
     `__init`) is not counted. The two wrappers cost ~1 us per module."""
@@ -458,8 +458,8 @@ class CompilerClock:
 
 def compiled_op_count(blobs, imports) -> int:
     """Bytecode ops `JitModule(b)` compiles, summed over `blobs`: each module's functions plus
-    those of every module it compiles while being built (a program's `__init` compiles its
-    nested VMVX executables through `hal.executable.create`)."""
+    those of every module it compiles while being built (a program compiles its nested VMVX
+    executables, hal/local.py `LocalHal.compile_executables`)."""
     from splatjit.module import JitModule
     counted = []
     original = JitModule.__init__

@@ -331,7 +331,7 @@ COMPILE_ROWS = {
 def test_compile_speed(benchmark, tier):
     """`JitModule(..., tier=tier)` construction (load + verify + compile + map) over the
     corpus, in bytecode ops per second; ops are those of every function compiled, the
-    nested VMVX executables a program's `__init` compiles included (with the same tier)."""
+    nested VMVX executables a program compiles included (with the same tier)."""
     from splatjit.module import JitModule
     modules, imports, failed, origin = ss.constructible_modules((tier,))
     blobs = [blob for _, blob in modules]

@@ -129,3 +129,40 @@ def test_kernel_modules_share_one_vmvx_provider(monkeypatch):
     exe_imports = [imp.name for e in JitModule(data).loaded.executables
                    for imp in e.module.defn.imports]
     assert any(name.startswith("vmvx.") for name in exe_imports)
+
+
+def test_a_programs_kernels_are_compiled_as_it_is_built_and_handed_to_its_init(monkeypatch):
+    """The default local HAL compiles the executables the program's load found while the
+    program's JitModule is being built, before its __init runs; __init's
+    `executable.create` hands out those Executables. A kernel that cannot be compiled fails
+    the construction with its own error, before any of the program's code has run."""
+    from splatjit import UnsupportedError, hal, tiers
+    data = _compiled(corpus.find_item("programs/matmul[scalar]"))
+    created = []  # per executable.create: whether its Executable existed before the call
+    original_create = local.LocalHal.executable_create
+
+    def create(self, *args):
+        before = list(self._compiled.values())
+        exe = original_create(self, *args)
+        created.append(any(exe is b for b in before))
+        return exe
+
+    monkeypatch.setattr(local.LocalHal, "executable_create", create)
+    m = JitModule(data)
+    inputs = random_inputs(corpus.find_item("programs/matmul[scalar]"), 0)
+    assert m.main(*inputs) is not None
+    assert created and all(created)
+    m.close()
+
+    original_compile = tiers.compile_x64
+
+    def refusing(tier, loaded, *args, **kwargs):
+        if not hal.is_program(loaded.defn):
+            raise UnsupportedError("kernel refused (test)")
+        return original_compile(tier, loaded, *args, **kwargs)
+
+    monkeypatch.setattr(tiers, "compile_x64", refusing)
+    created.clear()
+    with pytest.raises(UnsupportedError, match=r"kernel refused \(test\)"):
+        JitModule(data)
+    assert created == []  # __init never ran

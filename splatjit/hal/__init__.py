@@ -27,7 +27,8 @@ def is_program(defn) -> bool:
 
 def default_providers(defn, given: dict | None, **local_options) -> dict:
     """`given` plus providers for each HAL module `defn` imports that `given` lacks.
-    `local_options` configure the local HAL (see `LocalHal`)."""
+    `local_options` configure the local HAL (see `LocalHal`), whose executables (the
+    program's nested modules, `executables=`) are compiled here."""
     providers = dict(given or {})
     wanted = imported_modules(defn)
     if "hal_inline" in wanted and "hal_inline" not in providers:
@@ -35,7 +36,9 @@ def default_providers(defn, given: dict | None, **local_options) -> dict:
         providers["hal_inline"] = provider()
     if "hal" in wanted and "hal" not in providers:
         from .local import LocalHal
-        providers["hal"] = LocalHal(**local_options).provider()
+        local = LocalHal(**local_options)
+        local.compile_executables()
+        providers["hal"] = local.provider()
     return providers
 
 

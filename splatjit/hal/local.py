@@ -4,8 +4,9 @@
 Model: one device; queue operations run to completion when issued (after checking their
 wait fence), then signal their signal fence; command buffers record commands and replay
 them on `queue.execute[.indirect]`; executables are the program's nested VMVX modules,
-compiled by splatjit (`JitModule`) with the `vmvx.*` intrinsics as their imports; a dispatch
-runs the JIT-compiled function over the workgroup grid (hal/dispatch.py).
+compiled by splatjit (`JitModule`) with the `vmvx.*` intrinsics as their imports (those the
+program's load found by `compile_executables`, as the program is built); a dispatch runs
+the JIT-compiled function over the workgroup grid (hal/dispatch.py).
 
 Contract: `LocalHal(...).provider()` returns {function name: callable} covering every
 `hal.*` import the corpus programs use plus their close relatives; misuse (a wrong ref
@@ -311,17 +312,32 @@ class LocalHal:
         key = bytes(np.asarray(data))
         exe = self._compiled.get(key)
         if exe is None:
-            from ..module import JitModule
-            loaded = self._loaded.get(key)
-            module = JitModule(key if loaded is None else loaded, target=self.target,
-                               features=self.features, fuel=self.fuel, tier=self.tier,
-                               imports=intrinsic_providers(key, loaded and loaded.defn))
-            module.link(self)  # recorded dispatches call its code natively
-            names = [e.name for e in module.loaded.defn.exports if not e.name.startswith("__")]
-            exe = self._compiled[key] = Executable(module, names)
+            exe = self._compiled[key] = self._executable(key)
         if constants is not None and len(constants):
             raise HalError("executable-level constants are not supported")
         return exe
+
+    def compile_executables(self) -> None:
+        """Makes now the Executable of each executable the program's load decoded (what
+        `executable.create` makes at its first call with that data): the program's
+        JitModule calls this while it constructs itself, so the kernels' IR is gone before
+        the cycle collector runs again (instead of being walked by its passes while the
+        program's __init creates them one by one)."""
+        for key in self._loaded:
+            if key not in self._compiled:
+                self._compiled[key] = self._executable(key)
+
+    def _executable(self, key: bytes) -> "Executable":
+        """The Executable of executable data `key`: its kernel module compiled as the
+        program's (target, features, fuel, tier), linked to this HAL."""
+        from ..module import JitModule
+        loaded = self._loaded.get(key)
+        module = JitModule(key if loaded is None else loaded, target=self.target,
+                           features=self.features, fuel=self.fuel, tier=self.tier,
+                           imports=intrinsic_providers(key, loaded and loaded.defn))
+        module.link(self)  # recorded dispatches call its code natively
+        names = [e.name for e in module.loaded.defn.exports if not e.name.startswith("__")]
+        return Executable(module, names)
 
     def lookup_function(self, exe, name):
         exe = expect(exe, Executable, "executable.lookup.function")
