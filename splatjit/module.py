@@ -164,6 +164,8 @@ class ExportedFunction:
         self._call_target = types.MethodType(ExportedFunction._python_call, self)
         #: whether the scalar fast paths apply (`_fastpath`, a native entry)
         self._fast = module._fast_entries and scalar is not None and not missing
+        #: whether the next Python-path call first makes the native entry (`_make_entry`)
+        self._entry_due = self._fast
 
     # Made on first use (_Lazy): most exports are called through their native entry,
     # whose stub never needs these.
@@ -178,14 +180,26 @@ class ExportedFunction:
          self.module._heap.lists.by_address, self.module) if self._fast else None))
 
     def _entry_spec(self) -> tuple | None:
-        """(name, signature, options) of the native entry JitModule builds with the other
-        exports' (pyentry.build_many), or None: calls stay on the Python path."""
+        """(name, signature, options) of the native entry `_make_entry` builds
+        (pyentry.build_many), or None: calls stay on the Python path."""
         if not self._fast:
             return None
         m = self.module
         return (self._where, self.signature, dict(
             context=m._context_address, entry=self.address, fallback=self._call_target,
             finish=self._finish_native, depth_cell=m._depth_cell, dicts=_entry_dicts(m._heap)))
+
+    def _make_entry(self) -> None:
+        """Made at the export's first call (under CALL_LOCK): its native entry, which the
+        calls after it go to; none for a closed module or one sharing memory with others
+        (every call of those takes the Python path). Most exports of most modules are
+        never called from Python (a kernel's run through the HAL's native dispatch), so a
+        construction builds none."""
+        self._entry_due = False
+        if self._closed or self.module._group is not None:
+            return
+        (entry,) = pyentry.build_many([self._entry_spec()])
+        self._use_entry(entry)
 
     def _use_entry(self, entry) -> None:
         """Calls go to `entry` (a pyentry.NativeEntry built from `_entry_spec`, or None:
@@ -198,6 +212,8 @@ class ExportedFunction:
         """The call path in Python (ctypes); native entries hand unusual calls back to it.
         Runs under CALL_LOCK: one Python-path call at a time in the process."""
         with CALL_LOCK:
+            if self._entry_due:
+                self._make_entry()
             return self._python_call_locked(args)
 
     def _python_call_locked(self, args):
@@ -528,11 +544,6 @@ class JitModule:
                 raise UnsupportedError(f"{self.target} code cannot run on a {platform.machine()} host")
             self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
                              for e in self.loaded.defn.exports}
-            fast = [f for f in self._exports.values() if f._fast]
-            if fast:  # the scalar exports' native entries (records for shared stubs)
-                built = pyentry.build_many([f._entry_spec() for f in fast])
-                for f, entry in zip(fast, built):
-                    f._use_entry(entry)
             for name, export in self._exports.items():  # m.name: a plain attribute lookup
                 if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
                         and name not in self.__dict__:

@@ -79,6 +79,8 @@ def _arith() -> JitModule:
 @NATIVE
 def test_native_entries_of_one_shape_share_one_stub_and_keep_their_own_records():
     a, b = _arith(), _arith()
+    for f in (a.add_i32, a.mul_i32, b.add_i32, b.sub_i32):
+        f(0, 0)  # (an export's first call makes its native entry)
     add, sub = a.add_i32.__call__, b.sub_i32.__call__  # builtins of the shape (i32, i32) -> i32
     stub = _stub_address(add)
     assert _stub_address(sub) == stub and _stub_address(b.add_i32.__call__) == stub
@@ -97,6 +99,7 @@ def test_native_entries_of_one_shape_share_one_stub_and_keep_their_own_records()
 def test_a_builtin_held_past_close_runs_no_code_and_keeps_no_mapping():
     m = _loop_sum()
     mem = m._memory
+    m.loop_sum(1)  # (its first call makes the native entry)
     builtin = m.loop_sum.__call__
     assert builtin(10) == 45
     gc.disable()  # released by close(), not by a collection

@@ -13,7 +13,7 @@ import pytest
 
 import corpus
 from differential import EDGE, edge_inputs
-from splatjit import TrapError
+from splatjit import SplatJitError, TrapError
 from splatjit.module import ExportedFunction, JitModule
 from splatjit.runtime import pyentry
 
@@ -52,9 +52,39 @@ def _bits(value):
     return value
 
 
+def _first_call(f) -> None:
+    """Calls export `f` once with zeros (what makes its native entry: `_make_entry`)."""
+    try:
+        f(*[0.0 if t in ("f32", "f64") else 0 for t in f.signature.args])
+    except TrapError:
+        pass
+
+
 def _native_exports(m: JitModule):
-    return [f for f in (m[e.name] for e in m.loaded.defn.exports if not e.name.startswith("__"))
-            if f._entry is not None]
+    """The exports that have a native entry once called."""
+    out = []
+    for f in (m[e.name] for e in m.loaded.defn.exports if not e.name.startswith("__")):
+        if f._entry_due:
+            _first_call(f)
+        if f._entry is not None:
+            out.append(f)
+    return out
+
+
+def test_a_native_entry_is_made_at_the_exports_first_call():
+    """Construction makes no native entry; an export's first call (on the Python path)
+    makes its entry, which the next calls go to; an export of a closed module makes none."""
+    m = _module("vm/arith_i32")
+    exports = [m[e.name] for e in m.loaded.defn.exports if not e.name.startswith("__")]
+    assert exports and all(f._entry is None and f._entry_due for f in exports)
+    first, rest = exports[0], exports[1:]
+    _first_call(first)
+    assert first._entry is not None and first._call_target is first._entry.function
+    assert all(f._entry is None for f in rest)
+    m.close()
+    with pytest.raises(SplatJitError, match="closed"):
+        rest[0](*[0] * len(rest[0].signature.args))
+    assert rest[0]._entry is None
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -123,9 +153,9 @@ def test_edge_value_pools_cover_every_scalar_type():
 
 
 def test_exports_of_a_closed_module_raise_instead_of_running():
-    from splatjit import SplatJitError
     m = _module("vm/loop_sum")
     f = m.loop_sum
+    f(1)  # (its first call makes the native entry)
     builtin = f._call_target  # held past close(): must not run unmapped code
     assert f._entry is not None and f(10) == ExportedFunction._python_call(f, 10) == builtin(10)
     m.close()

@@ -191,6 +191,7 @@ def test_a_builtin_call_waits_for_another_threads_call_inside_a_python_import():
     providers = _providers([])
     providers["corpus_host"]["slow_inc"] = blocking_inc
     m = JitModule(_data(), imports=providers)
+    assert m.slow_add3(1) == 4 and m.mix(1, 2.0, 3, 4.0) == 10.0  # (first calls: the entries)
     assert m._exports["slow_add3"]._entry is not None and m._exports["mix"]._entry is not None
 
     def first():
