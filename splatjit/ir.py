@@ -39,7 +39,7 @@ class Reg:
 
     def __init__(self, type: str, ordinal: int, move: bool = False):
         self.type, self.ordinal, self.move = type, ordinal, move
-        self.part = _PARTS[type, move]
+        self.part = _PARTS.get((type, move)) or (type, move)  # (a span: verifier errors)
         self.is_ref = type == "ref"
         self.home = ~ordinal if self.is_ref else ordinal
         self.slots: tuple[int, ...] = (() if type == "ref" else (ordinal, ordinal + 1)
