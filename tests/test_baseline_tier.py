@@ -130,7 +130,6 @@ def test_compares_and_the_branches_or_selects_reading_them_are_copied_as_pairs()
             assert m.compiled.functions[fn.ordinal].templated == fn.op_count, (name, fn.name)
 
 
-
 def _with_kernels(loaded):
     yield loaded
     for exe in loaded.executables:
