@@ -31,8 +31,8 @@ class Reg:
     shape says of the register (`Instr.shape`): its type, with "!" after it if it moves,
     as one interned string (a template key is hashed and compared per op); `home` is its
     ref-bank ordinal bit-inverted (a ref) or its first i32-bank slot (two registers with
-    one home share storage). Immutable (nothing assigns to a Reg after construction) and hashable
-    by (type, ordinal, move).
+    one home share storage). Immutable (nothing assigns to a Reg after construction) and
+    hashable by (type, ordinal, move).
     """
 
     __slots__ = ("type", "ordinal", "move", "is_ref", "slots", "part", "home")

@@ -160,9 +160,6 @@ class BaselineLowering(FunctionLowering):
         if self.trap_block is None:
             self.trap_block = Label()
         label, k, offset = self.trap_block, len(self.block_traps), self.ins.offset
-        if len(codes) == 1:
-            self.block_traps.append((codes[0], offset))
-            return [(label, k * size)]
         self.block_traps += [(code, offset) for code in codes]
         return [(label, (k + j) * size) for j in range(len(codes))]
 

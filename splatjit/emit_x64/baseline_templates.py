@@ -184,8 +184,9 @@ def shape_key(ins, block: int = -1, nxt=None):
         # registers sharing a slot: per register, the first one on its slot (with the
         # types and move flags, this also says which are the same register; regs keeps
         # the repeats, whose placeholder is the first one's)
-        if len(regs) > 1 and len({r.home for r in regs}) != len(regs):
-            parts.append(shared_homes(regs))
+        homes = shared_homes(regs) if len(regs) > 1 else None
+        if homes is not None:
+            parts.append(homes)
         return tuple(parts), regs, blocks
     parts, regs, blocks, seen = [ins.op.mnemonic], [], [], {}
     if not _fields(ins, block, parts, regs, blocks, seen):
@@ -691,10 +692,8 @@ _TABLES: dict[frozenset, dict] = {}
 
 def emit(L, ins, handler) -> bool:
     """Lower `ins` in baseline lowering `L`: from its shape's template when it has one
-    (returns True), else through `handler` (False)."""
-    if L.fused is ins:  # copied with the compare before it
-        L.fused = None
-        return True
+    (returns True), else through `handler` (False). After a pair template `L.fused` is
+    the next op, already copied: the caller skips it (and clears `L.fused`)."""
     nxt = L.next_ins
     # (flags: the compare before left this op's condition in EFLAGS)
     if L.flags is not None or not ENABLED:
@@ -831,9 +830,8 @@ def _instantiator(t: Template, regs) -> object:
 
 
 def quick_table(features) -> dict | None:
-    """The shape -> Template table of `features` for a lowering's fast path: a shape the
-    decoder gave (`Instr.shape`) of an op that is neither contextual nor fused with the
-    next one finds its Template here (anything else: `emit`). None when templates are
+    """The shape -> Template table of `features` for a lowering's fast path (the keys it
+    looks up: the module docstring; a miss goes through `emit`). None when templates are
     off or each copy is to be verified (everything goes through `emit`)."""
     return None if VERIFY or not ENABLED else _table(features)
 

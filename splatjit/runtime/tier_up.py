@@ -95,7 +95,6 @@ class TierUp:
         self.error: BaseException | None = None
         _registry[self.key] = weakref.ref(self)
 
-
     def osr_site(self, function: int, header: int) -> tuple[int, int]:
         """(site index, address of its OSR cell) of loop header block `header` of function
         ordinal `function` (registered on first request; the same afterwards)."""
