@@ -10,6 +10,7 @@ listings and profilers can name `function+offset`. No machine registers appear h
 """
 from __future__ import annotations
 
+import struct
 import sys
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -127,6 +128,99 @@ class Instr:
     def __repr__(self):
         return f"<{self.offset:#06x} {self.op.name} {self.args}>"
 
+
+
+# ----------------------------------------------------------------------------- long shapes
+def long_shape(ins: Instr, block: int) -> tuple:
+    """(key, registers, blocks) of `ins` in block `block` in the long form (tuples), or
+    (None, None, None) when it has a field no key covers: the shape of an op whose
+    successors have remaps, where `Instr.shape` has the short form. `key` is the
+    mnemonic, then per field what `long_fields` says."""
+    parts, regs, blocks = [ins.op.mnemonic], [], []
+    if not long_fields(ins, block, parts, regs, blocks, {}):
+        return None, None, None
+    return tuple(parts), tuple(regs), tuple(blocks)
+
+
+def long_fields(ins: Instr, block: int, parts: list, regs: list, blocks: list,
+                seen: dict) -> bool:
+    """Appends the long form of `ins`'s fields to `parts` (its distinct registers, in order
+    of first use, to `regs`; its successors' blocks to `blocks`); False when a field has a
+    kind no key covers. A register is (type, move, which earlier register it is, which
+    earlier register has its home) (`seen` holds what the op's earlier fields used:
+    registers of different types on one home share a placeholder when a template is
+    made, so the key says they coincide); a successor is (whether its block is the next
+    one, (src, dst) register pairs of its remap, `slot_pattern` of the remap)."""
+    for v in ins.args.values():
+        t = type(v)
+        if t is Reg:
+            parts.append(_reg_shape(v, seen, regs))
+        elif t is int or t is str or t is bool or v is None:
+            parts.append(v)
+        elif t is float:
+            parts.append(("f", _F64.pack(v)))
+        elif t is list and all(type(x) is Reg for x in v):
+            parts.append(tuple([_reg_shape(x, seen, regs) for x in v]))
+        elif t is list and all(type(x) is int for x in v):
+            parts.append(("ints", tuple(v)))
+        elif t is Successor and v.block is not None:
+            blocks.append(v.block)
+            parts.append((v.block == block + 1, _remap_shape(v.remap, seen, regs),
+                          slot_pattern(v.remap)))
+        else:
+            return False
+    return True
+
+
+def _reg_shape(v: Reg, seen: dict, regs: list) -> tuple:
+    """`long_fields`' part for register `v`. `seen` maps (part, ordinal) (the register:
+    `part` stands for its type and move) and its `home` (an int) to the index of the
+    first register in `regs` that is, or has, it."""
+    ident = (v.part, v.ordinal)
+    k = seen.get(ident)
+    if k is None:
+        k = seen[ident] = len(regs)
+        regs.append(v)
+    first = seen.get(v.home)
+    if first is None:
+        first = seen[v.home] = k
+    return (v.type, v.move, k, first)
+
+
+def _remap_shape(remap, seen: dict, regs: list) -> tuple:
+    """The (src part, dst part) pairs of a remap (`_reg_shape` of each register, inline:
+    a branch's remap is most of what its long shape costs)."""
+    out = []
+    get = seen.get
+    for pair in remap:
+        two = []
+        for v in pair:
+            ident = (v.part, v.ordinal)
+            k = get(ident)
+            if k is None:
+                k = seen[ident] = len(regs)
+                regs.append(v)
+            home = v.home
+            first = get(home)
+            if first is None:
+                first = seen[home] = k
+            two.append((v.type, v.move, k, first))
+        out.append(tuple(two))
+    return tuple(out)
+
+
+def slot_pattern(remap) -> tuple:
+    """The i32-bank slots a remap copies, relative to its lowest even slot: how its copies
+    pair into 64-bit moves and overlap (regalloc.variables.remap_copies,
+    lowering.mixes_memory_widths) depends on these, not only on which registers repeat."""
+    slots = [r.ordinal for pair in remap for r in pair if not r.is_ref]
+    if not slots:
+        return ()
+    base = min(slots) & ~1
+    return tuple([o - base for o in slots])
+
+
+_F64 = struct.Struct("<d")
 
 @dataclass(slots=True)
 class Block:

@@ -20,6 +20,7 @@ import corpus
 from fuzz_vmfb import make_seed, mutate
 from splatjit import SplatJitError, load_module
 from splatjit.frontend import fastload
+from splatjit.frontend import opcodes as oc
 from splatjit.frontend.archive import load_module_def
 from splatjit.frontend.decoder import decode_module_functions
 from splatjit.frontend.verifier import verify_function
@@ -95,10 +96,11 @@ def test_instr_shapes_are_the_template_keys():
     """The shape the fused pass leaves on an op (`Instr.shape`) is exactly the template key,
     register order and successor blocks `baseline_templates.shape_key` works out from its
     fields, on every corpus op that has one, and so is the pair key made from a compare's
-    and the next op's shapes; only branch tables and ops with a remap lack one."""
+    and the next op's shapes; only branch tables and ops with a remap lack one, but for
+    the ops of `LONG_FORM_LAYOUTS`, whose remapped successors give the long form."""
     from splatjit.emit_x64.baseline_templates import FUSING, pair_shape, shape_key
     from splatjit.ir import Successor
-    shaped = paired = successors = 0
+    shaped = paired = successors = long_form = 0
     for name, defn in _corpus_defs():
         functions = fastload.decode_verified(defn)
         for fn in functions or ():
@@ -109,7 +111,9 @@ def test_instr_shapes_are_the_template_keys():
                     if ins.shape is None:
                         assert ins.op.layout == "branch_table" or any(
                             s.remap for s in succ), f"{name} {ins}: no shape"
+                        assert ins.op.layout not in fastload.LONG_FORM_LAYOUTS, f"{name} {ins}"
                         continue
+                    long_form += any(s.remap for s in succ)
                     key, regs, blocks = shape_key(ins, block.index)
                     assert ins.shape == (key, tuple(regs), tuple(blocks)), f"{name} {ins}"
                     shaped += 1
@@ -119,7 +123,9 @@ def test_instr_shapes_are_the_template_keys():
                         key, regs, blocks = shape_key(ins, block.index, nxt)
                         assert pair_shape(ins, nxt) == (key, tuple(regs), tuple(blocks)), f"{name} {ins}"
                         paired += 1
-    assert shaped > 5000 and successors > 500 and paired > 300
+    assert shaped > 5000 and successors > 500 and paired > 300 and long_form > 100
+    # a pair's key is made from two short forms: the second op is never of these
+    assert not {op.layout for op in oc.OPCODES if op.mnemonic in FUSING} & fastload.LONG_FORM_LAYOUTS
 
 
 def test_the_decoders_call_ops_and_loop_headers_are_what_the_ir_says():

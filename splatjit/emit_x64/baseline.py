@@ -163,6 +163,23 @@ class BaselineLowering(FunctionLowering):
         self.block_traps += [(code, offset) for code in codes]
         return [(label, (k + j) * size) for j in range(len(codes))]
 
+    def trap_fixups(self, codes, plan) -> tuple:
+        """The fixups of a template copy whose every fixup goes to one of the current op's
+        traps (`codes`, in order): `plan` gives per fixup (position, size, which trap,
+        addend) (`Template.trap_plan`); `trap_block_stubs` in one step."""
+        size = _trap_block_size(self.a.features)
+        if size is None:
+            stubs = self.trap_block_stubs(codes)
+            return tuple([(pos, width, stubs[k][0], addend + stubs[k][1])
+                          for pos, width, k, addend in plan])
+        label = self.trap_block
+        if label is None:
+            label = self.trap_block = Label()
+        base, offset = len(self.block_traps) * size, self.ins.offset
+        self.block_traps += [(code, offset) for code in codes]
+        return tuple([(pos, width, label, addend + base + k * size)
+                      for pos, width, k, addend in plan])
+
     def _trap_stubs(self) -> None:
         """The trap block (one run of equal-size `_trap_stub`s, `_trap_block_size` bytes
         each), then FunctionLowering's stubs for the other traps; those without a status
@@ -407,9 +424,9 @@ class BaselineLowering(FunctionLowering):
                     t = table.get(shape[0]) if shape is not None else None
                     if type(t) is template:
                         self.fused = fused
-                        inst = t.inst
-                        if inst is not None and not t.fixups:  # (copy's commonest case:
-                            copy_code(inst(shape[1], i32_base, ref_base))  # no traps)
+                        quick = t.quick
+                        if quick is not None:  # (copy's commonest case: no traps)
+                            copy_code(quick(shape[1], i32_base, ref_base))
                         else:
                             self.ins, self.next_ins = ins, nxt
                             copy(self, ins, t, shape[1], shape[2])

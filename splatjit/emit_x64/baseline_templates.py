@@ -42,7 +42,7 @@ from ..buffer_cache import CachePlan
 from .assembler import Assembler, _Align, _Ref
 from dataclasses import replace
 
-from ..ir import Instr, Reg, Successor, shared_homes
+from ..ir import Instr, Reg, Successor, long_fields, long_shape, shared_homes
 from .operands import Label
 from .ops import HANDLERS
 from .ops_list import ref_type_tag
@@ -188,13 +188,14 @@ def shape_key(ins, block: int = -1, nxt=None):
         if homes is not None:
             parts.append(homes)
         return tuple(parts), regs, blocks
+    if nxt is None:
+        return long_shape(ins, block)
     parts, regs, blocks, seen = [ins.op.mnemonic], [], [], {}
-    if not _fields(ins, block, parts, regs, blocks, seen):
+    if not long_fields(ins, block, parts, regs, blocks, seen):
         return None, None, None
-    if nxt is not None:
-        parts.append(nxt.op.mnemonic)
-        if not _fields(nxt, block, parts, regs, blocks, seen):
-            return None, None, None
+    parts.append(nxt.op.mnemonic)
+    if not long_fields(nxt, block, parts, regs, blocks, seen):
+        return None, None, None
     return tuple(parts), regs, blocks
 
 
@@ -248,29 +249,6 @@ def _short_fields(ins, block: int, parts: list, regs: list, blocks: list,
                 shapes.append(x.part)
             regs.extend(v)
             parts.append(tuple(shapes))
-        else:
-            return False
-    return True
-
-
-def _fields(ins, block: int, parts: list, regs: list, blocks: list, seen: dict) -> bool:
-    for v in ins.args.values():
-        t = type(v)
-        if t is Reg:
-            parts.append(_reg_shape(v, seen, regs))
-        elif t is int or t is str or t is bool or v is None:
-            parts.append(v)
-        elif t is float:
-            parts.append(("f", _F64.pack(v)))
-        elif t is list and all(type(x) is Reg for x in v):
-            parts.append(tuple(_reg_shape(x, seen, regs) for x in v))
-        elif t is list and all(type(x) is int for x in v):
-            parts.append(("ints", tuple(v)))
-        elif t is Successor and v.block is not None:
-            blocks.append(v.block)
-            parts.append((v.block == block + 1,
-                          tuple((_reg_shape(a, seen, regs), _reg_shape(b, seen, regs))
-                                for a, b in v.remap), _slot_pattern(v.remap)))
         else:
             return False
     return True
@@ -356,33 +334,6 @@ def _addresses(L, ins) -> tuple:
     return tuple(L.import_targets[ins.args["callee_ordinal"] & ~_IMPORT_BIT])
 
 
-def _slot_pattern(remap) -> tuple:
-    """The i32-bank slots a remap copies, relative to its lowest even slot: how its copies
-    pair into 64-bit moves and overlap (regalloc.variables.remap_copies,
-    lowering.mixes_memory_widths) depends on these, not only on which registers repeat."""
-    slots = [r.ordinal for pair in remap for r in pair if not r.is_ref]
-    if not slots:
-        return ()
-    base = min(slots) & ~1
-    return tuple(o - base for o in slots)
-
-
-def _reg_shape(v, seen: dict, regs: list) -> tuple:
-    """(type, move, which earlier register it is, which earlier register starts at the
-    same slot): registers of different types on one slot (an i64 and an x32 half of it)
-    share a placeholder when the template is made, so the shape must say they coincide."""
-    ident = (v.type, v.ordinal, v.move)
-    k = seen.get(ident)
-    if k is None:
-        k = seen[ident] = len(regs)
-        regs.append(v)
-    home = (v.is_ref, v.ordinal)
-    first = seen.get(home)
-    if first is None:
-        first = seen[home] = k
-    return (v.type, v.move, k, first)
-
-
 def _scratch_instr(ins, block: int):
     """`ins` (in block `block`) with successor k aimed at scratch block 1 when it is the
     next block, else 2 + k (the scratch lowering's own block is 0); also the scratch block
@@ -409,14 +360,24 @@ class Template:
     and `addresses` as above, and `fixups` (position, size, (target kind, which), addend)
     for every label outside it (rel32 fields, patched at Assembler.finish); its own
     labels' jumps are resolved in `data`."""
-    __slots__ = ("items", "traps", "locals", "data", "sites", "addresses", "fixups", "inst")
+    __slots__ = ("items", "traps", "locals", "data", "sites", "addresses", "fixups", "inst",
+                 "quick", "trap_plan")
 
     def __init__(self, items, traps, n_locals, flat):
         self.items, self.traps, self.locals = items, traps, n_locals
         self.data, self.sites, self.addresses, self.fixups = flat
-        #: (regs, i32 base, ref base) -> the patched code, made at the first copy of a
-        #: template with slot sites and no address sites (`_instantiator`)
+        #: (regs, i32 base, ref base, addresses) -> the patched code, made at the first
+        #: copy of a template with slot or address sites (`_instantiator`)
         self.inst = None
+        #: `inst` once made, for a template without fixups or address sites (a copy is
+        #: then just `inst(regs, i32 base, ref base)`), else None
+        self.quick = None
+        #: when every fixup is a trap's: (position, size, which trap, addend) per fixup,
+        #: for `trap_fixups` of the copying lowering; else None
+        self.trap_plan = (tuple((pos, size, what, addend)
+                                for pos, size, (where, what), addend in self.fixups)
+                          if self.fixups and all(f[2][0] == "trap" for f in self.fixups)
+                          else None)
 
 
 def flat_code(a: Assembler, outside: dict) -> tuple | None:
@@ -747,29 +708,21 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
     successor blocks) its branch targets."""
     a = L.a
     inst = t.inst
-    if inst is None and t.sites and not t.addresses:
+    if inst is None and (t.sites or t.addresses):
         inst = t.inst = _instantiator(t, regs)
+        if not t.fixups and not t.addresses:
+            t.quick = inst
     if inst is not None:
         frame = L.frame
-        data = inst(regs, frame.i32_base, frame.ref_base)
-    elif t.sites or t.addresses:
-        data = t.data
-        frame = L.frame
-        i32_base, ref_base = frame.i32_base, frame.ref_base
-        buf = bytearray(data)
-        for pos, k, addend in t.sites:
-            r = regs[k]
-            _DISP.pack_into(buf, pos, (ref_base + 8 * r.ordinal if r.is_ref
-                                       else i32_base + 4 * r.ordinal) + addend)
-        if t.addresses:
-            linked = _addresses(L, ins)
-            for pos, j in t.addresses:
-                _ADDRESS.pack_into(buf, pos, linked[j])
-        data = bytes(buf)
+        data = inst(regs, frame.i32_base, frame.ref_base,
+                    _addresses(L, ins) if t.addresses else None)
     else:
         data = t.data
     if not t.fixups:
         a.copy_code(data)
+        return
+    if t.trap_plan is not None:
+        a.copy_code(data, L.trap_fixups(t.traps, t.trap_plan))
         return
     traps = L.trap_block_stubs(t.traps) if t.traps else ()
     fixups = []
@@ -791,26 +744,31 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
     a.copy_code(data, tuple(fixups))
 
 
-#: ((operand, whether a ref) per slot site) -> a factory of `_instantiator` functions
+#: (per site in code order: ("slot", operand, whether a ref) or ("address", which)) -> a
+#: factory of `_instantiator` functions
 _INSTANTIATORS: dict[tuple, object] = {}
 
 
 def _instantiator(t: Template, regs) -> object:
-    """`inst(regs, i32 base, ref base)`: `t.data` with each slot site's displacement (the
-    operand's frame slot + addend) written in, as one `struct` pack of the constant runs
-    and the displacements. The code of a site pattern (each site's operand and bank: a
-    shape's registers always have the same banks) is generated once per process."""
-    pattern = tuple((k, regs[k].is_ref) for _, k, _ in t.sites)
+    """`inst(regs, i32 base, ref base, addresses)`: `t.data` with each slot site's
+    displacement (the operand's frame slot + addend) and each address site's value
+    (`addresses[which]`: a linked import's entry and Context, `_addresses`) written in,
+    as one `struct` pack of the constant runs and the values. The code of a site pattern
+    (a shape's registers always have the same banks) is generated once per process."""
+    sites = sorted([(pos, "slot", k, addend) for pos, k, addend in t.sites]
+                   + [(pos, "address", j, 0) for pos, j in t.addresses])
+    pattern = tuple((kind, k, kind == "slot" and regs[k].is_ref) for _, kind, k, _ in sites)
     make = _INSTANTIATORS.get(pattern)
     if make is None:
         n = len(pattern)
         fields = []
-        for i, (k, is_ref) in enumerate(pattern):
+        for i, (kind, k, is_ref) in enumerate(pattern):
             base, scale = ("rb", 8) if is_ref else ("ib", 4)
-            fields += [f"C{i}", f"{base} + {scale} * regs[{k}].ordinal + A{i}"]
+            fields += [f"C{i}", f"{base} + {scale} * regs[{k}].ordinal + A{i}"
+                       if kind == "slot" else f"ad[{k}]"]
         params = [f"C{i}" for i in range(n + 1)] + [f"A{i}" for i in range(n)]
         src = (f"def make(PACK, {', '.join(params)}):\n"
-               f"    def inst(regs, ib, rb):\n"
+               f"    def inst(regs, ib, rb, ad=None):\n"
                f"        return PACK({', '.join(fields)}, C{n})\n"
                f"    return inst\n")
         env: dict = {}
@@ -819,11 +777,12 @@ def _instantiator(t: Template, regs) -> object:
             _INSTANTIATORS.clear()
         make = _INSTANTIATORS[pattern] = env["make"]
     data, chunks, addends, fmt, prev = t.data, [], [], "<", 0
-    for pos, _, addend in t.sites:  # (in order, never overlapping)
+    for pos, kind, _, addend in sites:  # (in order, never overlapping)
         chunks.append(data[prev:pos])
         addends.append(addend)
-        fmt += f"{pos - prev}si"
-        prev = pos + 4
+        width = 4 if kind == "slot" else 8
+        fmt += f"{pos - prev}s{'i' if kind == 'slot' else 'Q'}"
+        prev = pos + width
     chunks.append(data[prev:])
     fmt += f"{len(data) - prev}s"
     return make(struct.Struct(fmt).pack, *chunks, *addends)
