@@ -453,6 +453,54 @@ class ExportedFunction:
 ExportedFunction.__call__ = ExportedFunction.__dict__["_call_target"]
 
 
+class ExportTable:
+    """A module's exports by name (a read-only mapping): each `ExportedFunction` is made
+    at its first lookup, as most exports are never looked up from Python (a kernel's are
+    run by native HAL dispatch, a provider's called natively by its importers). `made`:
+    those made so far, by name. Names and order are those of the module's export list
+    (a repeated name: its last export)."""
+
+    __slots__ = ("_module", "_ordinals", "made")
+
+    def __init__(self, module: "JitModule", exports):
+        self._module = module
+        self._ordinals = {e.name: e.ordinal for e in exports}
+        self.made: dict[str, ExportedFunction] = {}
+
+    def get(self, name: str, default=None):
+        export = self.made.get(name)
+        if export is None:
+            ordinal = self._ordinals.get(name)
+            if ordinal is None:
+                return default
+            export = self.made[name] = ExportedFunction(self._module, name, ordinal)
+        return export
+
+    def __getitem__(self, name: str) -> ExportedFunction:
+        export = self.get(name)
+        if export is None:
+            raise KeyError(name)
+        return export
+
+    def __contains__(self, name) -> bool:
+        return name in self._ordinals
+
+    def __iter__(self):
+        return iter(self._ordinals)
+
+    def __len__(self) -> int:
+        return len(self._ordinals)
+
+    def keys(self):
+        return self._ordinals.keys()
+
+    def values(self) -> list[ExportedFunction]:
+        return [self[name] for name in self._ordinals]
+
+    def items(self) -> list[tuple[str, ExportedFunction]]:
+        return [(name, self[name]) for name in self._ordinals]
+
+
 def _arena_of(given: list, made: list) -> Arena:
     """An Arena holding a program call's argument objects (`given` HostObjects, `made`
     (position, view) pairs), as pack_args would have."""
@@ -542,12 +590,7 @@ class JitModule:
                 self._backend = A64Backend(self.loaded, self.compiled, fuel=fuel, imports=providers)
             else:
                 raise UnsupportedError(f"{self.target} code cannot run on a {platform.machine()} host")
-            self._exports = {e.name: ExportedFunction(self, e.name, e.ordinal)
-                             for e in self.loaded.defn.exports}
-            for name, export in self._exports.items():  # m.name: a plain attribute lookup
-                if name.isidentifier() and not name.startswith("_") and not hasattr(type(self), name) \
-                        and name not in self.__dict__:
-                    self.__dict__[name] = export
+            self._exports = ExportTable(self, self.loaded.defn.exports)
             if self._backend is None and self._memory is not None:
                 for provider in self._imports.ref_modules:
                     RefGroup.join(self, provider)
@@ -641,7 +684,8 @@ class JitModule:
         returned buffers are views, as another member may still write them."""
         self._group = group
         self._heap.copy_results = False
-        for export in self._exports.values():
+        self._fast_entries = False  # (for exports made from now on)
+        for export in self._exports.made.values():
             export._fastpath = None
             if export._entry is not None:
                 export._entry.divert()
@@ -767,9 +811,12 @@ class JitModule:
 
     def __getattr__(self, name: str) -> ExportedFunction:
         exports = self.__dict__.get("_exports")
-        if exports is not None and name in exports:
-            return exports[name]
-        raise AttributeError(name)
+        export = exports.get(name) if exports is not None else None
+        if export is None:
+            raise AttributeError(name)
+        if name.isidentifier() and not name.startswith("_"):  # m.name: next time a plain
+            self.__dict__[name] = export                         # attribute lookup
+        return export
 
     def __dir__(self):
         return list(super().__dir__()) + list(self.__dict__.get("_exports", {}))
@@ -794,7 +841,8 @@ class JitModule:
             raise SplatJitError(f"module {self.name}: cannot close it while one of its calls "
                                 f"is running")
         d = self.__dict__
-        for name, export in self._exports.items():
+        exports = self._exports
+        for name, export in (exports.made if type(exports) is ExportTable else exports).items():
             export._close()  # first: entries no one else holds drop their leases
             if d.get(name) is export:
                 del d[name]

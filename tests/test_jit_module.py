@@ -35,6 +35,24 @@ def test_loop_sum_runs_natively(n):
     assert m["loop_sum"](n) == m.loop_sum(n)
 
 
+def test_exports_are_made_at_their_first_lookup():
+    """A construction makes no ExportedFunction (`ExportTable`); a lookup by attribute,
+    item or `get` makes one, the same object each time, and an attribute lookup leaves it
+    in the instance dict; `close` closes the ones made and drops the attributes."""
+    from splatjit.module import ExportTable, ExportedFunction
+    m = JitModule(LOOP_SUM)
+    table = m._exports
+    assert type(table) is ExportTable and not table.made
+    assert list(table) == ["loop_sum"] and "loop_sum" in table and len(table) == 1
+    assert "loop_sum" not in vars(m) and table.get("nope") is None and not table.made
+    fn = m.loop_sum
+    assert type(fn) is ExportedFunction and table.made == {"loop_sum": fn}
+    assert vars(m)["loop_sum"] is fn is m["loop_sum"] is table.get("loop_sum")
+    assert fn(10) == _loop_sum_reference(10)
+    m.close()
+    assert "loop_sum" not in vars(m) and fn._closed
+
+
 @pytest.mark.usefixtures("optimizing_tier")
 def test_an_already_loaded_module_compiles_like_its_bytes():
     from splatjit.frontend.loader import load_module
