@@ -43,9 +43,7 @@ def compile_x64(tier: str, loaded, features, *, fuel: bool, imports, pure):
     compiled = _compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure=pure,
                             tags=False)
     tu = getattr(compiled, "tier_up", None)  # (the same cells: the same code; no cycle)
-    compiled.forget_assembler(
-        lambda: _compile_x64(tier, loaded, features, fuel=fuel, imports=imports, pure=pure,
-                             tier_up=tu))
+    compiled.forget_assembler(_Compiles(tier, loaded, features, fuel, imports, pure, tu).again)
     return compiled
 
 
@@ -73,34 +71,60 @@ def _tier_up(loaded, features, fuel: bool, imports, pure):
     """A TierUp whose hot module is recompiled by the optimizing tier, and whose running
     loops get their OSR variants from it one header at a time (linked imports that have
     tiered up meanwhile are called at their optimizing entries)."""
-    from .emit_x64.lower import compile_module as optimizing
-    from .runtime.memory import ExecutableMemory
     from .runtime.tier_up import TierUp
+    compiles = _Compiles("optimizing", loaded, features, fuel, imports, pure)
+    return TierUp(len(loaded.functions), compiles.recompile, compiles.compile_osr)
 
-    def linked():
+
+class _Compiles:
+    """The later compiles of one module (`loaded`, with these options; one object, not a
+    closure per compile): `again` its first compile with each op's code tagged (the
+    listing's rebuild), `recompile` and `compile_osr` the optimizing ones a TierUp asks
+    for."""
+
+    __slots__ = ("tier", "loaded", "features", "fuel", "imports", "pure", "tier_up")
+
+    def __init__(self, tier: str, loaded, features, fuel: bool, imports, pure, tier_up=None):
+        self.tier, self.loaded, self.features, self.fuel = tier, loaded, features, fuel
+        self.imports, self.pure, self.tier_up = imports, pure, tier_up
+
+    def again(self):
+        return _compile_x64(self.tier, self.loaded, self.features, fuel=self.fuel,
+                            imports=self.imports, pure=self.pure, tier_up=self.tier_up)
+
+    def _linked(self):
+        """The imports, providers that tiered up called at their optimizing entries."""
         from .runtime.tier_up import direct_entry
-        return None if imports is None else [  # providers that tiered up: called directly
-            (direct_entry(entry), context) for entry, context in imports]
+        return None if self.imports is None else [
+            (direct_entry(entry), context) for entry, context in self.imports]
 
-    def recompile():
-        linked_imports = linked()
+    def recompile(self):
+        """(CompiledModule, ExecutableMemory) of the module by the optimizing tier."""
+        from .emit_x64.lower import compile_module as optimizing
+        from .runtime.memory import ExecutableMemory
+        loaded, features, fuel, pure = self.loaded, self.features, self.fuel, self.pure
+        linked_imports = self._linked()
         compiled = optimizing(loaded, features, fuel=fuel, imports=linked_imports, pure=pure)
         compiled.forget_assembler(lambda: optimizing(loaded, features, fuel=fuel,
                                                      imports=linked_imports, pure=pure))
         return compiled, ExecutableMemory(compiled.code, lambda: compiled.symbols(loaded, "+opt"))
 
-    def compile_osr(site, functions):
+    def compile_osr(self, site, functions):
+        """(CompiledModule, ExecutableMemory) of the OSR variant of `site` (function
+        ordinal, header block), calling the functions at `functions` (ordinal -> address
+        of its optimizing code)."""
         from .emit_x64.lower import compile_osr_variant
         from .osr import osr_variant
+        from .runtime.memory import ExecutableMemory
+        loaded, features, fuel, pure = self.loaded, self.features, self.fuel, self.pure
         ordinal, header = site
         n = len(loaded.functions)
-        variant, linked_imports = osr_variant(loaded.functions[ordinal], header, n), linked()
+        variant, linked_imports = osr_variant(loaded.functions[ordinal], header, n), self._linked()
 
-        def compile_variant():  # (`functions`: ordinal -> address of its optimizing code)
+        def compile_variant():
             return compile_osr_variant(loaded, variant, functions, features, fuel=fuel,
                                        imports=linked_imports, pure=pure)
         compiled = compile_variant()
         compiled.forget_assembler(compile_variant)
         return compiled, ExecutableMemory(
             compiled.code, f"splatjit:{loaded.defn.name}.{variant.name}+osr{header}")
-    return TierUp(len(loaded.functions), recompile, compile_osr)

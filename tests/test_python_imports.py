@@ -151,7 +151,8 @@ def test_args_decoder_reads_memory_as_it_decodes_bytes(types, args):
     decoder = abi.ArgsDecoder(types)
     assert decoder.decode(raw, ref) == want
     assert decoder.read(ctypes.addressof(memory), ref) == want
-    assert list(decoder.reader(ref)(ctypes.addressof(memory))) == want
+    assert list(decoder.reader()(ctypes.addressof(memory), ref)) == want
+    assert decoder.reader() is decoder.reader()  # made once per decoder
 
 
 def test_a_module_cannot_be_closed_from_inside_its_own_call():

@@ -99,7 +99,7 @@ class BaselineLowering(FunctionLowering):
         self.handlers = handlers
         self.next_ins = None
         self.flags = None
-        self.frame = Frame.layout((), fn.i32_count, fn.ref_count, out_size)
+        self.frame = _frame(fn.i32_count, fn.ref_count, out_size)
         self.block_labels = [Label() for _ in fn.blocks]
         self.epilogue = Label()
         self.exit_no_depth = Label()
@@ -448,11 +448,29 @@ class BaselineLowering(FunctionLowering):
         self.deferred = []  # its closures refer to self: no cycle left for the collector
         self._trap_stubs()
         return BaselineInfo(fn.name, ordinal, self.entries[ordinal], self.alloc, self.slots,
-                            self.frame, sorted(set(self.unsupported)), "stack",
-                            templated=templated)
+                            self.frame, sorted(set(self.unsupported)) if self.unsupported
+                            else _NONE_UNSUPPORTED, "stack", templated=templated)
 
     def rotatable(self, header: int) -> bool:
         return False  # one copy of each op: a back edge jumps to its header
+
+
+#: a baseline function's `FunctionInfo.unsupported` when every op has a lowering (shared:
+#: read-only)
+_NONE_UNSUPPORTED: tuple = ()
+#: (i32 count, ref count, outgoing area size) -> the Frame of a baseline function (shared
+#: by every function of that shape: nothing changes a Frame); bounded: cleared when full
+_FRAMES: dict = {}
+
+
+def _frame(i32_count: int, ref_count: int, out_size: int) -> Frame:
+    key = (i32_count, ref_count, out_size)
+    frame = _FRAMES.get(key)
+    if frame is None:
+        if len(_FRAMES) >= _PROLOGUES_LIMIT:
+            _FRAMES.clear()
+        frame = _FRAMES[key] = Frame.layout((), i32_count, ref_count, out_size)
+    return frame
 
 
 #: (features, leaf, ref count, argument types, frame size, i32 base, ref base, tier-up) ->

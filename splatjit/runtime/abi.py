@@ -264,8 +264,8 @@ class ArgsDecoder:
     `_Layout` per fixed signature, and per tuple of span counts for a variadic one.
 
     `decode(raw, ref)` reads a bytes-like copy; `read(address, ref)` reads this process's
-    memory at `address`, exactly the bytes of the buffer (its counts first); `reader(ref)`
-    is `read` specialised for one `ref`. `size` is the buffer's byte size for a fixed
+    memory at `address`, exactly the bytes of the buffer (its counts first); `reader()`
+    is `read` specialised for this signature. `size` is the buffer's byte size for a fixed
     signature, None for a variadic one. Counts outside [0, MAX_SPAN] raise ValueError."""
 
     MAX_SPAN = 1 << 20
@@ -277,6 +277,7 @@ class ArgsDecoder:
         self._layouts: dict[tuple, _Layout] = {}
         self._fixed = None if self.variadic else self._layout(())
         self.size = None if self.variadic else self._fixed.size
+        self._reader = None  # `reader()`'s function, once made
 
     def _layout(self, counts: tuple) -> _Layout:
         layout = self._layouts.get(counts)
@@ -312,19 +313,25 @@ class ArgsDecoder:
             return []
         return layout.values(layout.struct.unpack(layout.raw.from_address(address).raw), ref)
 
-    def reader(self, ref):
-        """`read(address) -> sequence of values` with `ref` bound (the per-call path of
-        Python imports): a fixed signature unpacks one struct; a signature with one span
-        finds its layout by that span's count."""
+    def reader(self):
+        """`read(address, ref) -> sequence of values` (the per-call path of Python imports;
+        made once per decoder): a fixed signature unpacks one struct; a signature with one
+        span finds its layout by that span's count."""
+        read = self._reader
+        if read is None:
+            read = self._reader = self._make_reader()
+        return read
+
+    def _make_reader(self):
         layout = self._fixed
         if layout is None:
             spans = [t for t in self.arg_types if isinstance(t, tuple)]
             if len(spans) > 1:
-                return lambda address: self.read(address, ref)
+                return self.read
             count_at, by_count = self._layout(()).count_at, {}
             count_type = ctypes.c_int32
 
-            def read_span(address):
+            def read_span(address, ref):
                 count = count_type.from_address(address + count_at).value
                 layout = by_count.get(count)
                 if layout is None:
@@ -335,12 +342,12 @@ class ArgsDecoder:
                                      ref)
             return read_span
         if not layout.size:
-            return lambda address: ()
+            return lambda address, ref: ()
         unpack, raw, refs = layout.struct.unpack, layout.raw, layout.refs
         if not refs:
-            return lambda address: unpack(raw.from_address(address).raw)
+            return lambda address, ref: unpack(raw.from_address(address).raw)
 
-        def read(address):
+        def read(address, ref):
             values = list(unpack(raw.from_address(address).raw))
             for i in refs:
                 values[i] = ref(values[i])

@@ -110,10 +110,24 @@ def _result_layout(res_types: tuple) -> tuple:
     return found
 
 
-def _result_writer(res_types, space: ObjectSpace):
-    """`store(results_ptr, out)` for a callable's return value `out` (one value, or an
-    iterable of them for several results), or None when there are no results."""
+#: result types -> `_result_writer`'s answer (shared by every table; bounded)
+_WRITERS: dict[tuple, object] = {}
+
+
+def _result_writer(res_types):
+    """`store(results_ptr, out, space)` for a callable's return value `out` (one value, or
+    an iterable of them for several results; refs go into ObjectSpace `space`), or None
+    when there are no results. Made once per result types."""
     res_types = tuple(res_types)
+    store = _WRITERS.get(res_types, False)
+    if store is False:
+        if len(_WRITERS) >= 1 << 10:
+            _WRITERS.clear()
+        store = _WRITERS[res_types] = _make_writer(res_types)
+    return store
+
+
+def _make_writer(res_types: tuple):
     n = len(res_types)
     if not n:
         return None
@@ -121,25 +135,27 @@ def _result_writer(res_types, space: ObjectSpace):
     if n == 1:
         t = res_types[0]
         if t == "ref":
-            def store(results_ptr, out):
+            def store(results_ptr, out, space):
                 raw.from_address(results_ptr).raw = pack(ref_to_native(out, space))
         elif t in _MASK:
             mask = _MASK[t]
 
-            def store(results_ptr, out):
+            def store(results_ptr, out, space):
                 raw.from_address(results_ptr).raw = pack(int(out) & mask)
         else:
-            def store(results_ptr, out):
+            def store(results_ptr, out, space):
                 raw.from_address(results_ptr).raw = pack(float(out))
         return store
-    convert = [(lambda v, s=space: ref_to_native(v, s)) if t == "ref" else
-               (lambda v, m=_MASK[t]: int(v) & m) if t in _MASK else float for t in res_types]
+    #: per result: 0 a ref, else its int mask, or None for a float
+    kinds = [0 if t == "ref" else _MASK.get(t) for t in res_types]
 
-    def store(results_ptr, out):
+    def store(results_ptr, out, space):
         outs = tuple(out)
         if len(outs) != n:
             raise TypeError(f"import returned {len(outs)} values, expected {n}")
-        raw.from_address(results_ptr).raw = pack(*[c(v) for c, v in zip(convert, outs)])
+        raw.from_address(results_ptr).raw = pack(*[
+            ref_to_native(v, space) if k == 0 else float(v) if k is None else int(v) & k
+            for k, v in zip(kinds, outs)])
     return store
 
 
@@ -157,7 +173,8 @@ def _to_python(space: ObjectSpace):
 
 class _Slot:
     """A native-ABI entry point made once per process and lent to one import at a time:
-    it calls `target` = (fn, read, store, errors) as `python_trampoline`'s entry does; None
+    it calls `target` = (fn, read, to_python, store, space, errors) as `python_trampoline`'s
+    entry does; None
     while no table holds it (a call then reports TRAP_IMPORT)."""
     __slots__ = ("target", "native", "address")
 
@@ -168,14 +185,15 @@ MAX_FREE_SLOTS = 1 << 12
 
 
 def _call(target: tuple, args_ptr: int, results_ptr: int) -> int:
-    """A Python import's call from native code: `target` = (fn, read the arguments, store
-    the results or None, the table's error list); 0, or TRAP_IMPORT with the exception
-    kept in the error list (re-raised in Python)."""
-    fn, read, store, errors = target
+    """A Python import's call from native code: `target` = (fn, read the arguments, the
+    table's ref reader (`_to_python`), store the results or None, the table's ObjectSpace,
+    its error list); 0, or TRAP_IMPORT with the exception kept in the error list
+    (re-raised in Python)."""
+    fn, read, to_python, store, space, errors = target
     try:
-        out = fn(*read(args_ptr))
+        out = fn(*read(args_ptr, to_python))
         if store is not None:
-            store(results_ptr, out)
+            store(results_ptr, out, space)
         return 0
     except BaseException as e:  # noqa: BLE001 - reported as a trap, re-raised in Python
         errors.append(e)
@@ -212,33 +230,25 @@ def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: Objec
 
     Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
     span as a list of tuples (one tuple per element, in the span's types). Integer results
-    wrap to their width; ref results go through `ref_to_native`. `shared`: a dict the
-    trampolines of one table (one `space`) share their argument readers and result
-    writers in (they depend only on the types and `space`). `slots`: the entry point is a
-    slot lent from the process's free slots and listed there (the caller gives them back
-    with `_give_back` once no code can call them), instead of a new callback in `keep`."""
-    if shared is None:
-        shared = {}
-    args, results = tuple(sig.args), tuple(sig.results)
-    read = shared.get(("args", args))
-    if read is None:
-        to_python = shared.get("to_python")
-        if to_python is None:
-            to_python = shared["to_python"] = _to_python(space)
-        read = shared["args", args] = abi.args_decoder(args).reader(to_python)
-    key = ("results", results)
-    if key in shared:
-        store = shared[key]
-    else:
-        store = shared[key] = _result_writer(results, space)
+    wrap to their width; ref results go through `ref_to_native`. Argument readers and
+    result writers depend only on the types (made once per process); `shared`: a dict the
+    trampolines of one table (one `space`) share its ref reader in. `slots`: the entry
+    point is a slot lent from the process's free slots and listed there (the caller gives
+    them back with `_give_back` once no code can call them), instead of a new callback in
+    `keep`."""
+    to_python = shared.get("to_python") if shared is not None else None
+    if to_python is None:
+        to_python = _to_python(space)
+        if shared is not None:
+            shared["to_python"] = to_python
+    target = (fn, abi.args_decoder(sig.args).reader(), to_python,
+              _result_writer(sig.results), space, errors)
 
     if slots is not None:
         slot = _FREE_SLOTS.pop() if _FREE_SLOTS else _make_slot()
-        slot.target = (fn, read, store, errors)
+        slot.target = target
         slots.append(slot)
         return slot.address
-
-    target = (fn, read, store, errors)
 
     def entry(ctx, args_ptr, results_ptr):
         return _call(target, args_ptr, results_ptr)
