@@ -111,6 +111,8 @@ class BaselineLowering(FunctionLowering):
         self.ins = None
         self.fused = None  # the next op, when a template copied it with this one
         self._mems: dict = {}  # (bank, ordinal, bits) -> its frame operand
+        #: `Assembler.here()` at the epilogue's label (the trap block's jumps to it)
+        self._epilogue_at = None
 
     # ------------------------------------------------------------------ operands
     # FunctionLowering's helpers for a function without registers: the same code, with
@@ -205,8 +207,16 @@ class BaselineLowering(FunctionLowering):
             if tags:
                 a.set_tag((ordinal, -1))
             a.label(self.trap_block)
-            a.copy_code(bytes(block), tuple([((k + 1) * size - 4, 4, epilogue,
-                                              (n - 1 - k) * size) for k in range(n)]))
+            here, there = a.here(), self._epilogue_at
+            if here is not None and there is not None and here[0] == there[0]:
+                # one run with the epilogue: each stub's jump displacement, written in
+                back = there[1] - here[1]
+                for end in range(size, (n + 1) * size, size):
+                    _I32.pack_into(block, end - 4, back - end)
+                a.copy_code(bytes(block))
+            else:
+                a.copy_code(bytes(block), tuple([((k + 1) * size - 4, 4, epilogue,
+                                                  (n - 1 - k) * size) for k in range(n)]))
         for label, code, offset, status in self.traps:
             if tags:
                 a.set_tag((ordinal, offset))
@@ -279,6 +289,7 @@ class BaselineLowering(FunctionLowering):
         a = self.a
         head, tail = _epilogue_parts(self)
         a.label(self.epilogue)
+        self._epilogue_at = a.here()
         if head:
             a.copy_code(head)
         a.label(self.exit_no_depth)
@@ -479,6 +490,7 @@ def _frame(i32_count: int, ref_count: int, out_size: int) -> Frame:
 _PROLOGUES: dict = {}
 _PROLOGUES_LIMIT = 1 << 12
 _U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
 #: marker values recorded in the imm64 fields of tier-up code (entry stub's cell or a
 #: header's OSR cell, budget address, on_hot key), found in the template and patched per
