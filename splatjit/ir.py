@@ -105,7 +105,8 @@ class Instr:
     successor blocks abstracted, as the fast decoder (frontend/fastload.py) sets it for
     ops whose successors have no remaps. `key` is the mnemonic, then per field of `args`
     in order: a register's `part`, a register list's tuple of parts, a successor's
-    ("succ", whether its block is the next one), an int or str as is, a float as ("f",
+    ("succ", whether its block is the next one), an int as is, a str as `STRING_PART`
+    (lowerings read no string field), a float as ("f",
     its f64 bytes), a non-empty int list as ("ints", tuple), an empty list as (); then,
     only when two registers share a home (`shared_homes`), that tuple. `registers` are
     the register operands in the same order (list entries in place), `blocks` the
@@ -128,6 +129,11 @@ class Instr:
     def __repr__(self):
         return f"<{self.offset:#06x} {self.op.name} {self.args}>"
 
+
+
+#: what a shape key says of a string field (a `fail`'s message, a `trace`'s event name):
+#: the same for every string, as no lowering reads one (a trap names its op's offset)
+STRING_PART = "str"
 
 
 # ----------------------------------------------------------------------------- long shapes
@@ -155,8 +161,10 @@ def long_fields(ins: Instr, block: int, parts: list, regs: list, blocks: list,
         t = type(v)
         if t is Reg:
             parts.append(_reg_shape(v, seen, regs))
-        elif t is int or t is str or t is bool or v is None:
+        elif t is int or t is bool or v is None:
             parts.append(v)
+        elif t is str:
+            parts.append(STRING_PART)
         elif t is float:
             parts.append(("f", _F64.pack(v)))
         elif t is list and all(type(x) is Reg for x in v):

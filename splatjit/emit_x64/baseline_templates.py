@@ -42,7 +42,8 @@ from ..buffer_cache import CachePlan
 from .assembler import Assembler, _Align, _Ref
 from dataclasses import replace
 
-from ..ir import Instr, Reg, Successor, long_fields, long_shape, shared_homes
+from ..ir import (STRING_PART, Instr, Reg, Successor, long_fields, long_shape,
+                  shared_homes)
 from .operands import Label
 from .ops import HANDLERS
 from .ops_list import ref_type_tag
@@ -228,8 +229,10 @@ def _short_fields(ins, block: int, parts: list, regs: list, blocks: list,
         if t is Reg:
             regs.append(v)
             parts.append(v.part)
-        elif t is int or t is str or t is bool or v is None:
+        elif t is int or t is bool or v is None:
             parts.append(v)
+        elif t is str:
+            parts.append(STRING_PART)
         elif t is Successor:
             if v.remap or v.block is None:
                 return False
@@ -277,6 +280,10 @@ def _return_key(L, ins):
     return tuple(fn.signature.results), fn.blocks[-1].instrs[-1] is ins
 
 
+def _fail_key(L, ins):
+    return L.fn.blocks[-1].instrs[-1] is ins
+
+
 def _call_key(L, ins):
     callee = ins.args["callee_ordinal"]
     if callee & _IMPORT_BIT:  # linked: its entry and Context are address operands
@@ -290,11 +297,12 @@ def _call_key(L, ins):
 
 #: mnemonic -> `key(L, ins)`: the facts of the function or module the op's lowering reads,
 #: as more of its shape (hashable): `return` its function's result types and whether it is
-#: the last op; an internal call its callee's signature (its entry is a fixup), an import
-#: call its signature and whether it is linked (the linked table's entry and Context are
-#: address operands); `list.get.ref` the runtime type tag of its element type. A lowering's
-#: fast path appends `(key(L, ins),)` to the decoder's shape key (`CONTEXT_KEYS`).
-_CONTEXT_KEYS = {"return": _return_key, "list.get.ref": _list_get_ref_key,
+#: the last op; `fail` whether it is the last op; an internal call its callee's signature
+#: (its entry is a fixup), an import call its signature and whether it is linked (the
+#: linked table's entry and Context are address operands); `list.get.ref` the runtime type
+#: tag of its element type. A lowering's fast path appends `(key(L, ins),)` to the
+#: decoder's shape key (`CONTEXT_KEYS`).
+_CONTEXT_KEYS = {"return": _return_key, "list.get.ref": _list_get_ref_key, "fail": _fail_key,
                  **{m: _call_key for m in _CALLS}}
 
 
@@ -316,6 +324,9 @@ def _context(L, ins):
         return key, lambda scratch_ins, run: {"fn": _View(
             signature=_View(results=results),
             blocks=[_View(instrs=[scratch_ins if last else None])])}
+    if mnemonic == "fail":
+        return key, lambda scratch_ins, run: {"fn": _View(
+            blocks=[_View(instrs=[scratch_ins if key else None])])}
     callee = ins.args["callee_ordinal"]
     if callee & _IMPORT_BIT:
         ordinal, (_, _, linked) = callee & ~_IMPORT_BIT, key
@@ -355,16 +366,20 @@ class Template:
     """One shape's code. `items` in order, each ("bytes", data, slot sites (position,
     operand, addend), address sites (position, 0 = a linked import's entry, 1 = its
     Context)), ("label", local index) or ("ref", _Ref, (target kind, which)); `traps` the
-    trap codes in the order the lowering asked for them; `locals` how many labels it binds.
+    trap codes in the order the lowering asked for them (`statuses`: the registers those
+    report as their status); `locals` how many labels it binds.
     The same code laid out once (`flatten`) is what gets copied: `data` with slot `sites`
     and `addresses` as above, and `fixups` (position, size, (target kind, which), addend)
     for every label outside it (rel32 fields, patched at Assembler.finish); its own
     labels' jumps are resolved in `data`."""
-    __slots__ = ("items", "traps", "locals", "data", "sites", "addresses", "fixups", "inst",
-                 "quick", "trap_plan")
+    __slots__ = ("items", "traps", "statuses", "locals", "data", "sites", "addresses",
+                 "fixups", "inst", "quick", "trap_plan")
 
-    def __init__(self, items, traps, n_locals, flat):
+    def __init__(self, items, traps, n_locals, flat, statuses=None):
         self.items, self.traps, self.locals = items, traps, n_locals
+        #: None, or per trap the register whose value it reports as the status (None:
+        #: none); a copy's traps with statuses are stubs of their own (`trap_label`)
+        self.statuses = statuses
         self.data, self.sites, self.addresses, self.fixups = flat
         #: (regs, i32 base, ref base, addresses) -> the patched code, made at the first
         #: copy of a template with slot or address sites (`_instantiator`)
@@ -376,8 +391,8 @@ class Template:
         #: for `trap_fixups` of the copying lowering; else None
         self.trap_plan = (tuple((pos, size, what, addend)
                                 for pos, size, (where, what), addend in self.fixups)
-                          if self.fixups and all(f[2][0] == "trap" for f in self.fixups)
-                          else None)
+                          if self.fixups and statuses is None
+                          and all(f[2][0] == "trap" for f in self.fixups) else None)
 
 
 def flat_code(a: Assembler, outside: dict) -> tuple | None:
@@ -564,8 +579,9 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
     if len(items_a) != len(items_b) or len(La.traps) != len(Lb.traps):
         return None
     trap_index = {t[0]: i for i, t in enumerate(La.traps)}
-    if any(t[3] is not None for t in La.traps):
-        return None  # a trap that reports a status operand
+    statuses = tuple(t[3] for t in La.traps)
+    if statuses != tuple(t[3] for t in Lb.traps):
+        return None  # (a trap's status register moved with the operands' slots)
     if pair is not None and La.traps:
         return None  # (a copy's traps report the first op's offset)
     local_index: dict[Label, int] = {}
@@ -612,7 +628,8 @@ def build(baseline_cls, ins, regs, features, handler, block: int = -1,
     flat = flatten(items)
     if flat is None:
         return None
-    return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index), flat)
+    return Template(tuple(items), tuple(t[1] for t in La.traps), len(local_index), flat,
+                    statuses if any(st is not None for st in statuses) else None)
 
 
 #: Tests set this: each copy is checked against a template made from that very op (so a
@@ -639,7 +656,7 @@ def _normal(t: Template, regs: list) -> tuple:
             out.append(item)
         else:
             out.append(("ref", item[1].t, item[2]))
-    return tuple(out), t.traps, t.locals
+    return tuple(out), t.traps, t.statuses, t.locals
 
 
 _CONTEXTUAL = frozenset(_CONTEXT_KEYS)
@@ -724,7 +741,10 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
     if t.trap_plan is not None:
         a.copy_code(data, L.trap_fixups(t.traps, t.trap_plan))
         return
-    traps = L.trap_block_stubs(t.traps) if t.traps else ()
+    if t.statuses is not None:  # (stubs of their own, as the lowering makes them)
+        traps = [(L.trap_label(code, status), 0) for code, status in zip(t.traps, t.statuses)]
+    else:
+        traps = L.trap_block_stubs(t.traps) if t.traps else ()
     fixups = []
     for pos, size, (where, what), addend in t.fixups:
         if where == "trap":

@@ -32,7 +32,8 @@ from __future__ import annotations
 import operator
 import struct
 
-from ..ir import WIDE, Block, Function, Instr, Successor, long_shape, shared_homes
+from ..ir import (STRING_PART, WIDE, Block, Function, Instr, Successor, long_shape,
+                  shared_homes)
 from . import opcodes as oc
 from .decoder import MOVE_BIT, REF_BIT, REF_MASK, _typed_reg, reg_from_raw
 from .records import maker
@@ -513,7 +514,9 @@ def _key_code(lines: list, ind: str, fields, value: dict) -> None:
             parts.append(f"(('ints', tuple({v})) if {v} else ())")
         elif kind is oc.CONST and f.bank in ("f32", "f64"):
             parts.append(f"('f', F64({v}))")
-        else:  # ints (attributes, ordinals, constants) and strings, as they are
+        elif kind is oc.STRING:  # (no lowering reads one: `ir.STRING_PART`)
+            parts.append(repr(STRING_PART))
+        else:  # ints (attributes, ordinals, constants), as they are
             parts.append(v)
     lines.append(f"{ind}key = ({', '.join(parts)},)")
     lines.append(f"{ind}regs = ({', '.join(regs)}{',' if regs else ''})")
