@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import platform
 import types
@@ -554,11 +555,11 @@ class JitModule:
             self._depth_cell = ctypes.c_int64(0)
             #: objects that call this module's code natively (`link`; a WeakSet once one does)
             self._holders = None
-            pure = pure_imports(self.loaded.defn, imports)
             if self.target == native_isa:  # this host's own ISA: map the code and call it
                 self._objects = ObjectSpace()
                 self._imports = ImportTable(self.loaded.defn, imports, self._objects,
                                             native_code=self.target == "x86_64")
+                pure = self._imports.pure
                 for hook in self._imports.hooks:
                     hook.bind(self)
                 for provider in self._imports.modules:
@@ -584,7 +585,8 @@ class JitModule:
                 # providers must be aarch64 JitModules or dicts of callables.
                 from .emit_a64.lower import compile_module as compile_a64
                 from .runtime.a64_backend import A64Backend
-                self.compiled = compile_a64(self.loaded, fuel=fuel is not None, pure=pure)
+                self.compiled = compile_a64(self.loaded, fuel=fuel is not None,
+                                            pure=pure_imports(self.loaded.defn, imports))
                 providers = {n: (p._backend if isinstance(p, JitModule) else p)
                              for n, p in (imports or {}).items()}
                 self._backend = A64Backend(self.loaded, self.compiled, fuel=fuel, imports=providers)
@@ -610,7 +612,6 @@ class JitModule:
         d = self.loaded.defn
         self._globals = array_type(ctypes.c_uint8, max(d.global_bytes, 8))()
         self._ref_globals = array_type(ctypes.c_uint64, max(d.global_refs, 1))()
-        self._ref_globals_values = np.frombuffer(self._ref_globals, np.uint64)
         #: x86-64 hosts: vm.buffer.alloc / clone served natively (runtime/native_arena.py);
         #: without ref globals no one else can keep a returned buffer: results are copies
         self._heap = BufferHeap(native=NATIVE_ISA.get(platform.machine()) == "x86_64")
@@ -724,6 +725,11 @@ class JitModule:
             heap.collect(live)
         for step in self._after_steps:
             step(live)
+
+    @functools.cached_property
+    def _ref_globals_values(self) -> np.ndarray:
+        """The ref globals as a uint64 array (a view: reads see what the code stored)."""
+        return np.frombuffer(self._ref_globals, np.uint64)
 
     def _live_refs(self) -> frozenset[int]:
         """The refs ref globals reach now (through lists too). The last answer is reused

@@ -191,7 +191,8 @@ class Assembler:
 
     def label(self, label: Label | None = None) -> Label:
         """Bind ``label`` (or a new one) to the current position and return it."""
-        self._check_open()
+        if self._code is not None:
+            self._check_open()
         label = label if label is not None else Label()
         if label in self._bound:
             raise AsmError(f"label {label} is bound twice")

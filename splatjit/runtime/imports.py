@@ -320,6 +320,8 @@ class ImportTable:
         self.ref_modules: list = []
         #: providers' callables with `bind(module)` / `after_call(live)` hooks (hal/pools.py)
         self.hooks: list = []
+        #: `pure_imports`' answer for this table's imports (found while linking them)
+        self.pure: dict = {}
         self.space = space if space is not None else ObjectSpace()
         #: the trampoline slots this table's Python imports use (given back in __del__:
         #: the module whose code calls them holds this table as long as it can run)
@@ -356,6 +358,8 @@ class ImportTable:
                 attrs = _attributes_of(fn)
                 if hasattr(attrs, "after_call") and fn not in self.hooks:
                     self.hooks.append(fn)
+                if isinstance(provider, dict) and getattr(attrs, "pure", False) is True:
+                    self.pure[i] = fn
                 if native_code:  # machine code first, Python behind it
                     code_of = getattr(attrs, "native_code", None)
                     code = code_of(entry, imp.signature) if code_of is not None else None
