@@ -265,6 +265,20 @@ def _attributes_of(fn):
     return fn.__func__ if type(fn) is types.MethodType else fn
 
 
+def _hooks_of(fn) -> tuple:
+    """(whether it has `after_call`, its `pure`, `native_code`, `native_entry`; None where
+    absent) of a provider's callable `fn`, as `_attributes_of(fn)` carries them. A plain
+    function keeps its own in its `__dict__`, read directly (a missed attribute costs an
+    exception each)."""
+    attrs = _attributes_of(fn)
+    if type(attrs) is types.FunctionType:
+        get = attrs.__dict__.get
+        return ("after_call" in attrs.__dict__, get("pure"), get("native_code"),
+                get("native_entry"))
+    return (hasattr(attrs, "after_call"), getattr(attrs, "pure", None),
+            getattr(attrs, "native_code", None), getattr(attrs, "native_entry", None))
+
+
 def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
     """Import ordinal -> callable, for each import served by a Python callable that its
     provider marks `pure = True` (deterministic, no side effects, ints in and out: the
@@ -355,18 +369,16 @@ class ImportTable:
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space,
                                            shared, self._slots)
-                attrs = _attributes_of(fn)
-                if hasattr(attrs, "after_call") and fn not in self.hooks:
+                after_call, pure, code_of, native = _hooks_of(fn)
+                if after_call and fn not in self.hooks:
                     self.hooks.append(fn)
-                if isinstance(provider, dict) and getattr(attrs, "pure", False) is True:
+                if pure is True and isinstance(provider, dict):
                     self.pure[i] = fn
                 if native_code:  # machine code first, Python behind it
-                    code_of = getattr(attrs, "native_code", None)
                     code = code_of(entry, imp.signature) if code_of is not None else None
                     if code is not None:  # mapped below, with the table's other entries
                         pieces.append((i, code, imp.name))
                         continue
-                    native = getattr(attrs, "native_entry", None)
                     built = native(entry, imp.signature) if native is not None else None
                     if built is not None:
                         entry, memory = built
