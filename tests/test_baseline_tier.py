@@ -399,3 +399,24 @@ def test_list_get_ref_templates_depend_on_the_element_type(monkeypatch):
         assert compiled.functions[fn.ordinal].templated == fn.op_count
         codes.append(compiled.code)
     assert codes[0] != codes[1]
+
+
+def test_fail_ops_are_copied_from_one_template_whatever_their_message():
+    """`fail` is templated: its shape says "str" for the message (no lowering reads it)
+    and whether it is its function's last op; its traps report the status register, so a
+    copy gives them stubs of their own. Every fail of vm/fail_check is copied, the corpus's
+    messages differ, and a copied fail still traps with its status and message."""
+    from splatjit.frontend.loader import load_module
+    from splatjit.ir import STRING_PART
+    loaded = load_module(_module_bytes("fail_check"))
+    fails = [ins for fn in loaded.functions for b in fn.blocks for ins in b.instrs
+             if ins.op.mnemonic == "fail"]
+    assert len({ins.args["message"] for ins in fails}) > 5
+    assert {ins.shape[0][2] for ins in fails} == {STRING_PART}
+    compiled = baseline.compile_module(loaded)
+    held = [fn for fn in loaded.functions if fn.name == "fail_holding_ref"]
+    for fn in loaded.functions:  # (fail_holding_ref: one op of another kind is not copied)
+        assert compiled.functions[fn.ordinal].templated == fn.op_count - (fn in held)
+    m = JitModule(_module_bytes("fail_check"), tier="baseline")
+    with pytest.raises(TrapError, match=r"fail_with\+0x1: vm\.fail \(status 7\): fail_with called"):
+        m.fail_with(7)
