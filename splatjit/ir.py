@@ -156,7 +156,7 @@ def long_fields(ins: Instr, block: int, parts: list, regs: list, blocks: list,
     earlier register has its home) (`seen` holds what the op's earlier fields used:
     registers of different types on one home share a placeholder when a template is
     made, so the key says they coincide); a successor is (whether its block is the next
-    one, (src, dst) register pairs of its remap, `slot_pattern` of the remap)."""
+    one, (src, dst) register pairs of its remap, its remap's slot pattern: `successor_part`)."""
     for v in ins.args.values():
         t = type(v)
         if t is Reg:
@@ -173,8 +173,7 @@ def long_fields(ins: Instr, block: int, parts: list, regs: list, blocks: list,
             parts.append(("ints", tuple(v)))
         elif t is Successor and v.block is not None:
             blocks.append(v.block)
-            parts.append((v.block == block + 1, _remap_shape(v.remap, seen, regs),
-                          slot_pattern(v.remap)))
+            parts.append(successor_part(v, block, seen, regs))
         else:
             return False
     return True
@@ -195,12 +194,16 @@ def _reg_shape(v: Reg, seen: dict, regs: list) -> tuple:
     return (v.type, v.move, k, first)
 
 
-def _remap_shape(remap, seen: dict, regs: list) -> tuple:
-    """The (src part, dst part) pairs of a remap (`_reg_shape` of each register, inline:
-    a branch's remap is most of what its long shape costs)."""
-    out = []
+def successor_part(succ: Successor, block: int, seen: dict, regs: list) -> tuple:
+    """`long_fields`' part for successor `succ` of an op in block `block`: (whether its
+    block is the next one, the (src, dst) `_reg_shape` pairs of its remap, the i32-bank
+    slots the remap copies relative to its lowest even slot), in one walk of the remap (a
+    branch's remap is most of what its long shape costs). The slots matter besides which
+    registers repeat: how the copies pair into 64-bit moves and overlap
+    (regalloc.variables.remap_copies, lowering.mixes_memory_widths) depends on them."""
+    out, slots = [], []
     get = seen.get
-    for pair in remap:
+    for pair in succ.remap:
         two = []
         for v in pair:
             ident = (v.part, v.ordinal)
@@ -213,19 +216,19 @@ def _remap_shape(remap, seen: dict, regs: list) -> tuple:
             if first is None:
                 first = seen[home] = k
             two.append((v.type, v.move, k, first))
+            if not v.is_ref:
+                slots.append(v.ordinal)
         out.append(tuple(two))
-    return tuple(out)
+    if slots:
+        base = min(slots) & ~1
+        slots = tuple([o - base for o in slots])
+    return succ.block == block + 1, tuple(out), tuple(slots)
 
 
-def slot_pattern(remap) -> tuple:
-    """The i32-bank slots a remap copies, relative to its lowest even slot: how its copies
-    pair into 64-bit moves and overlap (regalloc.variables.remap_copies,
-    lowering.mixes_memory_widths) depends on these, not only on which registers repeat."""
-    slots = [r.ordinal for pair in remap for r in pair if not r.is_ref]
-    if not slots:
-        return ()
-    base = min(slots) & ~1
-    return tuple([o - base for o in slots])
+def branch_long_shape(mnemonic: str, succ: Successor, block: int) -> tuple:
+    """`long_shape` of an op whose only field is successor `succ` (br, yield, break)."""
+    regs: list = []
+    return (mnemonic, successor_part(succ, block, {}, regs)), tuple(regs), (succ.block,)
 
 
 _F64 = struct.Struct("<d")

@@ -32,8 +32,8 @@ from __future__ import annotations
 import operator
 import struct
 
-from ..ir import (STRING_PART, WIDE, Block, Function, Instr, Successor, long_shape,
-                  shared_homes)
+from ..ir import (STRING_PART, WIDE, Block, Function, Instr, Successor,
+                  branch_long_shape, shared_homes)
 from . import opcodes as oc
 from .decoder import MOVE_BIT, REF_BIT, REF_MASK, _typed_reg, reg_from_raw
 from .records import maker
@@ -442,7 +442,7 @@ def _compile(layout: str, terminator: bool) -> tuple:
     src = "\n".join(lines) + "\n"
     env.update(PART=operator.attrgetter("part"), HOME=operator.attrgetter("home"),
                F64=_F64_BYTES.pack, SHARED=shared_homes,
-               LONG=long_shape)
+               LONG=branch_long_shape)
     return compile(src, f"<fastload {layout}>", "exec"), env, src
 
 
@@ -463,9 +463,9 @@ def _shape_code(lines: list, ind: str, fields, value: dict) -> str:
     return "(key, regs, ())"
 
 
-#: layouts whose ops get their long-form shape (`ir.long_shape`) when a successor has a
-#: remap: ops that never read a compare's condition from EFLAGS, so they are never the
-#: second op of a pair, whose key is made from two short forms
+#: layouts whose ops get their long-form shape (`ir.branch_long_shape`) when their successor
+#: has a remap: ops that never read a compare's condition from EFLAGS, so they are never
+#: the second op of a pair, whose key is made from two short forms
 #: (baseline_templates.FUSING: cond_br and select are not of these layouts)
 LONG_FORM_LAYOUTS = frozenset({"branch"})
 
@@ -473,7 +473,7 @@ LONG_FORM_LAYOUTS = frozenset({"branch"})
 def _finish_code(layout: str, fields) -> list[str] | None:
     """Lines defining `finish(ins, block) -> Instr.shape` for a layout with successors
     (none for a branch table): run once the function's blocks are known. When a
-    successor has a remap, the op's key has the long form: `ir.long_shape` for the
+    successor has a remap, the op's key has the long form: `ir.branch_long_shape` for the
     `LONG_FORM_LAYOUTS`, else None (worked out by the code generator)."""
     if any(f.kind is oc.CASES for f in fields):
         return None
@@ -487,8 +487,11 @@ def _finish_code(layout: str, fields) -> list[str] | None:
         lines.append(f"{ind}v{i} = a[{f.name!r}]")
         if f.kind is oc.TARGET:
             targets.append(f"v{i}")
-    lines.append(f"{ind}if {' or '.join(f'{t}.remap' for t in targets)}: "
-                 f"return {'LONG(ins, block)' if layout in LONG_FORM_LAYOUTS else 'None'}")
+    if layout in LONG_FORM_LAYOUTS:  # (one field: the successor)
+        (target,) = targets
+        lines.append(f"{ind}if {target}.remap: return LONG(MN, {target}, block)")
+    else:
+        lines.append(f"{ind}if {' or '.join(f'{t}.remap' for t in targets)}: return None")
     _key_code(lines, ind, [f for f in fields if f.kind is not oc.REMAP], value)
     lines.append(f"{ind}return key, regs, ({', '.join(f'{t}.block' for t in targets)},)")
     return lines
