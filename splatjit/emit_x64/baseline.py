@@ -76,6 +76,7 @@ class BaselineLowering(FunctionLowering):
     # (no range-check elimination: an op copied from a template checks every access, so
     # it could not keep the facts of the ops lowered around it up to date)
     checked = baseline_templates.NO_FACTS
+    caches = CachePlan([], 0)  # (no loop buffer caches; only lower.py reads its slot_end)
 
     def __init__(self, asm: Assembler, module: LoadedModule, fn, entries: dict, handlers: dict,
                  fuel: bool = False, imports=None, tier_up=None, tags: bool = True):
@@ -90,7 +91,6 @@ class BaselineLowering(FunctionLowering):
         self.fuel = fuel or tier_up is not None
         self._in_prologue = None  # (budget, on_hot key) while emitting a tier-up prologue
         self.import_targets = imports
-        self.caches = CachePlan([], fn.i32_count)
         out_size, calls = call_area(fn, module.defn)
         self.leaf = not calls
         self.deferred = []
