@@ -441,8 +441,7 @@ def _compile(layout: str, terminator: bool) -> tuple:
         lines += [""] + finish
     src = "\n".join(lines) + "\n"
     env.update(PART=operator.attrgetter("part"), HOME=operator.attrgetter("home"),
-               F64=_F64_BYTES.pack, SHARED=shared_homes,
-               LONG=branch_long_shape)
+               F64=_F64_BYTES.pack, SHARED=shared_homes, LONG=branch_long_shape)
     return compile(src, f"<fastload {layout}>", "exec"), env, src
 
 

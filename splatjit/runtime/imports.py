@@ -174,8 +174,7 @@ def _to_python(space: ObjectSpace):
 class _Slot:
     """A native-ABI entry point made once per process and lent to one import at a time:
     it calls `target` = (fn, read, to_python, store, space, errors) as `python_trampoline`'s
-    entry does; None
-    while no table holds it (a call then reports TRAP_IMPORT)."""
+    entry does; None while no table holds it (a call then reports TRAP_IMPORT)."""
     __slots__ = ("target", "native", "address")
 
 
