@@ -125,7 +125,8 @@ def test_instr_shapes_are_the_template_keys():
                         paired += 1
     assert shaped > 5000 and successors > 500 and paired > 300 and long_form > 100
     # a pair's key is made from two short forms: the second op is never of these
-    assert not {op.layout for op in oc.OPCODES if op.mnemonic in FUSING} & fastload.LONG_FORM_LAYOUTS
+    fusing_layouts = {op.layout for op in oc.OPCODES if op.mnemonic in FUSING}
+    assert not fusing_layouts & fastload.LONG_FORM_LAYOUTS
 
 
 def test_the_decoders_call_ops_and_loop_headers_are_what_the_ir_says():
