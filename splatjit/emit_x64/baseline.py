@@ -154,33 +154,39 @@ class BaselineLowering(FunctionLowering):
     def trap_block_stubs(self, codes) -> list[tuple[Label, int]]:
         """Traps of the current op, one per trap code of `codes`, in the function's trap
         block (for template copies): per code (the block's label, its stub's byte offset
-        in it). Every stub of the block has the same size (`_trap_block_size`), the k-th
-        requested at k * size; without one size each trap gets its own label."""
-        size = _trap_block_size(self.a.features)
-        if size is None:
+        in it); without one stub size (`_trap_block_size`) each trap gets its own label."""
+        claimed = self._claim_block_stubs(codes)
+        if claimed is None:
             return [(self.trap_label(code), 0) for code in codes]
-        if self.trap_block is None:
-            self.trap_block = Label()
-        label, k, offset = self.trap_block, len(self.block_traps), self.ins.offset
-        self.block_traps += [(code, offset) for code in codes]
-        return [(label, (k + j) * size) for j in range(len(codes))]
+        label, base, size = claimed
+        return [(label, base + j * size) for j in range(len(codes))]
 
     def trap_fixups(self, codes, plan) -> tuple:
         """The fixups of a template copy whose every fixup goes to one of the current op's
         traps (`codes`, in order): `plan` gives per fixup (position, size, which trap,
-        addend) (`Template.trap_plan`); `trap_block_stubs` in one step."""
-        size = _trap_block_size(self.a.features)
-        if size is None:
+        addend) (`Template.trap_plan`); `trap_block_stubs` without the list of stubs."""
+        claimed = self._claim_block_stubs(codes)
+        if claimed is None:
             stubs = self.trap_block_stubs(codes)
             return tuple([(pos, width, stubs[k][0], addend + stubs[k][1])
                           for pos, width, k, addend in plan])
+        label, base, size = claimed
+        return tuple([(pos, width, label, addend + base + k * size)
+                      for pos, width, k, addend in plan])
+
+    def _claim_block_stubs(self, codes) -> tuple[Label, int, int] | None:
+        """Appends stubs for `codes` (reporting the current op's offset) to the trap block:
+        (the block's label, the first one's byte offset in it, the stub size), the k-th
+        stub of the block being at k * size; None when trap stubs differ in size."""
+        size = _trap_block_size(self.a.features)
+        if size is None:
+            return None
         label = self.trap_block
         if label is None:
             label = self.trap_block = Label()
         base, offset = len(self.block_traps) * size, self.ins.offset
         self.block_traps += [(code, offset) for code in codes]
-        return tuple([(pos, width, label, addend + base + k * size)
-                      for pos, width, k, addend in plan])
+        return label, base, size
 
     def _trap_stubs(self) -> None:
         """The trap block (one run of equal-size `_trap_stub`s, `_trap_block_size` bytes
