@@ -197,28 +197,17 @@ def _reg_shape(v: Reg, seen: dict, regs: list) -> tuple:
 def successor_part(succ: Successor, block: int, seen: dict, regs: list) -> tuple:
     """`long_fields`' part for successor `succ` of an op in block `block`: (whether its
     block is the next one, the (src, dst) `_reg_shape` pairs of its remap, the i32-bank
-    slots the remap copies relative to its lowest even slot), in one walk of the remap (a
-    branch's remap is most of what its long shape costs). The slots matter besides which
-    registers repeat: how the copies pair into 64-bit moves and overlap
-    (regalloc.variables.remap_copies, lowering.mixes_memory_widths) depends on them."""
+    slots the remap copies relative to its lowest even slot), in one walk of the remap.
+    The slots matter besides which registers repeat: how the copies pair into 64-bit
+    moves and overlap (regalloc.variables.remap_copies, lowering.mixes_memory_widths)
+    depends on them."""
     out, slots = [], []
-    get = seen.get
-    for pair in succ.remap:
-        two = []
-        for v in pair:
-            ident = (v.part, v.ordinal)
-            k = get(ident)
-            if k is None:
-                k = seen[ident] = len(regs)
-                regs.append(v)
-            home = v.home
-            first = get(home)
-            if first is None:
-                first = seen[home] = k
-            two.append((v.type, v.move, k, first))
-            if not v.is_ref:
-                slots.append(v.ordinal)
-        out.append(tuple(two))
+    for a, b in succ.remap:
+        out.append((_reg_shape(a, seen, regs), _reg_shape(b, seen, regs)))
+        if not a.is_ref:
+            slots.append(a.ordinal)
+        if not b.is_ref:
+            slots.append(b.ordinal)
     if slots:
         base = min(slots) & ~1
         slots = tuple([o - base for o in slots])
