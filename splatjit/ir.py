@@ -103,17 +103,18 @@ class Instr:
 
     `shape`, when not None, is (key, registers, blocks): the op with its registers and
     successor blocks abstracted, as the fast decoder (frontend/fastload.py) sets it for
-    ops whose successors have no remaps. `key` is the mnemonic, then per field of `args`
-    in order: a register's `part`, a register list's tuple of parts, a successor's
-    ("succ", whether its block is the next one), an int as is, a str as `STRING_PART`
-    (lowerings read no string field), a float as ("f",
-    its f64 bytes), a non-empty int list as ("ints", tuple), an empty list as (); then,
-    only when two registers share a home (`shared_homes`), that tuple. `registers` are
-    the register operands in the same order (list entries in place), `blocks` the
-    successors' block indices in order. Code generators key code templates on it
-    (emit_x64/baseline_templates.py); None: not known, work it out. Only the successor
-    parts depend on where the op is: a stage that renumbers blocks gives such an op a new
-    Successor, hence a new Instr, as for any changed field.
+    ops whose successors have no remaps (a br / yield / break with one gets the long
+    form, `branch_long_shape`). `key` is the mnemonic, then per field of `args` in order:
+    a register's `part`, a register list's tuple of parts, a successor's ("succ", whether
+    its block is the next one), an int as is, a str as `STRING_PART` (lowerings read no
+    string field), a float as ("f", its f64 bytes), a non-empty int list as ("ints",
+    tuple), an empty list as (); then, only when two registers share a home
+    (`shared_homes`), that tuple. `registers` are the register operands in the same
+    order (list entries in place), `blocks` the successors' block indices in order. Code
+    generators key code templates on it (emit_x64/baseline_templates.py); None: not
+    known, work it out. Only the successor parts depend on where the op is: a stage that
+    renumbers blocks gives such an op a new Successor, hence a new Instr, as for any
+    changed field.
     """
 
     __slots__ = ("offset", "op", "args", "length", "regs", "shape")
@@ -128,7 +129,6 @@ class Instr:
 
     def __repr__(self):
         return f"<{self.offset:#06x} {self.op.name} {self.args}>"
-
 
 
 #: what a shape key says of a string field (a `fail`'s message, a `trace`'s event name):
@@ -221,6 +221,7 @@ def branch_long_shape(mnemonic: str, succ: Successor, block: int) -> tuple:
 
 
 _F64 = struct.Struct("<d")
+
 
 @dataclass(slots=True)
 class Block:

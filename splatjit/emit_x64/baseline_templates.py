@@ -800,8 +800,8 @@ def _instantiator(t: Template, regs) -> object:
     for pos, kind, _, addend in sites:  # (in order, never overlapping)
         chunks.append(data[prev:pos])
         addends.append(addend)
-        width = 4 if kind == "slot" else 8
-        fmt += f"{pos - prev}s{'i' if kind == 'slot' else 'Q'}"
+        code, width = ("i", 4) if kind == "slot" else ("Q", 8)
+        fmt += f"{pos - prev}s{code}"
         prev = pos + width
     chunks.append(data[prev:])
     fmt += f"{len(data) - prev}s"
