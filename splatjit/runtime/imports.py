@@ -279,15 +279,17 @@ def _hooks_of(fn) -> tuple:
 
 
 def pure_imports(defn: ModuleDef, providers: dict | None) -> dict:
-    """Import ordinal -> callable, for each import served by a Python callable that its
-    provider marks `pure = True` (deterministic, no side effects, ints in and out: the
-    compiler may call it with constant operands, see constant_folding.py)."""
+    """Import ordinal -> callable, for each import served by a Python callable of a dict
+    provider marked `pure = True` (deterministic, no side effects, ints in and out: the
+    compiler may call it with constant operands, see constant_folding.py). The emulated
+    AArch64 path's answer; a native module's ImportTable finds the same (`pure`) while it
+    links the imports."""
     out = {}
     for i, imp in enumerate(defn.imports):
         modname, _, fname = imp.name.partition(".")
         provider = (providers or {}).get(modname)
         fn = provider.get(fname) if isinstance(provider, dict) else None
-        if fn is not None and getattr(_attributes_of(fn), "pure", False) is True:
+        if fn is not None and _hooks_of(fn)[1] is True:
             out[i] = fn
     return out
 
