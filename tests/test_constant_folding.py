@@ -117,3 +117,25 @@ def test_nothing_folds_without_pure_imports():
         assert fold_constants(renamed, fn.i32_count, {}) is renamed
         both = {0: lambda *a: (1, 1), 1: lambda *a: (1, 1)}
         assert fold_constants(renamed, fn.i32_count, both) is not renamed
+
+
+def test_the_import_table_finds_the_pure_imports_pure_imports_does():
+    """A native module's import table notes its pure imports while linking them
+    (`ImportTable.pure`); the emulated AArch64 path asks `pure_imports`: the same answer,
+    for a plain function, a bound method and an unmarked callable."""
+    from splatjit.runtime.imports import pure_imports
+
+    class Tiles:
+        def tiles(self, size, flags):
+            return (8, 8)
+        tiles.pure = True
+
+    def tiles32(flags):
+        return (8, 4)
+    tiles32.pure = True
+    loaded = load_module(corpus.compile_item(ITEM))
+    for provider, want in (({"tiles": Tiles().tiles, "tiles32": tiles32}, 2),
+                           ({"tiles": lambda size, flags: (8, 8), "tiles32": tiles32}, 1)):
+        m = JitModule(loaded, imports={"m": provider})
+        assert m._imports.pure == pure_imports(loaded.defn, {"m": provider})
+        assert len(m._imports.pure) == want
