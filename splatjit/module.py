@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 
 from . import hal, tiers
+from .emit_x64.cpu import host_features
 from .errors import SplatJitError, TrapError, UnsupportedError
 from .hal.buffers import BufferView
 from .hal.pools import call_steps
@@ -59,6 +60,8 @@ _SCALAR_FN = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p,
 TARGETS = ("native", "x86_64", "aarch64")
 #: platform.machine() -> the ISA whose code this process can execute directly.
 NATIVE_ISA = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+#: this host's ISA (None: neither of those)
+_HOST_ISA = NATIVE_ISA.get(platform.machine())
 
 
 def host_symbol(name: str) -> int:
@@ -528,8 +531,12 @@ class JitModule:
         self.tier = tiers.resolve(tier)
         if target not in TARGETS:
             raise UnsupportedError(f"target {target!r}: this build runs {', '.join(TARGETS)}")
-        native_isa = NATIVE_ISA.get(platform.machine())
+        native_isa = _HOST_ISA
         self.target = native_isa if target == "native" else target
+        if features is None and self.target == "x86_64":
+            # the host's, read once: the program's executables and later recompiles
+            # (tier-up, OSR, the listing's) compile for the same set
+            features = host_features()
         # Loading and compiling make ~10^5 short-lived, acyclic objects: with the cycle
         # collector running, its passes over the older heap cost a third of the time.
         with gc_paused():
@@ -614,7 +621,7 @@ class JitModule:
         self._ref_globals = array_type(ctypes.c_uint64, max(d.global_refs, 1))()
         #: x86-64 hosts: vm.buffer.alloc / clone served natively (runtime/native_arena.py);
         #: without ref globals no one else can keep a returned buffer: results are copies
-        self._heap = BufferHeap(native=NATIVE_ISA.get(platform.machine()) == "x86_64")
+        self._heap = BufferHeap(native=_HOST_ISA == "x86_64")
         self._heap.copy_results = not d.global_refs
         #: argument buffers/lists ref globals still reach; always this one dict (changed in
         #: place: hal/execute.py's native code reads whether it is empty)

@@ -89,16 +89,26 @@ class BaselineLowering(FunctionLowering):
         self.tier_up = tier_up
         # FunctionLowering burns fuel per call and loop entry: tier-up counts there too
         self.fuel = fuel or tier_up is not None
-        self._in_prologue = None  # (budget, on_hot key) while emitting a tier-up prologue
         self.import_targets = imports
-        out_size, calls = call_area(fn, module.defn)
-        self.leaf = not calls
-        self.deferred = []
-        self.a, self.mod, self.m, self.fn = asm, module, module.defn, fn
+        self.a, self.mod, self.m = asm, module, module.defn
         self.entries = entries
         self.handlers = handlers
-        self.next_ins = None
-        self.flags = None
+        #: the fast path's shape -> Template table (`baseline_templates.quick_table`)
+        self.quick_table = baseline_templates.quick_table(asm.features)
+        self.start(fn)
+
+    def start(self, fn) -> "BaselineLowering":
+        """This lowering, made that of `fn` (a function of the same module, to be lowered
+        next into the same assembler): every per-function field set afresh. A module's
+        functions share one lowering (`compile_module`)."""
+        self.__dict__.pop("_stack_trap", None)  # (a non-leaf prologue's; see _prologue)
+        self._in_prologue = None  # (budget, on_hot key) while emitting a tier-up prologue
+        out_size, calls = call_area(fn, self.m)
+        self.leaf = not calls
+        self.deferred = []
+        self.fn = fn
+        self.next_ins = self.flags = self.ins = None
+        self.fused = None  # the next op, when a template copied it with this one
         self.frame = _frame(fn.i32_count, fn.ref_count, out_size)
         self.block_labels = [Label() for _ in fn.blocks]
         self.epilogue = Label()
@@ -108,11 +118,14 @@ class BaselineLowering(FunctionLowering):
         self.block_traps = []  # (trap code, bytecode offset) of its stubs, in order
         self._homes = {}
         self.unsupported = []
-        self.ins = None
-        self.fused = None  # the next op, when a template copied it with this one
         self._mems: dict = {}  # (bank, ordinal, bits) -> its frame operand
         #: `Assembler.here()` at the epilogue's label (the trap block's jumps to it)
         self._epilogue_at = None
+        return self
+
+    #: (code, fixup position, size, addend) of the module's loop-header budget check
+    #: (`_burn_fuel`; its budget's address written in), once a header asked for it
+    _header_code = None
 
     # ------------------------------------------------------------------ operands
     # FunctionLowering's helpers for a function without registers: the same code, with
@@ -368,9 +381,12 @@ class BaselineLowering(FunctionLowering):
             a.label(back)
             return
         hot, back = Label(), Label()
-        data, fixups, sites = _header_check(a.features)
-        ((pos, size, _, addend),) = fixups
-        a.copy_code(sites((tu.budget_address,)), ((pos, size, hot, addend),))
+        check = self._header_code
+        if check is None:  # (the same bytes at every header of the module)
+            data, ((pos, size, _, addend),), sites = _header_check(a.features)
+            check = self._header_code = (sites((tu.budget_address,)), pos, size, addend)
+        code, pos, size, addend = check
+        a.copy_code(code, ((pos, size, hot, addend),))
         a.label(back)
         site, osr_cell = tu.osr_site(self.fn.ordinal, self.block.index)
         self.deferred.append(lambda: self._header_hot_path(hot, back, site, osr_cell))
@@ -382,12 +398,11 @@ class BaselineLowering(FunctionLowering):
         variant), and enter it if that set the cell; else go `back`."""
         tu, a, f = self.tier_up, self.a, self.frame
         assert f.ref_base + 8 * self.fn.ref_count == f.i32_base
-        data, fixups, marks = _hot_path(a.features, f.ref_base, self.leaf)
-        labels = {"back": back, "exit": self.exit_no_depth}
+        data, plan, marks = _hot_path(a.features, f.ref_base, self.leaf)
+        labels = (back, self.exit_no_depth)
         a.label(hot)
         a.copy_code(marks((osr_cell, tu.hot_key(site))),
-                    tuple((pos, size, labels[target[0]], addend)
-                          for pos, size, target, addend in fixups))
+                    tuple([(pos, size, labels[k], addend) for pos, size, k, addend in plan]))
 
     def lower(self) -> BaselineInfo:
         """FunctionLowering.lower's order of code (entry, prologue, blocks, epilogue,
@@ -404,7 +419,7 @@ class BaselineLowering(FunctionLowering):
         emit, handlers, block_labels = baseline_templates.emit, _OP_HANDLERS, self.block_labels
         # the fast path: an op with the decoder's shape whose template exists (the module
         # docstring of baseline_templates says which key to look up)
-        table = baseline_templates.quick_table(a.features)
+        table = self.quick_table
         copy, template = baseline_templates.copy, baseline_templates.Template
         context_keys, fusing = baseline_templates.CONTEXT_KEYS, baseline_templates.FUSING
         pair_shape = baseline_templates.pair_shape
@@ -503,7 +518,7 @@ _U64 = struct.Struct("<Q")
 #: copy: 64-bit values, so the recording takes the `mov r64, imm64` form any value fits
 _MARKS = (0x6C1A_2B3C_4D5E_6F70, 0x6B2A_3B4C_5D6E_7F80, 0x6A3A_4B5C_6D7E_8F90)
 _HEADER_CHECKS: dict = {}  # features -> (code, fixups, _Patcher)
-_HOT_PATHS: dict = {}  # (features, ref base, leaf) -> (code, fixups, _Patcher)
+_HOT_PATHS: dict = {}  # (features, ref base, leaf) -> `_hot_path`'s (code, fixup plan, _Patcher)
 #: (features, leaf, saved registers, red zone, frameless) -> `_record_epilogue`'s parts
 _EPILOGUES: dict = {}
 
@@ -602,8 +617,9 @@ def _header_check(features) -> tuple:
 
 
 def _hot_path(features, ref_base: int, leaf: bool) -> tuple:
-    """A loop header's out-of-line hot path as (code, fixups naming ("back", None) and
-    ("exit", None), sites of the OSR cell (k = 0, twice) and on_hot key (k = 1)):
+    """A loop header's out-of-line hot path as (code, fixups (position, size, 0 for the
+    jump "back" or 1 for the "exit", addend), sites of the OSR cell (k = 0, twice) and
+    on_hot key (k = 1)):
     with rax = the OSR cell, if set enter the variant; else call on_hot and look again;
     still 0: jump back. Entering: rdi = the Context, rsi = rbp + `ref_base` (this frame's
     ref bank, then its i32 bank: the variant's args buffer), rdx = this call's results
@@ -633,8 +649,11 @@ def _hot_path(features, ref_base: int, leaf: bool) -> tuple:
         a.mov(R.rdx, qword[rbp + RESULTS_OFF])
         a.call(R.rax)
         a.jmp(exit_)
-        t = _HOT_PATHS[key] = _flat(a, {back: ("back", None), exit_: ("exit", None)},
+        data, fixups, marks = _flat(a, {back: ("back", None), exit_: ("exit", None)},
                                     (cell, hot_key))
+        which = {"back": 0, "exit": 1}
+        t = _HOT_PATHS[key] = (data, tuple((pos, size, which[target[0]], addend)
+                                           for pos, size, target, addend in fixups), marks)
     return t
 
 
@@ -697,7 +716,12 @@ def compile_module(loaded: LoadedModule, features=None, fuel: bool = False,
     Every branch takes its rel32 form (no relaxation: one layout pass), and labels and
     template fixups stay inside their runs of code (`Assembler(packed=True)`)."""
     a = Assembler(features, relax=False, packed=True)
-    return BaselineModule(**module_fields(
-        a, loaded, Label, lambda fn, entries: BaselineLowering(
-            a, loaded, fn, entries, _OP_HANDLERS, fuel, imports, tier_up, tags).lower()),
-        tier_up=tier_up)
+    shared: list = []  # the module's one BaselineLowering, once its first function made it
+
+    def lower_function(fn, entries) -> BaselineInfo:
+        if shared:
+            return shared[0].start(fn).lower()
+        shared.append(BaselineLowering(a, loaded, fn, entries, _OP_HANDLERS, fuel, imports,
+                                       tier_up, tags))
+        return shared[0].lower()
+    return BaselineModule(**module_fields(a, loaded, Label, lower_function), tier_up=tier_up)

@@ -173,7 +173,7 @@ class _ModuleFacts:
         self.n_rodata, self.n_types = len(m.rodata), len(m.types)
         self.n_funcs, self.n_imports = len(m.functions), len(m.imports)
         self.global_bytes, self.global_refs = m.global_bytes, m.global_refs
-        self.arg_types: dict = {}
+        self.arg_types: dict = {}  # ordinal, or (ordinal, segments) -> `call_types` answer
 
     def callee(self, ordinal: int):
         if ordinal & IMPORT_BIT:
@@ -187,8 +187,10 @@ class _ModuleFacts:
 
     def call_types(self, ordinal: int, segments: tuple | None) -> tuple:
         """(argument types, result types) of a call with these segment sizes, as the
-        verifier accepts them (the callee ordinal checked)."""
-        key = (ordinal, segments)
+        verifier accepts them (the callee ordinal checked). Kept in `arg_types` by the
+        ordinal alone for a call without segments (generated decoders look there first),
+        else by (ordinal, segments)."""
+        key = ordinal if segments is None else (ordinal, segments)
         got = self.arg_types.get(key)
         if got is None:
             sig = self.callee(ordinal)
@@ -303,7 +305,9 @@ def _fixed_run(lines, env, fields, i, value, reg_bank, ind, edges) -> int:
         elif f.kind is oc.FUNC:
             if f.name == "callee_ordinal":  # a call: its types (callee checked there)
                 if not any(g.kind is oc.SEGMENTS for g in fields):  # else at the segments
-                    lines.append(f"{ind}arg_types, result_types = S.m.call_types({v}, None)")
+                    lines += [f"{ind}types = S.m.arg_types.get({v})",
+                              f"{ind}arg_types, result_types = (types if types is not None "
+                              f"else S.m.call_types({v}, None))"]
             else:
                 lines.append(f"{ind}S.m.callee({v})")
         elif f.kind is oc.GLOBAL:

@@ -58,6 +58,10 @@ OSR_DELAYS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89)
 _SITE_SHIFT = 32
 _MODULE_MASK = (1 << _SITE_SHIFT) - 1
 
+#: OSR cells are allocated this many at a time (`TierUp.osr_site`)
+_CELL_CHUNK = 16
+_CELLS = array_type(ctypes.c_uint64, _CELL_CHUNK)
+
 HOT_FN = ctypes.CFUNCTYPE(None, ctypes.c_int64)
 _registry: dict[int, weakref.ref] = {}
 _keys = itertools.count(1)
@@ -76,7 +80,9 @@ class TierUp:
         self.cells = array_type(ctypes.c_uint64, max(n_functions, 1))()
         self.compile_osr = compile_osr
         self.osr_sites: list[tuple[int, int]] = []  # site index -> (function, header)
-        self.osr_cells: dict[tuple[int, int], ctypes.c_uint64] = {}
+        #: the OSR cells, site index i at word i % _CELL_CHUNK of chunk i // _CELL_CHUNK (a
+        #: header's cell is one array slot, not a ctypes object of its own)
+        self._cell_chunks: list = []
         self._site_index: dict[tuple[int, int], int] = {}
         self.osr_code: list = []  # (CompiledModule, mapping) of each variant compiled
         self.osr_errors: dict[tuple[int, int], BaseException] = {}
@@ -99,12 +105,25 @@ class TierUp:
         """(site index, address of its OSR cell) of loop header block `header` of function
         ordinal `function` (registered on first request; the same afterwards)."""
         site = (function, header)
-        cell = self.osr_cells.get(site)
-        if cell is None:
-            cell = self.osr_cells[site] = ctypes.c_uint64(0)
-            self._site_index[site] = len(self.osr_sites)
+        index = self._site_index.get(site)
+        if index is None:
+            index = self._site_index[site] = len(self.osr_sites)
             self.osr_sites.append(site)
-        return self._site_index[site], ctypes.addressof(cell)
+            if not index % _CELL_CHUNK:
+                self._cell_chunks.append(_CELLS())
+        chunk = self._cell_chunks[index // _CELL_CHUNK]
+        return index, ctypes.addressof(chunk) + 8 * (index % _CELL_CHUNK)
+
+    def _cell(self, index: int) -> int:
+        return self._cell_chunks[index // _CELL_CHUNK][index % _CELL_CHUNK]
+
+    @property
+    def osr_cells(self) -> dict[tuple[int, int], ctypes.c_uint64]:
+        """(function, header) -> its OSR cell, as a c_uint64 over the cell's memory (live
+        views, for tools and tests: the code reads and writes the same words)."""
+        return {site: ctypes.c_uint64.from_buffer(self._cell_chunks[i // _CELL_CHUNK],
+                                                  8 * (i % _CELL_CHUNK))
+                for i, site in enumerate(self.osr_sites)}
 
     def hot_key(self, site: int | None = None) -> int:
         """The on_hot argument for this module (from a loop header: with its site index)."""
@@ -114,8 +133,7 @@ class TierUp:
         """Compile the OSR variant of site `index` (once; the module has tiered up) and set
         its cell; True when the cell is set."""
         site = self.osr_sites[index]
-        cell = self.osr_cells[site]
-        if cell.value:
+        if self._cell(index):
             return True
         if site in self.osr_errors or self.compile_osr is None:
             return False
@@ -126,7 +144,8 @@ class TierUp:
             self.budget.value = _NEVER  # (its frames would take the hot path every time)
             return False
         self.osr_code.append((compiled, memory))
-        cell.value = memory.address + compiled.entries[self.n_functions]
+        self._cell_chunks[index // _CELL_CHUNK][index % _CELL_CHUNK] = (
+            memory.address + compiled.entries[self.n_functions])
         return True
 
     def tier_up(self) -> bool:
