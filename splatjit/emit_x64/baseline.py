@@ -209,33 +209,27 @@ class BaselineLowering(FunctionLowering):
         a, ordinal, tags = self.a, self.fn.ordinal, self.tags
         if self.block_traps:
             n, size, epilogue = len(self.block_traps), _trap_block_size(a.features), self.epilogue
-            # (what _trap_stub makes, written in place: ~1% of a warm corpus pass's
-            # instructions fewer than joining its copies)
-            block, stubs = bytearray(n * size), {}  # trap code -> (its stub, offset field)
-            at = 0
-            for code, offset in self.block_traps:
-                stub = stubs.get(code)
-                if stub is None:
-                    data, at_offset, at_function = _trap_template(a.features, code)
-                    data = bytearray(data)
-                    _U32.pack_into(data, at_function, ordinal)
-                    stub = stubs[code] = (data, at_offset)
-                block[at:at + size] = stub[0]
-                _U32.pack_into(block, at + stub[1], offset)
-                at += size
             if tags:
                 a.set_tag((ordinal, -1))
             a.label(self.trap_block)
             here, there = a.here(), self._epilogue_at
-            if here is not None and there is not None and here[0] == there[0]:
-                # one run with the epilogue: each stub's jump displacement, written in
-                back = there[1] - here[1]
-                for end in range(size, (n + 1) * size, size):
-                    _I32.pack_into(block, end - 4, back - end)
-                a.copy_code(bytes(block))
+            # in one run with the epilogue, each stub's jump displacement is written in;
+            # else (0 there) it is a fixup
+            in_run = here is not None and there is not None and here[0] == there[0]
+            back = there[1] - here[1] if in_run else 0
+            parts, stubs, end = [], {}, 0  # stubs: trap code -> `_block_stub` of this function
+            for code, offset in self.block_traps:
+                stub = stubs.get(code)
+                if stub is None:
+                    stub = stubs[code] = _block_stub(a.features, code, ordinal)
+                pack, head, mid = stub
+                end += size
+                parts.append(pack(head, offset, mid, back - end if in_run else 0))
+            if in_run:
+                a.copy_code(b"".join(parts))
             else:
-                a.copy_code(bytes(block), tuple([((k + 1) * size - 4, 4, epilogue,
-                                                  (n - 1 - k) * size) for k in range(n)]))
+                a.copy_code(b"".join(parts), tuple([((k + 1) * size - 4, 4, epilogue,
+                                                     (n - 1 - k) * size) for k in range(n)]))
         for label, code, offset, status in self.traps:
             if tags:
                 a.set_tag((ordinal, offset))
@@ -682,6 +676,26 @@ def _trap_stub(features, code: int, offset: int, ordinal: int) -> bytes:
     _U32.pack_into(data, at_offset, offset)
     _U32.pack_into(data, at_function, ordinal)
     return bytes(data)
+
+
+def _block_stub(features, code: int, ordinal: int) -> tuple:
+    """(pack, head, middle): `pack(head, offset, middle, displacement)` is
+    `_trap_stub(features, code, offset, ordinal)` with its jump's displacement written in
+    (a trap block's stubs of one function and code differ only in those two fields)."""
+    data, at_offset, at_function = _trap_template(features, code)
+    data = bytearray(data)
+    _U32.pack_into(data, at_function, ordinal)
+    if not at_offset + 4 <= len(data) - 4:
+        raise AssertionError(f"trap code {code}: its offset field is not before its jump")
+    pack = _STUB_PACKS.get((at_offset, len(data)))
+    if pack is None:
+        pack = _STUB_PACKS[(at_offset, len(data))] = struct.Struct(
+            f"<{at_offset}sI{len(data) - at_offset - 8}si").pack
+    return pack, bytes(data[:at_offset]), bytes(data[at_offset + 4:-4])
+
+
+#: (offset field position, stub size) -> the struct pack of `_block_stub` (a few per process)
+_STUB_PACKS: dict = {}
 
 
 def _trap_template(features, code: int) -> tuple:

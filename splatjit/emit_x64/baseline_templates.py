@@ -373,7 +373,7 @@ class Template:
     for every label outside it (rel32 fields, patched at Assembler.finish); its own
     labels' jumps are resolved in `data`."""
     __slots__ = ("items", "traps", "statuses", "locals", "data", "sites", "addresses",
-                 "fixups", "inst", "quick", "trap_plan")
+                 "fixups", "inst", "quick", "trap_plan", "block_plan")
 
     def __init__(self, items, traps, n_locals, flat, statuses=None):
         self.items, self.traps, self.locals = items, traps, n_locals
@@ -393,6 +393,12 @@ class Template:
                                 for pos, size, (where, what), addend in self.fixups)
                           if self.fixups and statuses is None
                           and all(f[2][0] == "trap" for f in self.fixups) else None)
+        #: when every fixup is a jump to a successor block: (position, size, which
+        #: successor, addend) per fixup; else None
+        self.block_plan = (tuple((pos, size, what, addend)
+                                 for pos, size, (where, what), addend in self.fixups)
+                           if self.fixups and not traps
+                           and all(f[2][0] == "block" for f in self.fixups) else None)
 
 
 def flat_code(a: Assembler, outside: dict) -> tuple | None:
@@ -740,6 +746,11 @@ def copy(L, ins, t: Template, regs, blocks) -> None:
         return
     if t.trap_plan is not None:
         a.copy_code(data, L.trap_fixups(t.traps, t.trap_plan))
+        return
+    if t.block_plan is not None:
+        labels = L.block_labels
+        a.copy_code(data, tuple([(pos, size, labels[blocks[k]], addend)
+                                 for pos, size, k, addend in t.block_plan]))
         return
     if t.statuses is not None:  # (stubs of their own, as the lowering makes them)
         traps = [(L.trap_label(code, status), 0) for code, status in zip(t.traps, t.statuses)]
