@@ -141,6 +141,28 @@ def test_packed_code_reports_unbound_labels_and_needs_fixed_sizes() -> None:
         Assembler(ALL_FEATURES, packed=True)
 
 
+@pytest.mark.parametrize("field, message", [((1, 1, 0), "1-byte field"),
+                                            ((1, 4, (1 << 31) + 5), "cannot reach")])
+def test_packed_copies_patch_only_rel32_fields_in_reach(field, message) -> None:
+    """A copy's fixup is a rel32 field whose value fits: a 1-byte field, or a target out
+    of int32 reach (an addend of 2 GiB), is an AsmError at finish, not wrong bytes."""
+    pos, size, addend = field
+    a = Assembler(ALL_FEATURES, relax=False, packed=True)
+    target = a.label()
+    a.copy_code(b"\xe9\0\0\0\0", ((pos, size, target, addend),))
+    with pytest.raises(AsmError, match=message):
+        a.finish()
+
+
+def test_a_label_bound_twice_is_an_error() -> None:
+    for packed in (False, True):
+        a = Assembler(ALL_FEATURES, relax=False, packed=packed)
+        target = a.label()
+        a.db(b"\x90")
+        with pytest.raises(AsmError, match="bound twice"):
+            a.label(target)
+
+
 @pytest.mark.parametrize("gap, size", [(127, 2), (128, 5)])
 def test_forward_rel8_boundary(gap: int, size: int) -> None:
     a = Assembler(ALL_FEATURES)

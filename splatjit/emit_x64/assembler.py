@@ -154,9 +154,9 @@ class Assembler:
         self._packed = packed
         #: packed: (index of the run's item, offset in it, label) per label bound in a run
         self._inner_labels: list[tuple[int, int, Label]] = []
-        #: packed: (run's item index, field offset in it, size, label, addend relative to
-        #: the run's start) per copy_code fixup
-        self._inner_fixups: list[tuple[int, int, int, Label, int]] = []
+        #: packed: (run's item index, copy's start and end offsets in it, its fixups) per
+        #: copy_code with fixups (resolved at finish: `_emit`)
+        self._inner_copies: list[tuple[int, int, int, tuple]] = []
         self._cache = _ENCODED.setdefault(self.features, {})
         self._branches = _BRANCHES.setdefault(self.features, {})
         # The stream: bytearray (label-free code), Label, _Align, _Ref. `_chunk` collects the
@@ -237,11 +237,8 @@ class Assembler:
             self._recs.append(data)
             return
         if self._packed:  # patch sites of the open run (item len(_items) once flushed)
-            item, start = len(self._items), len(self._chunk)
-            end = start + len(data)
-            inner = self._inner_fixups
-            for pos, size, label, addend in fixups:
-                inner.append((item, start + pos, size, label, addend - end))
+            start = len(self._chunk)
+            self._inner_copies.append((len(self._items), start, start + len(data), fixups))
             self._chunk += data
             self._recs.append(data)
             return
@@ -423,6 +420,27 @@ class Assembler:
             off += len(data) if isinstance(data, bytes) else 4 * len(data)
         return addrs, starts
 
+    def _patch_copies(self, out: bytearray, item_starts: list, addrs: dict) -> None:
+        """Writes each copy_code fixup of a packed assembler into `out` (the laid-out code;
+        `item_starts`: each item's offset in it): an int32 `label + addend - end of the
+        copy` (struct's range check is the rel32 reach check)."""
+        pack_into, size, target = _I32.pack_into, 4, None
+        try:
+            for item, start, end, fixups in self._inner_copies:
+                base = item_starts[item]
+                end += base
+                at = base + start
+                for pos, size, target, addend in fixups:
+                    if size != 4:
+                        break
+                    pack_into(out, at + pos, addrs[target] + addend - end)
+                if size != 4:
+                    raise AsmError(f"copied code: a {size}-byte field (only rel32 is patched)")
+        except KeyError:
+            raise AsmError(f"copied code: label {target} is never bound") from None
+        except struct.error:
+            raise AsmError(f"copied code: a rel32 field cannot reach {target}") from None
+
     def _pool_order(self) -> list[tuple[tuple, Label]]:
         return sorted(self._pool.items(), key=lambda kv: -kv[0][1])
 
@@ -451,15 +469,7 @@ class Assembler:
                         break
             elif kind is _Align:
                 out += nop_padding(-len(out) % it.boundary)
-        for item, at, size, target, addend in self._inner_fixups:
-            start = item_starts[item]
-            where = addrs.get(target)
-            if where is None:
-                raise AsmError(f"copied code: label {target} is never bound")
-            value = where + addend - start
-            if size != 4 or not -_IMM32 <= value < _IMM32:
-                raise AsmError(f"copied code: a {size}-byte field cannot reach {target}")
-            _I32.pack_into(out, start + at, value)
+        self._patch_copies(out, item_starts, addrs)
         for (data, align), label in self._pool_order():
             out += bytes((_POOL_PAD,)) * (-len(out) % align)
             if isinstance(data, tuple):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from itertools import islice, zip_longest
 from types import MappingProxyType, SimpleNamespace
 
 from ..buffer_cache import CachePlan
@@ -217,14 +218,15 @@ class BaselineLowering(FunctionLowering):
             # else (0 there) it is a fixup
             in_run = here is not None and there is not None and here[0] == there[0]
             back = there[1] - here[1] if in_run else 0
-            parts, stubs, end = [], {}, 0  # stubs: trap code -> `_block_stub` of this function
+            parts, end = [], 0
+            stubs = _BLOCK_STUBS.get(a.features) or _BLOCK_STUBS.setdefault(a.features, {})
             for code, offset in self.block_traps:
-                stub = stubs.get(code)
-                if stub is None:
-                    stub = stubs[code] = _block_stub(a.features, code, ordinal)
-                pack, head, mid = stub
+                stub = stubs.get(code) or _block_stub(a.features, code)
+                pack, c0, c1, c2, offset_first = stub
                 end += size
-                parts.append(pack(head, offset, mid, back - end if in_run else 0))
+                disp = back - end if in_run else 0
+                parts.append(pack(c0, offset, c1, ordinal, c2, disp) if offset_first
+                             else pack(c0, ordinal, c1, offset, c2, disp))
             if in_run:
                 a.copy_code(b"".join(parts))
             else:
@@ -414,6 +416,7 @@ class BaselineLowering(FunctionLowering):
         # the fast path: an op with the decoder's shape whose template exists (the module
         # docstring of baseline_templates says which key to look up)
         table = self.quick_table
+        fast = table is not None
         copy, template = baseline_templates.copy, baseline_templates.Template
         context_keys, fusing = baseline_templates.CONTEXT_KEYS, baseline_templates.FUSING
         pair_shape = baseline_templates.pair_shape
@@ -427,9 +430,8 @@ class BaselineLowering(FunctionLowering):
             if block.index in headers:
                 self.ins = instrs[0]
                 self._burn_fuel()
-            last = len(instrs) - 1
-            for k, ins in enumerate(instrs):
-                nxt = instrs[k + 1] if k < last else None
+            # (each op with the one after it, None after the last)
+            for ins, nxt in zip_longest(instrs, islice(instrs, 1, None)):
                 if set_tag is not None:
                     set_tag((ordinal, ins.offset))
                 if self.fused is ins:  # copied with the op before it
@@ -437,19 +439,20 @@ class BaselineLowering(FunctionLowering):
                     templated += 1
                     continue
                 shape = ins.shape
-                if shape is not None and table is not None and self.flags is None:
+                if shape is not None and fast and self.flags is None:
+                    # a compare followed by a fusing op is copied with it, from the pair's
+                    # template; an op whose lowering reads more than the op has the
+                    # facts it reads at the end of its key (never in a pair)
+                    pair = nxt is not None and nxt.op.mnemonic in fusing
                     key_of = context_keys.get(ins.op.mnemonic)
-                    fused = None
-                    if nxt is not None and nxt.op.mnemonic in fusing:
-                        if key_of is None:
-                            shape, fused = pair_shape(ins, nxt), nxt
-                        else:
-                            shape = None
+                    if pair:
+                        shape = pair_shape(ins, nxt) if key_of is None else None
                     elif key_of is not None:
                         shape = (shape[0] + (key_of(self, ins),), shape[1], shape[2])
                     t = table.get(shape[0]) if shape is not None else None
                     if type(t) is template:
-                        self.fused = fused
+                        if pair:
+                            self.fused = nxt
                         quick = t.quick
                         if quick is not None:  # (copy's commonest case: no traps)
                             copy_code(quick(shape[1], i32_base, ref_base))
@@ -678,24 +681,23 @@ def _trap_stub(features, code: int, offset: int, ordinal: int) -> bytes:
     return bytes(data)
 
 
-def _block_stub(features, code: int, ordinal: int) -> tuple:
-    """(pack, head, middle): `pack(head, offset, middle, displacement)` is
-    `_trap_stub(features, code, offset, ordinal)` with its jump's displacement written in
-    (a trap block's stubs of one function and code differ only in those two fields)."""
+def _block_stub(features, code: int) -> tuple:
+    """(pack, c0, c1, c2, offset first): `_trap_stub(features, code, offset, ordinal)` with
+    its jump's displacement written in is `pack(c0, offset, c1, ordinal, c2, displacement)`,
+    or with `ordinal` and `offset` swapped when the function field comes first (a trap
+    block's stubs differ only in those three fields). Made once per (features, code)."""
     data, at_offset, at_function = _trap_template(features, code)
-    data = bytearray(data)
-    _U32.pack_into(data, at_function, ordinal)
-    if not at_offset + 4 <= len(data) - 4:
-        raise AssertionError(f"trap code {code}: its offset field is not before its jump")
-    pack = _STUB_PACKS.get((at_offset, len(data)))
-    if pack is None:
-        pack = _STUB_PACKS[(at_offset, len(data))] = struct.Struct(
-            f"<{at_offset}sI{len(data) - at_offset - 8}si").pack
-    return pack, bytes(data[:at_offset]), bytes(data[at_offset + 4:-4])
+    (first, _), (second, _) = fields = sorted([(at_offset, 0), (at_function, 1)])
+    if not first + 4 <= second <= len(data) - 8:
+        raise AssertionError(f"trap code {code}: its fields overlap its jump")
+    pack = struct.Struct(f"<{first}sI{second - first - 4}sI{len(data) - second - 8}si").pack
+    stub = _BLOCK_STUBS[features][code] = (pack, data[:first], data[first + 4:second],
+                                           data[second + 4:-4], fields[0][1] == 0)
+    return stub
 
 
-#: (offset field position, stub size) -> the struct pack of `_block_stub` (a few per process)
-_STUB_PACKS: dict = {}
+#: features -> {trap code: `_block_stub`'s answer}
+_BLOCK_STUBS: dict = {}
 
 
 def _trap_template(features, code: int) -> tuple:
