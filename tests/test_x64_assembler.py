@@ -484,3 +484,14 @@ def test_execute_avx2_fma_axpy() -> None:
     f(ctypes.addressof(y), ctypes.addressof(x))
     assert list(y) == [float(i + 2) for i in range(8)]
 
+
+
+@pytest.mark.parametrize("length", [0, 1, 7, 9, 10, 15, 63, 64, 100])
+def test_nop_padding_is_that_many_bytes_of_the_fewest_nops(length: int) -> None:
+    """Padding (precomputed below 64 bytes, made above) is `length` bytes that capstone
+    decodes as ceil(length / 9) NOPs, the longest recommended one being 9 bytes."""
+    from splatjit.emit_x64.encoding import nop_padding
+    code = nop_padding(length)
+    insns = list(CS.disasm(code, 0))
+    assert len(code) == length and sum(i.size for i in insns) == length
+    assert {i.mnemonic for i in insns} <= {"nop"} and len(insns) == -(-length // 9)

@@ -96,6 +96,8 @@ class BaselineLowering(FunctionLowering):
         self.handlers = handlers
         #: the fast path's shape -> Template table (`baseline_templates.quick_table`)
         self.quick_table = baseline_templates.quick_table(asm.features)
+        #: the size of every trap block stub, or None (`_trap_block_size`)
+        self.stub_size = _trap_block_size(asm.features)
         self.start(fn)
 
     def start(self, fn) -> "BaselineLowering":
@@ -185,6 +187,9 @@ class BaselineLowering(FunctionLowering):
             return tuple([(pos, width, stubs[k][0], addend + stubs[k][1])
                           for pos, width, k, addend in plan])
         label, base, size = claimed
+        if len(plan) == 1:  # (most copies: one trap, one jump to it)
+            ((pos, width, k, addend),) = plan
+            return ((pos, width, label, addend + base + k * size),)
         return tuple([(pos, width, label, addend + base + k * size)
                       for pos, width, k, addend in plan])
 
@@ -192,14 +197,16 @@ class BaselineLowering(FunctionLowering):
         """Appends stubs for `codes` (reporting the current op's offset) to the trap block:
         (the block's label, the first one's byte offset in it, the stub size), the k-th
         stub of the block being at k * size; None when trap stubs differ in size."""
-        size = _trap_block_size(self.a.features)
+        size = self.stub_size
         if size is None:
             return None
         label = self.trap_block
         if label is None:
             label = self.trap_block = Label()
-        base, offset = len(self.block_traps) * size, self.ins.offset
-        self.block_traps += [(code, offset) for code in codes]
+        traps, offset = self.block_traps, self.ins.offset
+        base = len(traps) * size
+        for code in codes:
+            traps.append((code, offset))
         return label, base, size
 
     def _trap_stubs(self) -> None:
@@ -209,7 +216,7 @@ class BaselineLowering(FunctionLowering):
         function patched in."""
         a, ordinal, tags = self.a, self.fn.ordinal, self.tags
         if self.block_traps:
-            n, size, epilogue = len(self.block_traps), _trap_block_size(a.features), self.epilogue
+            n, size, epilogue = len(self.block_traps), self.stub_size, self.epilogue
             if tags:
                 a.set_tag((ordinal, -1))
             a.label(self.trap_block)

@@ -124,9 +124,19 @@ NOPS = (
 
 def nop_padding(length: int) -> bytes:
     """``length`` bytes of the fewest recommended NOP instructions."""
+    if length < len(_PADDING):
+        return _PADDING[length]
+    return _nop_run(length)
+
+
+def _nop_run(length: int) -> bytes:
     out = bytearray()
     while length > 0:
         step = min(length, len(NOPS) - 1)
         out += NOPS[step]
         length -= step
     return bytes(out)
+
+
+#: nop_padding(n) for n < 64 (alignments up to 64 bytes pad with these)
+_PADDING = tuple(_nop_run(n) for n in range(64))
