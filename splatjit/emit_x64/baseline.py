@@ -19,6 +19,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from itertools import islice, zip_longest
+from operator import attrgetter
 from types import MappingProxyType, SimpleNamespace
 
 from ..buffer_cache import CachePlan
@@ -429,22 +430,27 @@ class BaselineLowering(FunctionLowering):
         pair_shape = baseline_templates.pair_shape
         copy_code, i32_base, ref_base = a.copy_code, self.frame.i32_base, self.frame.ref_base
         set_tag = a.set_tag if self.tags else None
-        templated = 0
+        # untagged, consecutive copies without fixups are appended as one (the listing of
+        # untagged code is coarse anyway): `pending` holds their bytes until then
+        pending: list = []
+        batch = set_tag is None
+        untemplated = 0  # ops that ran their lowering
         for block in fn.blocks:
+            if pending:
+                copy_code(b"".join(pending))
+                pending.clear()
             self.block = block
             a.label(block_labels[block.index])
             instrs = block.instrs
             if block.index in headers:
                 self.ins = instrs[0]
                 self._burn_fuel()
-            # (each op with the one after it, None after the last)
-            for ins, nxt in zip_longest(instrs, islice(instrs, 1, None)):
+            # each op with the one after it (None after the last); an op copied with the
+            # one before it is taken off `pairs` then
+            pairs = zip_longest(instrs, islice(instrs, 1, None))
+            for ins, nxt in pairs:
                 if set_tag is not None:
                     set_tag((ordinal, ins.offset))
-                if self.fused is ins:  # copied with the op before it
-                    self.fused = None
-                    templated += 1
-                    continue
                 shape = ins.shape
                 if shape is not None and fast and self.flags is None:
                     # a compare followed by a fusing op is copied with it, from the pair's
@@ -458,23 +464,37 @@ class BaselineLowering(FunctionLowering):
                         shape = (shape[0] + (key_of(self, ins),), shape[1], shape[2])
                     t = table.get(shape[0]) if shape is not None else None
                     if type(t) is template:
-                        if pair:
-                            self.fused = nxt
                         quick = t.quick
                         if quick is not None:  # (copy's commonest case: no traps)
-                            copy_code(quick(shape[1], i32_base, ref_base))
+                            if batch:
+                                pending.append(quick(shape[1], i32_base, ref_base))
+                            else:
+                                copy_code(quick(shape[1], i32_base, ref_base))
                         else:
+                            if pending:
+                                copy_code(b"".join(pending))
+                                pending.clear()
                             self.ins, self.next_ins = ins, nxt
                             copy(self, ins, t, shape[1], shape[2])
-                        templated += 1
+                        if pair:
+                            self._skip_fused(pairs, set_tag, ordinal)
                         continue
+                if pending:
+                    copy_code(b"".join(pending))
+                    pending.clear()
                 self.ins, self.next_ins = ins, nxt
                 handler = handlers.get(ins.op.mnemonic)
                 if handler is None:
                     self.unsupported.append(ins.op.name)
                     a.jmp(self.trap_label(abi.TRAP_UNSUPPORTED))
-                elif emit(self, ins, handler):
-                    templated += 1
+                    untemplated += 1
+                elif not emit(self, ins, handler):
+                    untemplated += 1
+                elif self.fused is not None:  # (a pair's template: `emit` copied nxt too)
+                    self.fused = None
+                    self._skip_fused(pairs, set_tag, ordinal)
+        if pending:
+            copy_code(b"".join(pending))
         self.ins = None
         if set_tag is not None:
             set_tag((ordinal, -1))
@@ -485,12 +505,22 @@ class BaselineLowering(FunctionLowering):
         self._trap_stubs()
         return BaselineInfo(fn.name, ordinal, self.entries[ordinal], self.alloc, self.slots,
                             self.frame, sorted(set(self.unsupported)) if self.unsupported
-                            else _NONE_UNSUPPORTED, "stack", templated=templated)
+                            else _NONE_UNSUPPORTED, "stack",
+                            templated=sum(map(len, map(_INSTRS, fn.blocks))) - untemplated)
+
+    @staticmethod
+    def _skip_fused(pairs, set_tag, ordinal: int) -> None:
+        """Takes the op a pair template copied with the one before it off `pairs` (its
+        tag set when tags are on, as for every op of function `ordinal`)."""
+        ins, _ = next(pairs)
+        if set_tag is not None:
+            set_tag((ordinal, ins.offset))
 
     def rotatable(self, header: int) -> bool:
         return False  # one copy of each op: a back edge jumps to its header
 
 
+_INSTRS = attrgetter("instrs")
 #: a baseline function's `FunctionInfo.unsupported` when every op has a lowering (shared:
 #: read-only)
 _NONE_UNSUPPORTED: tuple = ()
