@@ -155,7 +155,7 @@ class Assembler:
         #: packed: (index of the run's item, offset in it, label) per label bound in a run
         self._inner_labels: list[tuple[int, int, Label]] = []
         #: packed: (run's item index, copy's start and end offsets in it, its fixups) per
-        #: copy_code with fixups (resolved at finish: `_emit`)
+        #: copy_code with fixups (patched at finish: `_patch_copies`)
         self._inner_copies: list[tuple[int, int, int, tuple]] = []
         self._cache = _ENCODED.setdefault(self.features, {})
         self._branches = _BRANCHES.setdefault(self.features, {})
