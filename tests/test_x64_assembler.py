@@ -117,7 +117,7 @@ def _mixed_stream(a: Assembler, seed: int) -> list:
     return bound
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(32))
 def test_packed_code_is_the_unrelaxed_code(seed: int) -> None:
     """`packed=True` (labels and copy fixups kept inside runs of code) gives the bytes,
     label offsets, listing and tag map of `relax=False` for the same stream."""

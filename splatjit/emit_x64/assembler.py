@@ -145,18 +145,22 @@ class Assembler:
                  packed: bool = False):
         """`relax`: branches to labels start short and grow at `finish` (else every branch
         with a rel32 form takes it at once: larger code, one layout pass). `packed` (needs
-        relax=False): labels bound and `copy_code` fixups inside a run of label-free code
-        stay in it (fewer stream items; `stream` is then unavailable)."""
+        relax=False): every item has its final size when appended, so labels get their
+        code offsets as they are bound and `copy_code` fixups their positions as they are
+        copied; labels are no stream items (fewer of them; `stream` is then unavailable)."""
         if packed and relax:
             raise AsmError("packed code needs relax=False (its runs never change size)")
         self.features = cpu.host_features() if features is None else cpu.closure(features)
         self._long = not relax
         self._packed = packed
-        #: packed: (index of the run's item, offset in it, label) per label bound in a run
-        self._inner_labels: list[tuple[int, int, Label]] = []
-        #: packed: (run's item index, copy's start and end offsets in it, its fixups) per
-        #: copy_code with fixups (patched at finish: `_patch_copies`)
-        self._inner_copies: list[tuple[int, int, int, tuple]] = []
+        #: packed: label -> its code offset, bound so far
+        self._label_at: dict[Label, int] = {}
+        #: packed: the code offset of `_chunk`'s first byte (everything before it has its
+        #: final size)
+        self._base = 0
+        #: packed: (code offsets of the copy's start and end, its fixups) per copy_code with
+        #: fixups (patched at finish: `_patch_copies`)
+        self._inner_copies: list[tuple[int, int, tuple]] = []
         self._cache = _ENCODED.setdefault(self.features, {})
         self._branches = _BRANCHES.setdefault(self.features, {})
         # The stream: bytearray (label-free code), Label, _Align, _Ref. `_chunk` collects the
@@ -193,14 +197,17 @@ class Assembler:
         """Bind ``label`` (or a new one) to the current position and return it."""
         if self._code is not None:
             self._check_open()
-        label = label if label is not None else Label()
+        if label is None:
+            label = Label()
+        if self._packed:
+            at = self._label_at
+            if label in at:
+                raise AsmError(f"label {label} is bound twice")
+            at[label] = self._base + len(self._chunk)
+            return label
         if label in self._bound:
             raise AsmError(f"label {label} is bound twice")
         self._bound.add(label)
-        if self._packed and len(self._recs) > self._mark:
-            # the open run becomes item len(_items) at its flush (nothing else appends first)
-            self._inner_labels.append((len(self._items), len(self._chunk), label))
-            return label
         self._flush()
         self._items.append(label)
         return label
@@ -212,6 +219,8 @@ class Assembler:
         self._check_open()
         self._flush()
         self._items.append(_Align(boundary))
+        if self._packed:
+            self._base += -self._base % boundary
 
     def db(self, data: bytes) -> None:
         """Raw bytes in the instruction stream."""
@@ -236,9 +245,9 @@ class Assembler:
             self._chunk += data
             self._recs.append(data)
             return
-        if self._packed:  # patch sites of the open run (item len(_items) once flushed)
-            start = len(self._chunk)
-            self._inner_copies.append((len(self._items), start, start + len(data), fixups))
+        if self._packed:  # patched at finish, where the copy lies
+            start = self._base + len(self._chunk)
+            self._inner_copies.append((start, start + len(data), fixups))
             self._chunk += data
             self._recs.append(data)
             return
@@ -370,6 +379,7 @@ class Assembler:
         """Closes the current run of label-free code (before a label, alignment or _Ref)."""
         n = len(self._recs) - self._mark
         if n:
+            self._base += len(self._chunk)
             self._items.append(self._chunk)
             self._chunk_recs.append(n)
             self._chunk = bytearray()
@@ -392,16 +402,29 @@ class Assembler:
         self._items.append(ref)
         self._record(ref, tag)
         self._mark = len(self._recs)
+        if self._packed:  # (long, as every label-naming instruction of packed code)
+            self._base += len(ref.current()[1])
 
     def _layout(self) -> tuple[dict[Label, int], dict[int, int]]:
         """Label and constant addresses, and the start of every _Ref (by id), for the
         branch sizes chosen so far."""
+        if self._packed:  # (finish flushed the last run: `_base` is the end of the code)
+            addrs, starts, off = dict(self._label_at), {}, self._base
+        else:
+            addrs, starts, off = self._layout_items()
+        for (data, align), label in self._pool_order():
+            off += -off % align
+            addrs[label] = off
+            off += len(data) if isinstance(data, bytes) else 4 * len(data)
+        return addrs, starts
+
+    def _layout_items(self) -> tuple[dict[Label, int], dict[int, int], int]:
+        """`_layout`'s label addresses and _Ref starts, and the end of the code, from the
+        stream's items."""
         addrs: dict[Label, int] = {}
         starts: dict[int, int] = {}
-        runs: list[int] = []  # the start of every item (packed code's runs need theirs)
         off = 0
         for it in self._items:
-            runs.append(off)
             kind = type(it)
             if kind is bytearray:
                 off += len(it)
@@ -412,28 +435,19 @@ class Assembler:
                 off += -off % it.boundary
             else:
                 addrs[it] = off
-        for item, at, label in self._inner_labels:
-            addrs[label] = runs[item] + at
-        for (data, align), label in self._pool_order():
-            off += -off % align
-            addrs[label] = off
-            off += len(data) if isinstance(data, bytes) else 4 * len(data)
-        return addrs, starts
+        return addrs, starts, off
 
-    def _patch_copies(self, out: bytearray, item_starts: list, addrs: dict) -> None:
-        """Writes each copy_code fixup of a packed assembler into `out` (the laid-out code;
-        `item_starts`: each item's offset in it): an int32 `label + addend - end of the
-        copy` (struct's range check is the rel32 reach check)."""
+    def _patch_copies(self, out: bytearray, addrs: dict) -> None:
+        """Writes each copy_code fixup of a packed assembler into `out` (the laid-out code):
+        an int32 `label + addend - end of the copy` (struct's range check is the rel32
+        reach check)."""
         pack_into, size, target = _I32.pack_into, 4, None
         try:
-            for item, start, end, fixups in self._inner_copies:
-                base = item_starts[item]
-                end += base
-                at = base + start
+            for start, end, fixups in self._inner_copies:
                 for pos, size, target, addend in fixups:
                     if size != 4:
                         break
-                    pack_into(out, at + pos, addrs[target] + addend - end)
+                    pack_into(out, start + pos, addrs[target] + addend - end)
                 if size != 4:
                     raise AsmError(f"copied code: a {size}-byte field (only rel32 is patched)")
         except KeyError:
@@ -469,7 +483,9 @@ class Assembler:
                         break
             elif kind is _Align:
                 out += nop_padding(-len(out) % it.boundary)
-        self._patch_copies(out, item_starts, addrs)
+        if self._packed and len(out) != self._base:
+            raise AsmError(f"packed code laid out in {len(out)} bytes, not {self._base}")
+        self._patch_copies(out, addrs)
         for (data, align), label in self._pool_order():
             out += bytes((_POOL_PAD,)) * (-len(out) % align)
             if isinstance(data, tuple):
