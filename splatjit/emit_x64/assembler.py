@@ -229,12 +229,10 @@ class Assembler:
         self._chunk += data
         self._record(data, None)
 
-    def here(self) -> tuple[int, int] | None:
-        """A packed assembler's position of the next byte: (the index its run of code will
-        have in the stream, offset in that run); None when not packed. Two positions with
-        one run index lie in one run, whose bytes never move apart: their distance is final
-        (a label bound at either is at that position)."""
-        return (len(self._items), len(self._chunk)) if self._packed else None
+    def here(self) -> int | None:
+        """A packed assembler's code offset of the next byte (final: everything before it
+        has its final size; a label bound now gets it); None when not packed."""
+        return self._base + len(self._chunk) if self._packed else None
 
     def copy_code(self, data: bytes, fixups: tuple = ()) -> None:
         """Machine code assembled elsewhere (a template's copy), appended as one instruction

@@ -123,7 +123,7 @@ class BaselineLowering(FunctionLowering):
         self._homes = {}
         self.unsupported = []
         self._mems: dict = {}  # (bank, ordinal, bits) -> its frame operand
-        #: `Assembler.here()` at the epilogue's label (the trap block's jumps to it)
+        #: `Assembler.here()` at the epilogue's label (the trap block's jumps go there)
         self._epilogue_at = None
         return self
 
@@ -222,20 +222,19 @@ class BaselineLowering(FunctionLowering):
                 a.set_tag((ordinal, -1))
             a.label(self.trap_block)
             here, there = a.here(), self._epilogue_at
-            # in one run with the epilogue, each stub's jump displacement is written in;
-            # else (0 there) it is a fixup
-            in_run = here is not None and there is not None and here[0] == there[0]
-            back = there[1] - here[1] if in_run else 0
-            parts, end = [], 0
+            # where both code offsets are known (packed code), each stub's jump displacement
+            # to the epilogue is written in; else (0 there) it is a fixup
+            known = here is not None and there is not None
+            disp = there - here if known else 0  # (the first stub's, less its end)
+            step = size if known else 0
+            parts = []
             stubs = _BLOCK_STUBS.get(a.features) or _BLOCK_STUBS.setdefault(a.features, {})
             for code, offset in self.block_traps:
-                stub = stubs.get(code) or _block_stub(a.features, code)
-                pack, c0, c1, c2, offset_first = stub
-                end += size
-                disp = back - end if in_run else 0
+                pack, c0, c1, c2, offset_first = stubs.get(code) or _block_stub(a.features, code)
+                disp -= step
                 parts.append(pack(c0, offset, c1, ordinal, c2, disp) if offset_first
                              else pack(c0, ordinal, c1, offset, c2, disp))
-            if in_run:
+            if known:
                 a.copy_code(b"".join(parts))
             else:
                 a.copy_code(b"".join(parts), tuple([((k + 1) * size - 4, 4, epilogue,
