@@ -12,6 +12,7 @@ import capstone
 import pytest
 
 from splatjit.emit_x64 import ALL_FEATURES, Assembler, AsmError, Label, cpu
+from splatjit.emit_x64.encoding import nop_padding
 from splatjit.emit_x64.isa import CONDITIONS
 from splatjit.emit_x64.operands import (dword, eax, ecx, edi, esi, qword, r11, rax, rcx, rdi,
                                         rip, rsi, xmm0, xmm1, xmm16, ymm0, ymm1, ymmword,
@@ -119,8 +120,9 @@ def _mixed_stream(a: Assembler, seed: int) -> list:
 
 @pytest.mark.parametrize("seed", range(32))
 def test_packed_code_is_the_unrelaxed_code(seed: int) -> None:
-    """`packed=True` (labels and copy fixups kept inside runs of code) gives the bytes,
-    label offsets, listing and tag map of `relax=False` for the same stream."""
+    """`packed=True` (labels take their code offsets when bound, copies' fixups are patched
+    at finish) gives the bytes, label offsets, listing and tag map of `relax=False` for the
+    same stream."""
     plain, packed = Assembler(ALL_FEATURES, relax=False), Assembler(ALL_FEATURES, relax=False,
                                                                     packed=True)
     plain_labels, packed_labels = _mixed_stream(plain, seed), _mixed_stream(packed, seed)
@@ -485,12 +487,10 @@ def test_execute_avx2_fma_axpy() -> None:
     assert list(y) == [float(i + 2) for i in range(8)]
 
 
-
 @pytest.mark.parametrize("length", [0, 1, 7, 9, 10, 15, 63, 64, 100])
 def test_nop_padding_is_that_many_bytes_of_the_fewest_nops(length: int) -> None:
     """Padding (precomputed below 64 bytes, made above) is `length` bytes that capstone
     decodes as ceil(length / 9) NOPs, the longest recommended one being 9 bytes."""
-    from splatjit.emit_x64.encoding import nop_padding
     code = nop_padding(length)
     insns = list(CS.disasm(code, 0))
     assert len(code) == length and sum(i.size for i in insns) == length
