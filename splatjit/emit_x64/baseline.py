@@ -229,7 +229,7 @@ class BaselineLowering(FunctionLowering):
             step = size if known else 0
             parts = []
             stubs = _BLOCK_STUBS.get(a.features) or _BLOCK_STUBS.setdefault(a.features, {})
-            for code, offset in self.block_traps:
+            for code, offset in self.block_traps:  # (`_stub_bytes` of each, inline)
                 pack, c0, c1, c2, offset_first = stubs.get(code) or _block_stub(a.features, code)
                 disp -= step
                 parts.append(pack(c0, offset, c1, ordinal, c2, disp) if offset_first
@@ -544,7 +544,6 @@ def _frame(i32_count: int, ref_count: int, out_size: int) -> Frame:
 _PROLOGUES: dict = {}
 _PROLOGUES_LIMIT = 1 << 12
 _U32 = struct.Struct("<I")
-_I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
 #: marker values recorded in the imm64 fields of tier-up code (entry stub's cell or a
 #: header's OSR cell, budget address, on_hot key), found in the template and patched per
@@ -709,26 +708,33 @@ def _trap_block_size(features) -> int | None:
 
 def _trap_stub(features, code: int, offset: int, ordinal: int) -> bytes:
     """`_trap_template(features, code)` reporting bytecode `offset` of function `ordinal`
-    (its last 4 bytes: the jump's displacement to the epilogue, still to be fixed up)."""
-    data, at_offset, at_function = _trap_template(features, code)
-    data = bytearray(data)
-    _U32.pack_into(data, at_offset, offset)
-    _U32.pack_into(data, at_function, ordinal)
-    return bytes(data)
+    (its last 4 bytes: the jump's displacement to the epilogue, 0: still to be fixed up)."""
+    return _stub_bytes(_block_stub(features, code), offset, ordinal, 0)
+
+
+def _stub_bytes(stub: tuple, offset: int, ordinal: int, displacement: int) -> bytes:
+    """The bytes of `_block_stub` `stub` with its three fields written in."""
+    pack, c0, c1, c2, offset_first = stub
+    return (pack(c0, offset, c1, ordinal, c2, displacement) if offset_first
+            else pack(c0, ordinal, c1, offset, c2, displacement))
 
 
 def _block_stub(features, code: int) -> tuple:
-    """(pack, c0, c1, c2, offset first): `_trap_stub(features, code, offset, ordinal)` with
-    its jump's displacement written in is `pack(c0, offset, c1, ordinal, c2, displacement)`,
-    or with `ordinal` and `offset` swapped when the function field comes first (a trap
-    block's stubs differ only in those three fields). Made once per (features, code)."""
-    data, at_offset, at_function = _trap_template(features, code)
-    (first, _), (second, _) = fields = sorted([(at_offset, 0), (at_function, 1)])
-    if not first + 4 <= second <= len(data) - 8:
-        raise AssertionError(f"trap code {code}: its fields overlap its jump")
-    pack = struct.Struct(f"<{first}sI{second - first - 4}sI{len(data) - second - 8}si").pack
-    stub = _BLOCK_STUBS[features][code] = (pack, data[:first], data[first + 4:second],
-                                           data[second + 4:-4], fields[0][1] == 0)
+    """(pack, c0, c1, c2, offset first): `_trap_template(features, code)` reporting bytecode
+    `offset` of function `ordinal`, its jump's `displacement` written in, is
+    `pack(c0, offset, c1, ordinal, c2, displacement)`, or with `ordinal` and `offset`
+    swapped when the function field comes first (`_stub_bytes`): a function's trap stubs
+    differ only in those three fields. Made once per (features, code)."""
+    stubs = _BLOCK_STUBS.setdefault(features, {})
+    stub = stubs.get(code)
+    if stub is None:
+        data, at_offset, at_function = _trap_template(features, code)
+        (first, _), (second, _) = fields = sorted([(at_offset, 0), (at_function, 1)])
+        if not first + 4 <= second <= len(data) - 8:
+            raise AssertionError(f"trap code {code}: its fields overlap its jump")
+        pack = struct.Struct(f"<{first}sI{second - first - 4}sI{len(data) - second - 8}si").pack
+        stub = stubs[code] = (pack, data[:first], data[first + 4:second], data[second + 4:-4],
+                              fields[0][1] == 0)
     return stub
 
 

@@ -389,16 +389,18 @@ class Template:
         self.quick = None
         #: when every fixup is a trap's: (position, size, which trap, addend) per fixup,
         #: for `trap_fixups` of the copying lowering; else None
-        self.trap_plan = (tuple((pos, size, what, addend)
-                                for pos, size, (where, what), addend in self.fixups)
-                          if self.fixups and statuses is None
-                          and all(f[2][0] == "trap" for f in self.fixups) else None)
+        self.trap_plan = _plan(self.fixups, "trap") if statuses is None else None
         #: when every fixup is a jump to a successor block: (position, size, which
         #: successor, addend) per fixup; else None
-        self.block_plan = (tuple((pos, size, what, addend)
-                                 for pos, size, (where, what), addend in self.fixups)
-                           if self.fixups and not traps
-                           and all(f[2][0] == "block" for f in self.fixups) else None)
+        self.block_plan = _plan(self.fixups, "block") if not traps else None
+
+
+def _plan(fixups: tuple, kind: str) -> tuple | None:
+    """(position, size, which, addend) per fixup of `fixups` when there are some and each
+    goes to a target of `kind` ("trap", "block"), else None."""
+    if not fixups or any(where != kind for _, _, (where, _), _ in fixups):
+        return None
+    return tuple((pos, size, what, addend) for pos, size, (_, what), addend in fixups)
 
 
 def flat_code(a: Assembler, outside: dict) -> tuple | None:
