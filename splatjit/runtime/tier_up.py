@@ -111,19 +111,23 @@ class TierUp:
             self.osr_sites.append(site)
             if not index % _CELL_CHUNK:
                 self._cell_chunks.append(_CELLS())
-        chunk = self._cell_chunks[index // _CELL_CHUNK]
-        return index, ctypes.addressof(chunk) + 8 * (index % _CELL_CHUNK)
+        chunk, slot = self._cell(index)
+        return index, ctypes.addressof(chunk) + 8 * slot
 
-    def _cell(self, index: int) -> int:
-        return self._cell_chunks[index // _CELL_CHUNK][index % _CELL_CHUNK]
+    def _cell(self, index: int) -> tuple:
+        """(the array holding site `index`'s OSR cell, the cell's slot in it)."""
+        chunk, slot = divmod(index, _CELL_CHUNK)
+        return self._cell_chunks[chunk], slot
 
     @property
     def osr_cells(self) -> dict[tuple[int, int], ctypes.c_uint64]:
         """(function, header) -> its OSR cell, as a c_uint64 over the cell's memory (live
         views, for tools and tests: the code reads and writes the same words)."""
-        return {site: ctypes.c_uint64.from_buffer(self._cell_chunks[i // _CELL_CHUNK],
-                                                  8 * (i % _CELL_CHUNK))
-                for i, site in enumerate(self.osr_sites)}
+        cells = {}
+        for i, site in enumerate(self.osr_sites):
+            chunk, slot = self._cell(i)
+            cells[site] = ctypes.c_uint64.from_buffer(chunk, 8 * slot)
+        return cells
 
     def hot_key(self, site: int | None = None) -> int:
         """The on_hot argument for this module (from a loop header: with its site index)."""
@@ -132,8 +136,8 @@ class TierUp:
     def enter_osr(self, index: int) -> bool:
         """Compile the OSR variant of site `index` (once; the module has tiered up) and set
         its cell; True when the cell is set."""
-        site = self.osr_sites[index]
-        if self._cell(index):
+        site, (chunk, slot) = self.osr_sites[index], self._cell(index)
+        if chunk[slot]:
             return True
         if site in self.osr_errors or self.compile_osr is None:
             return False
@@ -144,8 +148,7 @@ class TierUp:
             self.budget.value = _NEVER  # (its frames would take the hot path every time)
             return False
         self.osr_code.append((compiled, memory))
-        self._cell_chunks[index // _CELL_CHUNK][index % _CELL_CHUNK] = (
-            memory.address + compiled.entries[self.n_functions])
+        chunk[slot] = memory.address + compiled.entries[self.n_functions]
         return True
 
     def tier_up(self) -> bool:
