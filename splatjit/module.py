@@ -505,6 +505,10 @@ class ExportTable:
         return [(name, self[name]) for name in self._ordinals]
 
 
+#: a closed module's exports (none; it holds no module, so closing leaves no cycle)
+_NO_EXPORTS = ExportTable(None, ())
+
+
 def _arena_of(given: list, made: list) -> Arena:
     """An Arena holding a program call's argument objects (`given` HostObjects, `made`
     (position, view) pairs), as pack_args would have."""
@@ -854,11 +858,10 @@ class JitModule:
             raise SplatJitError(f"module {self.name}: cannot close it while one of its calls "
                                 f"is running")
         d = self.__dict__
-        exports = self._exports
-        for name, export in (exports.made if type(exports) is ExportTable else exports).items():
+        for name, export in self._exports.made.items():
             export._close()  # first: entries no one else holds drop their leases
             if d.get(name) is export:
                 del d[name]
-        self._exports = {}
+        self._exports = _NO_EXPORTS
         if self._memory is not None and not self._holders:
             self._memory.close()

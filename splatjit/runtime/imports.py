@@ -224,22 +224,19 @@ def _give_back(slots: list[_Slot]) -> None:
 
 
 def python_trampoline(sig: Signature, fn, errors: list, keep: list, space: ObjectSpace,
-                      shared: dict | None = None, slots: list | None = None):
+                      to_python=None, slots: list | None = None):
     """A native-ABI entry point that calls `fn(*args)` and stores its result(s).
 
     Arguments follow `sig`: scalars as Python numbers, refs via `ref_to_python`, a variadic
     span as a list of tuples (one tuple per element, in the span's types). Integer results
     wrap to their width; ref results go through `ref_to_native`. Argument readers and
-    result writers depend only on the types (made once per process); `shared`: a dict the
-    trampolines of one table (one `space`) share its ref reader in. `slots`: the entry
-    point is a slot lent from the process's free slots and listed there (the caller gives
-    them back with `_give_back` once no code can call them), instead of a new callback in
-    `keep`."""
-    to_python = shared.get("to_python") if shared is not None else None
+    result writers depend only on the types (made once per process); `to_python`: the
+    ref reader of `space` (`_to_python`) the trampolines of one table share, None: made
+    here. `slots`: the entry point is a slot lent from the process's free slots and listed
+    there (the caller gives them back with `_give_back` once no code can call them),
+    instead of a new callback in `keep`."""
     if to_python is None:
         to_python = _to_python(space)
-        if shared is not None:
-            shared["to_python"] = to_python
     target = (fn, abi.args_decoder(sig.args).reader(), to_python,
               _result_writer(sig.results), space, errors)
 
@@ -342,7 +339,7 @@ class ImportTable:
         #: the module whose code calls them holds this table as long as it can run)
         self._slots: list[_Slot] = []
         pieces: list[tuple[int, bytes, str]] = []
-        shared: dict = {}  # the trampolines' readers and writers (python_trampoline)
+        to_python = None  # the trampolines' ref reader (`_to_python`), once one needs it
         for i, imp in enumerate(defn.imports):
             modname, _, fname = imp.name.partition(".")
             provider = providers.get(modname)
@@ -368,8 +365,10 @@ class ImportTable:
                 fn = provider.get(fname) if hasattr(provider, "get") else None
                 if fn is None or not callable(fn):
                     raise LinkError(f"import {imp.name}: provider {modname!r} has no callable {fname!r}")
+                if to_python is None:
+                    to_python = _to_python(self.space)
                 entry = python_trampoline(imp.signature, fn, self.errors, self.keep, self.space,
-                                           shared, self._slots)
+                                           to_python, self._slots)
                 after_call, pure, code_of, native = _hooks_of(fn)
                 if after_call and fn not in self.hooks:
                     self.hooks.append(fn)
